@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+)
+
+// Exit codes, documented in the README.
+const (
+	exitOK      = 0
+	exitInvalid = 1 // bad spec, bad input file, failed check
+	exitUsage   = 2 // unknown command or flag, wrong number of arguments
+	exitRuntime = 3 // the work itself failed
+)
+
+// process is everything relix takes from the outside world. It is made once in
+// main and replaced by a simulated one in tests, so no library code reads
+// os.Args, the environment or the clock behind the caller's back.
+type process struct {
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	getenv func(string) string
+	now    func() time.Time
+	ctx    context.Context
+}
+
+func newProcess() *process {
+	return &process{
+		stdin:  os.Stdin,
+		stdout: os.Stdout,
+		stderr: os.Stderr,
+		getenv: os.Getenv,
+		now:    time.Now,
+		ctx:    context.Background(),
+	}
+}
+
+// invalidInputError marks an error caused by what the user gave relix (exit 1).
+type invalidInputError struct{ err error }
+
+func (e invalidInputError) Error() string { return e.err.Error() }
+func (e invalidInputError) Unwrap() error { return e.err }
+
+func invalid(err error) error {
+	if err == nil {
+		return nil
+	}
+	return invalidInputError{err}
+}
+
+// usageError marks a command line that does not parse (exit 2).
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
+// commands lists every subcommand; each lives in its own file with its test.
+func commands(p *process) []*cli.Command {
+	return []*cli.Command{
+		versionCommand(p),
+	}
+}
+
+func newApp(p *process) *cli.App {
+	return &cli.App{
+		Name:  "relix",
+		Usage: "reproducible paired RL experiments: market vs uniform prompt selection for GRPO",
+		Description: "relix reads one experiment spec (YAML) and runs, evaluates and reports a paired\n" +
+			"comparison of training arms that differ only in where their prompts come from.\n\n" +
+			"Exit codes: 0 ok, 1 invalid input, 2 usage error, 3 runtime failure.",
+		Commands:             commands(p),
+		Reader:               p.stdin,
+		Writer:               p.stdout,
+		ErrWriter:            p.stderr,
+		HideHelpCommand:      true,
+		EnableBashCompletion: true,
+		// Errors are turned into exit codes by run, not by the cli package,
+		// so that tests can run the app in-process.
+		ExitErrHandler: func(*cli.Context, error) {},
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return usageError{err.Error()}
+		},
+		CommandNotFound: func(c *cli.Context, name string) {
+			fmt.Fprintf(c.App.ErrWriter, "relix: unknown command %q; see 'relix --help'\n", name)
+		},
+	}
+}
+
+// run executes relix with args and returns the process exit code.
+func run(p *process, args []string) int {
+	ctx, stop := signal.NotifyContext(p.ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	app := newApp(p)
+	for _, cmd := range app.Commands {
+		cmd.OnUsageError = app.OnUsageError
+	}
+	err := app.RunContext(ctx, args)
+	if len(args) > 1 && app.Command(args[1]) == nil && args[1] != "" && args[1][0] != '-' {
+		return exitUsage
+	}
+	return exitCode(p.stderr, err)
+}
+
+func exitCode(stderr io.Writer, err error) int {
+	if err == nil {
+		return exitOK
+	}
+	var coder cli.ExitCoder
+	var inv invalidInputError
+	var usage usageError
+	code := exitRuntime
+	switch {
+	case errors.As(err, &coder):
+		code = coder.ExitCode()
+	case errors.As(err, &inv):
+		code = exitInvalid
+	case errors.As(err, &usage):
+		code = exitUsage
+	}
+	if msg := err.Error(); msg != "" {
+		fmt.Fprintf(stderr, "relix: %s\n", msg)
+	}
+	return code
+}
