@@ -67,6 +67,8 @@ func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(fo
 // commands lists every subcommand; each lives in its own file with its test.
 func commands(p *process) []*cli.Command {
 	return []*cli.Command{
+		validateCommand(p),
+		schemaCommand(p),
 		versionCommand(p),
 	}
 }
@@ -84,6 +86,8 @@ func newApp(p *process) *cli.App {
 		ErrWriter:            p.stderr,
 		HideHelpCommand:      true,
 		EnableBashCompletion: true,
+		// --set values hold commas (eval.k=[1,4]); each flag is one value.
+		DisableSliceFlagSeparator: true,
 		// Errors are turned into exit codes by run, not by the cli package,
 		// so that tests can run the app in-process.
 		ExitErrHandler: func(*cli.Context, error) {},
