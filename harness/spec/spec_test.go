@@ -280,3 +280,11 @@ func TestAliasBombIsRejectedQuickly(t *testing.T) {
 	assert.Contains(t, err.Error(), "spec too large once aliases are expanded")
 	assert.Less(t, strings.Count(err.Error(), "\n"), maxReportedErrors+2, "the report is bounded too")
 }
+
+// TestGeneratedDocsAreCurrent keeps docs/spec.md and spec.schema.json, both
+// generated from the types, in step with the code.
+func TestGeneratedDocsAreCurrent(t *testing.T) {
+	t.Parallel()
+	golden(t, "../../docs/spec.md", Reference())
+	golden(t, "../../spec.schema.json", JSONSchema())
+}

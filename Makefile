@@ -1,0 +1,44 @@
+# relix — build, test, lint, fuzz, bench. `make test` is what CI runs.
+GO        ?= go
+PKGS      := ./...
+STATICCHECK_VERSION := v0.7.0
+FUZZTIME  ?= 10s
+
+.PHONY: all build test race lint fuzz bench clean
+
+all: build test
+
+## build: the relix binary in ./bin
+build:
+	$(GO) build -o bin/relix ./cmd/relix
+
+## test: every unit, golden and script test (under 5 minutes on 2 cores)
+test:
+	$(GO) test -count=1 $(PKGS)
+
+## race: the tests again under the race detector
+race:
+	$(GO) test -race -count=1 $(PKGS)
+
+## lint: gofmt, go vet and staticcheck at a pinned version
+lint:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet $(PKGS)
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) $(PKGS)
+
+## fuzz: a short pass of every fuzz target (FUZZTIME each)
+fuzz:
+	@set -e; for pkg in $$($(GO) list $(PKGS)); do \
+		for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+			echo "fuzz $$pkg $$target"; \
+			$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$pkg; \
+		done; \
+	done
+
+## bench: every benchmark, for benchstat (go test -bench . -count 10 > new.txt)
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+clean:
+	rm -rf bin

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+
+// TestMain lets a test re-execute this test binary as relix itself, so that
+// real exit codes and real stdout/stderr are checked.
+func TestMain(m *testing.M) {
+	if os.Getenv("RELIX_TEST_AS_MAIN") == "1" {
+		main()
+	}
+	os.Exit(m.Run())
+}
+
+// cli runs relix in-process and returns its exit code, stdout and stderr.
+func cliRun(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	p := &process{
+		stdin:  strings.NewReader(""),
+		stdout: &stdout,
+		stderr: &stderr,
+		getenv: func(string) string { return "" },
+		now:    func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) },
+		ctx:    context.Background(),
+	}
+	code := run(p, append([]string{"relix"}, args...))
+	return code, stdout.String(), stderr.String()
+}
+
+func golden(t *testing.T, name string, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		require.NoError(t, os.MkdirAll("testdata", 0o755))
+		require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
+		return
+	}
+	want, err := os.ReadFile(path)
+	require.NoError(t, err, "missing golden file; run go test ./cmd/relix -update")
+	assert.Equal(t, string(want), got)
+}
+
+func TestExitCodesOfTheRealBinary(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		args []string
+		code int
+	}{
+		{"ok", []string{"version"}, exitOK},
+		{"invalid spec", []string{"validate", "../../harness/spec/testdata/unknown-key.bad.yml"}, exitInvalid},
+		{"unknown command", []string{"frobnicate"}, exitUsage},
+		{"unknown flag", []string{"validate", "--frobnicate", "x.yaml"}, exitUsage},
+		{"missing argument", []string{"validate"}, exitUsage},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cmd := exec.Command(os.Args[0], tt.args...)
+			cmd.Env = append(os.Environ(), "RELIX_TEST_AS_MAIN=1")
+			err := cmd.Run()
+			code := 0
+			if exitErr, ok := err.(*exec.ExitError); ok {
+				code = exitErr.ExitCode()
+			} else {
+				require.NoError(t, err)
+			}
+			assert.Equal(t, tt.code, code)
+		})
+	}
+}
+
+// TestHelp keeps the CLI reference in testdata/help.golden; a change to a
+// command's flags or text shows up as a diff there.
+func TestHelp(t *testing.T) {
+	t.Parallel()
+	var all strings.Builder
+	code, out, _ := cliRun(t, "--help")
+	require.Equal(t, exitOK, code)
+	all.WriteString("$ relix --help\n" + out)
+	for _, cmd := range commands(newProcess()) {
+		code, out, _ := cliRun(t, cmd.Name, "--help")
+		require.Equal(t, exitOK, code, cmd.Name)
+		all.WriteString("\n$ relix " + cmd.Name + " --help\n" + out)
+	}
+	golden(t, "help.golden", all.String())
+}
