@@ -1,0 +1,344 @@
+package results
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strconv"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/apache/arrow/go/v15/arrow/memory"
+	"github.com/apache/arrow/go/v15/parquet"
+	"github.com/apache/arrow/go/v15/parquet/compress"
+	"github.com/apache/arrow/go/v15/parquet/file"
+	"github.com/apache/arrow/go/v15/parquet/pqarrow"
+)
+
+// DefaultRowGroupRows is the number of rows a writer buffers before it
+// flushes them as one row group: it bounds a writer's memory.
+const DefaultRowGroupRows = 64 * 1024
+
+// ErrSchemaVersion is returned (wrapped) when a file was written with
+// another schema version than this relix reads.
+var ErrSchemaVersion = errors.New("unsupported schema version")
+
+// Options configure a table writer.
+type Options struct {
+	// SpecHash is the hash of the resolved spec, stored in the file's
+	// key-value metadata under relix.spec_hash.
+	SpecHash string
+	// RowGroupRows is the number of rows per row group (DefaultRowGroupRows
+	// when zero).
+	RowGroupRows int
+	// Allocator for Arrow buffers (the Go allocator when nil); tests pass a
+	// checked allocator.
+	Allocator memory.Allocator
+}
+
+// Writer streams rows of one table into a Parquet file. Rows are buffered
+// in Arrow builders and flushed as a row group every RowGroupRows rows, so
+// memory stays bounded however many rows are written. The file appears
+// under its final name only at Commit; until then it is a temporary file in
+// the same directory, which Abort (or RemoveTemp after a crash) deletes.
+// A Writer is not safe for concurrent use.
+type Writer[R Row] struct {
+	t       *table[R]
+	out     *atomicFile
+	buf     *bufio.Writer
+	fw      *pqarrow.FileWriter
+	rb      *array.RecordBuilder
+	fields  []array.Builder
+	perRG   int
+	pending int
+	rows    int64
+	err     error
+	closed  bool
+}
+
+// Create starts writing the table of row type R to path, for example
+//
+//	w, err := results.Create[results.Rollout](layout.Rollouts(), results.Options{SpecHash: h})
+func Create[R Row](path string, opts Options) (*Writer[R], error) {
+	t := tableFor[R]()
+	mem := opts.Allocator
+	if mem == nil {
+		mem = memory.DefaultAllocator
+	}
+	perRG := opts.RowGroupRows
+	if perRG <= 0 {
+		perRG = DefaultRowGroupRows
+	}
+	props := []parquet.WriterProperty{
+		parquet.WithAllocator(mem),
+		parquet.WithCreatedBy(createdBy),
+		parquet.WithVersion(parquet.V2_6),
+		parquet.WithDataPageVersion(parquet.DataPageV1),
+		parquet.WithCompression(compress.Codecs.Zstd),
+		parquet.WithDictionaryDefault(false),
+		parquet.WithMaxRowGroupLength(int64(perRG)),
+		parquet.WithStats(true),
+	}
+	for _, c := range t.cols {
+		if c.flags&dict != 0 {
+			props = append(props, parquet.WithDictionaryFor(c.name, true))
+		}
+	}
+	out, err := createAtomic(path)
+	if err != nil {
+		return nil, err
+	}
+	w := &Writer[R]{t: t, out: out, buf: bufio.NewWriterSize(out, 1<<20), perRG: perRG}
+	schema := t.schema()
+	// The bufio.Writer hides the file's Close from the Parquet writer, which
+	// would otherwise close the file before it can be synced.
+	w.fw, err = pqarrow.NewFileWriter(schema, w.buf, parquet.NewWriterProperties(props...),
+		pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(mem)))
+	if err != nil {
+		_ = out.abort()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	for _, kv := range [][2]string{
+		{metaTable, t.name},
+		{metaSchemaVersion, strconv.Itoa(SchemaVersion)},
+		{metaSpecHash, opts.SpecHash},
+	} {
+		if err := w.fw.AppendKeyValueMetadata(kv[0], kv[1]); err != nil {
+			_ = out.abort()
+			return nil, err
+		}
+	}
+	w.rb = array.NewRecordBuilder(mem, schema)
+	w.fields = w.rb.Fields()
+	return w, nil
+}
+
+// Path is the file's final name.
+func (w *Writer[R]) Path() string { return w.out.final }
+
+// Rows is the number of rows written so far.
+func (w *Writer[R]) Rows() int64 { return w.rows }
+
+// Write appends rows.
+func (w *Writer[R]) Write(rows ...R) error {
+	if w.err != nil {
+		return w.err
+	}
+	if w.closed {
+		return fmt.Errorf("%s: write after commit or abort", w.out.final)
+	}
+	for i := range rows {
+		r := &rows[i]
+		for c, col := range w.t.cols {
+			col.put(w.fields[c], r)
+		}
+		w.pending++
+		w.rows++
+		if w.pending == w.perRG {
+			if err := w.flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (w *Writer[R]) flush() error {
+	if w.pending == 0 {
+		return nil
+	}
+	rec := w.rb.NewRecord()
+	defer rec.Release()
+	w.pending = 0
+	if err := w.fw.Write(rec); err != nil {
+		w.err = fmt.Errorf("%s: %w", w.out.final, err)
+		return w.err
+	}
+	return nil
+}
+
+// Commit flushes the last row group, writes the footer, syncs the file and
+// renames it to its final name.
+func (w *Writer[R]) Commit() error {
+	if w.closed {
+		return fmt.Errorf("%s: already committed or aborted", w.out.final)
+	}
+	err := w.flush()
+	w.closed = true
+	w.rb.Release()
+	if cerr := w.fw.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("%s: %w", w.out.final, cerr)
+	}
+	if err == nil {
+		err = w.buf.Flush()
+	}
+	if err != nil {
+		_ = w.out.abort()
+		return err
+	}
+	return w.out.commit()
+}
+
+// Abort discards everything written: no file appears under the final name.
+// It is a no-op after Commit, so `defer w.Abort()` is the usual pattern.
+func (w *Writer[R]) Abort() error {
+	if !w.closed {
+		w.closed = true
+		w.rb.Release()
+		_ = w.fw.Close()
+	}
+	return w.out.abort()
+}
+
+// WriteFile writes rows as a complete table file in one call.
+func WriteFile[R Row](path string, rows []R, opts Options) error {
+	w, err := Create[R](path, opts)
+	if err != nil {
+		return err
+	}
+	defer w.Abort()
+	if err := w.Write(rows...); err != nil {
+		return err
+	}
+	return w.Commit()
+}
+
+// FileInfo is what a table file says about itself in its metadata.
+type FileInfo struct {
+	Table         string
+	SchemaVersion int
+	SpecHash      string
+	Rows          int64
+	RowGroups     int
+	CreatedBy     string
+}
+
+// ReadOptions configure a table reader.
+type ReadOptions struct {
+	// Allocator for Arrow buffers (the Go allocator when nil).
+	Allocator memory.Allocator
+	// BatchRows is the number of rows decoded at a time (64Ki when zero).
+	BatchRows int
+}
+
+// Inspect reads a table file's metadata and checks that it is the table of
+// row type R in the schema version this relix reads.
+func Inspect[R Row](path string) (FileInfo, error) {
+	pf, err := file.OpenParquetFile(path, false)
+	if err != nil {
+		return FileInfo{}, fmt.Errorf("%s: %w", path, err)
+	}
+	defer pf.Close()
+	return check(tableFor[R](), path, pf)
+}
+
+func check[R any](t *table[R], path string, pf *file.Reader) (FileInfo, error) {
+	md := pf.MetaData()
+	kv := md.KeyValueMetadata()
+	get := func(k string) string {
+		if v := kv.FindValue(k); v != nil {
+			return *v
+		}
+		return ""
+	}
+	fi := FileInfo{Table: get(metaTable), SpecHash: get(metaSpecHash), Rows: md.NumRows,
+		RowGroups: pf.NumRowGroups(), CreatedBy: md.GetCreatedBy()}
+	if fi.Table != t.name {
+		return fi, fmt.Errorf("%s: not a relix %s table (its %s metadata is %q)", path, t.name, metaTable, fi.Table)
+	}
+	v, err := strconv.Atoi(get(metaSchemaVersion))
+	if err != nil {
+		return fi, fmt.Errorf("%s: %w: %s is %q, want %d", path, ErrSchemaVersion, metaSchemaVersion, get(metaSchemaVersion), SchemaVersion)
+	}
+	fi.SchemaVersion = v
+	if v != SchemaVersion {
+		return fi, fmt.Errorf("%s: %w %d: this relix reads %s tables of schema version %d; regenerate the file with a matching relix", path, ErrSchemaVersion, v, t.name, SchemaVersion)
+	}
+	return fi, nil
+}
+
+// Scan reads a table file batch by batch and calls fn with each row, in
+// file order. Memory is bounded by one batch.
+func Scan[R Row](path string, opts ReadOptions, fn func(R) error) (FileInfo, error) {
+	t := tableFor[R]()
+	mem := opts.Allocator
+	if mem == nil {
+		mem = memory.DefaultAllocator
+	}
+	batch := opts.BatchRows
+	if batch <= 0 {
+		batch = 64 * 1024
+	}
+	pf, err := file.OpenParquetFile(path, false, file.WithReadProps(parquet.NewReaderProperties(mem)))
+	if err != nil {
+		return FileInfo{}, fmt.Errorf("%s: %w", path, err)
+	}
+	defer pf.Close()
+	fi, err := check(t, path, pf)
+	if err != nil {
+		return fi, err
+	}
+	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: int64(batch)}, mem)
+	if err != nil {
+		return fi, fmt.Errorf("%s: %w", path, err)
+	}
+	schema, err := fr.Schema()
+	if err != nil {
+		return fi, fmt.Errorf("%s: %w", path, err)
+	}
+	if err := sameColumns(t, schema); err != nil {
+		return fi, fmt.Errorf("%s: %w", path, err)
+	}
+	rr, err := fr.GetRecordReader(context.Background(), nil, nil)
+	if err != nil {
+		return fi, fmt.Errorf("%s: %w", path, err)
+	}
+	defer rr.Release()
+	for rr.Next() {
+		rec := rr.Record()
+		cols := rec.Columns()
+		n := int(rec.NumRows())
+		for i := 0; i < n; i++ {
+			var r R
+			for c, col := range t.cols {
+				col.get(cols[c], i, &r)
+			}
+			if err := fn(r); err != nil {
+				return fi, err
+			}
+		}
+	}
+	if err := rr.Err(); err != nil && !errors.Is(err, io.EOF) {
+		return fi, fmt.Errorf("%s: %w", path, err)
+	}
+	return fi, nil
+}
+
+// Read reads a whole table file. Use Scan for large tables.
+func Read[R Row](path string) ([]R, error) {
+	var rows []R
+	_, err := Scan(path, ReadOptions{}, func(r R) error {
+		rows = append(rows, r)
+		return nil
+	})
+	return rows, err
+}
+
+func sameColumns[R any](t *table[R], s *arrow.Schema) error {
+	if s.NumFields() != len(t.cols) {
+		return fmt.Errorf("%d columns, the %s schema declares %d", s.NumFields(), t.name, len(t.cols))
+	}
+	for i, c := range t.cols {
+		f := s.Field(i)
+		if f.Name != c.name || !arrow.TypeEqual(f.Type, c.typ) {
+			return fmt.Errorf("column %d is %s %s, the %s schema declares %s %s", i, f.Name, f.Type, t.name, c.name, c.typ)
+		}
+	}
+	return nil
+}
+
+// tableFile is the path of a table's file in a results directory.
+func tableFile[R Row](dir string) string { return filepath.Join(dir, tableFor[R]().file) }

@@ -1,0 +1,349 @@
+package results
+
+import (
+	"math"
+	"strings"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+)
+
+// SchemaVersion is written into every Parquet file's key-value metadata.
+// Bump it whenever a column is added, removed, renamed or changes meaning;
+// readers refuse files of any other version.
+const SchemaVersion = 1
+
+// Key-value metadata keys of every table file.
+const (
+	metaTable         = "relix.table"
+	metaSchemaVersion = "relix.schema_version"
+	metaSpecHash      = "relix.spec_hash"
+)
+
+// createdBy is pinned so that files (and their goldens) do not change when
+// the Arrow library is upgraded.
+const createdBy = "relix"
+
+// Row is the set of row types that have a table.
+type Row interface {
+	Rollout | Step | Eval | Summary | SweepPoint
+}
+
+type colFlags uint8
+
+const (
+	nullable colFlags = 1 << iota // "" / NaN / nil is written as null
+	dict                          // dictionary-encode (low-cardinality strings)
+)
+
+// column is one declared column of the table of row type R: its Arrow type,
+// its documentation, and how a row's field is written and read.
+type column[R any] struct {
+	name  string
+	typ   arrow.DataType
+	flags colFlags
+	unit  string
+	doc   string
+	put   func(b array.Builder, r *R)
+	get   func(a arrow.Array, i int, r *R)
+}
+
+type table[R any] struct {
+	name string // rollouts, steps, ...
+	file string
+	doc  string
+	cols []column[R]
+}
+
+func (t *table[R]) schema() *arrow.Schema {
+	fields := make([]arrow.Field, len(t.cols))
+	for i, c := range t.cols {
+		fields[i] = arrow.Field{Name: c.name, Type: c.typ, Nullable: c.flags&nullable != 0}
+	}
+	return arrow.NewSchema(fields, nil)
+}
+
+func strCol[R any](name string, f func(*R) *string, flags colFlags, unit, doc string) column[R] {
+	return column[R]{name: name, typ: arrow.BinaryTypes.String, flags: flags, unit: unit, doc: doc,
+		put: func(b array.Builder, r *R) {
+			v := *f(r)
+			if v == "" && flags&nullable != 0 {
+				b.AppendNull()
+				return
+			}
+			b.(*array.StringBuilder).Append(v)
+		},
+		get: func(a arrow.Array, i int, r *R) {
+			if a.IsNull(i) {
+				*f(r) = ""
+				return
+			}
+			// Value aliases the record's buffer, which is released after the
+			// batch is read: copy.
+			*f(r) = strings.Clone(a.(*array.String).Value(i))
+		},
+	}
+}
+
+func i32Col[R any](name string, f func(*R) *int32, unit, doc string) column[R] {
+	return column[R]{name: name, typ: arrow.PrimitiveTypes.Int32, unit: unit, doc: doc,
+		put: func(b array.Builder, r *R) { b.(*array.Int32Builder).Append(*f(r)) },
+		get: func(a arrow.Array, i int, r *R) { *f(r) = a.(*array.Int32).Value(i) },
+	}
+}
+
+func i64Col[R any](name string, f func(*R) *int64, unit, doc string) column[R] {
+	return column[R]{name: name, typ: arrow.PrimitiveTypes.Int64, unit: unit, doc: doc,
+		put: func(b array.Builder, r *R) { b.(*array.Int64Builder).Append(*f(r)) },
+		get: func(a arrow.Array, i int, r *R) { *f(r) = a.(*array.Int64).Value(i) },
+	}
+}
+
+func u64Col[R any](name string, f func(*R) *uint64, unit, doc string) column[R] {
+	return column[R]{name: name, typ: arrow.PrimitiveTypes.Uint64, unit: unit, doc: doc,
+		put: func(b array.Builder, r *R) { b.(*array.Uint64Builder).Append(*f(r)) },
+		get: func(a arrow.Array, i int, r *R) { *f(r) = a.(*array.Uint64).Value(i) },
+	}
+}
+
+func boolCol[R any](name string, f func(*R) *bool, unit, doc string) column[R] {
+	return column[R]{name: name, typ: arrow.FixedWidthTypes.Boolean, unit: unit, doc: doc,
+		put: func(b array.Builder, r *R) { b.(*array.BooleanBuilder).Append(*f(r)) },
+		get: func(a arrow.Array, i int, r *R) { *f(r) = a.(*array.Boolean).Value(i) },
+	}
+}
+
+// f64Col declares a float64 column; with nullable, NaN is written as null
+// and null is read as NaN.
+func f64Col[R any](name string, f func(*R) *float64, flags colFlags, unit, doc string) column[R] {
+	return column[R]{name: name, typ: arrow.PrimitiveTypes.Float64, flags: flags, unit: unit, doc: doc,
+		put: func(b array.Builder, r *R) {
+			v := *f(r)
+			if flags&nullable != 0 && math.IsNaN(v) {
+				b.AppendNull()
+				return
+			}
+			b.(*array.Float64Builder).Append(v)
+		},
+		get: func(a arrow.Array, i int, r *R) {
+			if a.IsNull(i) {
+				*f(r) = math.NaN()
+				return
+			}
+			*f(r) = a.(*array.Float64).Value(i)
+		},
+	}
+}
+
+func optU64Col[R any](name string, f func(*R) **uint64, unit, doc string) column[R] {
+	return column[R]{name: name, typ: arrow.PrimitiveTypes.Uint64, flags: nullable, unit: unit, doc: doc,
+		put: func(b array.Builder, r *R) {
+			if p := *f(r); p != nil {
+				b.(*array.Uint64Builder).Append(*p)
+				return
+			}
+			b.AppendNull()
+		},
+		get: func(a arrow.Array, i int, r *R) {
+			*f(r) = nil
+			if !a.IsNull(i) {
+				v := a.(*array.Uint64).Value(i)
+				*f(r) = &v
+			}
+		},
+	}
+}
+
+func optI32Col[R any](name string, f func(*R) **int32, unit, doc string) column[R] {
+	return column[R]{name: name, typ: arrow.PrimitiveTypes.Int32, flags: nullable, unit: unit, doc: doc,
+		put: func(b array.Builder, r *R) {
+			if p := *f(r); p != nil {
+				b.(*array.Int32Builder).Append(*p)
+				return
+			}
+			b.AppendNull()
+		},
+		get: func(a arrow.Array, i int, r *R) {
+			*f(r) = nil
+			if !a.IsNull(i) {
+				v := a.(*array.Int32).Value(i)
+				*f(r) = &v
+			}
+		},
+	}
+}
+
+// Units used in the column documentation.
+const (
+	unitNone     = "—"
+	unitFraction = "fraction 0–1"
+	unitCount    = "count"
+	unitTokens   = "tokens"
+)
+
+var rolloutsTable = &table[Rollout]{
+	name: "rollouts", file: RolloutsFile,
+	doc: "One row per completion generated for training, by the uniform source's trainer or a market miner, used or wasted.",
+	cols: []column[Rollout]{
+		strCol("arm", func(r *Rollout) *string { return &r.Arm }, dict, unitNone, "arm name, as in the spec"),
+		u64Col("seed", func(r *Rollout) *uint64 { return &r.Seed }, unitNone, "experiment seed of the run (runs repeat over seeds)"),
+		i32Col("step", func(r *Rollout) *int32 { return &r.Step }, "step", "training step the completion was generated for, from 1"),
+		i64Col("window", func(r *Rollout) *int64 { return &r.Window }, unitNone, "market window that the submission was made to (one window per step); the step for the uniform source"),
+		strCol("checkpoint", func(r *Rollout) *string { return &r.Checkpoint }, dict, unitNone, "checkpoint that generated the completion"),
+		strCol("miner", func(r *Rollout) *string { return &r.Miner }, nullable|dict, unitNone, "market miner id; null for the uniform source"),
+		i32Col("group", func(r *Rollout) *int32 { return &r.Group }, unitNone, "index of the group among all groups generated for this step, in arrival order, from 0"),
+		strCol("prompt", func(r *Rollout) *string { return &r.Prompt }, dict, unitNone, "problem id of the prompt"),
+		i32Col("completion", func(r *Rollout) *int32 { return &r.Completion }, unitNone, "index of the completion within its group, 0 to G−1"),
+		f64Col("reward", func(r *Rollout) *float64 { return &r.Reward }, 0, "reward", "reward computed by the harness with eval's grader (binary: 0 or 1)"),
+		i32Col("tokens", func(r *Rollout) *int32 { return &r.Tokens }, unitTokens, "completion length"),
+		boolCol("truncated", func(r *Rollout) *bool { return &r.Truncated }, unitNone, "the completion hit max_tokens without an end-of-sequence token (finish reason `length`)"),
+		boolCol("accepted", func(r *Rollout) *bool { return &r.Accepted }, unitNone, "the completion's group was used in the training step"),
+		strCol("reason", func(r *Rollout) *string { return &r.Reason }, nullable|dict, unitNone, "why the group was not used (zero_variance, late, duplicate, stale_checkpoint, reward_mismatch, proof_failed, cooldown, unknown_prompt, filtered, ...); null when accepted"),
+		f64Col("arrival", func(r *Rollout) *float64 { return &r.Arrival }, nullable, "virtual seconds", "market: arrival time of the submission since the window opened; null for the uniform source"),
+	},
+}
+
+var stepsTable = &table[Step]{
+	name: "steps", file: StepsFile,
+	doc: "One row per arm, seed and training step: the runner's metrics and the waste of the rollouts generated for the step.",
+	cols: []column[Step]{
+		strCol("arm", func(r *Step) *string { return &r.Arm }, dict, unitNone, "arm name"),
+		u64Col("seed", func(r *Step) *uint64 { return &r.Seed }, unitNone, "experiment seed of the run"),
+		i32Col("step", func(r *Step) *int32 { return &r.Step }, "step", "training step, from 1"),
+		strCol("checkpoint", func(r *Step) *string { return &r.Checkpoint }, 0, unitNone, "checkpoint produced by this step"),
+		f64Col("loss", func(r *Step) *float64 { return &r.Loss }, nullable, unitNone, "GRPO loss of the step; null when the runner did not report it"),
+		f64Col("grad_norm", func(r *Step) *float64 { return &r.GradNorm }, nullable, unitNone, "gradient norm before clipping"),
+		f64Col("kl", func(r *Step) *float64 { return &r.KL }, nullable, "nats/token", "mean KL divergence to the reference policy (k3 estimator)"),
+		f64Col("clip_fraction", func(r *Step) *float64 { return &r.ClipFraction }, nullable, unitFraction, "share of tokens whose probability ratio was clipped"),
+		f64Col("entropy", func(r *Step) *float64 { return &r.Entropy }, nullable, "nats/token", "mean token entropy of the policy"),
+		f64Col("lr", func(r *Step) *float64 { return &r.LR }, nullable, unitNone, "learning rate of the step"),
+		f64Col("in_zone_fraction", func(r *Step) *float64 { return &r.InZoneFraction }, nullable, unitFraction, "in-zone fraction of the training pool at the generating checkpoint (DESIGN.md); null when not measured"),
+		f64Col("zero_std_share", func(r *Step) *float64 { return &r.ZeroStdShare }, nullable, unitFraction, "share of the generated groups whose rewards have zero std"),
+		f64Col("truncation", func(r *Step) *float64 { return &r.Truncation }, nullable, unitFraction, "share of the generated completions that were truncated (clipped ratio)"),
+		f64Col("waste", func(r *Step) *float64 { return &r.Waste }, nullable, unitFraction, "1 − useful_rollouts / generated_rollouts"),
+		i32Col("useful_groups", func(r *Step) *int32 { return &r.UsefulGroups }, unitCount, "groups the step trained on"),
+		i32Col("generated_groups", func(r *Step) *int32 { return &r.GeneratedGroups }, unitCount, "groups generated for the step by anyone (trainer or miners)"),
+		i32Col("late_groups", func(r *Step) *int32 { return &r.LateGroups }, unitCount, "market: valid groups that arrived after the window was sealed; 0 otherwise"),
+		i32Col("duplicate_groups", func(r *Step) *int32 { return &r.DuplicateGroups }, unitCount, "market: groups whose prompt was already accepted in the window; 0 otherwise"),
+		i32Col("invalid_groups", func(r *Step) *int32 { return &r.InvalidGroups }, unitCount, "market: groups rejected by verification (stale checkpoint, forged rewards or tokens, unknown prompt, cooldown); 0 otherwise"),
+		i64Col("useful_rollouts", func(r *Step) *int64 { return &r.UsefulRollouts }, unitCount, "completions the step trained on"),
+		i64Col("generated_rollouts", func(r *Step) *int64 { return &r.GeneratedRollouts }, unitCount, "completions generated for the step"),
+		i64Col("tokens", func(r *Step) *int64 { return &r.Tokens }, unitTokens, "completion tokens generated for the step, used or wasted"),
+	},
+}
+
+var evalTable = &table[Eval]{
+	name: "eval", file: EvalFile,
+	doc: "One row per sample of each held-out problem, for every evaluated checkpoint of every arm and seed. Every arm is scored with the same sampling seeds, so rows with equal (seed, problem, sample) are paired.",
+	cols: []column[Eval]{
+		strCol("arm", func(r *Eval) *string { return &r.Arm }, dict, unitNone, "arm name"),
+		u64Col("seed", func(r *Eval) *uint64 { return &r.Seed }, unitNone, "experiment seed of the run"),
+		i32Col("step", func(r *Eval) *int32 { return &r.Step }, "step", "training step of the checkpoint; 0 for the base model"),
+		strCol("checkpoint", func(r *Eval) *string { return &r.Checkpoint }, dict, unitNone, "checkpoint id"),
+		strCol("problem", func(r *Eval) *string { return &r.Problem }, dict, unitNone, "held-out problem id"),
+		i32Col("sample", func(r *Eval) *int32 { return &r.Sample }, unitNone, "sample index, 0 to n−1"),
+		boolCol("correct", func(r *Eval) *bool { return &r.Correct }, unitNone, "the extracted answer was graded correct"),
+		boolCol("truncated", func(r *Eval) *bool { return &r.Truncated }, unitNone, "the completion hit max_tokens without an end-of-sequence token"),
+		i32Col("tokens", func(r *Eval) *int32 { return &r.Tokens }, unitTokens, "completion length"),
+		strCol("answer", func(r *Eval) *string { return &r.Answer }, nullable, unitNone, "the final answer extracted from the completion; null when none was found"),
+	},
+}
+
+var summaryTable = &table[Summary]{
+	name: "summary", file: SummaryFile,
+	doc: "One row per statistic. A row with a null `compare` is a metric of one arm; a row with `compare` set is the paired difference `arm − compare` over the same problems and seeds. Every number in tables.md and EXPERIMENTS.md is read from this table.",
+	cols: []column[Summary]{
+		strCol("arm", func(r *Summary) *string { return &r.Arm }, dict, unitNone, "arm name (arm A of a paired row)"),
+		strCol("compare", func(r *Summary) *string { return &r.Compare }, nullable|dict, unitNone, "paired rows: arm B, the arm subtracted; null for a single-arm statistic"),
+		optU64Col("seed", func(r *Summary) **uint64 { return &r.Seed }, unitNone, "the seed the statistic is for; null when aggregated over every seed"),
+		optI32Col("step", func(r *Summary) **int32 { return &r.Step }, "step", "checkpoint step the statistic is for; null for the final checkpoint (or the run as a whole)"),
+		strCol("metric", func(r *Summary) *string { return &r.Metric }, dict, unitNone, "metric name: pass@k (k an integer), truncation, waste, zero_std_share, late_share, duplicate_share, invalid_share, in_zone_fraction, ..."),
+		f64Col("value", func(r *Summary) *float64 { return &r.Value }, 0, "metric's", "the estimate; for paired rows the mean per-problem difference arm − compare"),
+		f64Col("stderr", func(r *Summary) *float64 { return &r.StdErr }, nullable, "metric's", "standard error of value (paired rows: sd(d)/√n)"),
+		f64Col("ci_low", func(r *Summary) *float64 { return &r.CILow }, nullable, "metric's", "lower end of the 95% confidence interval"),
+		f64Col("ci_high", func(r *Summary) *float64 { return &r.CIHigh }, nullable, "metric's", "upper end of the 95% confidence interval"),
+		strCol("method", func(r *Summary) *string { return &r.Method }, nullable|dict, unitNone, "how the interval was computed: wilson, t, normal, seeds (spread across seeds), ..."),
+		f64Col("p_value", func(r *Summary) *float64 { return &r.P }, nullable, "probability", "paired rows: two-sided p-value of a zero mean difference; null otherwise"),
+		f64Col("boot_low", func(r *Summary) *float64 { return &r.BootLow }, nullable, "metric's", "paired rows: lower end of the paired-bootstrap 95% percentile interval (problems resampled whole)"),
+		f64Col("boot_high", func(r *Summary) *float64 { return &r.BootHigh }, nullable, "metric's", "paired rows: upper end of the paired-bootstrap 95% percentile interval"),
+		f64Col("share_greater", func(r *Summary) *float64 { return &r.ShareGreater }, nullable, unitFraction, "paired rows: share of bootstrap draws in which arm's mean exceeds compare's"),
+		i64Col("n", func(r *Summary) *int64 { return &r.N }, unitCount, "units behind the estimate: problems for eval metrics and paired rows, steps or groups otherwise"),
+	},
+}
+
+var sweepTable = &table[SweepPoint]{
+	name: "sweep", file: SweepFile,
+	doc: "One row per target in-zone fraction, selector and seed, plus one aggregate row (null `seed`) per target and selector with the mean and its 95% interval across seeds.",
+	cols: []column[SweepPoint]{
+		f64Col("target_in_zone", func(r *SweepPoint) *float64 { return &r.Target }, 0, unitFraction, "target in-zone fraction of the grid point (0.01 = 1%)"),
+		f64Col("achieved_in_zone", func(r *SweepPoint) *float64 { return &r.Achieved }, 0, unitFraction, "in-zone fraction the pool actually had (bisection on the difficulty offset)"),
+		strCol("selector", func(r *SweepPoint) *string { return &r.Selector }, dict, unitNone, "selector name: a line of the sweep plot"),
+		strCol("kind", func(r *SweepPoint) *string { return &r.Kind }, dict, unitNone, "filter (uniform sampling with the reactive filter) or market"),
+		optU64Col("seed", func(r *SweepPoint) **uint64 { return &r.Seed }, unitNone, "seed of the repetition; null for the aggregate over seeds"),
+		i32Col("windows", func(r *SweepPoint) *int32 { return &r.Windows }, unitCount, "windows simulated per seed"),
+		f64Col("waste", func(r *SweepPoint) *float64 { return &r.Waste }, 0, unitFraction, "1 − useful / generated rollouts (mean over seeds on aggregate rows)"),
+		f64Col("waste_stderr", func(r *SweepPoint) *float64 { return &r.WasteStdErr }, nullable, unitFraction, "standard error of waste across seeds; null on per-seed rows"),
+		f64Col("waste_ci_low", func(r *SweepPoint) *float64 { return &r.WasteCILow }, nullable, unitFraction, "lower end of the 95% interval of waste across seeds"),
+		f64Col("waste_ci_high", func(r *SweepPoint) *float64 { return &r.WasteCIHigh }, nullable, unitFraction, "upper end of the 95% interval of waste across seeds"),
+		f64Col("hit_rate", func(r *SweepPoint) *float64 { return &r.HitRate }, 0, unitFraction, "share of generated groups that were in the zone"),
+		f64Col("useful_per_1000", func(r *SweepPoint) *float64 { return &r.UsefulPer1000 }, 0, "per 1,000 rollouts", "useful rollouts per 1,000 generated"),
+		f64Col("late_share", func(r *SweepPoint) *float64 { return &r.LateShare }, nullable, unitFraction, "market: share of generated groups that arrived after the window sealed; null for the filter"),
+		f64Col("duplicate_share", func(r *SweepPoint) *float64 { return &r.DuplicateShare }, nullable, unitFraction, "market: share of generated groups whose prompt was already accepted; null for the filter"),
+		f64Col("multiplier", func(r *SweepPoint) *float64 { return &r.Multiplier }, nullable, "ratio", "market: useful rollouts per generated rollout ÷ the filter's at the same target; null for the filter"),
+		f64Col("multiplier_low", func(r *SweepPoint) *float64 { return &r.MultiplierLow }, nullable, "ratio", "lower end of the 95% interval of multiplier across seeds"),
+		f64Col("multiplier_high", func(r *SweepPoint) *float64 { return &r.MultiplierHigh }, nullable, "ratio", "upper end of the 95% interval of multiplier across seeds"),
+		i64Col("generated_groups", func(r *SweepPoint) *int64 { return &r.GeneratedGroups }, unitCount, "groups generated (summed over seeds on aggregate rows)"),
+		i64Col("useful_groups", func(r *SweepPoint) *int64 { return &r.UsefulGroups }, unitCount, "groups used (summed over seeds on aggregate rows)"),
+	},
+}
+
+// tableFor returns the declared table of row type R.
+func tableFor[R Row]() *table[R] {
+	var r R
+	var t any
+	switch any(r).(type) {
+	case Rollout:
+		t = rolloutsTable
+	case Step:
+		t = stepsTable
+	case Eval:
+		t = evalTable
+	case Summary:
+		t = summaryTable
+	case SweepPoint:
+		t = sweepTable
+	}
+	return t.(*table[R])
+}
+
+// ColumnInfo documents one column of a table.
+type ColumnInfo struct {
+	Name     string
+	Type     string // Arrow type: utf8, int32, int64, uint64, float64, bool
+	Nullable bool
+	Unit     string
+	Doc      string
+}
+
+// TableInfo documents one table: its file and its columns in order.
+type TableInfo struct {
+	Name    string
+	File    string
+	Doc     string
+	Columns []ColumnInfo
+}
+
+func info[R any](t *table[R]) TableInfo {
+	ti := TableInfo{Name: t.name, File: t.file, Doc: t.doc}
+	for _, c := range t.cols {
+		ti.Columns = append(ti.Columns, ColumnInfo{
+			Name: c.name, Type: c.typ.String(), Nullable: c.flags&nullable != 0, Unit: c.unit, Doc: c.doc,
+		})
+	}
+	return ti
+}
+
+// Tables documents every table, in the order of results/README.md.
+func Tables() []TableInfo {
+	return []TableInfo{info(rolloutsTable), info(stepsTable), info(evalTable), info(summaryTable), info(sweepTable)}
+}
