@@ -1,6 +1,7 @@
 package dataset
 
 import (
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -28,6 +29,25 @@ func (k AnswerKind) String() string {
 		return answerKindNames[k]
 	}
 	return "AnswerKind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// MarshalText writes the kind's name, so JSON shows "fraction", not 1.
+func (k AnswerKind) MarshalText() ([]byte, error) {
+	if int(k) >= len(answerKindNames) {
+		return nil, fmt.Errorf("dataset: invalid answer kind %d", k)
+	}
+	return []byte(answerKindNames[k]), nil
+}
+
+// UnmarshalText reads a kind's name.
+func (k *AnswerKind) UnmarshalText(b []byte) error {
+	for i, name := range answerKindNames {
+		if string(b) == name {
+			*k = AnswerKind(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("dataset: unknown answer kind %q; want one of %s", b, strings.Join(answerKindNames[:], ", "))
 }
 
 // scalar is one parsed numeric answer, coef·√root (root is 1 unless the
@@ -80,10 +100,11 @@ func normalizeAnswer(s string) string {
 	s = strings.TrimSpace(s)
 	s = strings.TrimPrefix(s, "$")
 	s = strings.TrimSuffix(s, "$")
-	r := strings.NewReplacer(" ", "", "\t", "", "\n", "", `\left`, "", `\right`, "", `\!`, "", `\,`, "",
-		`\dfrac`, `\frac`, `\tfrac`, `\frac`)
-	return r.Replace(s)
+	return answerNotation.Replace(s)
 }
+
+var answerNotation = strings.NewReplacer(" ", "", "\t", "", "\n", "", `\left`, "", `\right`, "", `\!`, "", `\,`, "",
+	`\dfrac`, `\frac`, `\tfrac`, `\frac`)
 
 // isThousands reports whether s is an integer written with thousands
 // separators, "1,234,567".

@@ -2,7 +2,6 @@ package dataset
 
 import (
 	"math"
-	"strings"
 	"unicode"
 	"unicode/utf8"
 )
@@ -14,21 +13,21 @@ import (
 // structural features (Unknowns, Operations, Steps) are exact for generated
 // problems and estimated from the text for loaded ones (see TextFeatures).
 type Features struct {
-	Chars       int // runes in the statement
-	Words       int // whitespace-separated words in the statement
-	Numbers     int // numeric literals in the statement ("12", "3.5"; "\frac{3}{4}" is two)
-	MaxDigits   int // the most digits in one numeric literal
-	TotalDigits int // digits over all numeric literals
-	Operators   int // operator symbols and words in the statement (+, \times, "remainder", ...)
+	Chars       int `json:"chars"`        // runes in the statement
+	Words       int `json:"words"`        // whitespace-separated words in the statement
+	Numbers     int `json:"numbers"`      // numeric literals in the statement ("12", "3.5"; "\frac{3}{4}" is two)
+	MaxDigits   int `json:"max_digits"`   // the most digits in one numeric literal
+	TotalDigits int `json:"total_digits"` // digits over all numeric literals
+	Operators   int `json:"operators"`    // operator symbols and words in the statement (+, \times, "remainder", ...)
 
-	Unknowns   int // quantities to solve for (x: 1, a system in x and y: 2)
-	Operations int // arithmetic operations a direct solution performs
-	Steps      int // reasoning steps a direct solution takes
+	Unknowns   int `json:"unknowns"`   // quantities to solve for (x: 1, a system in x and y: 2)
+	Operations int `json:"operations"` // arithmetic operations a direct solution performs
+	Steps      int `json:"steps"`      // reasoning steps a direct solution takes
 
-	AnswerKind      AnswerKind // the form of the reference answer
-	AnswerDigits    int        // digits written in the reference answer
-	AnswerMagnitude float64    // log10(1 + |value|) of the answer; the largest component of a tuple; 0 for AnswerOther
-	AnswerNegative  bool       // the answer (or a component of it) is negative
+	AnswerKind      AnswerKind `json:"answer_kind"`      // the form of the reference answer
+	AnswerDigits    int        `json:"answer_digits"`    // digits written in the reference answer
+	AnswerMagnitude float64    `json:"answer_magnitude"` // log10(1 + |value|) of the answer; the largest component of a tuple; 0 for AnswerOther
+	AnswerNegative  bool       `json:"answer_negative"`  // the answer (or a component of it) is negative
 }
 
 // featureNames are the names of Vector's entries, in order.
@@ -103,7 +102,7 @@ func TextFeatures(statement, answer string) Features {
 
 // statementFeatures fills the text features of a statement.
 func statementFeatures(s string) Features {
-	f := Features{Chars: utf8.RuneCountInString(s), Words: len(strings.Fields(s))}
+	f := Features{Chars: utf8.RuneCountInString(s), Words: countWords(s)}
 	f.Operators = countOperators(s)
 	for i := 0; i < len(s); {
 		if !isDigit(s[i]) {
@@ -135,18 +134,38 @@ func (f *Features) setAnswer(answer string) {
 	for _, p := range a.parts {
 		v := p.value()
 		f.AnswerMagnitude = max(f.AnswerMagnitude, math.Log10(1+math.Abs(v)))
+		// Rounded so that the feature, and whatever a simulator derives from
+		// it, is the same on every platform's math library.
+		f.AnswerMagnitude = math.Round(f.AnswerMagnitude*1e6) / 1e6
 		if v < 0 {
 			f.AnswerNegative = true
 		}
 	}
 }
 
+// countWords counts runs of non-space characters.
+func countWords(s string) int {
+	n := 0
+	inWord := false
+	for _, r := range s {
+		space := unicode.IsSpace(r)
+		if !space && !inWord {
+			n++
+		}
+		inWord = !space
+	}
+	return n
+}
+
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 // operatorCommands are the LaTeX commands counted as operators.
-var operatorCommands = []string{`\times`, `\div`, `\cdot`, `\frac`, `\sqrt`, `\pm`, `\bmod`, `\pmod`, `\binom`, `\equiv`}
+var operatorCommands = map[string]bool{
+	"times": true, "div": true, "cdot": true, "frac": true, "dfrac": true, "tfrac": true, "sqrt": true,
+	"pm": true, "bmod": true, "pmod": true, "mod": true, "binom": true, "equiv": true,
+}
 
-// operatorWords are the words counted as operators (lower case, whole words).
+// operatorWords are the words counted as operators (whole words, any case).
 var operatorWords = map[string]bool{
 	"plus": true, "minus": true, "times": true, "divided": true, "product": true, "sum": true,
 	"difference": true, "quotient": true, "percent": true, "remainder": true, "squared": true,
@@ -156,46 +175,62 @@ var operatorWords = map[string]bool{
 	"subtract": true, "subtracted": true, "add": true, "added": true, "total": true,
 }
 
-// countOperators counts operator symbols (+ - × ÷ * / ^ = % and the
-// Unicode minus), operator LaTeX commands and operator words. A hyphen
-// between two letters ("six-sided") is not an operator.
+// countOperators counts operator symbols (+ - × ÷ * / ^ = % < > ≤ ≥ ≡ and
+// the Unicode minus), operator LaTeX commands (\times, \frac, ...) and
+// operator words ("sum", "remainder", ...). A hyphen between two letters
+// ("six-sided") is not an operator.
 func countOperators(s string) int {
 	n := 0
-	for _, c := range operatorCommands {
-		n += strings.Count(s, c)
-	}
-	prev := rune(0)
-	for i, r := range s {
-		switch r {
-		case '+', '×', '÷', '*', '/', '^', '=', '%', '−', '<', '>', '≤', '≥', '≡':
-			n++
-		case '-':
-			next, _ := utf8.DecodeRuneInString(s[i+1:])
-			if !(unicode.IsLetter(prev) && unicode.IsLetter(next)) {
+	var word [10]byte
+	for i := 0; i < len(s); {
+		c := s[i]
+		switch {
+		case c == '\\':
+			j := i + 1
+			for j < len(s) && isASCIILetter(s[j]) {
+				j++
+			}
+			if operatorCommands[s[i+1:j]] {
 				n++
 			}
-		}
-		prev = r
-	}
-	// Whole words, skipping LaTeX command names (\times is counted above).
-	start := -1
-	for i, r := range s + " " {
-		if unicode.IsLetter(r) {
-			if start < 0 {
-				start = i
+			i = max(j, i+1)
+			continue
+		case isASCIILetter(c):
+			j := i
+			for j < len(s) && isASCIILetter(s[j]) {
+				j++
 			}
+			if w := s[i:j]; len(w) <= len(word) {
+				for k := range len(w) {
+					word[k] = w[k] | 0x20 // lower case
+				}
+				if operatorWords[string(word[:len(w)])] {
+					n++
+				}
+			}
+			i = j
+			continue
+		case c == '-':
+			if !(i > 0 && isASCIILetter(s[i-1]) && i+1 < len(s) && isASCIILetter(s[i+1])) {
+				n++
+			}
+		case c == '+' || c == '*' || c == '/' || c == '^' || c == '=' || c == '%' || c == '<' || c == '>':
+			n++
+		case c >= utf8.RuneSelf:
+			r, size := utf8.DecodeRuneInString(s[i:])
+			switch r {
+			case '×', '÷', '−', '≤', '≥', '≡':
+				n++
+			}
+			i += size
 			continue
 		}
-		if start >= 0 {
-			w := s[start:i]
-			if (start == 0 || s[start-1] != '\\') && len(w) <= 10 && operatorWords[strings.ToLower(w)] {
-				n++
-			}
-			start = -1
-		}
+		i++
 	}
 	return n
 }
+
+func isASCIILetter(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
 
 // countUnknowns counts the distinct letters x, y and z that stand alone (no
 // letter on either side) in s: "2x + 3y = 7" has two.

@@ -1,13 +1,13 @@
 package dataset
 
 import (
-	"crypto/sha256"
-	"encoding/binary"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
+
+	"github.com/relix-lab/relix/harness/seed"
 )
 
 // GeneratorConfig configures Generate.
@@ -79,10 +79,10 @@ func Topics() []string {
 //
 // Problem i's topic comes from a smooth weighted round-robin over the mix,
 // so every prefix of the set follows the mix as closely as whole problems
-// allow. Its candidates are drawn from a PCG stream seeded from
-// SHA-256(seed, split, i, "problem"): a level uniformly in 1..Levels, then
-// the topic's problem at that level, until one lands in the split and is
-// new to the set.
+// allow. Its candidates are drawn from its own stream,
+// seed.Stream(cfg.Seed, "dataset", split, i, "problem"): a level uniformly
+// in 1..Levels, then the topic's problem at that level, until one lands in
+// the split and is new to the set.
 func Generate(cfg GeneratorConfig, split Split) (*Set, error) {
 	if !split.valid() {
 		return nil, fmt.Errorf("dataset: unknown split %q; want %q or %q", split, Train, HeldOut)
@@ -96,11 +96,9 @@ func Generate(cfg GeneratorConfig, split Split) (*Set, error) {
 	}
 	problems := make([]Problem, 0, cfg.Size)
 	seen := make(map[string]struct{}, cfg.Size)
-	var pcg rand.PCG
-	r := rand.New(&pcg)
 	for i := range cfg.Size {
 		t := topics[sched.next()]
-		pcg.Seed(streamSeed(cfg.Seed, split, uint64(i), "problem"))
+		r := seed.Stream(cfg.Seed, "dataset", string(split), i, "problem")
 		p, ok := candidate(r, t, split, seen)
 		if !ok {
 			return nil, fmt.Errorf("dataset: no new %s problem for %s problem %d after %d candidates: "+
@@ -129,22 +127,6 @@ func candidate(r *rand.Rand, t topic, split Split, seen map[string]struct{}) (Pr
 		return Problem{ID: id, Statement: d.statement, Answer: d.answer, Topic: t.name, Features: f}, true
 	}
 	return Problem{}, false
-}
-
-// streamSeed derives a PCG seed from (seed, split, index, purpose), so every
-// problem has its own random stream, independent of the others and of the
-// order they are made in.
-func streamSeed(seed uint64, split Split, index uint64, purpose string) (uint64, uint64) {
-	var buf [128]byte
-	b := append(buf[:0], "relix/dataset\x00"...)
-	b = append(b, purpose...)
-	b = append(b, 0)
-	b = append(b, split...)
-	b = append(b, 0)
-	b = binary.LittleEndian.AppendUint64(b, seed)
-	b = binary.LittleEndian.AppendUint64(b, index)
-	sum := sha256.Sum256(b)
-	return binary.LittleEndian.Uint64(sum[0:8]), binary.LittleEndian.Uint64(sum[8:16])
 }
 
 // schedule is a smooth weighted round-robin over topics (the nginx

@@ -22,13 +22,13 @@ type Problem struct {
 	// ID is unique within its set and stable: a generated problem's ID is
 	// ProblemID(Statement), the same in a set of any size or seed; a loaded
 	// problem's is the file's id column, or ProblemID(Statement) without one.
-	ID        string
-	Statement string
+	ID        string `json:"id"`
+	Statement string `json:"statement"`
 	// Answer is the reference answer in a form the grader reads: "42",
 	// "-\frac{3}{4}", "2.5", "2\sqrt{3}", "(2, -1)".
-	Answer   string
-	Topic    string // a generator topic, the file's topic column, or ""
-	Features Features
+	Answer   string   `json:"answer"`
+	Topic    string   `json:"topic"` // a generator topic, the file's topic column, or ""
+	Features Features `json:"features"`
 }
 
 // ProblemID is the ID rule shared by generated problems and loaded problems
