@@ -1,0 +1,183 @@
+package eval
+
+import "strings"
+
+// maxBoxTries bounds how many box commands, from the last one backwards,
+// are tried when the later ones are unclosed (a completion cut off inside
+// its final \boxed{ still counts an earlier, complete one).
+const maxBoxTries = 8
+
+// boxCommands are the commands whose argument is a final answer.
+var boxCommands = [...]string{`\boxed`, `\fbox`}
+
+// ExtractAnswer returns the final answer of a completion: the argument of
+// its last complete \boxed{...} or \fbox{...}, found by a balanced-brace walk
+// (nested braces and escaped \{ \} are fine); for \boxed without braces, the
+// rest of its line up to a $. With opts.FallbackLastNumber, a completion
+// with no box answers with the last number of its final non-empty line.
+//
+// The answer is a substring of completion; no allocation is made. When no
+// answer is found the error says why (ErrNoAnswer, ErrUnclosedBox,
+// ErrEmptyAnswer, or a size limit).
+func ExtractAnswer(completion string, opts GradeOptions) (string, error) {
+	if len(completion) > MaxCompletionBytes {
+		return "", ErrCompletionTooLarge
+	}
+	var (
+		found [2 * maxBoxTries]int
+		n     int
+	)
+	for _, cmd := range boxCommands {
+		n = lastCommands(completion, cmd, found[:], n)
+	}
+	// Newest first: sort the few positions found, descending.
+	for i := 1; i < n; i++ {
+		for j := i; j > 0 && found[j] > found[j-1]; j-- {
+			found[j], found[j-1] = found[j-1], found[j]
+		}
+	}
+	err := ErrNoAnswer
+	for i := 0; i < n && i < maxBoxTries; i++ {
+		answer, boxErr := boxArgument(completion, found[i])
+		if boxErr == nil {
+			return answer, nil
+		}
+		if boxErr != ErrUnclosedBox {
+			return answer, boxErr
+		}
+		err = boxErr
+	}
+	if opts.FallbackLastNumber {
+		if number, ok := lastNumberOfFinalLine(completion); ok {
+			return number, nil
+		}
+		if err == ErrNoAnswer {
+			err = errNoNumberOnFinalLine
+		}
+	}
+	return "", err
+}
+
+// lastCommands records, in found[base:], the positions of the last
+// maxBoxTries occurrences of the command cmd in s (a whole command: not
+// followed by a letter), and returns base plus how many it recorded.
+// strings.Index does the scanning, which is vectorized on common platforms.
+func lastCommands(s, cmd string, found []int, base int) int {
+	var ring [maxBoxTries]int
+	seen := 0
+	for from := 0; ; {
+		i := strings.Index(s[from:], cmd)
+		if i < 0 {
+			break
+		}
+		at := from + i
+		from = at + len(cmd)
+		if from < len(s) && isLetter(s[from]) {
+			continue
+		}
+		ring[seen%maxBoxTries] = at
+		seen++
+	}
+	kept := min(seen, maxBoxTries)
+	for i := 0; i < kept; i++ {
+		found[base+i] = ring[(seen-kept+i)%maxBoxTries]
+	}
+	return base + kept
+}
+
+// boxArgument returns the argument of the box command starting at s[at].
+func boxArgument(s string, at int) (string, error) {
+	i := at + 1
+	for i < len(s) && isLetter(s[i]) {
+		i++
+	}
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+		i++
+	}
+	if i < len(s) && s[i] == '{' {
+		start := i + 1
+		depth := 1
+		for i = start; i < len(s); i++ {
+			switch s[i] {
+			case '\\':
+				i++ // \{ \} and \\ do not open or close groups
+			case '{':
+				depth++
+			case '}':
+				depth--
+				if depth == 0 {
+					return checkAnswer(s[start:i])
+				}
+			}
+			if i-start > MaxAnswerBytes {
+				return "", ErrAnswerTooLarge
+			}
+		}
+		return "", ErrUnclosedBox
+	}
+	if i == len(s) {
+		return "", ErrUnclosedBox // cut off right after the command
+	}
+	// \boxed 5: the rest of the line, up to the closing $ of inline maths.
+	end := i
+	for end < len(s) && s[end] != '$' && s[end] != '\n' {
+		end++
+		if end-i > MaxAnswerBytes {
+			return "", ErrAnswerTooLarge
+		}
+	}
+	answer := strings.TrimRight(strings.TrimSpace(s[i:end]), ".")
+	answer = strings.TrimSuffix(strings.TrimSuffix(answer, `\]`), `\)`)
+	return checkAnswer(answer)
+}
+
+func checkAnswer(answer string) (string, error) {
+	if strings.TrimSpace(answer) == "" {
+		return "", ErrEmptyAnswer
+	}
+	return answer, nil
+}
+
+// lastNumberOfFinalLine finds the last number on the last non-empty line of
+// s: an optionally signed integer or decimal, with thousands separators, or a
+// fraction a/b.
+func lastNumberOfFinalLine(s string) (string, bool) {
+	s = strings.TrimRight(s, " \t\r\n")
+	line := s[strings.LastIndexByte(s, '\n')+1:]
+	end := len(line)
+	for end > 0 && !isDigit(line[end-1]) {
+		end--
+	}
+	if end == 0 {
+		return "", false
+	}
+	start := end
+	for start > 0 {
+		c := line[start-1]
+		switch {
+		case isDigit(c):
+			start--
+		case (c == '.' || c == '/' || c == ',') && start >= 2 && isDigit(line[start-2]):
+			if c == ',' && !thousandsGroupAt(line, start) {
+				return line[start:end], true
+			}
+			start--
+		default:
+			if c == '-' {
+				start--
+			}
+			return line[start:end], true
+		}
+	}
+	return line[start:end], true
+}
+
+// thousandsGroupAt reports whether s[i:] starts with exactly three digits
+// that are not followed by another digit: the group after a separator.
+func thousandsGroupAt(s string, i int) bool {
+	return i+3 <= len(s) && isDigit(s[i]) && isDigit(s[i+1]) && isDigit(s[i+2]) &&
+		(i+3 == len(s) || !isDigit(s[i+3]))
+}
+
+func isLetter(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
+func isDigit(c byte) bool  { return c >= '0' && c <= '9' }

@@ -1,0 +1,159 @@
+package eval
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+
+	"gonum.org/v1/gonum/stat/distuv"
+)
+
+// Z95 is the standard normal quantile for a two-sided 95% interval.
+const Z95 = 1.959963984540054
+
+// DefaultBootstrapDraws is the number of resamples relix uses unless told.
+const DefaultBootstrapDraws = 30000
+
+// PairedDiff is the paired comparison of two arms on the same problems.
+type PairedDiff struct {
+	N            int     // problems
+	MeanA, MeanB float64 // the arms' means
+	Diff         float64 // mean of the per-problem differences a_i − b_i
+	SE           float64 // sd(d)/√N, sample sd
+	Confidence   float64 // of the interval, e.g. 0.95
+	CILow        float64 // Diff ∓ t_{N−1} quantile × SE
+	CIHigh       float64
+	T            float64 // Diff / SE
+	DF           int     // N − 1
+	P            float64 // two-sided, from Student's t with DF degrees of freedom
+}
+
+// Paired compares arm a with arm b on the same problems (a[i] and b[i] are
+// one problem's metric in each arm): the mean difference, its standard
+// error, a Student-t confidence interval and the two-sided p-value of a
+// paired t-test. confidence 0 means 0.95.
+//
+// When every difference is the same (SE = 0) the test degenerates: T is 0
+// and P is 1 if that difference is 0, and T is ±Inf and P is 0 otherwise.
+func Paired(a, b []float64, confidence float64) (PairedDiff, error) {
+	if confidence == 0 {
+		confidence = 0.95
+	}
+	switch {
+	case len(a) != len(b):
+		return PairedDiff{}, fmt.Errorf("paired comparison needs the same problems in both arms: %d values against %d", len(a), len(b))
+	case len(a) < 2:
+		return PairedDiff{}, fmt.Errorf("paired comparison needs at least 2 problems, got %d", len(a))
+	case !(confidence > 0 && confidence < 1):
+		return PairedDiff{}, fmt.Errorf("confidence %v outside (0, 1)", confidence)
+	}
+	d := make([]float64, len(a))
+	for i := range a {
+		d[i] = a[i] - b[i]
+	}
+	est := MeanSE(d)
+	r := PairedDiff{
+		N: len(a), MeanA: MeanSE(a).Mean, MeanB: MeanSE(b).Mean,
+		Diff: est.Mean, SE: est.SE, Confidence: confidence, DF: len(a) - 1,
+	}
+	if r.SE == 0 {
+		r.CILow, r.CIHigh = r.Diff, r.Diff
+		if r.Diff == 0 {
+			r.T, r.P = 0, 1
+		} else {
+			r.T, r.P = math.Copysign(math.Inf(1), r.Diff), 0
+		}
+		return r, nil
+	}
+	t := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: float64(r.DF)}
+	half := t.Quantile(1-(1-confidence)/2) * r.SE
+	r.CILow, r.CIHigh = r.Diff-half, r.Diff+half
+	r.T = r.Diff / r.SE
+	r.P = math.Min(1, 2*t.Survival(math.Abs(r.T)))
+	return r, nil
+}
+
+// Bootstrap is a paired bootstrap of the mean difference between two arms.
+type Bootstrap struct {
+	Draws int
+	Seed  uint64
+	// Low and High bound the 95% percentile interval of the resampled mean
+	// differences.
+	Low, High float64
+	// ShareAWins is the share of draws in which arm a's mean is above b's.
+	ShareAWins float64
+}
+
+// PairedBootstrap resamples whole problems with replacement draws times and
+// reports the 95% percentile interval of the mean difference a − b and the
+// share of draws in which a beats b. The same seed gives the same result:
+// the draws come from a PCG source seeded with seed, never a global one.
+func PairedBootstrap(a, b []float64, draws int, seed uint64) (Bootstrap, error) {
+	switch {
+	case len(a) != len(b):
+		return Bootstrap{}, fmt.Errorf("paired bootstrap needs the same problems in both arms: %d values against %d", len(a), len(b))
+	case len(a) == 0:
+		return Bootstrap{}, fmt.Errorf("paired bootstrap needs at least one problem")
+	case draws < 1:
+		return Bootstrap{}, fmt.Errorf("paired bootstrap needs at least one draw, got %d", draws)
+	}
+	n := len(a)
+	d := make([]float64, n)
+	for i := range a {
+		d[i] = a[i] - b[i]
+	}
+	// The second PCG word names this stream, so that the same seed used for
+	// another purpose draws different numbers.
+	rng := rand.New(rand.NewPCG(seed, 0x626f6f7473747270)) // "bootstrp"
+	means := make([]float64, draws)
+	wins := 0
+	for j := range means {
+		var sum float64
+		for range n {
+			sum += d[rng.IntN(n)]
+		}
+		means[j] = sum / float64(n)
+		if means[j] > 0 {
+			wins++
+		}
+	}
+	slices.Sort(means)
+	return Bootstrap{
+		Draws: draws, Seed: seed,
+		Low: percentile(means, 0.025), High: percentile(means, 0.975),
+		ShareAWins: float64(wins) / float64(draws),
+	}, nil
+}
+
+// percentile of sorted values, interpolating linearly between order
+// statistics (Hyndman and Fan's type 7, the default of R and NumPy).
+func percentile(sorted []float64, p float64) float64 {
+	h := p * float64(len(sorted)-1)
+	lo := int(math.Floor(h))
+	if lo+1 >= len(sorted) {
+		return sorted[len(sorted)-1]
+	}
+	return sorted[lo] + (h-float64(lo))*(sorted[lo+1]-sorted[lo])
+}
+
+// Wilson is the Wilson score interval for a proportion of successes out of
+// n at the normal quantile z (Z95 for 95%): (p + z²/2n ± z√(p(1−p)/n +
+// z²/4n²)) / (1 + z²/n) with p = successes/n (Wilson 1927).
+func Wilson(successes, n int, z float64) (low, high float64, err error) {
+	switch {
+	case n < 1:
+		return 0, 0, fmt.Errorf("wilson interval needs at least one trial, got %d", n)
+	case successes < 0 || successes > n:
+		return 0, 0, fmt.Errorf("wilson interval: %d successes outside 0..%d", successes, n)
+	case !(z > 0) || math.IsInf(z, 0):
+		return 0, 0, fmt.Errorf("wilson interval: z must be positive, got %v", z)
+	}
+	nf := float64(n)
+	p := float64(successes) / nf
+	z2 := z * z
+	denom := 1 + z2/nf
+	center := (p + z2/(2*nf)) / denom
+	half := z / denom * math.Sqrt(p*(1-p)/nf+z2/(4*nf*nf))
+	return math.Max(0, center-half), math.Min(1, center+half), nil
+}
