@@ -71,11 +71,14 @@ func (c column) pick(has func(string) bool) (string, bool) {
 }
 
 func (c column) missing(available []string) string {
-	want := fmt.Sprintf("column %q", c.names[0])
-	if len(c.names) > 1 {
-		want = "a " + c.role + " column (" + quoteList(c.names) + ")"
+	have := "there are no columns"
+	if len(available) > 0 {
+		have = "the columns are " + quoteList(available)
 	}
-	return fmt.Sprintf("no %s; the columns are %s", want, quoteList(available))
+	if len(c.names) == 1 {
+		return fmt.Sprintf("no column %q; %s", c.names[0], have)
+	}
+	return fmt.Sprintf("no %s column (looked for %s); %s", c.role, quoteList(c.names), have)
 }
 
 // maxAnswerRunes is the longest text taken as a bare answer: a longer
@@ -174,7 +177,7 @@ func ReadJSONL(r io.Reader, name string, cols Columns) (*Set, error) {
 					return nil, fmt.Errorf("%s:%d: %w", name, lineNo, perr)
 				}
 				if first, dup := lines[p.ID]; dup {
-					return nil, fmt.Errorf("%s:%d: duplicate id %q (first on line %d)%s", name, lineNo, p.ID, first, dupHint(spec))
+					return nil, fmt.Errorf("%s:%d: duplicate id %q (first on line %d)%s", name, lineNo, p.ID, first, dupHint(p))
 				}
 				lines[p.ID] = lineNo
 				problems = append(problems, p)
@@ -193,8 +196,9 @@ func ReadJSONL(r io.Reader, name string, cols Columns) (*Set, error) {
 	return NewSet(filepath.Base(name), problems)
 }
 
-func dupHint(spec [4]column) string {
-	if spec[colID].optional {
+// dupHint explains a duplicate id that was derived from the statement.
+func dupHint(p Problem) string {
+	if p.ID == ProblemID(p.Statement) {
 		return "; without an id column a problem's id is a hash of its statement, so the statement is repeated"
 	}
 	return ""
@@ -263,8 +267,11 @@ func rowProblem(cells, names [4]string) (Problem, error) {
 	}
 	answer, ok := ReferenceAnswer(cells[colAnswer])
 	if !ok {
-		if strings.TrimSpace(cells[colAnswer]) == "" {
+		switch cell := cells[colAnswer]; {
+		case strings.TrimSpace(cell) == "":
 			return Problem{}, fmt.Errorf("no answer: column %q is empty", names[colAnswer])
+		case strings.Contains(cell, `\boxed`) || strings.Contains(cell, `\fbox`):
+			return Problem{}, fmt.Errorf(`no answer: column %q has only an empty or unclosed \boxed{...}`, names[colAnswer])
 		}
 		return Problem{}, fmt.Errorf(`no answer: column %q has no \boxed{...} or "####" answer and is too long (over %d characters, or several lines) to be one`,
 			names[colAnswer], maxAnswerRunes)

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -98,13 +99,13 @@ func LoadParquet(path string, cols Columns) (*Set, error) {
 				return nil, fmt.Errorf("%s: row %d: %w", path, row, err)
 			}
 			if first, dup := rows[p.ID]; dup {
-				return nil, fmt.Errorf("%s: row %d: duplicate id %q (first in row %d)%s", path, row, p.ID, first, dupHint(cols.resolve()))
+				return nil, fmt.Errorf("%s: row %d: duplicate id %q (first in row %d)%s", path, row, p.ID, first, dupHint(p))
 			}
 			rows[p.ID] = row
 			problems = append(problems, p)
 		}
 	}
-	if err := rr.Err(); err != nil && !errors.Is(err, context.Canceled) {
+	if err := rr.Err(); err != nil && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	if len(problems) == 0 {
