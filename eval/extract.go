@@ -14,7 +14,8 @@ var boxCommands = [...]string{`\boxed`, `\fbox`}
 // its last complete \boxed{...} or \fbox{...}, found by a balanced-brace walk
 // (nested braces and escaped \{ \} are fine); for \boxed without braces, the
 // rest of its line up to a $. With opts.FallbackLastNumber, a completion
-// with no box answers with the last number of its final non-empty line.
+// with no complete box answers with the last number of its final non-empty
+// line.
 //
 // The answer is a substring of completion; no allocation is made. When no
 // answer is found the error says why (ErrNoAnswer, ErrUnclosedBox,
@@ -132,6 +133,9 @@ func boxArgument(s string, at int) (string, error) {
 }
 
 func checkAnswer(answer string) (string, error) {
+	if len(answer) > MaxAnswerBytes {
+		return "", ErrAnswerTooLarge
+	}
 	if strings.TrimSpace(answer) == "" {
 		return "", ErrEmptyAnswer
 	}

@@ -45,6 +45,13 @@ func appendClean(dst []byte, s string, depth int) ([]byte, error) {
 		case c == '~':
 			dst = append(dst, ' ')
 			i++
+		case c == '{' && strings.HasPrefix(s[i:], "{,}"):
+			// LaTeX's unspaced comma: a thousands separator before a group
+			// of three digits, a comma otherwise.
+			if !thousandsGroupAt(s, i+3) {
+				dst = append(dst, ',')
+			}
+			i += 3
 		case c == '^' && degreeSignAt(s, i+1) > 0:
 			i += 1 + degreeSignAt(s, i+1)
 		case c == '\\':
