@@ -48,15 +48,6 @@ func (a rat) latex() string {
 	return s
 }
 
-// inline writes a as the statement shows an operand: "\frac{3}{4}" (or an
-// integer), with a negative value in parentheses.
-func (a rat) inline() string {
-	if a.n < 0 {
-		return "(" + a.latex() + ")"
-	}
-	return a.latex()
-}
-
 // decimal writes a as an exact, minimal decimal ("2.5", "-0.125", "12") when
 // its denominator has no prime factor other than 2 and 5.
 func (a rat) decimal() (string, bool) {

@@ -1,0 +1,77 @@
+package dataset_test
+
+import (
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/relix-lab/relix/eval"
+	"github.com/relix-lab/relix/harness/dataset"
+)
+
+// generatedProblems is a few thousand problems of every topic, both splits.
+func generatedProblems(t *testing.T) []dataset.Problem {
+	t.Helper()
+	var all []dataset.Problem
+	for _, split := range dataset.Splits() {
+		s, err := dataset.Generate(dataset.GeneratorConfig{Size: 3000, Seed: 1}, split)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, s.Problems...)
+	}
+	return all
+}
+
+// TestGraderAcceptsGeneratedAnswers: every generated reference answer,
+// boxed at the end of a completion, is graded correct by the real grader.
+func TestGraderAcceptsGeneratedAnswers(t *testing.T) {
+	t.Parallel()
+	for _, p := range generatedProblems(t) {
+		completion := "Working through the steps carefully, the result is $\\boxed{" + p.Answer + "}$."
+		if v := eval.Grade(completion, p.Answer, eval.GradeOptions{}); !v.Correct {
+			t.Errorf("%s (%s): the reference %q boxed is graded wrong: %s", p.ID, p.Topic, p.Answer, v.Reason)
+		}
+	}
+}
+
+// TestGraderRejectsWrongAnswers: WrongAnswer never writes an answer the
+// grader takes for the reference, for generated and for loaded problems.
+func TestGraderRejectsWrongAnswers(t *testing.T) {
+	t.Parallel()
+	problems := generatedProblems(t)
+	loaded, err := dataset.LoadJSONL("testdata/problems.jsonl", dataset.Columns{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	problems = append(problems, loaded.Problems...)
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, p := range problems {
+		for range 3 {
+			wrong := dataset.WrongAnswer(p, r)
+			if v := eval.Grade(`so \boxed{`+wrong+`}`, p.Answer, eval.GradeOptions{}); v.Correct {
+				t.Errorf("%s (%s): the wrong answer %q is graded correct for %q", p.ID, p.Topic, wrong, p.Answer)
+			}
+		}
+	}
+}
+
+// TestLastBoxedAgreesWithEval: the loaders' \boxed extraction and the
+// grader's agree on solutions, so a dataset's reference answer is what the
+// grader would read from the same text.
+func TestLastBoxedAgreesWithEval(t *testing.T) {
+	t.Parallel()
+	for _, s := range []string{
+		`The answer is $\boxed{\frac{1}{2}}$.`,
+		`\boxed{1} and then \boxed{(2, -1)}`,
+		`\fbox{7}`,
+		`nested \boxed{\sqrt{\frac{a}{b}}} here`,
+		`\boxed{3} and \boxed{4`,
+	} {
+		got, ok := dataset.LastBoxed(s)
+		want, err := eval.ExtractAnswer(s, eval.GradeOptions{})
+		if !ok || err != nil || strings.TrimSpace(got) != strings.TrimSpace(want) {
+			t.Errorf("%q: LastBoxed %q (%v), eval.ExtractAnswer %q (%v)", s, got, ok, want, err)
+		}
+	}
+}
