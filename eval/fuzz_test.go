@@ -1,0 +1,153 @@
+package eval
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+// slowInput is how long one call may take before a fuzz target fails. The
+// contract is "a few milliseconds"; the margin absorbs a busy machine
+// running the fuzzer's workers, not a quadratic blow-up.
+const slowInput = 100 * time.Millisecond
+
+var knownReasons = []error{
+	ErrNoAnswer, ErrUnclosedBox, ErrEmptyAnswer, ErrEmptyReference, ErrCompletionTooLarge,
+	ErrAnswerTooLarge, ErrTooDeep, ErrTooComplex, ErrNotEquivalent, errNoNumberOnFinalLine,
+}
+
+func isKnownReason(err error) bool {
+	for _, known := range knownReasons {
+		if errors.Is(err, known) {
+			return true
+		}
+	}
+	return false
+}
+
+func FuzzExtractAnswer(f *testing.F) {
+	for _, seed := range []string{
+		`So $\boxed{\frac{1}{2}}$.`, `\boxed{5} and \fbox{6}`, `\boxed 5$`, `\boxed{\{1,2\}}`,
+		`\boxed{`, `\boxed`, `\boxed{}`, "x\nThe answer is -1,000.5", `\boxed{\boxed{\boxed{1}}}`,
+		strings.Repeat(`\boxed{`, 20) + "1" + strings.Repeat("}", 20), "\\boxed{\xff}",
+	} {
+		f.Add(seed, false)
+		f.Add(seed, true)
+	}
+	f.Fuzz(func(t *testing.T, completion string, fallback bool) {
+		start := time.Now()
+		answer, err := ExtractAnswer(completion, GradeOptions{FallbackLastNumber: fallback})
+		if elapsed := time.Since(start); elapsed > slowInput {
+			t.Fatalf("ExtractAnswer took %v on %d bytes", elapsed, len(completion))
+		}
+		if err != nil {
+			if !isKnownReason(err) || answer != "" {
+				t.Fatalf("ExtractAnswer = %q, %v", answer, err)
+			}
+			return
+		}
+		if answer == "" || len(answer) > MaxAnswerBytes || !strings.Contains(completion, answer) {
+			t.Fatalf("ExtractAnswer(%q) = %q: not a non-empty part of the completion within the size limit", completion, answer)
+		}
+	})
+}
+
+func FuzzEquivalent(f *testing.F) {
+	for _, tc := range equivalenceCases {
+		f.Add(tc.got, tc.want)
+	}
+	f.Add(strings.Repeat("(", 40)+"1", "1")
+	f.Add(strings.Repeat(`\frac{`, 20)+"1", `\sqrt{`)
+	f.Add("2^{2^{2^{2^{2^{2}}}}}", "10^{400}")
+	f.Add(strings.Repeat("9", 700), "1e400")
+	f.Add(`\{`+strings.Repeat("1,", 200)+`1\}`, strings.Repeat("1,", 200)+"1")
+	f.Fuzz(func(t *testing.T, a, b string) {
+		start := time.Now()
+		ab := EquivalentReason(a, b)
+		ba := EquivalentReason(b, a)
+		if elapsed := time.Since(start); elapsed > 2*slowInput {
+			t.Fatalf("Equivalent took %v on %d and %d bytes", elapsed, len(a), len(b))
+		}
+		if (ab == nil) != (ba == nil) {
+			t.Fatalf("not symmetric: Equivalent(%q, %q) = %v but reversed %v", a, b, ab, ba)
+		}
+		if ab != nil && !isKnownReason(ab) {
+			t.Fatalf("unknown reason %v", ab)
+		}
+	})
+}
+
+func FuzzGradeLine(f *testing.F) {
+	for _, seed := range []string{
+		`{"completion": "so \\boxed{4}", "answer": "4", "id": 1}`,
+		`{"completion": "x", "answer": 4.5}`,
+		`{"completion": null}`, `[]`, `{"answer": {}}`, `{`, "",
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, line []byte) {
+		in, err := ParseGradeLine(line)
+		if err != nil {
+			return
+		}
+		v := Grade(in.Completion, in.Answer, GradeOptions{})
+		if v.Correct == (v.Reason != "") {
+			t.Fatalf("verdict %+v: a reason goes with a wrong answer only", v)
+		}
+	})
+}
+
+func FuzzSampleLine(f *testing.F) {
+	for _, seed := range []string{
+		`{"problem": "p1", "sample": 0, "correct": true, "finish_reason": "stop"}`,
+		`{"problem": 17, "sample": 3, "correct": false, "truncated": true, "tokens": 12}`,
+		`{"problem": -1e3, "sample": 1e2}`, `{"problem": "p", "sample": 99999999999999999999}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, line []byte) {
+		s, err := ParseSampleLine(line)
+		if err == nil && (s.Sample < 0 || s.Tokens < 0) {
+			t.Fatalf("ParseSampleLine(%q) = %+v", line, s)
+		}
+	})
+}
+
+// TestAdversarialInputsAreFast runs inputs built to be slow for a naive
+// grader and checks each stays within a few milliseconds.
+func TestAdversarialInputsAreFast(t *testing.T) {
+	if testing.Short() {
+		t.Skip("timing")
+	}
+	half := MaxAnswerBytes / 2
+	cases := []struct{ name, a, b string }{
+		{"deep parentheses", strings.Repeat("(", MaxNesting) + "1" + strings.Repeat(")", MaxNesting), "1"},
+		{"long product", strings.Repeat(`99999999\cdot`, half/13) + "9", strings.Repeat(`99999999\cdot`, half/13) + "8"},
+		{"tower of powers", strings.Repeat("9^{", 30) + "9" + strings.Repeat("}", 30), "1"},
+		{"long set", `\{` + strings.Repeat("1,", half/2-2) + `2\}`, `\{` + strings.Repeat("2,", half/2-2) + `1\}`},
+		{"long list of distinct items", strings.Repeat(`\sqrt{2},`, 250) + "1", strings.Repeat(`\sqrt{3},`, 250) + "1"},
+		{"nested sets", strings.Repeat(`\{1,`, 30) + "1" + strings.Repeat(`\}`, 30), strings.Repeat(`\{1,`, 30) + "2" + strings.Repeat(`\}`, 30)},
+		{"many text wrappers", strings.Repeat(`\text{a}`, half/8), strings.Repeat(`\text{b}`, half/8)},
+		{"huge literal", strings.Repeat("9", MaxAnswerBytes), strings.Repeat("9", MaxAnswerBytes-1) + "8"},
+		{"long decimal with exponent", "0." + strings.Repeat("1", 590) + "e400", "1"},
+		{"many fractions", strings.Repeat(`\frac{1}{7}+`, half/12) + "1", "2"},
+		{"units and assignments", "x = " + strings.Repeat("1 cm ", half/5), "1"},
+	}
+	for _, tc := range cases {
+		start := time.Now()
+		const reps = 20
+		for range reps {
+			Equivalent(tc.a, tc.b)
+		}
+		if per := time.Since(start) / reps; per > 5*time.Millisecond {
+			t.Errorf("%s: %v per comparison", tc.name, per)
+		}
+	}
+	completion := strings.Repeat(`\boxed{`, 2000) + strings.Repeat("{", MaxCompletionBytes/2-14000)
+	start := time.Now()
+	ExtractAnswer(completion, GradeOptions{FallbackLastNumber: true})
+	if elapsed := time.Since(start); elapsed > 20*time.Millisecond {
+		t.Errorf("extraction from %d KB of unclosed boxes took %v", len(completion)>>10, elapsed)
+	}
+}

@@ -1,0 +1,153 @@
+package eval
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestParseGradeLine(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		line string
+		want GradeInput
+		err  string
+	}{
+		{`{"completion": "so \\boxed{4}", "answer": "4"}`, GradeInput{Completion: `so \boxed{4}`, Answer: "4"}, ""},
+		{`{"id": "p1", "completion": "x", "answer": "4", "extra": [1]}`, GradeInput{ID: []byte(`"p1"`), Completion: "x", Answer: "4"}, ""},
+		{`{"id": 17, "completion": "x", "answer": 4.50}`, GradeInput{ID: []byte(`17`), Completion: "x", Answer: "4.50"}, ""},
+		{`{"id": null, "completion": "", "answer": "4"}`, GradeInput{Completion: "", Answer: "4"}, ""},
+		{`["completion"]`, GradeInput{}, "want a JSON object"},
+		{`{"completion": "x", "answer": "4"`, GradeInput{}, "invalid JSON at byte 33: unexpected end of JSON input"},
+		{`{"answer": "4"}`, GradeInput{}, `missing field "completion"`},
+		{`{"completion": 3, "answer": "4"}`, GradeInput{}, `field "completion": want a string, got 3`},
+		{`{"completion": "x"}`, GradeInput{}, `missing field "answer"`},
+		{`{"completion": "x", "answer": true}`, GradeInput{}, `field "answer": want a string or a number, got true`},
+	} {
+		got, err := ParseGradeLine([]byte(tc.line))
+		if (err == nil) != (tc.err == "") || (err != nil && err.Error() != tc.err) {
+			t.Errorf("ParseGradeLine(%s): error %v, want %q", tc.line, err, tc.err)
+			continue
+		}
+		if string(got.ID) != string(tc.want.ID) || got.Completion != tc.want.Completion || got.Answer != tc.want.Answer {
+			t.Errorf("ParseGradeLine(%s) = %+v, want %+v", tc.line, got, tc.want)
+		}
+	}
+}
+
+func TestGradeJSONL(t *testing.T) {
+	t.Parallel()
+	in := strings.Join([]string{
+		`{"id": 1, "completion": "so $\\boxed{\\frac{1}{2}}$", "answer": "0.5"}`,
+		``,
+		`{"id": "two", "completion": "I think <5 & >3 so \\boxed{4}", "answer": "5"}`,
+		`{"completion": "no idea", "answer": "5"}`,
+	}, "\n")
+	var out bytes.Buffer
+	sum, err := GradeJSONL(strings.NewReader(in), "in.jsonl", &out, GradeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"id":1,"correct":true,"extracted":"\\frac{1}{2}","reason":""}
+{"id":"two","correct":false,"extracted":"4","reason":"not equivalent"}
+{"correct":false,"extracted":"","reason":"no boxed answer"}
+`
+	if out.String() != want {
+		t.Errorf("output:\n%s\nwant:\n%s", out.String(), want)
+	}
+	if sum.Graded != 3 || sum.Correct != 1 || sum.Reasons["not equivalent"] != 1 || sum.Reasons["no boxed answer"] != 1 {
+		t.Errorf("summary %+v", sum)
+	}
+
+	_, err = GradeJSONL(strings.NewReader(in+"\n{\"completion\": \"x\"}\n"), "in.jsonl", nil, GradeOptions{})
+	var lineErr *LineError
+	if !errors.As(err, &lineErr) || err.Error() != `in.jsonl:5: missing field "answer"` {
+		t.Errorf("bad line: %v", err)
+	}
+}
+
+func TestParseSampleLine(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		line string
+		want Sample
+		err  string
+	}{
+		{`{"problem": "p1", "sample": 0, "correct": true, "finish_reason": "stop"}`, Sample{Problem: "p1", Correct: true}, ""},
+		{`{"problem": 17, "sample": 3, "correct": false, "finish_reason": "length", "tokens": 8192}`, Sample{Problem: "17", Sample: 3, Truncated: true, Tokens: 8192}, ""},
+		{`{"problem": "p", "sample": 1, "correct": true, "truncated": true}`, Sample{Problem: "p", Sample: 1, Correct: true, Truncated: true}, ""},
+		{`{"problem": "p", "sample": 1, "correct": true, "truncated": false, "finish_reason": "stop"}`, Sample{Problem: "p", Sample: 1, Correct: true}, ""},
+		{`{"sample": 0, "correct": true, "finish_reason": "stop"}`, Sample{}, `missing field "problem"`},
+		{`{"problem": 1.5, "sample": 0, "correct": true, "finish_reason": "stop"}`, Sample{}, `field "problem": want a string or an integer, got 1.5`},
+		{`{"problem": "p", "correct": true, "finish_reason": "stop"}`, Sample{}, `missing field "sample"`},
+		{`{"problem": "p", "sample": -1, "correct": true, "finish_reason": "stop"}`, Sample{}, `field "sample": want a non-negative integer, got -1`},
+		{`{"problem": "p", "sample": 0, "correct": 1, "finish_reason": "stop"}`, Sample{}, `field "correct": want true or false, got 1`},
+		{`{"problem": "p", "sample": 0, "finish_reason": "stop"}`, Sample{}, `missing field "correct"`},
+		{`{"problem": "p", "sample": 0, "correct": true, "finish_reason": "eos"}`, Sample{}, `finish_reason "eos": want "stop" or "length"`},
+		{`{"problem": "p", "sample": 0, "correct": true}`, Sample{}, `missing field "finish_reason" ("stop" or "length"; or "truncated": true or false)`},
+		{`{"problem": "p", "sample": 0, "correct": true, "finish_reason": "stop", "truncated": true}`, Sample{}, `fields "finish_reason" ("stop") and "truncated" (true) disagree`},
+		{`{"problem": "p", "sample": 0, "correct": true, "finish_reason": "stop", "tokens": "many"}`, Sample{}, `field "tokens": want a non-negative integer, got "many"`},
+	} {
+		got, err := ParseSampleLine([]byte(tc.line))
+		if (err == nil) != (tc.err == "") || (err != nil && err.Error() != tc.err) {
+			t.Errorf("ParseSampleLine(%s): error %v, want %q", tc.line, err, tc.err)
+			continue
+		}
+		if got != tc.want {
+			t.Errorf("ParseSampleLine(%s) = %+v, want %+v", tc.line, got, tc.want)
+		}
+	}
+}
+
+func TestReadSamplesJSONL(t *testing.T) {
+	t.Parallel()
+	in := "{\"problem\": \"a\", \"sample\": 0, \"correct\": true, \"finish_reason\": \"stop\"}\n\n" +
+		"{\"problem\": \"a\", \"sample\": 1, \"correct\": false, \"finish_reason\": \"length\"}\n"
+	got, err := ReadSamplesJSONL(strings.NewReader(in), "s.jsonl")
+	if err != nil || len(got) != 2 || !got[0].Correct || !got[1].Truncated {
+		t.Errorf("ReadSamplesJSONL = %+v, %v", got, err)
+	}
+	_, err = ReadSamplesJSONL(strings.NewReader(in+"not json\n"), "s.jsonl")
+	if err == nil || err.Error() != "s.jsonl:4: want a JSON object" {
+		t.Errorf("bad line: %v", err)
+	}
+	_, err = ReadSamplesJSONL(strings.NewReader(strings.Repeat("x", MaxLineBytes+1)), "s.jsonl")
+	if err == nil || err.Error() != "s.jsonl:1: line longer than 16 MiB" {
+		t.Errorf("long line: %v", err)
+	}
+}
+
+func TestComparePaired(t *testing.T) {
+	t.Parallel()
+	var a, b []Sample
+	for p := 0; p < 10; p++ {
+		for s := 0; s < 2; s++ {
+			id := string(rune('a' + p))
+			// Arm a solves problems 0-7, arm b problems 0-3 and always
+			// runs into the token cap.
+			a = append(a, Sample{Problem: id, Sample: s, Correct: p < 8})
+			b = append(b, Sample{Problem: id, Sample: s, Correct: p < 4, Truncated: true})
+		}
+	}
+	sa, _ := Score(a, []int{1})
+	sb, _ := Score(b, []int{1})
+	got, err := ComparePaired(sa, sb, 2000, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].Metric != "pass@1" || got[1].Metric != "truncation" {
+		t.Fatalf("comparisons %+v", got)
+	}
+	// pass@1 differences: four 1s and six 0s; mean 0.4.
+	if d := got[0].Paired.Diff; d != 0.4 {
+		t.Errorf("pass@1 diff %v, want 0.4", d)
+	}
+	if d := got[1].Paired.Diff; d != -1 || got[1].Paired.P != 0 {
+		t.Errorf("truncation diff %+v, want -1 with p 0", got[1].Paired)
+	}
+	sc, _ := Score(b[2:], []int{1})
+	if _, err := ComparePaired(sa, sc, 10, 1); err == nil || err.Error() != `arms are not paired: problem "a" is scored in the first arm only (10 problems against 9)` {
+		t.Errorf("unpaired: %v", err)
+	}
+}
