@@ -27,7 +27,7 @@ type Manifest struct {
 	Experiment string    `json:"experiment"`
 	SpecHash   string    `json:"spec_hash"`
 	Spec       string    `json:"spec"`            // the resolved spec, as the caller serialised it (canonical YAML)
-	Relix      Build     `json:"relix"`           // relix's version and the commit it was built from
+	Relix      BuildInfo `json:"relix"`           // relix's version and the commit it was built from
 	GoVersion  string    `json:"go_version"`      // runtime.Version() of the binary that ran
 	Runner     Component `json:"runner"`          // e.g. {sim, <relix version>} or the worker's hello
 	Datasets   []Dataset `json:"datasets"`        // train and held-out sets
@@ -39,8 +39,8 @@ type Manifest struct {
 	Notes      []string  `json:"notes,omitempty"` // anything a reader should know (resumed at step N, ...)
 }
 
-// Build identifies a build of relix.
-type Build struct {
+// BuildInfo identifies a build of relix.
+type BuildInfo struct {
 	Version string `json:"version"`
 	Commit  string `json:"commit"`
 }

@@ -247,7 +247,7 @@ func syntheticManifest(name string, arms []string, seeds []uint64) *Manifest {
 	return &Manifest{
 		Experiment: name, SpecHash: syntheticSpecHash,
 		Spec:      "name: " + name + "\nseed: 1\n",
-		Relix:     Build{Version: "v0.0.0-test", Commit: "0123456789abcdef0123456789abcdef01234567"},
+		Relix:     BuildInfo{Version: "v0.0.0-test", Commit: "0123456789abcdef0123456789abcdef01234567"},
 		GoVersion: "go1.24.0",
 		Runner:    Component{Name: "sim", Version: "v0.0.0-test"},
 		Datasets: []Dataset{

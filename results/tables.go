@@ -1,0 +1,453 @@
+package results
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/renderer"
+	"github.com/olekukonko/tablewriter/tw"
+)
+
+// Table kinds: the names of the tables of a run, and of their sections in
+// EXPERIMENTS.md (<experiment>/<kind>).
+const (
+	KindReference   = "reference"    // pass@k and truncation per arm, value ± SE
+	KindPaired      = "paired"       // paired differences between arms
+	KindWaste       = "waste"        // waste and its breakdown per arm
+	KindSweep       = "sweep"        // waste per selector at each in-zone fraction (wide)
+	KindSweepDetail = "sweep-detail" // every sweep statistic per point (long)
+	KindPlots       = "plots"        // Markdown image links to the plots (EXPERIMENTS.md only)
+)
+
+// Table is one rendered table: a header, rows of formatted cells, and a
+// note that says what the numbers are.
+type Table struct {
+	Kind   string
+	Title  string
+	Note   string
+	Header []string
+	Rows   [][]string
+	Labels int // leading columns that are labels, aligned left (at least 1)
+}
+
+// Markdown renders the table as GitHub-flavoured Markdown: label columns
+// left-aligned, numbers right-aligned.
+func (t Table) Markdown() (string, error) {
+	var buf bytes.Buffer
+	if err := t.render(&buf, true); err != nil {
+		return "", err
+	}
+	return buf.String(), nil
+}
+
+// Terminal renders the table with box-drawing borders.
+func (t Table) Terminal(w io.Writer) error { return t.render(w, false) }
+
+func (t Table) render(w io.Writer, markdown bool) error {
+	align := make([]tw.Align, len(t.Header))
+	for i := range align {
+		align[i] = tw.AlignRight
+	}
+	for i := 0; i < max(1, t.Labels) && i < len(align); i++ {
+		align[i] = tw.AlignLeft
+	}
+	opts := []tablewriter.Option{
+		tablewriter.WithHeaderAutoFormat(tw.Off),
+		tablewriter.WithRowAutoWrap(tw.WrapNone),
+		tablewriter.WithHeaderAutoWrap(tw.WrapNone),
+		tablewriter.WithHeaderAlignmentConfig(tw.CellAlignment{PerColumn: align}),
+		tablewriter.WithRowAlignmentConfig(tw.CellAlignment{PerColumn: align}),
+	}
+	if markdown {
+		opts = append(opts, tablewriter.WithRenderer(renderer.NewMarkdown()))
+	}
+	tbl := tablewriter.NewTable(w, opts...)
+	tbl.Header(escapeCells(t.Header, markdown))
+	for _, row := range t.Rows {
+		if err := tbl.Append(escapeCells(row, markdown)); err != nil {
+			return err
+		}
+	}
+	return tbl.Render()
+}
+
+func escapeCells(cells []string, markdown bool) []string {
+	if !markdown {
+		return cells
+	}
+	out := make([]string, len(cells))
+	for i, c := range cells {
+		out[i] = strings.ReplaceAll(c, "|", `\|`)
+	}
+	return out
+}
+
+// How a metric's values are shown.
+type format int
+
+const (
+	asProbability format = iota // 0.470
+	asPercent                   // 73.2%, differences in percentage points
+	asCount                     // 1234
+	asNumber                    // 4 significant digits
+)
+
+var percentMetrics = []string{"truncation", "waste", "zero_std_share", "late_share", "duplicate_share",
+	"invalid_share", "in_zone_fraction", "hit_rate", "clip_fraction"}
+
+func formatOf(metric string) format {
+	switch {
+	case kOf(metric) > 0:
+		return asProbability
+	case slices.Contains(percentMetrics, metric) || strings.HasSuffix(metric, "_share") || strings.HasSuffix(metric, "_fraction"):
+		return asPercent
+	case strings.HasSuffix(metric, "_groups") || strings.HasSuffix(metric, "_rollouts") || metric == "tokens":
+		return asCount
+	}
+	return asNumber
+}
+
+const dash = "—"
+
+// num formats one value of a metric; signed adds a + to positive values
+// (differences).
+func num(metric string, v float64, signed bool) string {
+	if math.IsNaN(v) {
+		return dash
+	}
+	var s string
+	switch formatOf(metric) {
+	case asProbability:
+		s = strconv.FormatFloat(v, 'f', 3, 64)
+	case asPercent:
+		s = strconv.FormatFloat(100*v, 'f', 1, 64)
+	case asCount:
+		s = strconv.FormatFloat(v, 'f', 0, 64)
+	default:
+		s = strconv.FormatFloat(v, 'g', 4, 64)
+	}
+	if s == "-0.000" || s == "-0.0" || s == "-0" {
+		s = s[1:]
+	}
+	if signed && !strings.HasPrefix(s, "-") {
+		s = "+" + s
+	}
+	return s
+}
+
+// unit is what follows a number of metric: % for values, pp for differences.
+func unit(metric string, difference bool) string {
+	if formatOf(metric) != asPercent {
+		return ""
+	}
+	if difference {
+		return " pp"
+	}
+	return "%"
+}
+
+// valueSE formats "value ± SE" (the SE alone when the value is missing).
+func valueSE(metric string, v, se float64) string {
+	if math.IsNaN(v) {
+		return dash
+	}
+	u := unit(metric, false)
+	out := num(metric, v, false) + u
+	if !math.IsNaN(se) {
+		out += " ± " + num(metric, se, false) + u
+	}
+	return out
+}
+
+func ci(metric string, lo, hi float64, difference bool) string {
+	if math.IsNaN(lo) || math.IsNaN(hi) {
+		return dash
+	}
+	return "[" + num(metric, lo, difference) + ", " + num(metric, hi, difference) + "]" + unit(metric, difference)
+}
+
+func pValue(p float64) string {
+	switch {
+	case math.IsNaN(p):
+		return dash
+	case p < 0.0001:
+		return "< 0.0001"
+	}
+	return strconv.FormatFloat(p, 'f', 4, 64)
+}
+
+func share(v float64) string {
+	if math.IsNaN(v) {
+		return dash
+	}
+	return strconv.FormatFloat(100*v, 'f', 1, 64) + "%"
+}
+
+// metricLess orders metrics: pass@k by k, then truncation, then by name.
+func metricLess(a, b string) int {
+	ka, kb := kOf(a), kOf(b)
+	switch {
+	case ka > 0 && kb > 0:
+		return ka - kb
+	case ka > 0:
+		return -1
+	case kb > 0:
+		return 1
+	case a == b:
+		return 0
+	case a == "truncation":
+		return -1
+	case b == "truncation":
+		return 1
+	}
+	return strings.Compare(a, b)
+}
+
+// Tables builds every table the run has data for, in a fixed order.
+func (r *Run) Tables() []Table {
+	var out []Table
+	for _, t := range []Table{r.referenceTable(), r.pairedTable(), r.wasteTable(), r.sweepTable(), r.sweepDetailTable()} {
+		if len(t.Rows) > 0 {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+func (r *Run) referenceTable() Table {
+	ref := func(s Summary) bool { return kOf(s.Metric) > 0 || s.Metric == "truncation" }
+	arms := r.armsWith(ref)
+	t := Table{Kind: KindReference, Title: "Held-out results per arm",
+		Note: "Final checkpoint of each arm on the held-out set: value ± standard error (over problems, seeds pooled)."}
+	t.Header = append([]string{"metric"}, arms...)
+	var metrics []string
+	for _, s := range r.Summary {
+		if s.Compare == "" && s.Seed == nil && s.Step == nil && ref(s) && !slices.Contains(metrics, s.Metric) {
+			metrics = append(metrics, s.Metric)
+		}
+	}
+	slices.SortFunc(metrics, metricLess)
+	for _, m := range metrics {
+		row := []string{m}
+		for _, a := range arms {
+			s, ok := r.final(a, m)
+			if !ok {
+				row = append(row, dash)
+				continue
+			}
+			row = append(row, valueSE(m, s.Value, s.StdErr))
+		}
+		t.Rows = append(t.Rows, row)
+	}
+	return t
+}
+
+func (r *Run) armRank(a string) int {
+	if i := slices.Index(r.arms, a); i >= 0 {
+		return i
+	}
+	return len(r.arms)
+}
+
+func (r *Run) pairedTable() Table {
+	t := Table{Kind: KindPaired, Title: "Paired comparisons",
+		Note: "A − B over the same problems and sampling seeds: mean per-problem difference, its standard error, " +
+			"95% interval and two-sided p-value, the paired bootstrap's 95% percentile interval and the share of " +
+			"bootstrap draws in which A beats B; n problems.",
+		Labels: 2,
+		Header: []string{"A − B", "metric", "difference", "SE", "95% CI", "p", "bootstrap 95% CI", "A > B", "n"}}
+	var rows []Summary
+	for _, s := range r.Summary {
+		if s.Compare != "" && s.Seed == nil && s.Step == nil {
+			rows = append(rows, s)
+		}
+	}
+	slices.SortStableFunc(rows, func(a, b Summary) int {
+		if d := r.armRank(a.Arm) - r.armRank(b.Arm); d != 0 {
+			return d
+		}
+		if d := r.armRank(b.Compare) - r.armRank(a.Compare); d != 0 {
+			return d
+		}
+		return metricLess(a.Metric, b.Metric)
+	})
+	for _, s := range rows {
+		t.Rows = append(t.Rows, []string{
+			s.Arm + " − " + s.Compare, s.Metric,
+			num(s.Metric, s.Value, true) + unit(s.Metric, true),
+			num(s.Metric, s.StdErr, false) + unitIf(s.StdErr, s.Metric),
+			ci(s.Metric, s.CILow, s.CIHigh, true),
+			pValue(s.P),
+			ci(s.Metric, s.BootLow, s.BootHigh, true),
+			share(s.ShareGreater),
+			strconv.FormatInt(s.N, 10),
+		})
+	}
+	return t
+}
+
+func unitIf(v float64, metric string) string {
+	if math.IsNaN(v) {
+		return ""
+	}
+	return unit(metric, true)
+}
+
+// wasteColumns are the waste table's metrics, in column order, with headers.
+var wasteColumns = []struct{ metric, header string }{
+	{"waste", "waste"},
+	{"zero_std_share", "zero-variance"},
+	{"late_share", "late"},
+	{"duplicate_share", "duplicate"},
+	{"invalid_share", "invalid"},
+	{"in_zone_fraction", "in-zone"},
+	{"useful_groups", "useful groups"},
+	{"generated_groups", "generated groups"},
+}
+
+func (r *Run) wasteTable() Table {
+	t := Table{Kind: KindWaste, Title: "Waste per arm",
+		Note: "Share of generated rollouts that no training step used, and why (shares of generated groups), " +
+			"with the pool's in-zone fraction: mean over steps ± standard error."}
+	var cols []int
+	for i, c := range wasteColumns {
+		for _, a := range r.arms {
+			if _, ok := r.final(a, c.metric); ok {
+				cols = append(cols, i)
+				break
+			}
+		}
+	}
+	if len(cols) == 0 {
+		return t
+	}
+	t.Header = []string{"arm"}
+	for _, i := range cols {
+		t.Header = append(t.Header, wasteColumns[i].header)
+	}
+	for _, a := range r.arms {
+		row := []string{a}
+		any := false
+		for _, i := range cols {
+			s, ok := r.final(a, wasteColumns[i].metric)
+			if !ok {
+				row = append(row, dash)
+				continue
+			}
+			any = true
+			row = append(row, valueSE(s.Metric, s.Value, s.StdErr))
+		}
+		if any {
+			t.Rows = append(t.Rows, row)
+		}
+	}
+	return t
+}
+
+func pct(v float64) string {
+	if math.IsNaN(v) {
+		return dash
+	}
+	return strconv.FormatFloat(100*v, 'f', 1, 64) + "%"
+}
+
+func times(v float64) string {
+	if math.IsNaN(v) {
+		return dash
+	}
+	return "×" + strconv.FormatFloat(v, 'f', 2, 64)
+}
+
+func (r *Run) sweepTable() Table {
+	t := Table{Kind: KindSweep, Title: "Waste vs in-zone fraction",
+		Note: "Waste of each selector at each in-zone fraction (mean over seeds ± half its 95% interval); " +
+			"for markets, × is the efficiency multiplier over the reactive filter."}
+	if len(r.Sweep) == 0 {
+		return t
+	}
+	t.Header = []string{"in-zone target", "achieved"}
+	pts := map[string]map[float64]SweepPoint{}
+	for _, sel := range r.selectors {
+		t.Header = append(t.Header, sel)
+		pts[sel] = map[float64]SweepPoint{}
+		for _, p := range r.sweepPoints(sel) {
+			pts[sel][p.Target] = p
+		}
+	}
+	for _, target := range r.sweepTargets() {
+		row := []string{pct(target), dash}
+		for _, sel := range r.selectors {
+			p, ok := pts[sel][target]
+			if !ok {
+				row = append(row, dash)
+				continue
+			}
+			if row[1] == dash {
+				row[1] = strconv.FormatFloat(100*p.Achieved, 'f', 2, 64) + "%"
+			}
+			cell := pct(p.Waste)
+			if !math.IsNaN(p.WasteCILow) && !math.IsNaN(p.WasteCIHigh) {
+				cell += " ± " + strconv.FormatFloat(50*(p.WasteCIHigh-p.WasteCILow), 'f', 1, 64)
+			}
+			if !math.IsNaN(p.Multiplier) {
+				cell += " " + times(p.Multiplier)
+			}
+			row = append(row, cell)
+		}
+		t.Rows = append(t.Rows, row)
+	}
+	return t
+}
+
+func (r *Run) sweepDetailTable() Table {
+	t := Table{Kind: KindSweepDetail, Title: "Sweep: every statistic per point",
+		Note: "Per in-zone target and selector (mean over seeds): waste with its 95% interval, hit rate (share of " +
+			"groups in the zone), useful rollouts per 1,000 generated, late and duplicate shares of generated groups " +
+			"(markets), and the efficiency multiplier over the filter with its 95% interval.",
+		Labels: 3,
+		Header: []string{"in-zone target", "achieved", "selector", "waste", "waste 95% CI", "hit rate", "useful / 1000",
+			"late", "duplicate", "multiplier", "multiplier 95% CI"}}
+	for _, target := range r.sweepTargets() {
+		for _, sel := range r.selectors {
+			for _, p := range r.sweepPoints(sel) {
+				if p.Target != target {
+					continue
+				}
+				mci := dash
+				if !math.IsNaN(p.MultiplierLow) && !math.IsNaN(p.MultiplierHigh) {
+					mci = "[" + times(p.MultiplierLow) + ", " + times(p.MultiplierHigh) + "]"
+				}
+				wci := dash
+				if !math.IsNaN(p.WasteCILow) && !math.IsNaN(p.WasteCIHigh) {
+					wci = "[" + pct(p.WasteCILow) + ", " + pct(p.WasteCIHigh) + "]"
+				}
+				t.Rows = append(t.Rows, []string{
+					pct(target), strconv.FormatFloat(100*p.Achieved, 'f', 2, 64) + "%", sel,
+					pct(p.Waste), wci, pct(p.HitRate), strconv.FormatFloat(p.UsefulPer1000, 'f', 1, 64),
+					pct(p.LateShare), pct(p.DuplicateShare), times(p.Multiplier), mci,
+				})
+			}
+		}
+	}
+	return t
+}
+
+// tablesMarkdown is tables.md: every table with its title and note.
+func tablesMarkdown(name string, tables []Table) (string, error) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# %s\n\nGenerated by `relix report` from the Parquet files of this directory; do not edit.\n", name)
+	for _, t := range tables {
+		md, err := t.Markdown()
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(&b, "\n## %s\n\n%s\n\n%s", t.Title, t.Note, md)
+	}
+	return b.String(), nil
+}
