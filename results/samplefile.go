@@ -1,0 +1,242 @@
+package results
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/apache/arrow/go/v15/arrow/memory"
+	"github.com/apache/arrow/go/v15/parquet"
+	"github.com/apache/arrow/go/v15/parquet/pqarrow"
+
+	"github.com/relix-lab/relix/eval"
+)
+
+// ReadSamples reads per-sample records from any Parquet file with the
+// columns problem (string or integer), sample (integer), correct (bool) and
+// either finish_reason (string: "stop" or "length") or truncated (bool);
+// tokens (integer) is optional and other columns are ignored. Files from
+// other tools work as well as relix's own eval table. A file that holds the
+// samples of more than one arm, seed or checkpoint is an error: scores are
+// per arm.
+func ReadSamples(path string) ([]eval.Sample, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	mem := memory.DefaultAllocator
+	tbl, err := pqarrow.ReadTable(context.Background(), f, parquet.NewReaderProperties(mem), pqarrow.ArrowReadProperties{}, mem)
+	if err != nil {
+		return nil, fmt.Errorf("%s: not a readable Parquet file: %w", path, err)
+	}
+	defer tbl.Release()
+	samples, err := sampleFileRows(tbl)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return samples, nil
+}
+
+func sampleFileRows(tbl arrow.Table) ([]eval.Sample, error) {
+	problems, err := sampleFileColumn(tbl, "problem", true, sampleFileStrings)
+	if err != nil {
+		return nil, err
+	}
+	indices, err := sampleFileColumn(tbl, "sample", true, sampleFileInts)
+	if err != nil {
+		return nil, err
+	}
+	correct, err := sampleFileColumn(tbl, "correct", true, sampleFileBools)
+	if err != nil {
+		return nil, err
+	}
+	tokens, err := sampleFileColumn(tbl, "tokens", false, sampleFileInts)
+	if err != nil {
+		return nil, err
+	}
+	truncated, err := sampleFileTruncation(tbl)
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range []string{"arm", "seed", "checkpoint", "step"} {
+		if err := sampleFileSingleValued(tbl, name); err != nil {
+			return nil, err
+		}
+	}
+	samples := make([]eval.Sample, tbl.NumRows())
+	for i := range samples {
+		if indices[i] < 0 || indices[i] > int64(^uint32(0)>>1) {
+			return nil, fmt.Errorf("row %d: column \"sample\": %d is not a sample index", i+1, indices[i])
+		}
+		samples[i] = eval.Sample{Problem: problems[i], Sample: int(indices[i]), Correct: correct[i], Truncated: truncated[i]}
+		if tokens != nil {
+			samples[i].Tokens = int(tokens[i])
+		}
+	}
+	return samples, nil
+}
+
+// sampleFileTruncation reads truncated, or derives it from finish_reason.
+func sampleFileTruncation(tbl arrow.Table) ([]bool, error) {
+	if len(tbl.Schema().FieldIndices("truncated")) > 0 {
+		return sampleFileColumn(tbl, "truncated", true, sampleFileBools)
+	}
+	reasons, err := sampleFileColumn(tbl, "finish_reason", false, sampleFileStrings)
+	if err != nil {
+		return nil, err
+	}
+	if reasons == nil {
+		return nil, errors.New(`no column "finish_reason" (string: "stop" or "length") or "truncated" (bool)`)
+	}
+	truncated := make([]bool, len(reasons))
+	for i, r := range reasons {
+		if truncated[i], err = eval.ParseFinishReason(r); err != nil {
+			return nil, fmt.Errorf("row %d: %w", i+1, err)
+		}
+	}
+	return truncated, nil
+}
+
+// sampleFileSingleValued checks that an optional grouping column holds one
+// value at most.
+func sampleFileSingleValued(tbl arrow.Table, name string) error {
+	values, err := sampleFileColumn(tbl, name, false, sampleFileStrings)
+	if err != nil || values == nil {
+		return nil // absent or of a type that does not group: not ours to judge
+	}
+	seen := map[string]bool{}
+	for _, v := range values {
+		seen[v] = true
+	}
+	if len(seen) <= 1 {
+		return nil
+	}
+	distinct := make([]string, 0, len(seen))
+	for v := range seen {
+		distinct = append(distinct, strconv.Quote(v))
+	}
+	sort.Strings(distinct)
+	if len(distinct) > 3 {
+		distinct = append(distinct[:3], "...")
+	}
+	return fmt.Errorf("column %q holds %d values (%v): score reads the samples of one arm, seed and checkpoint per file", name, len(seen), distinct)
+}
+
+// sampleFileColumn flattens the column name with read; a missing column is
+// an error when required and nil otherwise.
+func sampleFileColumn[T any](tbl arrow.Table, name string, required bool, read func(arrow.Array, []T) ([]T, error)) ([]T, error) {
+	idx := tbl.Schema().FieldIndices(name)
+	if len(idx) == 0 {
+		if required {
+			return nil, fmt.Errorf("no column %q", name)
+		}
+		return nil, nil
+	}
+	out := make([]T, 0, tbl.NumRows())
+	var err error
+	for _, chunk := range tbl.Column(idx[0]).Data().Chunks() {
+		if n := chunk.NullN(); n > 0 {
+			for i := 0; i < chunk.Len(); i++ {
+				if chunk.IsNull(i) {
+					return nil, fmt.Errorf("column %q: row %d is null", name, len(out)+i+1)
+				}
+			}
+		}
+		if out, err = read(chunk, out); err != nil {
+			return nil, fmt.Errorf("column %q: %w", name, err)
+		}
+	}
+	return out, nil
+}
+
+func sampleFileStrings(a arrow.Array, out []string) ([]string, error) {
+	switch a := a.(type) {
+	case *array.String:
+		for i := 0; i < a.Len(); i++ {
+			out = append(out, a.Value(i))
+		}
+	case *array.LargeString:
+		for i := 0; i < a.Len(); i++ {
+			out = append(out, a.Value(i))
+		}
+	case *array.Dictionary:
+		dict, err := sampleFileStrings(a.Dictionary(), nil)
+		if err != nil {
+			return nil, err
+		}
+		for i := 0; i < a.Len(); i++ {
+			out = append(out, dict[a.GetValueIndex(i)])
+		}
+	default:
+		ints, err := sampleFileInts(a, nil)
+		if err != nil {
+			return nil, fmt.Errorf("type %s: want a string or an integer", a.DataType())
+		}
+		for _, v := range ints {
+			out = append(out, strconv.FormatInt(v, 10))
+		}
+	}
+	return out, nil
+}
+
+func sampleFileInts(a arrow.Array, out []int64) ([]int64, error) {
+	n := a.Len()
+	switch a := a.(type) {
+	case *array.Int8:
+		for i := 0; i < n; i++ {
+			out = append(out, int64(a.Value(i)))
+		}
+	case *array.Int16:
+		for i := 0; i < n; i++ {
+			out = append(out, int64(a.Value(i)))
+		}
+	case *array.Int32:
+		for i := 0; i < n; i++ {
+			out = append(out, int64(a.Value(i)))
+		}
+	case *array.Int64:
+		for i := 0; i < n; i++ {
+			out = append(out, a.Value(i))
+		}
+	case *array.Uint8:
+		for i := 0; i < n; i++ {
+			out = append(out, int64(a.Value(i)))
+		}
+	case *array.Uint16:
+		for i := 0; i < n; i++ {
+			out = append(out, int64(a.Value(i)))
+		}
+	case *array.Uint32:
+		for i := 0; i < n; i++ {
+			out = append(out, int64(a.Value(i)))
+		}
+	case *array.Uint64:
+		for i := 0; i < n; i++ {
+			v := a.Value(i)
+			if v > 1<<63-1 {
+				return nil, fmt.Errorf("value %d out of range", v)
+			}
+			out = append(out, int64(v))
+		}
+	default:
+		return nil, fmt.Errorf("type %s: want an integer", a.DataType())
+	}
+	return out, nil
+}
+
+func sampleFileBools(a arrow.Array, out []bool) ([]bool, error) {
+	b, ok := a.(*array.Boolean)
+	if !ok {
+		return nil, fmt.Errorf("type %s: want a bool", a.DataType())
+	}
+	for i := 0; i < b.Len(); i++ {
+		out = append(out, b.Value(i))
+	}
+	return out, nil
+}
