@@ -69,6 +69,7 @@ func commands(p *process) []*cli.Command {
 	return []*cli.Command{
 		validateCommand(p),
 		schemaCommand(p),
+		reportCommand(p),
 		versionCommand(p),
 	}
 }
