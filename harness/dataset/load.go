@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/relix-lab/relix/eval"
 )
 
 // Columns names the columns of a problem file. An empty field means the
@@ -86,61 +88,44 @@ func (c column) missing(available []string) string {
 const maxAnswerRunes = 100
 
 // ReferenceAnswer extracts the reference answer from an answer cell: the
-// contents of the last \boxed{...} (or \fbox{...}) when there is one, else
-// the text after the last "####", else the whole trimmed text if it is a
-// single line of at most 100 characters. ok is false when there is no
-// answer: an empty cell, an unclosed \boxed{, or a long text with neither
-// marker.
+// final answer eval.ExtractAnswer finds (the last complete \boxed{...} or
+// \fbox{...}), so that a dataset's answer is what the grader reads from the
+// same text; without a box, the text after the last "####" (GSM8K); else the
+// whole trimmed cell if it is a single line of at most 100 characters. ok is
+// false when there is no answer.
 func ReferenceAnswer(cell string) (answer string, ok bool) {
-	if b, found := LastBoxed(cell); found {
-		b = strings.TrimSpace(b)
-		return b, b != ""
-	}
-	if strings.Contains(cell, `\boxed`) || strings.Contains(cell, `\fbox`) {
-		return "", false
-	}
-	if i := strings.LastIndex(cell, "####"); i >= 0 {
-		a := strings.TrimSpace(cell[i+len("####"):])
-		return a, a != ""
-	}
-	a := strings.TrimSpace(cell)
-	if a == "" || strings.ContainsRune(a, '\n') || utf8.RuneCountInString(a) > maxAnswerRunes {
-		return "", false
-	}
-	return a, true
+	a, err := referenceAnswer(cell, "answer")
+	return a, err == nil
 }
 
-// LastBoxed returns the contents of the last \boxed{...} or \fbox{...} in s,
-// braces matched, and whether there is a complete one. "\boxed 5" (a single
-// token without braces) counts too.
-func LastBoxed(s string) (string, bool) {
-	end := len(s)
-	for {
-		at := max(strings.LastIndex(s[:end], `\boxed`), strings.LastIndex(s[:end], `\fbox`))
-		if at < 0 {
-			return "", false
+// referenceAnswer is ReferenceAnswer with the reason there is no answer,
+// naming the column.
+func referenceAnswer(cell, column string) (string, error) {
+	boxed, err := eval.ExtractAnswer(cell, eval.GradeOptions{})
+	switch {
+	case err == nil:
+		if a := strings.TrimSpace(boxed); a != "" {
+			return a, nil
 		}
-		end = at // if this one is unclosed or empty, look further left
-		rest := s[at+1:]
-		i := strings.IndexFunc(rest, func(r rune) bool { return r < 'a' || r > 'z' })
-		if i < 0 {
-			continue
-		}
-		rest = rest[i:]
-		if inner, _, ok := braced(rest); ok {
-			return inner, true
-		}
-		if t, ok := strings.CutPrefix(rest, " "); ok {
-			t = strings.TrimLeft(t, " ")
-			n := strings.IndexAny(t, " $\n}")
-			if n < 0 {
-				n = len(t)
-			}
-			if n > 0 {
-				return t[:n], true
-			}
-		}
+		return "", fmt.Errorf("no answer: column %q has an empty \\boxed{}", column)
+	case !errors.Is(err, eval.ErrNoAnswer):
+		return "", fmt.Errorf("no answer: column %q: %v", column, err)
 	}
+	if i := strings.LastIndex(cell, "####"); i >= 0 {
+		if a := strings.TrimSpace(cell[i+len("####"):]); a != "" {
+			return a, nil
+		}
+		return "", fmt.Errorf(`no answer: column %q has nothing after "####"`, column)
+	}
+	a := strings.TrimSpace(cell)
+	switch {
+	case a == "":
+		return "", fmt.Errorf("no answer: column %q is empty", column)
+	case strings.ContainsRune(a, '\n') || utf8.RuneCountInString(a) > maxAnswerRunes:
+		return "", fmt.Errorf(`no answer: column %q has no \boxed{...} or "####" answer and is too long (over %d characters, or several lines) to be one`,
+			column, maxAnswerRunes)
+	}
+	return a, nil
 }
 
 // LoadJSONL reads a JSONL problem file: one JSON object per line, blank lines
@@ -265,16 +250,9 @@ func rowProblem(cells, names [4]string) (Problem, error) {
 	if statement == "" {
 		return Problem{}, fmt.Errorf("column %q is empty", names[colProblem])
 	}
-	answer, ok := ReferenceAnswer(cells[colAnswer])
-	if !ok {
-		switch cell := cells[colAnswer]; {
-		case strings.TrimSpace(cell) == "":
-			return Problem{}, fmt.Errorf("no answer: column %q is empty", names[colAnswer])
-		case strings.Contains(cell, `\boxed`) || strings.Contains(cell, `\fbox`):
-			return Problem{}, fmt.Errorf(`no answer: column %q has only an empty or unclosed \boxed{...}`, names[colAnswer])
-		}
-		return Problem{}, fmt.Errorf(`no answer: column %q has no \boxed{...} or "####" answer and is too long (over %d characters, or several lines) to be one`,
-			names[colAnswer], maxAnswerRunes)
+	answer, err := referenceAnswer(cells[colAnswer], names[colAnswer])
+	if err != nil {
+		return Problem{}, err
 	}
 	id := strings.TrimSpace(cells[colID])
 	if id == "" {
