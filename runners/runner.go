@@ -187,6 +187,18 @@ type Runner interface {
 	Close() error
 }
 
+// Oracle is implemented by runners that know a prompt's true success
+// probability at a checkpoint (the sim does; a GPU worker cannot). Only
+// upper-bound selectors (the market's oracle estimator, the zone sweep) may
+// use it, and every output that does says so.
+type Oracle interface {
+	// SuccessProbability is the probability that one completion of prompt
+	// sampled with s at checkpoint earns reward 1 when graded correct and,
+	// for truncated "zero", only if it also ended before the cap
+	// (truncated "grade": a truncated completion is graded on its answer).
+	SuccessProbability(ctx context.Context, checkpoint string, prompt Prompt, s Sampling, truncated string) (float64, error)
+}
+
 // ErrUnknownCheckpoint is returned (wrapped) for a checkpoint id the runner
 // does not hold.
 var ErrUnknownCheckpoint = errors.New("unknown checkpoint")
