@@ -15,6 +15,7 @@ import (
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/arrow/memory"
+	"github.com/apache/arrow/go/v15/parquet"
 	"github.com/apache/arrow/go/v15/parquet/file"
 	"github.com/apache/arrow/go/v15/parquet/pqarrow"
 )
@@ -23,12 +24,17 @@ import (
 // be flat (not nested) and hold strings or numbers. Errors name the file and
 // the row (1-based).
 func LoadParquet(path string, cols Columns) (*Set, error) {
-	pf, err := file.OpenParquetFile(path, false)
+	return loadParquet(path, cols, memory.DefaultAllocator)
+}
+
+// loadParquet reads with the given allocator, so tests can check that every
+// buffer is released.
+func loadParquet(path string, cols Columns, mem memory.Allocator) (*Set, error) {
+	pf, err := file.OpenParquetFile(path, false, file.WithReadProps(parquet.NewReaderProperties(mem)))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	defer pf.Close()
-	mem := memory.DefaultAllocator
 	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: 4096}, mem)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
@@ -78,20 +84,20 @@ func LoadParquet(path string, cols Columns) (*Set, error) {
 	)
 	for rr.Next() {
 		rec := rr.Record()
-		var cells [4]cellReader
+		var cols [4]arrow.Array
 		for _, role := range roles {
-			c, err := newCellReader(rec.Column(rec.Schema().FieldIndices(names[role])[0]))
-			if err != nil {
-				return nil, fmt.Errorf("%s: column %q: %w", path, names[role], err)
+			col := rec.Column(rec.Schema().FieldIndices(names[role])[0])
+			if !textColumn(col.DataType()) {
+				return nil, fmt.Errorf("%s: column %q has type %s; want strings or numbers", path, names[role], col.DataType())
 			}
-			cells[role] = c
+			cols[role] = col
 		}
-		for k := 0; k < int(rec.NumRows()); k++ {
+		for k := range int(rec.NumRows()) {
 			row++
 			var values [4]string
-			for role, c := range cells {
-				if c != nil {
-					values[role] = c(k)
+			for role, col := range cols {
+				if col != nil {
+					values[role] = cellText(col, k)
 				}
 			}
 			p, err := rowProblem(values, names)
@@ -114,45 +120,34 @@ func LoadParquet(path string, cols Columns) (*Set, error) {
 	return NewSet(filepath.Base(path), problems)
 }
 
-// cellReader reads row k of a column as text; a null reads as "".
-type cellReader func(k int) string
-
-func newCellReader(col arrow.Array) (cellReader, error) {
-	null := func(k int) bool { return col.IsNull(k) }
-	switch a := col.(type) {
-	case *array.String:
-		return func(k int) string { return ifNotNull(null(k), func() string { return a.Value(k) }) }, nil
-	case *array.LargeString:
-		return func(k int) string { return ifNotNull(null(k), func() string { return a.Value(k) }) }, nil
-	case *array.Binary:
-		return func(k int) string { return ifNotNull(null(k), func() string { return string(a.Value(k)) }) }, nil
-	case *array.Int64:
-		return func(k int) string {
-			return ifNotNull(null(k), func() string { return strconv.FormatInt(a.Value(k), 10) })
-		}, nil
-	case *array.Int32:
-		return func(k int) string {
-			return ifNotNull(null(k), func() string { return strconv.FormatInt(int64(a.Value(k)), 10) })
-		}, nil
-	case *array.Uint64:
-		return func(k int) string {
-			return ifNotNull(null(k), func() string { return strconv.FormatUint(a.Value(k), 10) })
-		}, nil
-	case *array.Float64:
-		return func(k int) string {
-			return ifNotNull(null(k), func() string { return strconv.FormatFloat(a.Value(k), 'f', -1, 64) })
-		}, nil
-	case *array.Float32:
-		return func(k int) string {
-			return ifNotNull(null(k), func() string { return strconv.FormatFloat(float64(a.Value(k)), 'f', -1, 32) })
-		}, nil
+// textColumn reports whether a column's cells can be read as text: strings
+// and numbers.
+func textColumn(t arrow.DataType) bool {
+	switch t.ID() {
+	case arrow.STRING, arrow.LARGE_STRING, arrow.BINARY, arrow.LARGE_BINARY,
+		arrow.INT8, arrow.INT16, arrow.INT32, arrow.INT64,
+		arrow.UINT8, arrow.UINT16, arrow.UINT32, arrow.UINT64,
+		arrow.FLOAT32, arrow.FLOAT64:
+		return true
 	}
-	return nil, fmt.Errorf("has type %s; want strings or numbers", col.DataType())
+	return false
 }
 
-func ifNotNull(isNull bool, f func() string) string {
-	if isNull {
+// cellText reads row k of a text column; a null reads as "". Floats are
+// written in full ("1000000", not "1e+06"), as JSON numbers are.
+func cellText(col arrow.Array, k int) string {
+	if col.IsNull(k) {
 		return ""
 	}
-	return f()
+	switch a := col.(type) {
+	case *array.Binary:
+		return string(a.Value(k))
+	case *array.LargeBinary:
+		return string(a.Value(k))
+	case *array.Float64:
+		return strconv.FormatFloat(a.Value(k), 'f', -1, 64)
+	case *array.Float32:
+		return strconv.FormatFloat(float64(a.Value(k)), 'f', -1, 32)
+	}
+	return col.ValueStr(k) // strings and integers
 }

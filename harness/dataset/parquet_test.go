@@ -105,7 +105,9 @@ func TestParquetFixture(t *testing.T) {
 
 func TestLoadParquetMatchesJSONL(t *testing.T) {
 	t.Parallel()
-	pq, err := LoadParquet(fixtureParquet, Columns{})
+	mem := memory.NewCheckedAllocator(memory.DefaultAllocator)
+	pq, err := loadParquet(fixtureParquet, Columns{}, mem)
+	mem.AssertSize(t, 0) // every buffer and record released
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,12 +136,14 @@ func TestLoadParquetNumbersAndNames(t *testing.T) {
 		{Name: "question", Type: arrow.BinaryTypes.String},
 		{Name: "value", Type: arrow.PrimitiveTypes.Float64},
 		{Name: "extra", Type: arrow.PrimitiveTypes.Int32},
+		{Name: "subject", Type: arrow.BinaryTypes.Binary},
 	}, nil)
 	writeParquet(t, path, schema, func(b *array.RecordBuilder) {
 		b.Field(0).(*array.Int64Builder).AppendValues([]int64{10, 11}, nil)
 		appendStrings(b.Field(1), "Half of 1?", "Twice 2?")
 		b.Field(2).(*array.Float64Builder).AppendValues([]float64{0.5, 4}, nil)
 		b.Field(3).(*array.Int32Builder).AppendValues([]int32{1, 2}, nil)
+		b.Field(4).(*array.BinaryBuilder).AppendValues([][]byte{[]byte("halves"), nil}, []bool{true, false})
 	})
 	s, err := LoadParquet(path, Columns{ID: "uid", Answer: "value"})
 	if err != nil {
@@ -148,6 +152,9 @@ func TestLoadParquetNumbersAndNames(t *testing.T) {
 	got := fmt.Sprintf("%s=%s %s=%s", s.Problems[0].ID, s.Problems[0].Answer, s.Problems[1].ID, s.Problems[1].Answer)
 	if want := "10=0.5 11=4"; got != want || s.Problems[1].Statement != "Twice 2?" {
 		t.Fatalf("loaded %s (%q), want %s", got, s.Problems[1].Statement, want)
+	}
+	if s.Problems[0].Topic != "halves" || s.Problems[1].Topic != "" {
+		t.Fatalf("topics %q and %q, want the binary column's text and a null's empty topic", s.Problems[0].Topic, s.Problems[1].Topic)
 	}
 }
 
@@ -220,7 +227,7 @@ func TestLoadParquetErrors(t *testing.T) {
 				appendStrings(b.Field(0), "1+1")
 				b.Field(1).(*array.BooleanBuilder).Append(true)
 			},
-			want: `column "answer": has type bool; want strings or numbers`,
+			want: `column "answer" has type bool; want strings or numbers`,
 		},
 	}
 	for i, tt := range tests {
