@@ -100,7 +100,15 @@ func normalizeAnswer(s string) string {
 	s = strings.TrimSpace(s)
 	s = strings.TrimPrefix(s, "$")
 	s = strings.TrimSuffix(s, "$")
-	return answerNotation.Replace(s)
+	for i := 0; i < len(s); i++ {
+		// Only spaces and the commands answerNotation rewrites (\left,
+		// \right, \!, \,, \dfrac, \tfrac) need the replacer.
+		if c := s[i]; c == ' ' || c == '\t' || c == '\n' ||
+			c == '\\' && i+1 < len(s) && strings.IndexByte("lr!,dt", s[i+1]) >= 0 {
+			return answerNotation.Replace(s)
+		}
+	}
+	return s
 }
 
 var answerNotation = strings.NewReplacer(" ", "", "\t", "", "\n", "", `\left`, "", `\right`, "", `\!`, "", `\,`, "",

@@ -35,13 +35,13 @@ func WrongAnswer(p Problem, r *rand.Rand) string {
 
 // wrongScalar returns a mistaken version of v with a different value.
 func wrongScalar(v scalar, r *rand.Rand) scalar {
-	var options []scalar
+	var (
+		cands [8]rat // the mistakes that apply to v
+		n     int
+	)
 	add := func(c rat) {
-		if c != v.coef {
-			w := v
-			w.coef = c
-			options = append(options, w)
-		}
+		cands[n] = c
+		n++
 	}
 	c := v.coef
 	one := ratInt(1)
@@ -83,12 +83,20 @@ func wrongScalar(v scalar, r *rand.Rand) scalar {
 		}
 		add(c.neg())
 	}
-	if len(options) == 0 { // 0 as a decimal or a fraction: off by one is always there
-		w := v
-		w.coef = c.add(one)
-		return w
+	// Keep the mistakes that change the value (the sign of 0 does not).
+	kept := 0
+	for _, w := range cands[:n] {
+		if w != c {
+			cands[kept] = w
+			kept++
+		}
 	}
-	return options[r.IntN(len(options))]
+	w := v
+	w.coef = c.add(one) // always a mistake, for 0 written as a fraction or decimal
+	if kept > 0 {
+		w.coef = cands[r.IntN(kept)]
+	}
+	return w
 }
 
 func sign(n int64) int64 {

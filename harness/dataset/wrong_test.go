@@ -104,3 +104,14 @@ func sameValue(a, b parsedAnswer) bool {
 	}
 	return true
 }
+
+// BenchmarkWrongAnswer measures the simulator's cost of writing one
+// incorrect completion's answer.
+func BenchmarkWrongAnswer(b *testing.B) {
+	s := mustGenerate(b, GeneratorConfig{Size: 1000, Seed: 1}, Train)
+	r := newTestRand(1)
+	b.ResetTimer()
+	for i := range b.N {
+		_ = WrongAnswer(s.Problems[i%s.Len()], r)
+	}
+}
