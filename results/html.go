@@ -30,7 +30,7 @@ p.note, figcaption { color: #555; font-size: 0.9rem; margin: 0.2rem 0 0.6rem; }
 table { border-collapse: collapse; font-size: 0.9rem; margin: 0.4rem 0 1rem; }
 th, td { border: 1px solid #d0d0d0; padding: 0.25rem 0.6rem; text-align: right; white-space: nowrap; }
 th { background: #f4f4f4; }
-th:first-child, td:first-child { text-align: left; }
+th.l, td.l { text-align: left; }
 dl.manifest { display: grid; grid-template-columns: max-content auto; gap: 0.15rem 1rem; font-size: 0.9rem; }
 dl.manifest dt { font-weight: bold; }
 dl.manifest dd { margin: 0; font-family: "Liberation Mono", monospace; overflow-wrap: anywhere; }
@@ -59,19 +59,19 @@ pre { background: #f7f7f7; padding: 0.8rem; overflow-x: auto; font-size: 0.85rem
 {{end}}</dl>
 {{if .Files}}<h3>Data files</h3>
 <div class="wide"><table>
-<tr><th>file</th><th>bytes</th><th>sha256</th></tr>
-{{range .Files}}<tr><td>{{.Path}}</td><td>{{.Size}}</td><td>{{.SHA256}}</td></tr>
+<tr><th class="l">file</th><th>bytes</th><th class="l">sha256</th></tr>
+{{range .Files}}<tr><td class="l">{{.Path}}</td><td>{{.Size}}</td><td class="l">{{.SHA256}}</td></tr>
 {{end}}</table></div>{{end}}
 {{if .Spec}}<details><summary>Resolved spec</summary>
 <pre>{{.Spec}}</pre>
 </details>{{end}}
 {{end}}
 {{if .Tables}}<h2 id="tables">Tables</h2>
-{{range .Tables}}<h3 id="table-{{.Kind}}">{{.Title}}</h3>
+{{range .Tables}}{{$labels := .LabelColumns}}<h3 id="table-{{.Kind}}">{{.Title}}</h3>
 <p class="note">{{.Note}}</p>
 <div class="wide"><table>
-<tr>{{range .Header}}<th>{{.}}</th>{{end}}</tr>
-{{range .Rows}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>
+<tr>{{range $i, $h := .Header}}<th{{if lt $i $labels}} class="l"{{end}}>{{$h}}</th>{{end}}</tr>
+{{range .Rows}}<tr>{{range $i, $c := .}}<td{{if lt $i $labels}} class="l"{{end}}>{{$c}}</td>{{end}}</tr>
 {{end}}</table></div>
 {{end}}{{end}}
 {{if .Figures}}<h2 id="plots">Plots</h2>

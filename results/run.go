@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -260,12 +259,4 @@ func (r *Run) sweepPoints(selector string) []SweepPoint {
 		}
 	}
 	return out
-}
-
-// nanOr returns v, or def when v is NaN.
-func nanOr(v, def float64) float64 {
-	if math.IsNaN(v) {
-		return def
-	}
-	return v
 }

@@ -36,6 +36,9 @@ type Table struct {
 	Labels int // leading columns that are labels, aligned left (at least 1)
 }
 
+// LabelColumns is the number of leading label columns (at least 1).
+func (t Table) LabelColumns() int { return max(1, t.Labels) }
+
 // Markdown renders the table as GitHub-flavoured Markdown: label columns
 // left-aligned, numbers right-aligned.
 func (t Table) Markdown() (string, error) {
@@ -54,7 +57,7 @@ func (t Table) render(w io.Writer, markdown bool) error {
 	for i := range align {
 		align[i] = tw.AlignRight
 	}
-	for i := 0; i < max(1, t.Labels) && i < len(align); i++ {
+	for i := 0; i < t.LabelColumns() && i < len(align); i++ {
 		align[i] = tw.AlignLeft
 	}
 	opts := []tablewriter.Option{
