@@ -75,20 +75,22 @@ func Default() *Spec {
 	}
 }
 
-// DefaultSimPolicy is the simulated policy used when a spec gives none; the
-// calibrated base policy lives in experiments/paired.yaml.
+// DefaultSimPolicy is the simulated policy used when a spec gives none: the
+// base policy calibrated for experiments/paired.yaml (EXPERIMENTS.md,
+// "Calibrating the sim's base policy"), which holds the same values.
 func DefaultSimPolicy() SimPolicy {
 	return SimPolicy{
 		Skills:          8,
 		Ability:         0,
-		DifficultyScale: 1,
-		DifficultyShift: 0,
-		HiddenSD:        1,
+		DifficultyScale: 0.6097,
+		DifficultyShift: 0.7903,
+		HiddenSD:        0.66,
 		Verbosity:       0,
 		LengthSD:        0.5,
-		TokensPerStep:   400,
-		Stop:            0,
-		LRScale:         1e4,
+		TokensPerStep:   600,
+		Stop:            -1.2456,
+		NoiseChoices:    32,
+		LRScale:         2000,
 	}
 }
 
@@ -101,7 +103,6 @@ func defaultGrid() []float64 {
 }
 
 func (g *Generated) setDefaults()   { g.Size = 1000 }
-func (f *ProblemFile) setDefaults() { f.Columns = Columns{Problem: "problem", Answer: "answer"} }
 
 func (m *Market) setDefaults() {
 	m.Candidates = 64

@@ -49,7 +49,7 @@ type ProblemSet struct {
 
 // Generated configures the procedural math generator.
 type Generated struct {
-	Size int                `yaml:"size" doc:"number of problems" min:"1" max:"10000000"`
+	Size int                `yaml:"size" doc:"number of problems (the generator makes up to about 100,000 per split)" min:"1" max:"100000"`
 	Seed uint64             `yaml:"seed" doc:"generator seed (the split, train or heldout, is mixed in)"`
 	Mix  map[string]float64 `yaml:"mix,omitempty" doc:"relative weight of each topic (default: all topics equally)"`
 }
@@ -64,8 +64,8 @@ type ProblemFile struct {
 // Columns maps a problem file's columns onto relix's problem fields.
 type Columns struct {
 	ID      string `yaml:"id,omitempty" doc:"column with a stable problem id (default: a hash of the statement)"`
-	Problem string `yaml:"problem" doc:"column with the problem statement"`
-	Answer  string `yaml:"answer" doc:"column with the reference answer, or a solution ending in \\boxed{...}"`
+	Problem string `yaml:"problem" doc:"column with the problem statement (default: problem, else question)"`
+	Answer  string `yaml:"answer" doc:"column with the reference answer, or a solution ending in \\boxed{...} (default: answer, else solution)"`
 	Topic   string `yaml:"topic,omitempty" doc:"column with the problem's topic"`
 }
 
@@ -99,6 +99,7 @@ type SimPolicy struct {
 	LengthSD        float64 `yaml:"length_sd" doc:"std of log reasoning length" xmin:"0"`
 	TokensPerStep   float64 `yaml:"tokens_per_step" doc:"reasoning tokens per reasoning step of a problem (sets ℓ)" xmin:"0"`
 	Stop            float64 `yaml:"stop" doc:"initial stopping logit η: after boxing its answer a completion ends with probability σ(η)"`
+	NoiseChoices    int     `yaml:"noise_choices" doc:"reward-irrelevant choices of each kind a completion makes besides its decisive ones (the wording of its reasoning); their log-probability gradients are GRPO's gradient noise" min:"0" max:"4096"`
 	LRScale         float64 `yaml:"lr_scale" doc:"the sim's learning rate is train.grpo.lr × lr_scale (its parameters are few and O(1))" xmin:"0"`
 }
 

@@ -196,12 +196,6 @@ func (v *validator) problemSet(p ProblemSet, path string) {
 		if f.Path == "" {
 			v.failf(fp+".path", "missing (want the problem file's path)")
 		}
-		if f.Columns.Problem == "" {
-			v.failf(fp+".columns.problem", "missing (want the column holding the problem text)")
-		}
-		if f.Columns.Answer == "" {
-			v.failf(fp+".columns.answer", "missing (want the column holding the answer)")
-		}
 	}
 }
 
