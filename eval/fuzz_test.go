@@ -8,9 +8,12 @@ import (
 )
 
 // slowInput is how long one call may take before a fuzz target fails. The
-// contract is "a few milliseconds"; the margin absorbs a busy machine
-// running the fuzzer's workers, not a quadratic blow-up.
-const slowInput = 100 * time.Millisecond
+// contract is "a few milliseconds", which the work budgets guarantee and
+// TestAdversarialInputsAreFast measures; under the fuzzer's coverage
+// instrumentation on a loaded machine a wall-clock bound must be generous,
+// so this one only catches a blow-up (a 100 ms bound once failed on a
+// 0.2 ms input while the machine compiled; that input is kept as a seed).
+const slowInput = time.Second
 
 var knownReasons = []error{
 	ErrNoAnswer, ErrUnclosedBox, ErrEmptyAnswer, ErrEmptyReference, ErrCompletionTooLarge,
@@ -66,7 +69,7 @@ func FuzzEquivalent(f *testing.F) {
 		start := time.Now()
 		ab := EquivalentReason(a, b)
 		ba := EquivalentReason(b, a)
-		if elapsed := time.Since(start); elapsed > 2*slowInput {
+		if elapsed := time.Since(start); elapsed > slowInput {
 			t.Fatalf("Equivalent took %v on %d and %d bytes", elapsed, len(a), len(b))
 		}
 		if (ab == nil) != (ba == nil) {

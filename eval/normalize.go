@@ -399,7 +399,7 @@ func spaceMixedNumber(s string) string {
 // removeSpaces removes whitespace, except one space between a command name
 // and a letter that follows it (\pi r must not become \pir).
 func removeSpaces(s string) string {
-	if strings.IndexAny(s, " \t\r\n") < 0 {
+	if !strings.ContainsAny(s, " \t\r\n") {
 		return s
 	}
 	b := make([]byte, 0, len(s))
