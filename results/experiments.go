@@ -33,9 +33,9 @@ func (rd *Rendered) Section(kind, docDir string) (string, error) {
 		if len(rd.Figures) == 0 {
 			return "", fmt.Errorf("the run has no plots")
 		}
-		rel, err := filepath.Rel(docDir, rd.Run.Dir)
+		rel, err := relativePath(docDir, rd.Run.Dir)
 		if err != nil {
-			rel = rd.Run.Dir
+			return "", err
 		}
 		var b strings.Builder
 		for i, f := range rd.Figures {
@@ -118,6 +118,21 @@ func RewriteSections(doc []byte, docDir string, runs []*Rendered) ([]byte, int, 
 		return nil, 0, fmt.Errorf("line %d: section %s is never ended (want <!-- relix:end %s -->)", openLine, open, open)
 	}
 	return []byte(out.String()), n, nil
+}
+
+// relativePath is target relative to base, whether each is given absolute
+// or relative to the working directory, so links do not depend on how the
+// directories were named on the command line.
+func relativePath(base, target string) (string, error) {
+	absBase, err := filepath.Abs(base)
+	if err != nil {
+		return "", err
+	}
+	absTarget, err := filepath.Abs(target)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Rel(absBase, absTarget)
 }
 
 func experimentOf(section string) string {

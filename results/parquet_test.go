@@ -223,7 +223,7 @@ func TestPlainLogicalTypes(t *testing.T) {
 	require.NoError(t, WriteFile(filepath.Join(dir, SummaryFile), syntheticSummary(), Options{}))
 	require.NoError(t, WriteFile(filepath.Join(dir, SweepFile), syntheticSweep(), Options{}))
 
-	for _, ti := range Tables() {
+	for _, ti := range Schemas() {
 		t.Run(ti.Name, func(t *testing.T) {
 			pf, err := file.OpenParquetFile(filepath.Join(dir, ti.File), false)
 			require.NoError(t, err)

@@ -343,7 +343,7 @@ func info[R any](t *table[R]) TableInfo {
 	return ti
 }
 
-// Tables documents every table, in the order of results/README.md.
-func Tables() []TableInfo {
+// Schemas documents every table, in the order of results/README.md.
+func Schemas() []TableInfo {
 	return []TableInfo{info(rolloutsTable), info(stepsTable), info(evalTable), info(summaryTable), info(sweepTable)}
 }
