@@ -3,28 +3,35 @@ package results
 import (
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-func renderedRuns(t *testing.T) []*Rendered {
-	t.Helper()
+// renderedRuns renders the committed synthetic runs once for every test
+// that only reads the result.
+var renderedRuns = sync.OnceValues(func() ([]*Rendered, error) {
 	var out []*Rendered
 	for _, dir := range []string{pairedData, sweepData} {
 		r, err := Load(dir)
-		require.NoError(t, err)
+		if err != nil {
+			return nil, err
+		}
 		rd, err := r.Render(RenderOptions{})
-		require.NoError(t, err)
+		if err != nil {
+			return nil, err
+		}
 		out = append(out, rd)
 	}
-	return out
-}
+	return out, nil
+})
 
 func TestRewriteSectionsGolden(t *testing.T) {
 	t.Parallel()
-	runs := renderedRuns(t)
+	runs, err := renderedRuns()
+	require.NoError(t, err)
 	in, err := os.ReadFile("testdata/experiments/EXPERIMENTS.in.md")
 	require.NoError(t, err)
 	// The document sits in results/, like EXPERIMENTS.md at the repository
@@ -47,7 +54,8 @@ func TestRewriteSectionsGolden(t *testing.T) {
 
 func TestRewriteSectionsErrors(t *testing.T) {
 	t.Parallel()
-	runs := renderedRuns(t)
+	runs, err := renderedRuns()
+	require.NoError(t, err)
 	for _, tc := range []struct{ doc, err string }{
 		{"a\n<!-- relix:begin paired/reference -->\n", "line 2: section paired/reference is never ended (want <!-- relix:end paired/reference -->)"},
 		{"<!-- relix:end paired/reference -->\n", "line 1: section paired/reference ends but was never begun"},
@@ -61,7 +69,7 @@ func TestRewriteSectionsErrors(t *testing.T) {
 		_, _, err := RewriteSections([]byte(tc.doc), ".", runs)
 		assert.EqualError(t, err, tc.err, tc.doc)
 	}
-	_, _, err := RewriteSections(nil, ".", []*Rendered{runs[0], runs[0]})
+	_, _, err = RewriteSections(nil, ".", []*Rendered{runs[0], runs[0]})
 	assert.ErrorContains(t, err, "two results directories for experiment paired")
 }
 

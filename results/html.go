@@ -75,9 +75,9 @@ pre { background: #f7f7f7; padding: 0.8rem; overflow-x: auto; font-size: 0.85rem
 {{end}}</table></div>
 {{end}}{{end}}
 {{if .Figures}}<h2 id="plots">Plots</h2>
-{{range .Figures}}<figure id="plot-{{.Name}}">
+{{range .Figures}}{{$name := .Name}}<figure id="plot-{{.Name}}">
 <img class="plot" {{.Src}} alt="{{.Title}}" width="{{.Width}}" height="{{.Height}}">
-<figcaption>{{.Caption}} <a href="plots/{{.Name}}.svg">SVG</a> · <a href="plots/{{.Name}}.png">PNG</a></figcaption>
+<figcaption>{{.Caption}}{{range $i, $f := .Formats}}{{if $i}} ·{{end}} <a href="plots/{{$name}}.{{$f}}">{{$f}}</a>{{end}}</figcaption>
 </figure>
 {{end}}{{end}}
 <script>
@@ -102,6 +102,7 @@ type htmlFigure struct {
 	Figure
 	Src           template.HTMLAttr
 	Width, Height int
+	Formats       []string // the plot files written, linked under the figure
 }
 
 type htmlPage struct {
@@ -113,7 +114,7 @@ type htmlPage struct {
 	Figures    []htmlFigure
 }
 
-func indexHTML(r *Run, tables []Table, figs []Figure) ([]byte, error) {
+func indexHTML(r *Run, tables []Table, figs []Figure, formats []string) ([]byte, error) {
 	page := htmlPage{Name: r.Name, Manifest: r.Manifest, Tables: tables}
 	if m := r.Manifest; m != nil {
 		page.Start = m.Start.UTC().Format(time.RFC3339)
@@ -126,7 +127,7 @@ func indexHTML(r *Run, tables []Table, figs []Figure) ([]byte, error) {
 		// marking it safe is sound; the template would otherwise escape
 		// every + of the data URL.
 		src := template.HTMLAttr(`src="data:image/png;base64,` + base64.StdEncoding.EncodeToString(f.PNG) + `"`)
-		page.Figures = append(page.Figures, htmlFigure{Figure: f, Src: src, Width: w, Height: h})
+		page.Figures = append(page.Figures, htmlFigure{Figure: f, Src: src, Width: w, Height: h, Formats: formats})
 	}
 	var buf bytes.Buffer
 	if err := indexTemplate.Execute(&buf, page); err != nil {

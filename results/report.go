@@ -69,7 +69,7 @@ func (r *Run) Render(opts RenderOptions) (*Rendered, error) {
 		return nil, err
 	}
 	rd.Files = append(rd.Files, Output{TablesFile, []byte(md)})
-	page, err := indexHTML(r, rd.Tables, rd.Figures)
+	page, err := indexHTML(r, rd.Tables, rd.Figures, formats)
 	if err != nil {
 		return nil, err
 	}
@@ -246,6 +246,16 @@ func Report(opts ReportOptions) ([]Drift, error) {
 			if d.Diff != "" {
 				fmt.Fprint(out, d.Diff)
 			}
+		}
+		if len(drifts) == 0 {
+			n := 0
+			for _, rd := range rendered {
+				n += len(rd.Files)
+			}
+			if opts.Experiments != "" {
+				n++
+			}
+			fmt.Fprintf(out, "%d files up to date\n", n)
 		}
 	}
 	return drifts, nil

@@ -117,14 +117,12 @@ func golden(t *testing.T, path string, got []byte) {
 // with their goldens.
 func TestRenderGolden(t *testing.T) {
 	t.Parallel()
-	for _, dir := range []string{pairedData, sweepData} {
-		t.Run(filepath.Base(dir), func(t *testing.T) {
+	runs, err := renderedRuns()
+	require.NoError(t, err)
+	for _, rd := range runs {
+		t.Run(rd.Run.Name, func(t *testing.T) {
 			t.Parallel()
-			r, err := Load(dir)
-			require.NoError(t, err)
-			rd, err := r.Render(RenderOptions{})
-			require.NoError(t, err)
-			gdir := filepath.Join(goldenDir, filepath.Base(dir))
+			gdir := filepath.Join(goldenDir, filepath.Base(rd.Run.Dir))
 			for _, o := range rd.Files {
 				data := o.Data
 				switch {
@@ -141,7 +139,7 @@ func TestRenderGolden(t *testing.T) {
 			golden(t, filepath.Join(gdir, "terminal.txt"), term.Bytes())
 
 			// Rendering twice gives the same bytes.
-			again, err := r.Render(RenderOptions{})
+			again, err := rd.Run.Render(RenderOptions{})
 			require.NoError(t, err)
 			require.Equal(t, len(rd.Files), len(again.Files))
 			for i := range rd.Files {
