@@ -181,6 +181,8 @@ const (
 	unitTokens   = "tokens"
 )
 
+// Column names avoid SQL keywords (group, window) so that DuckDB and other
+// SQL readers need no quoting.
 var rolloutsTable = &table[Rollout]{
 	name: "rollouts", file: RolloutsFile,
 	doc: "One row per completion generated for training, by the uniform source's trainer or a market miner, used or wasted.",
@@ -188,10 +190,10 @@ var rolloutsTable = &table[Rollout]{
 		strCol("arm", func(r *Rollout) *string { return &r.Arm }, dict, unitNone, "arm name, as in the spec"),
 		u64Col("seed", func(r *Rollout) *uint64 { return &r.Seed }, unitNone, "experiment seed of the run (runs repeat over seeds)"),
 		i32Col("step", func(r *Rollout) *int32 { return &r.Step }, "step", "training step the completion was generated for, from 1"),
-		i64Col("window", func(r *Rollout) *int64 { return &r.Window }, unitNone, "market window that the submission was made to (one window per step); the step for the uniform source"),
+		i64Col("window_index", func(r *Rollout) *int64 { return &r.Window }, unitNone, "market window that the submission was made to (one window per step); the step for the uniform source"),
 		strCol("checkpoint", func(r *Rollout) *string { return &r.Checkpoint }, dict, unitNone, "checkpoint that generated the completion"),
 		strCol("miner", func(r *Rollout) *string { return &r.Miner }, nullable|dict, unitNone, "market miner id; null for the uniform source"),
-		i32Col("group", func(r *Rollout) *int32 { return &r.Group }, unitNone, "index of the group among all groups generated for this step, in arrival order, from 0"),
+		i32Col("group_index", func(r *Rollout) *int32 { return &r.Group }, unitNone, "index of the group among all groups generated for this step, in arrival order, from 0"),
 		strCol("prompt", func(r *Rollout) *string { return &r.Prompt }, dict, unitNone, "problem id of the prompt"),
 		i32Col("completion", func(r *Rollout) *int32 { return &r.Completion }, unitNone, "index of the completion within its group, 0 to G−1"),
 		f64Col("reward", func(r *Rollout) *float64 { return &r.Reward }, 0, "reward", "reward computed by the harness with eval's grader (binary: 0 or 1)"),
