@@ -68,8 +68,11 @@ func roundTrip[R Row](t *testing.T, rows []R) {
 	assert.Equal(t, int64(len(rows)), w.Rows())
 	require.NoError(t, w.Commit())
 	require.NoError(t, w.Abort(), "Abort after Commit is a no-op")
-	_, err = os.Stat(path)
+	assert.ErrorContains(t, w.Write(rows...), "write after commit or abort")
+	assert.ErrorContains(t, w.Commit(), "already committed or aborted")
+	info, err := Inspect[R](path)
 	require.NoError(t, err)
+	assert.Equal(t, syntheticSpecHash, info.SpecHash)
 
 	var got []R
 	fi, err := Scan(path, ReadOptions{Allocator: mem, BatchRows: 17}, func(r R) error {
