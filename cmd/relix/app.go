@@ -70,6 +70,7 @@ func commands(p *process) []*cli.Command {
 		validateCommand(p),
 		schemaCommand(p),
 		reportCommand(p),
+		gradeCommand(p), scoreCommand(p),
 		versionCommand(p),
 	}
 }

@@ -1,0 +1,151 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/relix-lab/relix/eval"
+)
+
+func gradeCommand(p *process) *cli.Command {
+	return &cli.Command{
+		Name:      "grade",
+		Usage:     "grade model completions against reference answers (JSONL in, JSONL out)",
+		ArgsUsage: "FILE",
+		Description: "Reads JSONL, one object per line: {\"completion\": \"...\", \"answer\": \"...\", \"id\": ...}\n" +
+			"(id is optional and echoed back; answer may be a JSON number). FILE - reads standard input.\n" +
+			"The answer of a completion is its last \\boxed{...} (or \\fbox{...}); it is correct when it\n" +
+			"means the same as the reference: equal as exact rationals, within 1e-9 for radicals and pi,\n" +
+			"element-wise for tuples, intervals and matrices, as unordered sets and lists, or as text.\n\n" +
+			"Writes one JSONL line per input line:\n" +
+			"{\"id\": ..., \"correct\": true|false, \"extracted\": \"...\", \"reason\": \"...\"},\n" +
+			"where reason says why a wrong answer is wrong (empty when correct).",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "summary", Usage: "print the accuracy with its Wilson 95% interval and why answers were wrong, instead of the graded lines (which --output still writes)"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the graded lines to `FILE` instead of standard output"},
+			&cli.BoolFlag{Name: "fallback-last-number", Usage: "answer a completion without a box with the last number of its final line"},
+		},
+		Action: func(c *cli.Context) error {
+			if err := flagsAfterFiles(c); err != nil {
+				return err
+			}
+			if c.NArg() != 1 {
+				return usagef("grade takes one FILE (- for standard input), got %d arguments", c.NArg())
+			}
+			in, name, closeIn, err := openRecords(p, c.Args().First())
+			if err != nil {
+				return invalid(err)
+			}
+			defer closeIn()
+			var (
+				out    io.Writer
+				outTmp *os.File
+			)
+			switch output := c.String("output"); {
+			case output != "":
+				if outTmp, err = os.CreateTemp(filepath.Dir(output), "."+filepath.Base(output)+".tmp-*"); err != nil {
+					return err
+				}
+				defer os.Remove(outTmp.Name())
+				defer outTmp.Close()
+				out = outTmp
+			case !c.Bool("summary"):
+				out = p.stdout
+			}
+			opts := eval.GradeOptions{FallbackLastNumber: c.Bool("fallback-last-number")}
+			sum, err := eval.GradeJSONL(in, name, out, opts)
+			if err != nil {
+				var lineErr *eval.LineError
+				if errors.As(err, &lineErr) {
+					return invalid(err)
+				}
+				return err
+			}
+			if outTmp != nil {
+				if err := commitOutput(outTmp, c.String("output")); err != nil {
+					return err
+				}
+			}
+			if c.Bool("summary") {
+				return writeGradeSummary(p.stdout, sum)
+			}
+			return nil
+		},
+	}
+}
+
+// flagsAfterFiles rejects a flag written after the files: the command line
+// parser stops reading flags at the first file, so it would be taken for a
+// file name.
+func flagsAfterFiles(c *cli.Context) error {
+	for _, arg := range c.Args().Slice() {
+		if len(arg) > 1 && arg[0] == '-' {
+			return usagef("flag %s comes after a file: write the flags first (relix %s [flags] FILE...)", arg, c.Command.Name)
+		}
+	}
+	return nil
+}
+
+// openRecords opens a JSONL input file, or standard input for "-".
+func openRecords(p *process, path string) (io.Reader, string, func(), error) {
+	if path == "-" {
+		return p.stdin, "stdin", func() {}, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	return f, path, func() { f.Close() }, nil
+}
+
+// commitOutput makes a fully written temporary file visible under its final
+// name, so that an interrupted grade never leaves half a file behind.
+func commitOutput(tmp *os.File, path string) error {
+	if err := tmp.Sync(); err != nil {
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+func writeGradeSummary(w io.Writer, sum eval.GradeSummary) error {
+	if sum.Graded == 0 {
+		_, err := fmt.Fprintln(w, "graded 0 completions")
+		return err
+	}
+	low, high, err := eval.Wilson(sum.Correct, sum.Graded, eval.Z95)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "graded %d completions: %d correct, accuracy %.3f (Wilson 95%% interval %.3f to %.3f)\n",
+		sum.Graded, sum.Correct, float64(sum.Correct)/float64(sum.Graded), low, high)
+	if len(sum.Reasons) == 0 {
+		return nil
+	}
+	reasons := make([]string, 0, len(sum.Reasons))
+	for r := range sum.Reasons {
+		reasons = append(reasons, r)
+	}
+	sort.Slice(reasons, func(i, j int) bool {
+		a, b := reasons[i], reasons[j]
+		return sum.Reasons[a] > sum.Reasons[b] || (sum.Reasons[a] == sum.Reasons[b] && a < b)
+	})
+	parts := make([]string, len(reasons))
+	for i, r := range reasons {
+		parts[i] = fmt.Sprintf("%d %s", sum.Reasons[r], r)
+	}
+	_, err = fmt.Fprintf(w, "wrong: %s\n", strings.Join(parts, ", "))
+	return err
+}

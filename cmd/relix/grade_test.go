@@ -1,0 +1,104 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// cliRunWithStdin runs relix in-process with stdin as its standard input.
+func cliRunWithStdin(t *testing.T, stdin string, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	p := &process{
+		stdin:  strings.NewReader(stdin),
+		stdout: &stdout,
+		stderr: &stderr,
+		getenv: func(string) string { return "" },
+		now:    func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) },
+		ctx:    context.Background(),
+	}
+	code := run(p, append([]string{"relix"}, args...))
+	return code, stdout.String(), stderr.String()
+}
+
+func TestGradeWritesOneVerdictPerLine(t *testing.T) {
+	t.Parallel()
+	code, out, stderr := cliRunWithStdin(t, "", "grade", "testdata/grade/completions.jsonl")
+	require.Equal(t, exitOK, code, stderr)
+	golden(t, "grade/completions.golden.jsonl", out)
+}
+
+func TestGradeSummary(t *testing.T) {
+	t.Parallel()
+	input, err := os.ReadFile("testdata/grade/completions.jsonl")
+	require.NoError(t, err)
+	code, out, stderr := cliRunWithStdin(t, string(input), "grade", "--summary", "-")
+	require.Equal(t, exitOK, code, stderr)
+	golden(t, "grade/summary.golden", out)
+
+	code, out, _ = cliRunWithStdin(t, "", "grade", "--summary", "-")
+	assert.Equal(t, exitOK, code)
+	assert.Equal(t, "graded 0 completions\n", out)
+}
+
+func TestGradeFallbackLastNumber(t *testing.T) {
+	t.Parallel()
+	in := `{"completion": "The final answer is 17.", "answer": "17"}` + "\n"
+	code, out, _ := cliRunWithStdin(t, in, "grade", "--fallback-last-number", "-")
+	require.Equal(t, exitOK, code)
+	assert.Equal(t, `{"correct":true,"extracted":"17","reason":""}`+"\n", out)
+}
+
+func TestGradeOutputFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "graded.jsonl")
+	code, out, stderr := cliRunWithStdin(t, "", "grade", "--summary", "-o", path, "testdata/grade/completions.jsonl")
+	require.Equal(t, exitOK, code, stderr)
+	summary, err := os.ReadFile("testdata/grade/summary.golden")
+	require.NoError(t, err)
+	assert.Equal(t, string(summary), out)
+	written, err := os.ReadFile(path)
+	require.NoError(t, err)
+	want, err := os.ReadFile("testdata/grade/completions.golden.jsonl")
+	require.NoError(t, err)
+	assert.Equal(t, string(want), string(written))
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	assert.Len(t, entries, 1, "no temporary file is left behind")
+}
+
+func TestGradeErrors(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		code   int
+		stderr string
+	}{
+		{"bad line", []string{"grade", "testdata/grade/bad.jsonl"}, exitInvalid, "relix: testdata/grade/bad.jsonl:3: missing field \"answer\"\n"},
+		{"missing file", []string{"grade", "testdata/grade/missing.jsonl"}, exitInvalid, "relix: open testdata/grade/missing.jsonl: no such file or directory\n"},
+		{"no file", []string{"grade"}, exitUsage, "relix: grade takes one FILE (- for standard input), got 0 arguments\n"},
+		{"two files", []string{"grade", "a", "b"}, exitUsage, "relix: grade takes one FILE (- for standard input), got 2 arguments\n"},
+		{"flag after the file", []string{"grade", "testdata/grade/completions.jsonl", "--summary"}, exitUsage,
+			"relix: flag --summary comes after a file: write the flags first (relix grade [flags] FILE...)\n"},
+		{"output into a missing directory", []string{"grade", "-o", "testdata/no/such/dir/x.jsonl", "testdata/grade/completions.jsonl"}, exitRuntime, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			code, _, stderr := cliRunWithStdin(t, "", tc.args...)
+			assert.Equal(t, tc.code, code)
+			if tc.stderr != "" {
+				assert.Equal(t, tc.stderr, stderr)
+			}
+		})
+	}
+}
