@@ -1,0 +1,61 @@
+package results
+
+import (
+	"math"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+func TestOverStepsFallsBackToSeeds(t *testing.T) {
+	t.Parallel()
+	row := func(seed uint64, step int32, v float64) Summary {
+		return Summary{Arm: "market", Metric: "pass@1", Seed: u64p(seed), Step: i32p(step), Value: v,
+			StdErr: math.NaN(), CILow: math.NaN(), CIHigh: math.NaN()}
+	}
+	r := &Run{Summary: []Summary{row(2, 20, 0.5), row(1, 10, 0.2), row(2, 10, 0.4), row(1, 20, 0.7)}}
+	x, y, lo, hi := r.overSteps("market", "pass@1")
+	assert.Equal(t, []float64{10, 20}, x)
+	assert.InDeltaSlice(t, []float64{0.3, 0.6}, y, 1e-12)
+	assert.Equal(t, []float64{0.2, 0.5}, lo, "the band is the range across seeds")
+	assert.Equal(t, []float64{0.4, 0.7}, hi)
+
+	// With aggregate rows, those are drawn with their interval.
+	agg := Summary{Arm: "market", Metric: "pass@1", Step: i32p(10), Value: 0.3, StdErr: 0.05, CILow: math.NaN(), CIHigh: math.NaN()}
+	r.Summary = append(r.Summary, agg)
+	x, y, lo, hi = r.overSteps("market", "pass@1")
+	assert.Equal(t, []float64{10}, x)
+	assert.Equal(t, []float64{0.3}, y)
+	assert.InDeltaSlice(t, []float64{0.3 - 1.96*0.05}, lo, 1e-12, "±1.96 SE when no interval is given")
+	assert.InDeltaSlice(t, []float64{0.3 + 1.96*0.05}, hi, 1e-12)
+
+	// A single seed has no band.
+	x, _, lo, hi = bandOverSeeds(map[uint64]map[int32]float64{1: {3: 1, 1: 2, 2: math.NaN()}})
+	assert.Equal(t, []float64{1, 3}, x)
+	assert.Nil(t, lo)
+	assert.Nil(t, hi)
+}
+
+func TestFormatting(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		got, want string
+	}{
+		{valueSE("pass@1", 0.4704, 0.0213), "0.470 ± 0.021"},
+		{valueSE("truncation", 0.732, 0.011), "73.2% ± 1.1%"},
+		{valueSE("truncation", 0.732, math.NaN()), "73.2%"},
+		{valueSE("pass@1", math.NaN(), 0.1), "—"},
+		{num("pass@4", -0.0001, true), "+0.000"},
+		{num("truncation", -0.107, true) + unit("truncation", true), "-10.7 pp"},
+		{ci("pass@1", 0.042, 0.238, true), "[+0.042, +0.238]"},
+		{ci("waste", -0.15, -0.07, true), "[-15.0, -7.0] pp"},
+		{ci("pass@1", math.NaN(), 1, true), "—"},
+		{pValue(0.00001), "< 0.0001"},
+		{pValue(0.0123456), "0.0123"},
+		{share(0.995), "99.5%"},
+		{num("useful_groups", 1234, false), "1234"},
+		{num("loss", 0.000123456, false), "0.0001235"},
+	} {
+		assert.Equal(t, tc.want, tc.got)
+	}
+}
