@@ -1,0 +1,60 @@
+package sim
+
+import (
+	"testing"
+
+	"github.com/relix-lab/relix/eval"
+	"github.com/relix-lab/relix/runners"
+)
+
+// BenchmarkGenerateAndGrade measures simulated completions per second of
+// one core: Generate (64 prompts × 8 completions per call, no token ids)
+// and grading every completion with eval.Grade.
+func BenchmarkGenerateAndGrade(b *testing.B) {
+	f := newFixture(b)
+	prompts := make([]runners.Prompt, 64)
+	for i := range prompts {
+		prompts[i] = prompt(f.train.Problems[i])
+	}
+	s := trainingSampling(0)
+	b.ReportAllocs()
+	b.ResetTimer()
+	correct := 0
+	for i := 0; i < b.N; i++ {
+		s.Seed = uint64(i)
+		out, err := f.runner.Generate(ctx, f.runner.Base(), prompts, 8, s)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for pi, cs := range out {
+			for _, c := range cs {
+				if eval.Grade(c.Text, f.train.Problems[pi].Answer, eval.GradeOptions{}).Correct {
+					correct++
+				}
+			}
+		}
+	}
+	perSecond := float64(b.N*len(prompts)*8) / b.Elapsed().Seconds()
+	b.ReportMetric(perSecond, "completions/s")
+	b.ReportMetric(perSecond*60/1e6, "Mcompletions/min")
+}
+
+// BenchmarkStep measures one GRPO step of N = 8 groups of G = 8 with the
+// reference protocol (one epoch, KL to a reference, off-policy ratios).
+func BenchmarkStep(b *testing.B) {
+	f := newFixture(b)
+	base := f.runner.Base()
+	groups := inZoneGroups(b, f, base, 8, 8, 0.43, 5)
+	moved, _, err := f.runner.Step(ctx, base, groups, hyper(f, 20, base))
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := hyper(f, 21, base)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, _, err := f.runner.Step(ctx, moved, groups, h); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
