@@ -2,6 +2,7 @@ package eval
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -107,4 +108,30 @@ func TestGradeCommonCasesDoNotAllocate(t *testing.T) {
 		}
 	}
 	_ = sink
+}
+
+func TestGradeIsSafeForConcurrentUse(t *testing.T) {
+	t.Parallel()
+	cases := realisticCompletions(64, 3)
+	want := make([]Verdict, len(cases))
+	for i, c := range cases {
+		want[i] = Grade(c.completion, c.reference, GradeOptions{})
+	}
+	done := make(chan error, 4)
+	for range 4 {
+		go func() {
+			for i, c := range cases {
+				if got := Grade(c.completion, c.reference, GradeOptions{}); got != want[i] {
+					done <- fmt.Errorf("case %d: %+v concurrently, %+v alone", i, got, want[i])
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for range 4 {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}
 }

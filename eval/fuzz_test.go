@@ -120,7 +120,7 @@ func FuzzSampleLine(f *testing.F) {
 // TestAdversarialInputsAreFast runs inputs built to be slow for a naive
 // grader and checks each stays within a few milliseconds.
 func TestAdversarialInputsAreFast(t *testing.T) {
-	if testing.Short() {
+	if testing.Short() || raceEnabled {
 		t.Skip("timing")
 	}
 	half := MaxAnswerBytes / 2
@@ -138,13 +138,15 @@ func TestAdversarialInputsAreFast(t *testing.T) {
 		{"units and assignments", "x = " + strings.Repeat("1 cm ", half/5), "1"},
 	}
 	for _, tc := range cases {
-		start := time.Now()
-		const reps = 20
-		for range reps {
+		// The fastest of a few runs: a busy machine slows some of them.
+		fastest := time.Hour
+		for range 10 {
+			start := time.Now()
 			Equivalent(tc.a, tc.b)
+			fastest = min(fastest, time.Since(start))
 		}
-		if per := time.Since(start) / reps; per > 5*time.Millisecond {
-			t.Errorf("%s: %v per comparison", tc.name, per)
+		if fastest > 5*time.Millisecond {
+			t.Errorf("%s: %v per comparison", tc.name, fastest)
 		}
 	}
 	completion := strings.Repeat(`\boxed{`, 2000) + strings.Repeat("{", MaxCompletionBytes/2-14000)
