@@ -150,9 +150,13 @@ func TestAdversarialInputsAreFast(t *testing.T) {
 		}
 	}
 	completion := strings.Repeat(`\boxed{`, 2000) + strings.Repeat("{", MaxCompletionBytes/2-14000)
-	start := time.Now()
-	ExtractAnswer(completion, GradeOptions{FallbackLastNumber: true})
-	if elapsed := time.Since(start); elapsed > 20*time.Millisecond {
-		t.Errorf("extraction from %d KB of unclosed boxes took %v", len(completion)>>10, elapsed)
+	fastest := time.Hour
+	for range 3 {
+		start := time.Now()
+		ExtractAnswer(completion, GradeOptions{FallbackLastNumber: true})
+		fastest = min(fastest, time.Since(start))
+	}
+	if fastest > 20*time.Millisecond {
+		t.Errorf("extraction from %d KB of unclosed boxes took %v", len(completion)>>10, fastest)
 	}
 }
