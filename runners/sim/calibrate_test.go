@@ -10,6 +10,7 @@ import (
 	"github.com/relix-lab/relix/harness/dataset"
 	"github.com/relix-lab/relix/harness/spec"
 	"github.com/relix-lab/relix/runners"
+	"github.com/stretchr/testify/assert"
 )
 
 var calibrate = flag.Bool("calibrate", false, "search the base policy's constants for experiments/paired.yaml and print them")
@@ -156,5 +157,21 @@ func TestCalibrate(t *testing.T) {
 	fmt.Printf("difficulty_scale: %.4f\ndifficulty_shift: %.4f\nhidden_sd: %.4f\nstop: %.4f\n",
 		p.DifficultyScale, p.DifficultyShift, p.HiddenSD, p.Stop)
 	fmt.Printf("expected: pass@1 %.4f pass@4 %.4f truncation %.4f in-zone (training reward) %.4f\n",
+		e.pass[1], e.pass[4], e.truncation, e.inZone)
+}
+
+// TestCommittedConstantsAreCalibrated checks that the base policy committed
+// in experiments/paired.yaml (and mirrored by spec.DefaultSimPolicy) still
+// sits on the reference base row in expectation, so a change to the model
+// that moves it is caught here, before any sampled evaluation.
+func TestCommittedConstantsAreCalibrated(t *testing.T) {
+	t.Parallel()
+	s, set := pairedSpec(t)
+	e := expectedBase(t, s, set, s.Runner.Sim)
+	assert.InDelta(t, targetPass1, e.pass[1], 0.002, "pass@1")
+	assert.InDelta(t, targetPass4, e.pass[4], 0.002, "pass@4")
+	assert.InDelta(t, targetTruncation, e.truncation, 0.002, "truncation")
+	assert.Equal(t, spec.DefaultSimPolicy(), s.Runner.Sim, "spec.DefaultSimPolicy mirrors paired.yaml's runner.sim")
+	t.Logf("expected: pass@1 %.4f pass@4 %.4f truncation %.4f; in-zone fraction under the training reward %.4f",
 		e.pass[1], e.pass[4], e.truncation, e.inZone)
 }

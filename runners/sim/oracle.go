@@ -19,19 +19,18 @@ type chances struct {
 }
 
 func (c *config) chances(psi params, pr *problem, temperature float64, maxTokens int) chances {
-	sigmaT := c.policy.LengthSD * math.Sqrt(temperature)
-	mu := pr.logLength + psi[c.lambdaIndex()]
-	cdf := func(x float64) float64 {
+	at := c.at(psi, pr, temperature)
+	cdf := func(x float64) float64 { // P(R ≤ x)
 		if x <= 0 {
 			return 0
 		}
-		return 0.5 * math.Erfc(-(math.Log(x)-mu)/(sigmaT*math.Sqrt2))
+		return 0.5 * math.Erfc(-(math.Log(x)-at.mu)/(at.sigmaT*math.Sqrt2))
 	}
 	return chances{
 		answered: cdf(float64(maxTokens)),
-		correct:  sigmoid(logit(psi, pr) / temperature),
+		correct:  at.p,
 		room:     cdf(float64(maxTokens - 1)),
-		stop:     sigmoid(psi[c.etaIndex()] / temperature),
+		stop:     at.q,
 	}
 }
 

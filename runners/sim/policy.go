@@ -319,18 +319,6 @@ func (c *config) addGrad(grad []float64, pr *problem, T, correct, length, stop f
 	grad[c.etaIndex()] += stop / T
 }
 
-// logProb returns log π_ψ(y) of a completion's decisive choices (the
-// units without its noise choices).
-func (c *config) logProb(psi params, pr *problem, ch choices) float64 {
-	at := c.at(psi, pr, ch.temperature)
-	var lp float64
-	var buf [3]unit
-	for _, u := range decisive(ch, buf[:0]) {
-		lp += at.logProb(u)
-	}
-	return lp
-}
-
 // entropy is the entropy (nats) of the two binary choices a completion of
 // pr makes at temperature T: correct or not, stop or not. The log-length's
 // differential entropy is left out: it is a constant of the model.
