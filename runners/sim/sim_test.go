@@ -21,8 +21,8 @@ import (
 
 var ctx = context.Background()
 
-// fixture is a runner over small generated sets with the calibrated base
-// policy of experiments/paired.yaml.
+// fixture is a runner over the problem sets of experiments/paired.yaml with
+// its calibrated base policy.
 type fixture struct {
 	spec           *spec.Spec
 	train, heldout *dataset.Set
@@ -41,14 +41,15 @@ func newFixture(t testing.TB) fixture {
 		if err != nil {
 			t.Fatal(err)
 		}
-		train, err := dataset.Generate(dataset.GeneratorConfig{Size: 1000, Seed: 11}, dataset.Train)
-		if err != nil {
-			t.Fatal(err)
+		// The sets of experiments/paired.yaml.
+		gen := func(g *spec.Generated, split dataset.Split) *dataset.Set {
+			set, err := dataset.Generate(dataset.GeneratorConfig{Size: g.Size, Seed: g.Seed, Mix: g.Mix}, split)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return set
 		}
-		heldout, err := dataset.Generate(dataset.GeneratorConfig{Size: 200, Seed: 12}, dataset.HeldOut)
-		if err != nil {
-			t.Fatal(err)
-		}
+		train, heldout := gen(s.Dataset.Train.Generated, dataset.Train), gen(s.Dataset.Heldout.Generated, dataset.HeldOut)
 		shared = fixture{spec: s, train: train, heldout: heldout}
 	})
 	f := shared
