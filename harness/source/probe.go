@@ -1,0 +1,125 @@
+package source
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/relix-lab/relix/harness/dataset"
+	"github.com/relix-lab/relix/harness/seed"
+	"github.com/relix-lab/relix/runners"
+)
+
+// DefaultProbeSize is the probe of a uniform arm, which has no market block
+// to name one.
+const DefaultProbeSize = 256
+
+// probe measures the in-zone fraction of the training pool at a checkpoint
+// on a fixed sample of its prompts. The sample is the first size prompts of
+// a permutation of the pool drawn from seed.Stream(run seed, "probe") — no
+// arm in the labels, so every arm of a run measures the same prompts, and a
+// smaller probe is a prefix of a larger one.
+type probe struct {
+	cfg     *Config
+	zone    zone
+	prompts []runners.Prompt
+	oracle  runners.Oracle
+
+	mu    sync.Mutex
+	cache map[string]probeResult // by checkpoint; a measurement is a pure function of it
+	order []string
+}
+
+type probeResult struct {
+	fraction float64
+	method   string
+}
+
+func newProbe(cfg *Config, size int, z zone) *probe {
+	size = min(size, cfg.Pool.Len())
+	perm := seed.Stream(cfg.Seed, "probe").Perm(cfg.Pool.Len())
+	p := &probe{cfg: cfg, zone: z, prompts: make([]runners.Prompt, size), cache: map[string]probeResult{}}
+	for i := range p.prompts {
+		pr := &cfg.Pool.Problems[perm[i]]
+		p.prompts[i] = runners.Prompt{ID: pr.ID, Text: pr.Statement}
+	}
+	p.oracle, _ = cfg.Runner.(runners.Oracle)
+	return p
+}
+
+// inZone returns the in-zone fraction at checkpoint and how it was measured.
+func (p *probe) inZone(ctx context.Context, checkpoint string) (float64, string, error) {
+	p.mu.Lock()
+	r, ok := p.cache[checkpoint]
+	p.mu.Unlock()
+	if ok {
+		return r.fraction, r.method, nil
+	}
+	var err error
+	if p.oracle != nil {
+		r, err = p.exact(ctx, checkpoint)
+	} else {
+		r, err = p.sampled(ctx, checkpoint)
+	}
+	if err != nil {
+		return 0, "", fmt.Errorf("measuring the in-zone fraction at %s: %w", checkpoint, err)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cache[checkpoint] = r
+	p.order = append(p.order, checkpoint)
+	if len(p.order) > 4 {
+		delete(p.cache, p.order[0])
+		p.order = p.order[1:]
+	}
+	return r.fraction, r.method, nil
+}
+
+// exact averages each probe prompt's chance of passing the gate, from its
+// true success probability under the training sampling and reward.
+func (p *probe) exact(ctx context.Context, checkpoint string) (probeResult, error) {
+	s := sampling(p.cfg.Train, 0)
+	var sum float64
+	for _, pr := range p.prompts {
+		q, err := p.oracle.SuccessProbability(ctx, checkpoint, pr, s, p.cfg.Train.Reward.Truncated)
+		if err != nil {
+			return probeResult{}, err
+		}
+		sum += p.zone.chance(q)
+	}
+	return probeResult{fraction: sum / float64(len(p.prompts)), method: InZoneOracle}, nil
+}
+
+// sampled generates one group per probe prompt, seeded by the checkpoint
+// alone, and counts the groups that pass the gate.
+func (p *probe) sampled(ctx context.Context, checkpoint string) (probeResult, error) {
+	s := sampling(p.cfg.Train, seed.Derive(p.cfg.Seed, "probe", checkpoint))
+	g := p.cfg.Train.GroupSize
+	comps, err := p.cfg.Runner.Generate(ctx, checkpoint, p.prompts, g, s)
+	if err != nil {
+		return probeResult{}, err
+	}
+	if len(comps) != len(p.prompts) {
+		return probeResult{}, fmt.Errorf("runner returned completions for %d prompts, want %d", len(comps), len(p.prompts))
+	}
+	in := 0
+	rewards := make([]float64, g)
+	for i, pr := range p.prompts {
+		if len(comps[i]) != g {
+			return probeResult{}, fmt.Errorf("runner returned %d completions of %s, want %d", len(comps[i]), pr.ID, g)
+		}
+		prob, _ := p.cfg.Pool.Lookup(pr.ID)
+		for j, c := range comps[i] {
+			rewards[j] = p.cfg.Reward(&prob, c)
+		}
+		if InZone(rewards, p.cfg.Train.SigmaMin) {
+			in++
+		}
+	}
+	return probeResult{fraction: float64(in) / float64(len(p.prompts)), method: InZoneSampled}, nil
+}
+
+// problemPrompt is a problem as a runner prompt.
+func problemPrompt(p *dataset.Problem) runners.Prompt {
+	return runners.Prompt{ID: p.ID, Text: p.Statement}
+}

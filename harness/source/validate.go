@@ -1,0 +1,184 @@
+package source
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"sync"
+
+	"github.com/relix-lab/relix/harness/source/proof"
+	"github.com/relix-lab/relix/runners"
+)
+
+// submission is what a miner sends the validator: everything is a claim.
+type submission struct {
+	window      int
+	checkpoint  string // declared
+	prompt      string // problem id
+	completions []runners.Completion
+	rewards     []float64 // claimed
+	// materialize returns the submitted token ids of every completion and
+	// the miner's commitments to them. It is called only when the proof is
+	// checked: the token ids are asked of the runner then (see replay).
+	materialize func(ctx context.Context) ([][]uint32, []proof.Opener, error)
+}
+
+// rewardTolerance is how far a claimed reward may be from the harness's.
+const rewardTolerance = 1e-6
+
+// validate runs the checks in order on a submission arriving before the
+// seal and returns its fate: ReasonAccepted, ReasonDuplicate or
+// "rejected:<check>". An error means the harness itself failed (the
+// runner's Hidden), not the submission.
+func (w *window) validate(ctx context.Context, s *submission) (string, error) {
+	if w.sealed {
+		return ReasonLate, nil
+	}
+	check, err := w.verify(ctx, s, "")
+	if err != nil || check != "" {
+		return RejectedPrefix + check, err
+	}
+	if w.taken[w.m.index[s.prompt]] {
+		return ReasonDuplicate, nil
+	}
+	return ReasonAccepted, nil
+}
+
+// verify returns the first check the submission fails, or "". The check
+// named skip is not applied (tests use it to show that an adversary passes
+// every check but the one meant to catch it).
+func (w *window) verify(ctx context.Context, s *submission, skip string) (string, error) {
+	cfg := &w.m.cfg
+	if skip != CheckWindow && s.window != w.step {
+		return CheckWindow, nil
+	}
+	if skip != CheckCheckpoint && s.checkpoint != w.published {
+		return CheckCheckpoint, nil
+	}
+	i, ok := w.m.index[s.prompt]
+	if !ok {
+		return CheckDataset, nil // nothing else can be checked without the problem
+	}
+	if skip != CheckCooldown && w.cooling[i] {
+		return CheckCooldown, nil
+	}
+	g := cfg.Train.GroupSize
+	if len(s.completions) != g || len(s.rewards) != g {
+		return CheckRewards, nil
+	}
+	if skip != CheckRewards {
+		for j, c := range s.completions {
+			if !(math.Abs(cfg.Reward(&cfg.Pool.Problems[i], c)-s.rewards[j]) <= rewardTolerance) {
+				return CheckRewards, nil
+			}
+		}
+	}
+	// The gate reads the claimed rewards, which the rewards check has just
+	// found equal to the harness's.
+	if skip != CheckSigma && !InZone(s.rewards, cfg.Train.SigmaMin) {
+		return CheckSigma, nil
+	}
+	if skip != CheckProof {
+		ok, err := w.proofs(ctx, s)
+		if err != nil || !ok {
+			return CheckProof, err
+		}
+	}
+	return "", nil
+}
+
+// proofs checks every completion's proof against the published checkpoint,
+// the completions in parallel (each result is independent of the others, so
+// the outcome does not depend on scheduling).
+func (w *window) proofs(ctx context.Context, s *submission) (bool, error) {
+	tokens, openers, err := s.materialize(ctx)
+	if err != nil {
+		return false, err
+	}
+	if len(tokens) != len(s.completions) || len(openers) != len(s.completions) {
+		return false, nil
+	}
+	for j, c := range s.completions {
+		if len(tokens[j]) != c.NumTokens {
+			return false, nil
+		}
+	}
+	r := w.m.cfg.Runner
+	ok := make([]bool, len(tokens))
+	errs := make([]error, len(tokens))
+	var wg sync.WaitGroup
+	for j := range tokens {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := proof.Verify(ctx, r.Hidden, w.published, tokens[j], openers[j], w.randomness, w.m.mk.ProofBase)
+			ok[j], errs[j] = res.OK, err
+		}()
+	}
+	wg.Wait()
+	for j := range tokens {
+		if errs[j] != nil {
+			return false, fmt.Errorf("verifying a proof: %w", errs[j])
+		}
+	}
+	return !slices.Contains(ok, false), nil
+}
+
+// replay asks the runner again for an attempt's completions, with their
+// token ids. By the runner contract a completion is a function of
+// (checkpoint, prompt, index, sampling seed) alone, so these are the very
+// completions the miner generated; asking for ids only when a proof is
+// checked (at most a few groups per window, against every group generated)
+// keeps the sim from writing out ids nobody reads. A runner that returns
+// anything else breaks its contract, and the window fails loudly.
+func (w *window) replay(ctx context.Context, a *attempt) ([][]uint32, error) {
+	cfg := &w.m.cfg
+	s := a.sample
+	s.Tokens = true
+	prompt := problemPrompt(&cfg.Pool.Problems[a.prompt])
+	comps, err := cfg.Runner.Generate(ctx, a.ckpt, []runners.Prompt{prompt}, len(a.comps), s)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkShape(comps, []runners.Prompt{prompt}, len(a.comps)); err != nil {
+		return nil, err
+	}
+	tokens := make([][]uint32, len(a.comps))
+	for j, c := range comps[0] {
+		o := a.comps[j]
+		if c.Text != o.Text || c.NumTokens != o.NumTokens || c.Finish != o.Finish || len(c.Tokens) != c.NumTokens {
+			return nil, fmt.Errorf("%w: completion %d of %s (%s) differs when generated again with the same seed and token ids requested",
+				errReplay, j, prompt.ID, a)
+		}
+		tokens[j] = c.Tokens
+	}
+	return tokens, nil
+}
+
+// provers binds a commitment to each generated completion: the checkpoint
+// that really generated it and its tokens as generated.
+func (w *window) provers(a *attempt, tokens [][]uint32) []proof.Opener {
+	out := make([]proof.Opener, len(tokens))
+	for j, t := range tokens {
+		out[j] = proof.NewProver(w.m.cfg.Runner.Hidden, a.ckpt, t, w.randomness)
+	}
+	return out
+}
+
+// honestSubmission is a group as generated, with its true rewards and the
+// published checkpoint declared (true for an honest miner or a copycat; a
+// lie for a stale miner, which generated with an older one).
+func (w *window) honestSubmission(a *attempt) *submission {
+	return &submission{
+		window: w.step, checkpoint: w.published, prompt: w.m.cfg.Pool.Problems[a.prompt].ID,
+		completions: a.comps, rewards: a.rewards,
+		materialize: func(ctx context.Context) ([][]uint32, []proof.Opener, error) {
+			tokens, err := w.replay(ctx, a)
+			if err != nil {
+				return nil, nil, err
+			}
+			return tokens, w.provers(a, tokens), nil
+		},
+	}
+}
