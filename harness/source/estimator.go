@@ -54,11 +54,11 @@ func newEstimator(e spec.Estimator, f *features, groupSize int) (estimator, erro
 // random, so its market has the hit rate of uniform sampling.
 type randomEstimator struct{}
 
-func (randomEstimator) kind() string                                       { return "random" }
-func (randomEstimator) predict(*window, int, *rand.Rand) (float64, error)  { return 0.5, nil }
-func (randomEstimator) learn([]observation)                                {}
-func (randomEstimator) save(*dataset.Set) estimatorState                   { return estimatorState{Kind: "random"} }
-func (randomEstimator) load(estimatorState, map[string]int) error          { return nil }
+func (randomEstimator) kind() string                                      { return "random" }
+func (randomEstimator) predict(*window, int, *rand.Rand) (float64, error) { return 0.5, nil }
+func (randomEstimator) learn([]observation)                               {}
+func (randomEstimator) save(*dataset.Set) estimatorState                  { return estimatorState{Kind: "random"} }
+func (randomEstimator) load(estimatorState, map[string]int) error         { return nil }
 
 // oracleEstimator reads the runner's true success probability at the
 // published checkpoint and blurs its logit with Normal(0, noise²) noise.
