@@ -105,18 +105,18 @@ func forgeClaim(rewards []float64, z zone) []float64 {
 		}
 	}
 	k := len(ones)
-	if z[k] && k > 0 && len(zeros) > 0 {
+	if z.in[k] && k > 0 && len(zeros) > 0 {
 		c[ones[0]], c[zeros[0]] = 0, 1
 		return c
 	}
-	for d := 1; d < len(z); d++ {
+	for d := 1; d < len(z.in); d++ {
 		switch {
-		case k+d < len(z) && z[k+d]:
+		case k+d < len(z.in) && z.in[k+d]:
 			for _, j := range zeros[:d] {
 				c[j] = 1
 			}
 			return c
-		case k-d >= 0 && z[k-d]:
+		case k-d >= 0 && z.in[k-d]:
 			for _, j := range ones[:d] {
 				c[j] = 0
 			}

@@ -158,21 +158,25 @@ func InZone(rewards []float64, sigmaMin float64) bool {
 	return std > 0 && std >= sigmaMin
 }
 
-// zone is the σ gate on binary rewards as a table: zone[k] reports whether
-// k correct of G pass it.
-type zone []bool
+// zone is the σ gate on binary rewards as a table: in[k] reports whether k
+// correct of G pass it; coef[k] is the binomial coefficient C(G, k).
+type zone struct {
+	in   []bool
+	coef []float64
+}
 
 func newZone(groupSize int, sigmaMin float64) zone {
-	z := make(zone, groupSize+1)
+	z := zone{in: make([]bool, groupSize+1), coef: make([]float64, groupSize+1)}
 	r := make([]float64, groupSize)
-	for k := range z {
+	for k := range z.in {
 		for j := range r {
 			r[j] = 0
 			if j < k {
 				r[j] = 1
 			}
 		}
-		z[k] = InZone(r, sigmaMin)
+		z.in[k] = InZone(r, sigmaMin)
+		z.coef[k] = binomial(groupSize, k)
 	}
 	return z
 }
@@ -180,11 +184,11 @@ func newZone(groupSize int, sigmaMin float64) zone {
 // chance is the probability that a group of G binary rewards, each 1 with
 // probability p, passes the gate.
 func (z zone) chance(p float64) float64 {
-	g := len(z) - 1
+	g := len(z.in) - 1
 	var c float64
-	for k, in := range z {
+	for k, in := range z.in {
 		if in {
-			c += binomial(g, k) * math.Pow(p, float64(k)) * math.Pow(1-p, float64(g-k))
+			c += z.coef[k] * math.Pow(p, float64(k)) * math.Pow(1-p, float64(g-k))
 		}
 	}
 	return c
