@@ -81,8 +81,8 @@ type memory struct{ s, t float64 }
 
 // forgetBelow drops a memory whose weight has decayed below this many
 // trials, which keeps the state small; its effect on predictions is nil to
-// within 1e-3 of a completion.
-const forgetBelow = 1e-3
+// within 1e-2 of a completion.
+const forgetBelow = 1e-2
 
 // decayAll multiplies every memory by decay and drops the forgotten.
 func decayAll[K comparable](m map[K]*memory, decay float64) {

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -224,6 +223,3 @@ func mustNew(t testing.TB, cfg Config) Source {
 	}
 	return s
 }
-
-// wilson is the half-width of a 95% normal interval of a proportion.
-func halfWidth(p float64, n int) float64 { return 1.96 * math.Sqrt(p*(1-p)/float64(n)) }

@@ -33,9 +33,11 @@ func (w *window) forge(a *attempt) *submission {
 	claimed := forgeClaim(a.rewards, w.m.zone)
 	sub := w.honestSubmission(a)
 	sub.rewards = claimed
+	sub.forgery = forgeRewards
 	if a.rng.IntN(2) == 0 {
-		return sub // forgeRewards
+		return sub
 	}
+	sub.forgery = forgeTokens
 	comps := slices.Clone(a.comps)
 	splice := map[int]int{}
 	for j := range comps {

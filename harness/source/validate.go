@@ -18,6 +18,7 @@ type submission struct {
 	prompt      string // problem id
 	completions []runners.Completion
 	rewards     []float64 // claimed
+	forgery     string    // a forger's mode (forgeRewards, forgeTokens); "" otherwise
 	// materialize returns the submitted token ids of every completion and
 	// the miner's commitments to them. It is called only when the proof is
 	// checked: the token ids are asked of the runner then (see replay).

@@ -292,8 +292,11 @@ func TestAdversaries(t *testing.T) {
 			want := intended(a)
 			if beh == Forger {
 				want = CheckRewards
-				if !sameTexts(a.sub.completions, a.comps) { // tokens mode
+				if a.sub.forgery == forgeTokens {
 					want = CheckProof
+					if sameTexts(a.sub.completions, a.comps) {
+						t.Fatalf("window %d: %s forged tokens without rewriting a completion", step, a)
+					}
 				}
 			}
 			counts[beh+" "+a.fate]++
