@@ -67,10 +67,12 @@ func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(fo
 // commands lists every subcommand; each lives in its own file with its test.
 func commands(p *process) []*cli.Command {
 	return []*cli.Command{
+		runCommand(p),
 		validateCommand(p),
 		schemaCommand(p),
 		reportCommand(p),
 		gradeCommand(p), scoreCommand(p),
+		evalCommand(p),
 		versionCommand(p),
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rogpeppe/go-internal/testscript"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -23,7 +24,20 @@ func TestMain(m *testing.M) {
 	if os.Getenv("RELIX_TEST_AS_MAIN") == "1" {
 		main()
 	}
-	os.Exit(m.Run())
+	testscript.Main(m, map[string]func(){"relix": main})
+}
+
+// TestScripts runs the end-to-end scripts in testdata/script: the real
+// binary, real files, real exit codes.
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir: "testdata/script",
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("GOCOVERDIR", "")
+			return nil
+		},
+		UpdateScripts: *update,
+	})
 }
 
 // cli runs relix in-process and returns its exit code, stdout and stderr.

@@ -2,8 +2,10 @@ package main
 
 import (
 	"fmt"
+	"os/exec"
 	"runtime"
 	"runtime/debug"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 )
@@ -48,4 +50,13 @@ func versionCommand(p *process) *cli.Command {
 			return nil
 		},
 	}
+}
+
+// gitHead reads the commit of the working directory's checkout.
+func gitHead() (string, error) {
+	out, err := exec.Command("git", "rev-parse", "HEAD").Output()
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(out)), nil
 }

@@ -1,0 +1,136 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/mattn/go-isatty"
+	"github.com/relix-lab/relix/harness"
+	"github.com/relix-lab/relix/harness/progress"
+	"github.com/relix-lab/relix/harness/spec"
+	"github.com/relix-lab/relix/results"
+	"github.com/urfave/cli/v2"
+
+	_ "github.com/relix-lab/relix/runners/sim" // the embedded default runner
+)
+
+func runCommand(p *process) *cli.Command {
+	return &cli.Command{
+		Name:      "run",
+		Usage:     "train every arm, evaluate every checkpoint and write the results",
+		ArgsUsage: "SPEC",
+		Description: "Runs the experiment SPEC: each arm × seed trains for train.steps steps, every checkpoint\n" +
+			"due for evaluation is scored on the held-out set with the same seeds, and the runs are merged\n" +
+			"into results/<name>/ (Parquet tables, manifest.json, plots, tables.md, index.html).\n\n" +
+			"A run whose results exist resumes from its last complete step; a finished one is skipped\n" +
+			"(--force reruns). Interrupt with Ctrl-C: complete steps are kept and the next run resumes.",
+		Flags: []cli.Flag{
+			setFlag,
+			&cli.StringFlag{Name: "out", Usage: "results directory (default: the spec's output.dir, results/<name>)"},
+			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Usage: "runs at once (default: the number of cores); results do not depend on it"},
+			&cli.BoolFlag{Name: "force", Usage: "discard existing results and run everything again"},
+			&cli.StringSliceFlag{Name: "arm", Usage: "run only this arm (repeatable); the results are merged only when every run is done"},
+			&cli.StringSliceFlag{Name: "seed", Usage: "run only this seed (repeatable)"},
+			&cli.BoolFlag{Name: "no-merge", Usage: "leave the runs' shards unmerged (for cluster tasks; the driver merges)"},
+			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress display; plain log lines every 30 s"},
+			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "plain log lines after every step instead of live bars"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return usagef("run: want exactly one SPEC")
+			}
+			path := c.Args().First()
+			s, err := spec.Load(path, c.StringSlice("set")...)
+			if err != nil {
+				return invalid(err)
+			}
+			seeds, err := parseSeeds(c.StringSlice("seed"))
+			if err != nil {
+				return usagef("run: %v", err)
+			}
+			ver, commit := buildVersion()
+			prog, wait := progressFor(p, c.Bool("quiet"), c.Bool("verbose"))
+			opts := harness.Options{
+				SpecPath: path, Out: c.String("out"), Jobs: c.Int("jobs"), Force: c.Bool("force"),
+				Arms: c.StringSlice("arm"), Seeds: seeds, NoMerge: c.Bool("no-merge") || len(c.StringSlice("arm")) > 0 || len(seeds) > 0,
+				Progress: prog, Now: p.now, Relix: results.BuildInfo{Version: ver, Commit: gitCommit(commit)},
+			}
+			start := p.now()
+			oc, err := harness.Run(c.Context, s, opts)
+			wait()
+			if err != nil {
+				if errors.Is(err, harness.ErrSpecChanged) {
+					return invalid(err)
+				}
+				if c.Context.Err() != nil {
+					fmt.Fprintf(p.stderr, "relix: interrupted; complete steps are saved in %s, run the same command again to resume\n", opts.Out)
+					return cli.Exit("", exitRuntime)
+				}
+				return err
+			}
+			return printOutcome(p, oc, p.now().Sub(start))
+		},
+	}
+}
+
+func parseSeeds(args []string) ([]uint64, error) {
+	var out []uint64
+	for _, a := range args {
+		v, err := strconv.ParseUint(a, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("--seed %q is not a seed (want a non-negative integer)", a)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// progressFor picks live bars on a terminal and log lines elsewhere; wait
+// lets the bars draw for the last time.
+func progressFor(p *process, quiet, verbose bool) (harness.Progress, func()) {
+	if f, ok := p.stderr.(interface{ Fd() uintptr }); ok && !quiet && !verbose && isatty.IsTerminal(f.Fd()) {
+		t := progress.NewTerminal(p.stderr)
+		return t, t.Wait
+	}
+	interval := 30 * time.Second
+	if verbose {
+		interval = 0
+	}
+	return progress.NewLog(p.stderr, p.now, interval), func() {}
+}
+
+func printOutcome(p *process, oc *harness.Outcome, took time.Duration) error {
+	switch {
+	case oc.Skipped:
+		fmt.Fprintf(p.stdout, "%s: already complete (use --force to rerun)\n", oc.Dir)
+	case oc.Rendered == nil:
+		fmt.Fprintf(p.stdout, "%d runs done in %s; shards in %s/runs (merge with relix run without --arm/--seed)\n", len(oc.Runs), took.Round(time.Millisecond), oc.Dir)
+		return nil
+	default:
+		fmt.Fprintf(p.stdout, "%d runs done in %s", len(oc.Runs), took.Round(time.Millisecond))
+		if len(oc.Resumed) > 0 {
+			fmt.Fprintf(p.stdout, " (%d resumed)", len(oc.Resumed))
+		}
+		fmt.Fprintln(p.stdout)
+	}
+	if err := oc.Rendered.PrintTables(p.stdout); err != nil {
+		return err
+	}
+	l := results.Layout{Dir: oc.Dir}
+	fmt.Fprintf(p.stdout, "\nresults: %s\ntables:  %s\nreport:  %s\nplots:   %s/\n", oc.Dir, l.Tables(), l.Index(), oc.Dir+"/"+results.PlotsDir)
+	return nil
+}
+
+// gitCommit is the commit relix was built from, or, for `go run` in a
+// checkout (where the toolchain records none), the checkout's HEAD.
+func gitCommit(built string) string {
+	if built != "unknown" {
+		return built
+	}
+	if out, err := gitHead(); err == nil {
+		return out
+	}
+	return built
+}

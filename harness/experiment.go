@@ -1,0 +1,277 @@
+package harness
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/relix-lab/relix/harness/spec"
+	"github.com/relix-lab/relix/results"
+)
+
+// Options configure Run.
+type Options struct {
+	// SpecPath is the spec's file, for the manifest and for resolving
+	// relative paths in it.
+	SpecPath string
+	// Out is the results directory; empty means the spec's output.dir.
+	Out string
+	// Jobs is how many runs execute at once; 0 means the number of cores.
+	// The results do not depend on it.
+	Jobs int
+	// Force discards existing results (of this or another spec) and runs
+	// everything again.
+	Force bool
+	// Arms and Seeds restrict the runs (nil: all); a cluster task runs one.
+	Arms  []string
+	Seeds []uint64
+	// NoMerge leaves the runs' shards unmerged: a cluster task's driver
+	// merges once every task is done.
+	NoMerge bool
+	// Progress hears about every run; nil is silent.
+	Progress Progress
+	// Now is the clock for the manifest; nil means time.Now.
+	Now func() time.Time
+	// Relix identifies this build, for the manifest.
+	Relix results.BuildInfo
+	// WorkerLog receives worker processes' stderr; nil writes it to
+	// runs/<arm>/seed-<s>/worker.log.
+	WorkerLog io.Writer
+}
+
+// Outcome is what Run did.
+type Outcome struct {
+	Dir      string
+	Runs     []RunID
+	Skipped  bool              // everything was already complete
+	Resumed  []RunID           // runs that continued from a checkpoint
+	Rendered *results.Rendered // the tables and plots (nil with NoMerge)
+	Written  []string          // derived files written
+}
+
+// ErrSpecChanged is returned (wrapped) when the results directory holds
+// results of another spec.
+var ErrSpecChanged = errors.New("results directory holds another spec's results")
+
+// specLock records which spec a results directory belongs to.
+const specLock = "runs/spec.lock"
+
+// Run executes an experiment: every planned run (resuming those a previous
+// invocation left unfinished, skipping finished ones), then merges the runs'
+// shards into the results directory's tables, summary, manifest, plots and
+// tables.md. Cancelling ctx stops every run after its last complete step;
+// nothing half-written is left under a final name.
+func Run(ctx context.Context, s *spec.Spec, opts Options) (*Outcome, error) {
+	start := now(opts)
+	out := opts.Out
+	if out == "" {
+		out = s.Output.Dir
+	}
+	runs, err := Plan(s, opts.Arms, opts.Seeds)
+	if err != nil {
+		return nil, err
+	}
+	oc := &Outcome{Dir: out, Runs: runs}
+	prog := opts.Progress
+	if prog == nil {
+		prog = quietProgress{}
+	}
+	if err := claim(out, s, opts.Force); err != nil {
+		return nil, err
+	}
+	if _, err := results.RemoveTemp(out); err != nil {
+		return nil, err
+	}
+	if !opts.Force && !opts.NoMerge && complete(out, s, runs) {
+		oc.Skipped = true
+		rd, err := results.Build(out, results.RenderOptions{Formats: s.Output.Plots})
+		if err != nil {
+			return nil, err
+		}
+		oc.Rendered = rd
+		return oc, nil
+	}
+
+	sets, err := LoadProblemSets(s, filepath.Dir(opts.SpecPath))
+	if err != nil {
+		return nil, err
+	}
+	env := &runEnv{spec: s, sets: sets, out: out, progress: prog, specDir: filepath.Dir(opts.SpecPath), workerLog: opts.WorkerLog}
+
+	jobs := opts.Jobs
+	if jobs <= 0 {
+		jobs = runtime.NumCPU()
+	}
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+		sem      = make(chan struct{}, jobs)
+	)
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	resumed := make([]bool, len(runs))
+	for i, id := range runs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+			case <-runCtx.Done():
+				return
+			}
+			defer func() { <-sem }()
+			if runCtx.Err() != nil {
+				return
+			}
+			r, err := env.run(runCtx, id)
+			resumed[i] = r
+			if err != nil {
+				mu.Lock()
+				if firstErr == nil {
+					firstErr = fmt.Errorf("%s: %w", id, err)
+				}
+				mu.Unlock()
+				cancel() // one failed run fails the experiment; the others stop at a step boundary
+			}
+		}()
+	}
+	wg.Wait()
+	for i, r := range resumed {
+		if r {
+			oc.Resumed = append(oc.Resumed, runs[i])
+		}
+	}
+	if firstErr != nil {
+		if ctx.Err() != nil {
+			return oc, ctx.Err()
+		}
+		return oc, firstErr
+	}
+	if err := ctx.Err(); err != nil {
+		return oc, err
+	}
+	if opts.NoMerge {
+		return oc, nil
+	}
+	m := &results.Manifest{
+		Experiment: s.Name,
+		Relix:      opts.Relix,
+		Runner:     results.Component{Name: s.Runner.Kind, Version: opts.Relix.Version},
+		Start:      start,
+	}
+	for _, set := range []struct {
+		name string
+		ps   spec.ProblemSet
+	}{{"train", s.Dataset.Train}, {"heldout", s.Dataset.Heldout}} {
+		ds := sets.Train
+		if set.name == "heldout" {
+			ds = sets.Heldout
+		}
+		m.Datasets = append(m.Datasets, results.Dataset{Name: set.name, Source: describeSource(set.ps), Problems: len(ds.Problems), SHA256: ds.Hash})
+	}
+	if err := Merge(ctx, s, out, m, opts.Now); err != nil {
+		return oc, err
+	}
+	rd, err := results.Build(out, results.RenderOptions{Formats: s.Output.Plots})
+	if err != nil {
+		return oc, err
+	}
+	oc.Rendered = rd
+	for _, f := range rd.Files {
+		oc.Written = append(oc.Written, filepath.Join(out, filepath.FromSlash(f.Path)))
+	}
+	return oc, nil
+}
+
+func now(opts Options) time.Time {
+	if opts.Now != nil {
+		return opts.Now()
+	}
+	return time.Now()
+}
+
+// claim makes out this spec's results directory, refusing one that holds
+// another spec's results unless force, which clears it.
+func claim(out string, s *spec.Spec, force bool) error {
+	lock := filepath.Join(out, filepath.FromSlash(specLock))
+	old, err := os.ReadFile(lock)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if force {
+			if err := clearResults(out); err != nil {
+				return err
+			}
+		} else if entries, _ := os.ReadDir(out); len(entries) > 0 {
+			if _, err := os.Stat(filepath.Join(out, results.ManifestFile)); err == nil {
+				return fmt.Errorf("%w: %s has results but no %s; rerun with --force to replace them", ErrSpecChanged, out, specLock)
+			}
+		}
+	case err != nil:
+		return err
+	case string(old) != s.Hash()+"\n":
+		if !force {
+			return fmt.Errorf("%w: %s was produced by spec %.12s, not %s (%s); rerun with --force to replace them, or choose another --out",
+				ErrSpecChanged, out, string(old), s.ShortHash(), s.Name)
+		}
+		if err := clearResults(out); err != nil {
+			return err
+		}
+	default:
+		if force {
+			if err := clearResults(out); err != nil {
+				return err
+			}
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(lock), 0o755); err != nil {
+		return err
+	}
+	return results.WriteFileAtomic(lock, []byte(s.Hash()+"\n"))
+}
+
+// clearResults removes what relix writes in a results directory, and
+// nothing else a user may have put there.
+func clearResults(out string) error {
+	for _, name := range []string{"runs", results.ManifestFile, results.RolloutsFile, results.StepsFile,
+		results.EvalFile, results.SummaryFile, results.SweepFile, results.PlotsDir, results.TablesFile, results.IndexFile} {
+		if err := os.RemoveAll(filepath.Join(out, name)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// complete reports whether every run is done and the merged results exist.
+func complete(out string, s *spec.Spec, runs []RunID) bool {
+	m, err := results.ReadManifest(out)
+	if err != nil || m.SpecHash != s.Hash() {
+		return false
+	}
+	for _, id := range runs {
+		st, err := journal{id.Dir(out)}.readState()
+		if err != nil || st == nil || !st.Done {
+			return false
+		}
+	}
+	return m.Verify(out) == nil
+}
+
+func describeSource(ps spec.ProblemSet) string {
+	switch {
+	case ps.Generated != nil:
+		return fmt.Sprintf("generated:%d:%d", ps.Generated.Size, ps.Generated.Seed)
+	case ps.JSONL != nil:
+		return ps.JSONL.Path
+	case ps.Parquet != nil:
+		return ps.Parquet.Path
+	}
+	return ""
+}

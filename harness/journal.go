@@ -1,0 +1,151 @@
+package harness
+
+import (
+	"bytes"
+	"encoding/gob"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/relix-lab/relix/results"
+)
+
+// A run's directory holds what it needs to resume after a kill:
+//
+//	state.json          the last complete step: checkpoint ids, source state
+//	journal/NNNNNN.gob  the rows produced by step NNNNNN (0: the base evaluation)
+//	ckpt/NNNNNN/        the runner's current and published checkpoints after that step
+//	rollouts.parquet    the run's shards, written once every step is complete
+//	steps.parquet
+//	eval.parquet
+//
+// A step is committed in this order: journal, checkpoints, state. A kill
+// before the state is written leaves the previous step as the last complete
+// one; the journal and checkpoint of the half-done step are simply written
+// again on resume.
+
+const (
+	stateFile  = "state.json"
+	journalDir = "journal"
+	ckptDir    = "ckpt"
+)
+
+// runState is state.json.
+type runState struct {
+	SpecHash  string `json:"spec_hash"`
+	Completed int    `json:"completed"` // steps complete (0: none)
+	Current   string `json:"current"`   // trainer's checkpoint after Completed steps
+	Published string `json:"published"` // last published checkpoint
+	Source    []byte `json:"source"`    // the rollout source's state after Completed steps
+	Done      bool   `json:"done"`      // the run's shards are written
+}
+
+// stepRecord is one journal entry: every row one step produced.
+type stepRecord struct {
+	Rollouts []results.Rollout
+	Steps    []results.Step
+	Evals    []results.Eval
+}
+
+type journal struct{ dir string }
+
+func (j journal) readState() (*runState, error) {
+	data, err := os.ReadFile(filepath.Join(j.dir, stateFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var st runState
+	if err := json.Unmarshal(data, &st); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(j.dir, stateFile), err)
+	}
+	return &st, nil
+}
+
+func (j journal) writeState(st *runState) error {
+	data, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return err
+	}
+	return results.WriteFileAtomic(filepath.Join(j.dir, stateFile), append(data, '\n'))
+}
+
+func (j journal) entry(step int) string {
+	return filepath.Join(j.dir, journalDir, fmt.Sprintf("%06d.gob", step))
+}
+
+func (j journal) writeStep(step int, rec *stepRecord) error {
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(rec); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Join(j.dir, journalDir), 0o755); err != nil {
+		return err
+	}
+	return results.WriteFileAtomic(j.entry(step), buf.Bytes())
+}
+
+func (j journal) readStep(step int) (*stepRecord, error) {
+	data, err := os.ReadFile(j.entry(step))
+	if err != nil {
+		return nil, err
+	}
+	var rec stepRecord
+	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&rec); err != nil {
+		return nil, fmt.Errorf("%s: %w", j.entry(step), err)
+	}
+	return &rec, nil
+}
+
+// checkpointDir is where the checkpoints after step are saved; a directory
+// is complete once renamed from its temporary name.
+func (j journal) checkpointDir(step int) string {
+	return filepath.Join(j.dir, ckptDir, fmt.Sprintf("%06d", step))
+}
+
+// saveCheckpoints writes the checkpoints after step through a temporary
+// directory, so a kill never leaves a half-saved one under the final name.
+func (j journal) saveCheckpoints(step int, save func(dir string) error) error {
+	final := j.checkpointDir(step)
+	tmp := filepath.Join(j.dir, ckptDir, ".relix-tmp-"+filepath.Base(final))
+	if err := os.RemoveAll(tmp); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(tmp, 0o755); err != nil {
+		return err
+	}
+	if err := save(tmp); err != nil {
+		return err
+	}
+	if err := os.RemoveAll(final); err != nil {
+		return err
+	}
+	return os.Rename(tmp, final)
+}
+
+// prune removes checkpoints other than the one after step keep, and any
+// temporary directories a kill left behind.
+func (j journal) prune(keep int) error {
+	entries, err := os.ReadDir(filepath.Join(j.dir, ckptDir))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		return err
+	}
+	want := filepath.Base(j.checkpointDir(keep))
+	for _, e := range entries {
+		if e.Name() != want || strings.HasPrefix(e.Name(), ".relix-tmp-") {
+			if err := os.RemoveAll(filepath.Join(j.dir, ckptDir, e.Name())); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

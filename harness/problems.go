@@ -1,0 +1,85 @@
+package harness
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/relix-lab/relix/harness/dataset"
+	"github.com/relix-lab/relix/harness/spec"
+)
+
+// ProblemSets are an experiment's two problem sets.
+type ProblemSets struct {
+	Train   *dataset.Set
+	Heldout *dataset.Set
+}
+
+// LoadProblemSets makes or reads the spec's problem sets; relative file
+// paths are resolved against dir (the spec file's directory). Generated sets
+// are disjoint by construction; file sets that share a problem statement
+// are refused, since scoring on training problems measures nothing.
+func LoadProblemSets(s *spec.Spec, dir string) (*ProblemSets, error) {
+	train, err := loadSet(s.Dataset.Train, dataset.Train, dir, "dataset.train")
+	if err != nil {
+		return nil, err
+	}
+	heldout, err := loadSet(s.Dataset.Heldout, dataset.HeldOut, dir, "dataset.heldout")
+	if err != nil {
+		return nil, err
+	}
+	if shared := dataset.Overlap(heldout, train); len(shared) > 0 {
+		more := ""
+		if len(shared) > 3 {
+			more = fmt.Sprintf(" and %d more", len(shared)-3)
+			shared = shared[:3]
+		}
+		return nil, fmt.Errorf("dataset: %d held-out problems also appear in the training set (%s%s)",
+			len(dataset.Overlap(heldout, train)), strings.Join(shared, ", "), more)
+	}
+	return &ProblemSets{Train: train, Heldout: heldout}, nil
+}
+
+func loadSet(ps spec.ProblemSet, split dataset.Split, dir, field string) (*dataset.Set, error) {
+	var (
+		set *dataset.Set
+		err error
+	)
+	switch {
+	case ps.Generated != nil:
+		set, err = dataset.Generate(dataset.GeneratorConfig{Size: ps.Generated.Size, Seed: ps.Generated.Seed, Mix: ps.Generated.Mix}, split)
+	case ps.JSONL != nil:
+		set, err = dataset.LoadJSONL(resolve(dir, ps.JSONL.Path), columns(ps.JSONL.Columns))
+		set, err = limit(set, err, ps.JSONL.Limit)
+	case ps.Parquet != nil:
+		set, err = dataset.LoadParquet(resolve(dir, ps.Parquet.Path), columns(ps.Parquet.Columns))
+		set, err = limit(set, err, ps.Parquet.Limit)
+	default:
+		return nil, fmt.Errorf("%s: no problem set", field)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", field, err)
+	}
+	if len(set.Problems) == 0 {
+		return nil, fmt.Errorf("%s: the set is empty", field)
+	}
+	return set, nil
+}
+
+func limit(set *dataset.Set, err error, n int) (*dataset.Set, error) {
+	if err != nil || n <= 0 || n >= len(set.Problems) {
+		return set, err
+	}
+	return set.First(n), nil
+}
+
+func columns(c spec.Columns) dataset.Columns {
+	return dataset.Columns{ID: c.ID, Problem: c.Problem, Answer: c.Answer, Topic: c.Topic}
+}
+
+func resolve(dir, path string) string {
+	if filepath.IsAbs(path) || dir == "" {
+		return path
+	}
+	return filepath.Join(dir, path)
+}

@@ -1,0 +1,53 @@
+package harness
+
+import (
+	"github.com/relix-lab/relix/harness/source"
+	"github.com/relix-lab/relix/results"
+	"github.com/relix-lab/relix/runners"
+)
+
+// rolloutRows turns a batch's record of every generated completion into
+// rows of the rollouts table.
+func rolloutRows(id RunID, step int32, b *source.Batch) []results.Rollout {
+	rows := make([]results.Rollout, len(b.Rollouts))
+	for i, r := range b.Rollouts {
+		reason := r.Reason
+		if r.Accepted {
+			reason = ""
+		}
+		rows[i] = results.Rollout{
+			Arm: id.Arm, Seed: id.Seed, Step: step, Window: int64(r.Window + 1),
+			Checkpoint: r.Checkpoint, Miner: r.Miner, Group: int32(r.Group), Prompt: r.Prompt,
+			Completion: int32(r.Completion), Reward: r.Reward, Tokens: int32(r.Tokens),
+			Truncated: r.Truncated, Accepted: r.Accepted, Reason: reason, Arrival: r.Arrival,
+		}
+	}
+	return rows
+}
+
+// stepRow is the steps table's row of one optimizer step.
+func stepRow(id RunID, step int32, checkpoint string, lr float64, m runners.StepMetrics, a source.Account) results.Step {
+	return results.Step{
+		Arm: id.Arm, Seed: id.Seed, Step: step, Checkpoint: checkpoint,
+		Loss: m.Loss, GradNorm: m.GradNorm, KL: m.KL, ClipFraction: m.ClipFrac, Entropy: m.Entropy, LR: lr,
+		InZoneFraction:    a.InZoneFraction,
+		ZeroStdShare:      share(a.ZeroStdGroups, a.GeneratedGroups),
+		Truncation:        share(a.TruncatedRollouts, a.GeneratedRollouts),
+		Waste:             a.Waste,
+		UsefulGroups:      int32(a.UsefulGroups),
+		GeneratedGroups:   int32(a.GeneratedGroups),
+		LateGroups:        int32(a.Late),
+		DuplicateGroups:   int32(a.Duplicate),
+		InvalidGroups:     int32(a.Rejected),
+		UsefulRollouts:    int64(a.UsefulRollouts),
+		GeneratedRollouts: int64(a.GeneratedRollouts),
+		Tokens:            a.GeneratedTokens,
+	}
+}
+
+func share(num, den int) float64 {
+	if den == 0 {
+		return 0
+	}
+	return float64(num) / float64(den)
+}

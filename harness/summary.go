@@ -1,0 +1,263 @@
+package harness
+
+import (
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/relix-lab/relix/eval"
+	"github.com/relix-lab/relix/harness/seed"
+	"github.com/relix-lab/relix/harness/spec"
+	"github.com/relix-lab/relix/results"
+)
+
+// z95 is the two-sided 95% normal quantile, for intervals over many problems.
+const z95 = 1.959963984540054
+
+// summarize computes every statistic the tables and plots show from the
+// eval and steps rows of the runs: per arm (per seed and over seeds), per
+// evaluated step, the paired comparisons of s.Compare, and each trained
+// arm's waste breakdown.
+func summarize(s *spec.Spec, evals []results.Eval, steps []results.Step) ([]results.Summary, error) {
+	var out []results.Summary
+	bySeries := groupEvals(evals)
+	final := map[string]map[uint64]eval.Scores{} // arm → seed → scores of its last checkpoint
+	for _, arm := range s.Arms {
+		final[arm.Name] = map[uint64]eval.Scores{}
+		stepsOf := bySeries.steps(arm.Name)
+		perStep := map[int32]map[uint64]eval.Scores{}
+		for _, sd := range s.Seeds {
+			for _, st := range stepsOf {
+				samples := bySeries[seriesKey{arm.Name, sd, st}]
+				if len(samples) == 0 {
+					continue
+				}
+				sc, err := eval.Score(samples, s.Eval.K)
+				if err != nil {
+					return nil, fmt.Errorf("arm %s seed %d step %d: %w", arm.Name, sd, st, err)
+				}
+				if perStep[st] == nil {
+					perStep[st] = map[uint64]eval.Scores{}
+				}
+				perStep[st][sd] = sc
+			}
+		}
+		if len(stepsOf) == 0 {
+			continue
+		}
+		last := stepsOf[len(stepsOf)-1]
+		final[arm.Name] = perStep[last]
+		// Final rows: per seed, then over seeds.
+		for _, sd := range s.Seeds {
+			if sc, ok := perStep[last][sd]; ok {
+				out = append(out, metricRows(arm.Name, ptr(sd), nil, sc.Metrics())...)
+			}
+		}
+		out = append(out, metricRows(arm.Name, nil, nil, overSeeds(perStep[last], s.Seeds))...)
+		// Per-step rows for arms that train (the base arm has one checkpoint).
+		if arm.Source != "none" {
+			for _, st := range stepsOf {
+				for _, sd := range s.Seeds {
+					if sc, ok := perStep[st][sd]; ok {
+						out = append(out, metricRows(arm.Name, ptr(sd), ptr(st), sc.Metrics())...)
+					}
+				}
+				out = append(out, metricRows(arm.Name, nil, ptr(st), overSeeds(perStep[st], s.Seeds))...)
+			}
+		}
+	}
+	for _, pair := range s.Compare {
+		a, b := overSeeds(final[pair[0]], s.Seeds), overSeeds(final[pair[1]], s.Seeds)
+		if a == nil || b == nil {
+			continue
+		}
+		rows, err := compareRows(pair, a, b, s.Eval.Bootstrap, seed.Derive(s.Eval.Seed, "bootstrap", pair[0], pair[1]))
+		if err != nil {
+			return nil, fmt.Errorf("compare %s: %w", pair, err)
+		}
+		out = append(out, rows...)
+	}
+	out = append(out, wasteRows(s, steps)...)
+	return out, nil
+}
+
+type seriesKey struct {
+	arm  string
+	seed uint64
+	step int32
+}
+
+type evalSeries map[seriesKey][]eval.Sample
+
+func groupEvals(rows []results.Eval) evalSeries {
+	out := evalSeries{}
+	for _, r := range rows {
+		k := seriesKey{r.Arm, r.Seed, r.Step}
+		out[k] = append(out[k], eval.Sample{Problem: r.Problem, Sample: int(r.Sample), Correct: r.Correct, Truncated: r.Truncated, Tokens: int(r.Tokens)})
+	}
+	return out
+}
+
+// steps are the evaluated steps of arm, ascending.
+func (es evalSeries) steps(arm string) []int32 {
+	var out []int32
+	for k := range es {
+		if k.arm == arm && !slices.Contains(out, k.step) {
+			out = append(out, k.step)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// overSeeds averages each problem's metric over the seeds that scored it:
+// the unit of every statistic stays the problem, and seeds only reduce the
+// noise of each problem's value.
+func overSeeds(bySeed map[uint64]eval.Scores, seeds []uint64) []eval.Metric {
+	var first *eval.Scores
+	var n int
+	var sum []eval.Metric
+	for _, sd := range seeds {
+		sc, ok := bySeed[sd]
+		if !ok {
+			continue
+		}
+		ms := sc.Metrics()
+		if first == nil {
+			first = &sc
+			sum = make([]eval.Metric, len(ms))
+			for i, m := range ms {
+				sum[i] = eval.Metric{Name: m.Name, K: m.K, PerProblem: slices.Clone(m.PerProblem)}
+			}
+			n = 1
+			continue
+		}
+		if !slices.Equal(sc.Problems, first.Problems) {
+			continue // a seed scored on other problems cannot be averaged per problem
+		}
+		for i, m := range ms {
+			for j, v := range m.PerProblem {
+				sum[i].PerProblem[j] += v
+			}
+		}
+		n++
+	}
+	for i := range sum {
+		for j := range sum[i].PerProblem {
+			sum[i].PerProblem[j] /= float64(n)
+		}
+		sum[i].Estimate = eval.MeanSE(sum[i].PerProblem)
+	}
+	return sum
+}
+
+func metricRows(arm string, sd *uint64, step *int32, ms []eval.Metric) []results.Summary {
+	var out []results.Summary
+	for _, m := range ms {
+		out = append(out, results.Summary{
+			Arm: arm, Seed: sd, Step: step, Metric: m.Name,
+			Value: m.Mean, StdErr: m.SE,
+			CILow: m.Mean - z95*m.SE, CIHigh: m.Mean + z95*m.SE, Method: "normal over problems",
+			P: math.NaN(), BootLow: math.NaN(), BootHigh: math.NaN(), ShareGreater: math.NaN(),
+			N: int64(m.N),
+		})
+	}
+	return out
+}
+
+func compareRows(pair spec.Pair, a, b []eval.Metric, draws int, bootSeed uint64) ([]results.Summary, error) {
+	var out []results.Summary
+	for i := range a {
+		if a[i].Name != b[i].Name || len(a[i].PerProblem) != len(b[i].PerProblem) {
+			return nil, fmt.Errorf("arms were not scored on the same problems and metrics")
+		}
+		d, err := eval.Paired(a[i].PerProblem, b[i].PerProblem, 0.95)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", a[i].Name, err)
+		}
+		row := results.Summary{
+			Arm: pair[0], Compare: pair[1], Metric: a[i].Name,
+			Value: d.Diff, StdErr: d.SE, CILow: d.CILow, CIHigh: d.CIHigh, Method: "paired t",
+			P: d.P, BootLow: math.NaN(), BootHigh: math.NaN(), ShareGreater: math.NaN(), N: int64(d.N),
+		}
+		if draws > 0 {
+			boot, err := eval.PairedBootstrap(a[i].PerProblem, b[i].PerProblem, draws, bootSeed)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", a[i].Name, err)
+			}
+			row.BootLow, row.BootHigh, row.ShareGreater = boot.Low, boot.High, boot.ShareAWins
+		}
+		out = append(out, row)
+	}
+	return out, nil
+}
+
+// wasteRows summarize each trained arm's steps: the mean over steps (and
+// seeds) of each per-step share, with its standard error over steps, and
+// group totals.
+func wasteRows(s *spec.Spec, steps []results.Step) []results.Summary {
+	var out []results.Summary
+	for _, arm := range s.Arms {
+		var rows []results.Step
+		for _, st := range steps {
+			if st.Arm == arm.Name {
+				rows = append(rows, st)
+			}
+		}
+		if len(rows) == 0 {
+			continue
+		}
+		share := func(num, den int32) float64 {
+			if den == 0 {
+				return math.NaN()
+			}
+			return float64(num) / float64(den)
+		}
+		perStep := []struct {
+			metric string
+			value  func(results.Step) float64
+		}{
+			{"waste", func(r results.Step) float64 { return r.Waste }},
+			{"zero_std_share", func(r results.Step) float64 { return r.ZeroStdShare }},
+			{"late_share", func(r results.Step) float64 { return share(r.LateGroups, r.GeneratedGroups) }},
+			{"duplicate_share", func(r results.Step) float64 { return share(r.DuplicateGroups, r.GeneratedGroups) }},
+			{"invalid_share", func(r results.Step) float64 { return share(r.InvalidGroups, r.GeneratedGroups) }},
+			{"in_zone_fraction", func(r results.Step) float64 { return r.InZoneFraction }},
+		}
+		for _, m := range perStep {
+			var xs []float64
+			for _, r := range rows {
+				if v := m.value(r); !math.IsNaN(v) {
+					xs = append(xs, v)
+				}
+			}
+			if len(xs) == 0 || (arm.Source != "market" && (m.metric == "late_share" || m.metric == "duplicate_share" || m.metric == "invalid_share")) {
+				continue
+			}
+			e := eval.MeanSE(xs)
+			out = append(out, results.Summary{
+				Arm: arm.Name, Metric: m.metric, Value: e.Mean, StdErr: e.SE,
+				CILow: e.Mean - z95*e.SE, CIHigh: e.Mean + z95*e.SE, Method: "normal over steps",
+				P: math.NaN(), BootLow: math.NaN(), BootHigh: math.NaN(), ShareGreater: math.NaN(), N: int64(len(xs)),
+			})
+		}
+		var useful, generated int64
+		for _, r := range rows {
+			useful += int64(r.UsefulGroups)
+			generated += int64(r.GeneratedGroups)
+		}
+		for _, t := range []struct {
+			metric string
+			v      int64
+		}{{"useful_groups", useful}, {"generated_groups", generated}} {
+			out = append(out, results.Summary{
+				Arm: arm.Name, Metric: t.metric, Value: float64(t.v), StdErr: math.NaN(),
+				CILow: math.NaN(), CIHigh: math.NaN(), Method: "total",
+				P: math.NaN(), BootLow: math.NaN(), BootHigh: math.NaN(), ShareGreater: math.NaN(), N: int64(len(rows)),
+			})
+		}
+	}
+	return out
+}
+
+func ptr[T any](v T) *T { return &v }

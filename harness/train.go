@@ -1,0 +1,356 @@
+package harness
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+
+	"github.com/relix-lab/relix/eval"
+	"github.com/relix-lab/relix/harness/dataset"
+	"github.com/relix-lab/relix/harness/source"
+	"github.com/relix-lab/relix/harness/spec"
+	"github.com/relix-lab/relix/results"
+	"github.com/relix-lab/relix/runners"
+)
+
+// runEnv is what every run of one experiment shares.
+type runEnv struct {
+	spec      *spec.Spec
+	sets      *ProblemSets
+	out       string
+	specDir   string
+	progress  Progress
+	workerLog io.Writer
+}
+
+// run executes one run to completion, resuming from its last complete step,
+// and writes its shards. It reports whether it resumed.
+func (e *runEnv) run(ctx context.Context, id RunID) (resumed bool, err error) {
+	j := journal{id.Dir(e.out)}
+	if err := os.MkdirAll(j.dir, 0o755); err != nil {
+		return false, err
+	}
+	st, err := j.readState()
+	if err != nil {
+		return false, err
+	}
+	if st != nil && st.SpecHash != e.spec.Hash() {
+		return false, fmt.Errorf("%s belongs to another spec", j.dir)
+	}
+	if st != nil && st.Done {
+		return false, nil
+	}
+	arm := armOf(e.spec, id.Arm)
+	steps := e.spec.Train.Steps
+	if arm.Source == "none" {
+		steps = 0
+	}
+	from := 0
+	if st != nil {
+		from = st.Completed
+	}
+	e.progress.Start(id, from, steps)
+	defer func() { e.progress.Finish(id, err) }()
+
+	logw := e.workerLog
+	if logw == nil {
+		f, err := os.OpenFile(filepath.Join(j.dir, "worker.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+		if err != nil {
+			return false, err
+		}
+		defer f.Close()
+		logw = f
+	}
+	r, err := runners.New(ctx, e.spec.Runner, runners.Options{
+		Problems: []*dataset.Set{e.sets.Train, e.sets.Heldout}, Dir: e.specDir, Log: logw,
+	})
+	if err != nil {
+		return false, err
+	}
+	defer r.Close()
+
+	if arm.Source == "none" {
+		if st == nil {
+			evals, err := e.evaluate(ctx, r, id, 0, r.Base())
+			if err != nil {
+				return false, err
+			}
+			if err := j.writeStep(0, &stepRecord{Evals: evals}); err != nil {
+				return false, err
+			}
+		}
+		return false, e.finish(j, &runState{SpecHash: e.spec.Hash(), Current: r.Base(), Published: r.Base()}, r, 0)
+	}
+
+	src, err := source.New(source.Config{
+		Arm: arm, Train: e.spec.Train, Seed: id.Seed, Pool: e.sets.Train, Runner: r,
+		Reward: source.NewRewarder(e.spec.Train.Reward),
+	})
+	if err != nil {
+		return false, err
+	}
+	if st == nil {
+		st = &runState{SpecHash: e.spec.Hash(), Current: r.Base(), Published: r.Base()}
+	} else {
+		resumed = true
+		dir := j.checkpointDir(st.Completed)
+		if st.Current, err = r.Load(ctx, filepath.Join(dir, "current")); err != nil {
+			return true, fmt.Errorf("resuming at step %d: %w", st.Completed, err)
+		}
+		if st.Published, err = r.Load(ctx, filepath.Join(dir, "published")); err != nil {
+			return true, fmt.Errorf("resuming at step %d: %w", st.Completed, err)
+		}
+		if err := src.Restore(st.Source); err != nil {
+			return true, fmt.Errorf("resuming at step %d: %w", st.Completed, err)
+		}
+	}
+	tally := &runTally{pass1: math.NaN()}
+	if err := tally.replay(j, st.Completed); err != nil {
+		return resumed, err
+	}
+	for step := st.Completed; step < steps; step++ {
+		if err := ctx.Err(); err != nil {
+			return resumed, err
+		}
+		rec, err := e.step(ctx, r, src, id, st, step)
+		if err != nil {
+			return resumed, fmt.Errorf("step %d: %w", step+1, err)
+		}
+		if err := e.commit(ctx, j, r, src, st, step+1, rec); err != nil {
+			return resumed, err
+		}
+		tally.add(rec)
+		e.progress.Step(id, StepReport{Step: step + 1, Steps: steps, Accepted: tally.accepted, Waste: tally.waste(), Pass1: tally.pass1})
+	}
+	return resumed, e.finish(j, st, r, steps)
+}
+
+// step runs one training step: the source's groups, the runner's update,
+// publishing and, when due, evaluation. It changes st's checkpoints.
+func (e *runEnv) step(ctx context.Context, r runners.Runner, src source.Source, id RunID, st *runState, step int) (*stepRecord, error) {
+	s := e.spec
+	batch, err := src.Next(ctx, step, st.Current, st.Published)
+	if err != nil {
+		return nil, err
+	}
+	h := runners.NewHyper(s.Train.GRPO, step, s.Train.Steps, st.Published)
+	next, m, err := r.Step(ctx, st.Current, batch.Groups, h)
+	if err != nil {
+		return nil, err
+	}
+	st.Current = next
+	if (step+1)%s.Train.PublishEvery == 0 {
+		st.Published = next
+	}
+	n := int32(step + 1)
+	rec := &stepRecord{
+		Rollouts: rolloutRows(id, n, batch),
+		Steps:    []results.Step{stepRow(id, n, next, h.LR, m, batch.Account)},
+	}
+	if evalDue(s, step+1) {
+		if rec.Evals, err = e.evaluate(ctx, r, id, n, next); err != nil {
+			return nil, fmt.Errorf("evaluating: %w", err)
+		}
+	}
+	return rec, nil
+}
+
+func evalDue(s *spec.Spec, completed int) bool {
+	return completed == s.Train.Steps || (s.Eval.Every > 0 && completed%s.Eval.Every == 0)
+}
+
+// commit makes step durable: its rows, then the checkpoints, then the state
+// that names them.
+func (e *runEnv) commit(ctx context.Context, j journal, r runners.Runner, src source.Source, st *runState, completed int, rec *stepRecord) error {
+	if err := j.writeStep(completed, rec); err != nil {
+		return err
+	}
+	err := j.saveCheckpoints(completed, func(dir string) error {
+		if err := r.Save(ctx, st.Current, filepath.Join(dir, "current")); err != nil {
+			return err
+		}
+		return r.Save(ctx, st.Published, filepath.Join(dir, "published"))
+	})
+	if err != nil {
+		return fmt.Errorf("saving checkpoints: %w", err)
+	}
+	srcState, err := src.State()
+	if err != nil {
+		return err
+	}
+	st.Source = srcState
+	st.Completed = completed
+	if err := j.writeState(st); err != nil {
+		return err
+	}
+	return j.prune(completed)
+}
+
+// finish writes the run's shards from its journal and marks it done.
+func (e *runEnv) finish(j journal, st *runState, r runners.Runner, steps int) error {
+	opts := results.Options{SpecHash: e.spec.Hash()}
+	rollouts, err := results.Create[results.Rollout](filepath.Join(j.dir, results.RolloutsFile), opts)
+	if err != nil {
+		return err
+	}
+	defer rollouts.Abort()
+	stepRows, err := results.Create[results.Step](filepath.Join(j.dir, results.StepsFile), opts)
+	if err != nil {
+		return err
+	}
+	defer stepRows.Abort()
+	evals, err := results.Create[results.Eval](filepath.Join(j.dir, results.EvalFile), opts)
+	if err != nil {
+		return err
+	}
+	defer evals.Abort()
+	for step := 0; step <= steps; step++ {
+		rec, err := j.readStep(step)
+		if os.IsNotExist(err) && step == 0 && steps > 0 {
+			continue // trained arms are not evaluated before their first step
+		}
+		if err != nil {
+			return err
+		}
+		if err := rollouts.Write(rec.Rollouts...); err != nil {
+			return err
+		}
+		if err := stepRows.Write(rec.Steps...); err != nil {
+			return err
+		}
+		if err := evals.Write(rec.Evals...); err != nil {
+			return err
+		}
+	}
+	for _, w := range []interface{ Commit() error }{rollouts, stepRows, evals} {
+		if err := w.Commit(); err != nil {
+			return err
+		}
+	}
+	st.Done = true
+	st.Completed = steps
+	st.Source = nil
+	if err := j.writeState(st); err != nil {
+		return err
+	}
+	// The journal has served its purpose; the final checkpoint stays, for
+	// `relix eval --arm`.
+	return os.RemoveAll(filepath.Join(j.dir, journalDir))
+}
+
+// evaluate scores checkpoint on the held-out set. Every arm and every step
+// of a run uses the same sampling seed, so sample j of a problem is drawn
+// with the same randomness whichever checkpoint draws it (common random
+// numbers): differences between arms are paired.
+func (e *runEnv) evaluate(ctx context.Context, r runners.Runner, id RunID, step int32, checkpoint string) ([]results.Eval, error) {
+	s := e.spec
+	problems := e.sets.Heldout.Problems
+	if s.Eval.Problems > 0 && s.Eval.Problems < len(problems) {
+		problems = problems[:s.Eval.Problems]
+	}
+	samples, err := Evaluate(ctx, r, checkpoint, problems, s.Eval, EvalSamplingSeed(s, id.Seed))
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]results.Eval, len(samples))
+	for i, smp := range samples {
+		rows[i] = results.Eval{
+			Arm: id.Arm, Seed: id.Seed, Step: step, Checkpoint: checkpoint,
+			Problem: smp.Problem, Sample: int32(smp.Sample.Sample), Correct: smp.Correct,
+			Truncated: smp.Truncated, Tokens: int32(smp.Tokens), Answer: smp.Answer,
+		}
+	}
+	return rows, nil
+}
+
+// GradedSample is one graded held-out completion.
+type GradedSample struct {
+	eval.Sample
+	Answer string // the extracted answer; "" when none was found
+}
+
+// evalChunk bounds how many prompts one Generate call carries, so a worker's
+// messages stay small and progress is regular.
+const evalChunk = 64
+
+// Evaluate generates e.Samples completions of every problem with checkpoint
+// and grades them: a truncated completion is graded on the answer it
+// contains (e.Truncated "grade") or scores 0 ("zero").
+func Evaluate(ctx context.Context, r runners.Runner, checkpoint string, problems []dataset.Problem, e spec.Eval, sampleSeed uint64) ([]GradedSample, error) {
+	sampling := runners.Sampling{Temperature: e.Sampling.Temperature, TopP: e.Sampling.TopP, MaxTokens: e.Sampling.MaxTokens, Seed: sampleSeed}
+	out := make([]GradedSample, 0, len(problems)*e.Samples)
+	for lo := 0; lo < len(problems); lo += evalChunk {
+		chunk := problems[lo:min(lo+evalChunk, len(problems))]
+		prompts := make([]runners.Prompt, len(chunk))
+		for i, p := range chunk {
+			prompts[i] = runners.Prompt{ID: p.ID, Text: p.Statement}
+		}
+		comps, err := r.Generate(ctx, checkpoint, prompts, e.Samples, sampling)
+		if err != nil {
+			return nil, err
+		}
+		if len(comps) != len(chunk) {
+			return nil, fmt.Errorf("runner returned completions for %d prompts, want %d", len(comps), len(chunk))
+		}
+		for i, p := range chunk {
+			if len(comps[i]) != e.Samples {
+				return nil, fmt.Errorf("runner returned %d completions of %s, want %d", len(comps[i]), p.ID, e.Samples)
+			}
+			for j, c := range comps[i] {
+				v := eval.Grade(c.Text, p.Answer, eval.GradeOptions{})
+				correct := v.Correct && !(c.Truncated() && e.Truncated == "zero")
+				out = append(out, GradedSample{
+					Sample: eval.Sample{Problem: p.ID, Sample: j, Correct: correct, Truncated: c.Truncated(), Tokens: c.NumTokens},
+					Answer: v.Extracted,
+				})
+			}
+		}
+	}
+	return out, nil
+}
+
+// runTally keeps the figures the progress display shows.
+type runTally struct {
+	accepted        int64
+	used, generated int64
+	pass1           float64
+}
+
+func (t *runTally) add(rec *stepRecord) {
+	for _, s := range rec.Steps {
+		t.accepted += int64(s.UsefulGroups)
+		t.used += s.UsefulRollouts
+		t.generated += s.GeneratedRollouts
+	}
+	if len(rec.Evals) > 0 {
+		correct := 0
+		for _, ev := range rec.Evals {
+			if ev.Correct {
+				correct++
+			}
+		}
+		t.pass1 = float64(correct) / float64(len(rec.Evals))
+	}
+}
+
+func (t *runTally) waste() float64 {
+	if t.generated == 0 {
+		return math.NaN()
+	}
+	return 1 - float64(t.used)/float64(t.generated)
+}
+
+// replay rebuilds the tally of a resumed run from its journal.
+func (t *runTally) replay(j journal, completed int) error {
+	for step := 1; step <= completed; step++ {
+		rec, err := j.readStep(step)
+		if err != nil {
+			return err
+		}
+		t.add(rec)
+	}
+	return nil
+}
