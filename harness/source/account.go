@@ -172,7 +172,7 @@ type MinerAccount struct {
 // Rollout is one generated completion and its group's fate. It becomes a
 // row of the rollouts table.
 type Rollout struct {
-	Step   int    // 0-based step (the market's window)
+	Window int    // 0-based step: the market's window, the uniform source's step
 	Miner  string // market miner name; "" for uniform
 	Round  int    // uniform: generation round; market: the miner's group number in the window
 	Group  int    // index of the group among those generated for the step, in generation order

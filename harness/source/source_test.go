@@ -252,3 +252,35 @@ func TestPoolExhausted(t *testing.T) {
 		t.Fatalf("error %v\nwant %s", err, want)
 	}
 }
+
+func TestProbeSampledWithoutOracle(t *testing.T) {
+	// A runner without true probabilities (a GPU worker) gets a sampled
+	// estimate, the same for every arm, close to the exact value.
+	p := testPool(t)
+	f := newFake(p)
+	tr := testTrain()
+	exact := mustNew(t, Config{Arm: filterArm("a"), Train: tr, Seed: 1, Pool: p, Runner: f})
+	var got [2]Account
+	for i, name := range []string{"a", "b"} {
+		src := mustNew(t, Config{Arm: filterArm(name), Train: tr, Seed: 1, Pool: p, Runner: noOracle{f}})
+		b, err := src.Next(context.Background(), 0, "ck-0", "ck-0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[i] = b.Account
+	}
+	b, err := exact.Next(context.Background(), 0, "ck-0", "ck-0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := b.Account.InZoneFraction
+	if got[0].InZoneMethod != InZoneSampled || b.Account.InZoneMethod != InZoneOracle {
+		t.Fatalf("methods %q and %q", got[0].InZoneMethod, b.Account.InZoneMethod)
+	}
+	if got[0].InZoneFraction != got[1].InZoneFraction {
+		t.Fatalf("two arms sampled different probes: %g and %g", got[0].InZoneFraction, got[1].InZoneFraction)
+	}
+	if se := math.Sqrt(want * (1 - want) / DefaultProbeSize); math.Abs(got[0].InZoneFraction-want) > 3*se {
+		t.Fatalf("sampled %g, exact %g (se %g)", got[0].InZoneFraction, want, se)
+	}
+}

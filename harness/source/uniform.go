@@ -119,7 +119,7 @@ func (u *Uniform) Next(ctx context.Context, step int, current, _ string) (*Batch
 			}
 			for j, c := range comps[i] {
 				b.Rollouts = append(b.Rollouts, Rollout{
-					Step: step, Round: round, Group: index, Prompt: prob.ID, Checkpoint: current,
+					Window: step, Round: round, Group: index, Prompt: prob.ID, Checkpoint: current,
 					Completion: j, Reward: rewards[j], Claimed: rewards[j], Tokens: c.NumTokens, Truncated: c.Truncated(),
 					InZone: in, Accepted: reason == ReasonAccepted, Reason: reason, Arrival: math.NaN(),
 				})

@@ -31,6 +31,7 @@ import (
 // still being generated then is "in-flight", what is still travelling is
 // "late".
 type window struct {
+	ctx        context.Context // of the race, for the oracle estimator
 	m          *Market
 	step       int
 	published  string
@@ -93,6 +94,7 @@ func (m *Market) open(step int, published string) (*window, error) {
 		idle:       make([]bool, len(m.miners)),
 		tried:      make([]map[int]bool, len(m.miners)),
 		oracleP:    map[int]float64{},
+		ctx:        context.Background(),
 	}
 	if n := cfg.Train.GroupsPerStep; len(w.avail) < n {
 		return nil, errExhausted(cfg.Pool, step, len(w.avail), n, cfg.Train.Cooldown)
@@ -151,6 +153,7 @@ func mix64(x uint64) uint64 {
 
 // race runs the window until it seals or nothing is left to happen.
 func (w *window) race(ctx context.Context) error {
+	w.ctx = ctx
 	for _, mn := range w.m.miners {
 		if err := w.start(ctx, mn, 0); err != nil {
 			return err
@@ -323,7 +326,7 @@ func (w *window) trueProbability(i int) (float64, error) {
 		return p, nil
 	}
 	cfg := &w.m.cfg
-	p, err := w.m.oracle.SuccessProbability(context.Background(), w.published, problemPrompt(&cfg.Pool.Problems[i]), sampling(cfg.Train, 0), cfg.Train.Reward.Truncated)
+	p, err := w.m.oracle.SuccessProbability(w.ctx, w.published, problemPrompt(&cfg.Pool.Problems[i]), sampling(cfg.Train, 0), cfg.Train.Reward.Truncated)
 	if err != nil {
 		return 0, err
 	}
@@ -437,7 +440,7 @@ func (w *window) batch() *Batch {
 		prompt := cfg.Pool.Problems[a.prompt].ID
 		for j, c := range a.comps {
 			b.Rollouts = append(b.Rollouts, Rollout{
-				Step: w.step, Miner: a.miner.name, Round: a.seq, Group: a.index, Prompt: prompt, Checkpoint: a.ckpt,
+				Window: w.step, Miner: a.miner.name, Round: a.seq, Group: a.index, Prompt: prompt, Checkpoint: a.ckpt,
 				Completion: j, Reward: a.rewards[j], Claimed: claimed[j], Tokens: c.NumTokens, Truncated: c.Truncated(),
 				InZone: a.inZone, Accepted: a.fate == ReasonAccepted, Reason: a.fate, Arrival: arrival,
 			})
