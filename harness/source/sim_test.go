@@ -3,6 +3,7 @@ package source
 import (
 	"context"
 	"fmt"
+	"math"
 	"sync"
 	"testing"
 	"time"
@@ -165,4 +166,45 @@ func BenchmarkMarketWindow(b *testing.B) {
 	b.ReportMetric(float64(groups)/float64(step), "groups/window")
 	b.ReportMetric(float64(completions)/elapsed, "completions/s")
 	_ = fmt.Sprint(tokens)
+}
+
+// TestSimEstimators is the statistical check end to end: on the sim's
+// calibrated base policy (cooldown 0, a fixed checkpoint), learned miners
+// beat random ones once they have seen a few windows, and oracle miners
+// bound both.
+func TestSimEstimators(t *testing.T) {
+	s, p, r := newSim(t)
+	tr := s.Train
+	tr.Cooldown = 0
+	ctx := context.Background()
+	const windows = 40
+	late := map[string]rate{}
+	var f float64
+	for _, kind := range []string{"random", "learned", "oracle"} {
+		arm := marketArm(kind, miners(16, Honest, kind))
+		arm.Market.Candidates = 64
+		src := mustNew(t, Config{Arm: arm, Train: tr, Seed: 2, Pool: p, Runner: r})
+		var l rate
+		for step := range windows {
+			b, err := src.Next(ctx, step, r.Base(), r.Base())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if step >= windows/2 {
+				l.add(b.Account)
+			}
+			f = b.Account.InZoneFraction
+		}
+		late[kind] = l
+		t.Logf("%-8s windows %d–%d: hit rate %v", kind, windows/2+1, windows, l)
+	}
+	t.Logf("in-zone fraction %.4f", f)
+	rnd, lrn, orc := late["random"], late["learned"], late["oracle"]
+	within(t, "random market vs in-zone fraction", rnd.p(), f, rnd.se())
+	if lrn.p()-rnd.p() < 3*math.Hypot(lrn.se(), rnd.se()) {
+		t.Errorf("learned %v does not beat random %v", lrn, rnd)
+	}
+	if orc.p()-lrn.p() < 3*math.Hypot(lrn.se(), orc.se()) {
+		t.Errorf("oracle %v does not bound learned %v", orc, lrn)
+	}
 }
