@@ -1,0 +1,156 @@
+package harness
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+
+	"github.com/relix-lab/relix/eval"
+	"github.com/relix-lab/relix/harness/dataset"
+	"github.com/relix-lab/relix/harness/seed"
+	"github.com/relix-lab/relix/harness/spec"
+	"github.com/relix-lab/relix/runners"
+	_ "github.com/relix-lab/relix/runners/sim" // the embedded default runner
+)
+
+// EvalSamplingSeed is the sampling seed of every held-out evaluation of the
+// run with seed runSeed: the same for every arm and every checkpoint, so
+// sample j of a problem is drawn with the same randomness whichever policy
+// draws it (common random numbers) and differences between arms are paired.
+func EvalSamplingSeed(s *spec.Spec, runSeed uint64) uint64 {
+	return seed.Derive(s.Eval.Seed, runSeed, "eval")
+}
+
+// EvalTarget names the checkpoint EvaluateCheckpoint scores.
+type EvalTarget struct {
+	// Checkpoint is a directory written by Runner.Save. It wins over Arm.
+	Checkpoint string
+	// Arm scores that arm's latest checkpoint in the results directory Out
+	// (an arm of source none is the base policy). With neither Checkpoint
+	// nor Arm, the base policy is scored.
+	Arm string
+	// Seed is the run seed: which run of Arm, and the eval sampling seed
+	// (0: the spec's first seed).
+	Seed uint64
+	// Out is the results directory (default: the spec's output.dir).
+	Out string
+	// SpecDir resolves relative paths of the spec (problem files).
+	SpecDir string
+	// Log receives a worker runner's stderr; nil discards it.
+	Log io.Writer
+}
+
+// CheckpointEval is one checkpoint's held-out evaluation.
+type CheckpointEval struct {
+	Arm        string // the arm scored, "" for the base policy or a checkpoint directory
+	Seed       uint64 // the run seed
+	Checkpoint string // the runner's checkpoint id
+	Samples    []GradedSample
+	Scores     eval.Scores
+}
+
+// EvaluateCheckpoint scores a checkpoint on the spec's held-out set with its
+// eval settings (the first eval.problems problems, eval.samples samples each,
+// eval.sampling, truncated completions graded or zeroed per eval.truncated),
+// exactly as a run evaluates its arms.
+func EvaluateCheckpoint(ctx context.Context, s *spec.Spec, t EvalTarget) (*CheckpointEval, error) {
+	if t.Seed == 0 {
+		t.Seed = s.Seeds[0]
+	} else if !slices.Contains(s.Seeds, t.Seed) {
+		return nil, fmt.Errorf("%w: seed %d is not one of %s's seeds %v", ErrNoCheckpoint, t.Seed, s.Name, s.Seeds)
+	}
+	var arm *spec.Arm
+	if t.Arm != "" && t.Checkpoint == "" {
+		i := slices.IndexFunc(s.Arms, func(a spec.Arm) bool { return a.Name == t.Arm })
+		if i < 0 {
+			return nil, fmt.Errorf("%w: no arm named %q in %s (arms: %s)", ErrNoCheckpoint, t.Arm, s.Name, armList(s))
+		}
+		arm = &s.Arms[i]
+	}
+	sets, err := LoadProblemSets(s, t.SpecDir)
+	if err != nil {
+		return nil, err
+	}
+	r, err := runners.New(ctx, s.Runner, runners.Options{
+		Problems: []*dataset.Set{sets.Train, sets.Heldout}, Dir: t.SpecDir, Log: t.Log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+
+	out := &CheckpointEval{Seed: t.Seed, Checkpoint: r.Base()}
+	switch {
+	case t.Checkpoint != "":
+		if out.Checkpoint, err = r.Load(ctx, t.Checkpoint); err != nil {
+			return nil, err
+		}
+	case arm != nil:
+		out.Arm = arm.Name
+		if arm.Source != "none" {
+			if t.Out == "" {
+				t.Out = s.Output.Dir
+			}
+			dir, err := LatestCheckpoint(RunID{Arm: arm.Name, Seed: t.Seed}.Dir(t.Out))
+			if err != nil {
+				return nil, err
+			}
+			if out.Checkpoint, err = r.Load(ctx, dir); err != nil {
+				return nil, err
+			}
+		}
+	}
+	problems := sets.Heldout.Problems
+	if s.Eval.Problems > 0 && s.Eval.Problems < len(problems) {
+		problems = problems[:s.Eval.Problems]
+	}
+	if out.Samples, err = Evaluate(ctx, r, out.Checkpoint, problems, s.Eval, EvalSamplingSeed(s, t.Seed)); err != nil {
+		return nil, err
+	}
+	samples := make([]eval.Sample, len(out.Samples))
+	for i, g := range out.Samples {
+		samples[i] = g.Sample
+	}
+	if out.Scores, err = eval.Score(samples, s.Eval.K); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+var checkpointStep = regexp.MustCompile(`^[0-9]{6}$`)
+
+// ErrNoCheckpoint is returned (wrapped) when an arm's run has no checkpoint
+// to score yet.
+var ErrNoCheckpoint = errors.New("no checkpoint")
+
+// LatestCheckpoint returns the directory of the trainer's checkpoint after
+// the last complete step of the run in runDir (ckpt/NNNNNN/current, see
+// journal.go).
+func LatestCheckpoint(runDir string) (string, error) {
+	entries, err := os.ReadDir(filepath.Join(runDir, ckptDir))
+	if errors.Is(err, fs.ErrNotExist) {
+		if _, statErr := os.Stat(runDir); errors.Is(statErr, fs.ErrNotExist) {
+			return "", fmt.Errorf("%w: %s does not exist; run the experiment first (relix run), or point to its results", ErrNoCheckpoint, runDir)
+		}
+		return "", fmt.Errorf("%w: %s has not completed a step yet", ErrNoCheckpoint, runDir)
+	}
+	if err != nil {
+		return "", err
+	}
+	latest := ""
+	for _, e := range entries {
+		if e.IsDir() && checkpointStep.MatchString(e.Name()) && e.Name() > latest {
+			latest = e.Name()
+		}
+	}
+	if latest == "" {
+		return "", fmt.Errorf("%w: %s has not completed a step yet", ErrNoCheckpoint, runDir)
+	}
+	return filepath.Join(runDir, ckptDir, latest, "current"), nil
+}
