@@ -47,7 +47,7 @@ func TestEvalErrors(t *testing.T) {
 		{"no arm", []string{"eval", "--arm", "nope", "../../experiments/paired.yaml"}, exitInvalid, `no arm named "nope"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-					code, _, stderr := cliRun(t, tc.args...)
+			code, _, stderr := cliRun(t, tc.args...)
 			assert.Equal(t, tc.code, code, stderr)
 			assert.Contains(t, stderr, tc.msg)
 		})
