@@ -44,6 +44,11 @@ type Options struct {
 	// WorkerLog receives worker processes' stderr; nil writes it to
 	// runs/<arm>/seed-<s>/worker.log.
 	WorkerLog io.Writer
+
+	// failpoint, when set, is called at each commit point and stops the
+	// run with its error, leaving the files as a kill there would: tests
+	// use it to check that every interruption resumes to the same bytes.
+	failpoint func(point string) error
 }
 
 // Outcome is what Run did.
@@ -103,7 +108,7 @@ func Run(ctx context.Context, s *spec.Spec, opts Options) (*Outcome, error) {
 	if err != nil {
 		return nil, err
 	}
-	env := &runEnv{spec: s, sets: sets, out: out, progress: prog, specDir: filepath.Dir(opts.SpecPath), workerLog: opts.WorkerLog}
+	env := &runEnv{spec: s, sets: sets, out: out, progress: prog, specDir: filepath.Dir(opts.SpecPath), workerLog: opts.WorkerLog, failpoint: opts.failpoint}
 
 	jobs := opts.Jobs
 	if jobs <= 0 {
@@ -176,6 +181,9 @@ func Run(ctx context.Context, s *spec.Spec, opts Options) (*Outcome, error) {
 			ds = sets.Heldout
 		}
 		m.Datasets = append(m.Datasets, results.Dataset{Name: set.name, Source: describeSource(set.ps), Problems: len(ds.Problems), SHA256: ds.Hash})
+	}
+	if err := env.fail("merge"); err != nil {
+		return oc, err
 	}
 	if err := Merge(ctx, s, out, m, opts.Now); err != nil {
 		return oc, err

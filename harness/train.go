@@ -24,6 +24,14 @@ type runEnv struct {
 	specDir   string
 	progress  Progress
 	workerLog io.Writer
+	failpoint func(string) error
+}
+
+func (e *runEnv) fail(point string) error {
+	if e.failpoint == nil {
+		return nil
+	}
+	return e.failpoint(point)
 }
 
 // run executes one run to completion, resuming from its last complete step,
@@ -168,6 +176,9 @@ func (e *runEnv) commit(ctx context.Context, j journal, r runners.Runner, src so
 	if err := j.writeStep(completed, rec); err != nil {
 		return err
 	}
+	if err := e.fail(fmt.Sprintf("step %d: journal", completed)); err != nil {
+		return err
+	}
 	err := j.saveCheckpoints(completed, func(dir string) error {
 		if err := r.Save(ctx, st.Current, filepath.Join(dir, "current")); err != nil {
 			return err
@@ -177,6 +188,9 @@ func (e *runEnv) commit(ctx context.Context, j journal, r runners.Runner, src so
 	if err != nil {
 		return fmt.Errorf("saving checkpoints: %w", err)
 	}
+	if err := e.fail(fmt.Sprintf("step %d: checkpoints", completed)); err != nil {
+		return err
+	}
 	srcState, err := src.State()
 	if err != nil {
 		return err
@@ -184,6 +198,9 @@ func (e *runEnv) commit(ctx context.Context, j journal, r runners.Runner, src so
 	st.Source = srcState
 	st.Completed = completed
 	if err := j.writeState(st); err != nil {
+		return err
+	}
+	if err := e.fail(fmt.Sprintf("step %d: state", completed)); err != nil {
 		return err
 	}
 	return j.prune(completed)
@@ -222,6 +239,9 @@ func (e *runEnv) finish(j journal, st *runState, r runners.Runner, steps int) er
 			return err
 		}
 		if err := evals.Write(rec.Evals...); err != nil {
+			return err
+		}
+		if err := e.fail(fmt.Sprintf("shards %d", step)); err != nil {
 			return err
 		}
 	}

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"bytes"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// relixProcess runs this test binary as relix.
+func relixProcess(args ...string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "RELIX_TEST_AS_MAIN=1")
+	return cmd
+}
+
+func parquetBytes(t *testing.T, dir string) map[string][]byte {
+	t.Helper()
+	out := map[string][]byte{}
+	require.NoError(t, filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".parquet") {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		rel, _ := filepath.Rel(dir, p)
+		out[rel] = data
+		return err
+	}))
+	return out
+}
+
+// TestKilledRunResumesToTheSameBytes kills a real relix process with SIGKILL
+// at several moments — wherever it happens to be, writes included — and
+// checks that running the same command again finishes with exactly the
+// Parquet files of an uninterrupted run.
+func TestKilledRunResumesToTheSameBytes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills real processes; skipped with -short")
+	}
+	specPath, err := filepath.Abs("testdata/kill.yaml")
+	require.NoError(t, err)
+	refDir := filepath.Join(t.TempDir(), "ref")
+	out, err := relixProcess("run", "-q", "--out", refDir, specPath).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	want := parquetBytes(t, refDir)
+	require.NotEmpty(t, want)
+
+	for _, delay := range []time.Duration{80 * time.Millisecond, 250 * time.Millisecond, 500 * time.Millisecond, 900 * time.Millisecond} {
+		t.Run(delay.String(), func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "out")
+			cmd := relixProcess("run", "-q", "--out", dir, specPath)
+			require.NoError(t, cmd.Start())
+			time.Sleep(delay)
+			_ = cmd.Process.Signal(syscall.SIGKILL)
+			_ = cmd.Wait()
+			out, err := relixProcess("run", "-q", "--out", dir, specPath).CombinedOutput()
+			require.NoError(t, err, "%s", out)
+			got := parquetBytes(t, dir)
+			require.Equal(t, len(want), len(got), "same files")
+			for name, data := range want {
+				assert.True(t, bytes.Equal(data, got[name]), "%s differs after a kill at %s", name, delay)
+			}
+		})
+	}
+}
+
+func TestRunRejectsABadSpecBeforeAnyWork(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	code, _, errOut := cliRun(t, "run", "--out", filepath.Join(dir, "out"), "../../harness/spec/testdata/out-of-range.bad.yml")
+	assert.Equal(t, exitInvalid, code)
+	assert.Contains(t, errOut, "train.group_size: out of range")
+	_, err := os.Stat(filepath.Join(dir, "out"))
+	assert.True(t, os.IsNotExist(err), "nothing is written for an invalid spec")
+}

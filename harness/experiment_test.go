@@ -1,0 +1,220 @@
+package harness
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/relix-lab/relix/harness/spec"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const tinySpec = `name: tiny
+seed: 5
+seeds: [5, 6]
+dataset:
+  train: {generated: {size: 120, seed: 1}}
+  heldout: {generated: {size: 30, seed: 2}}
+train:
+  steps: 4
+  groups_per_step: 4
+  group_size: 4
+  publish_every: 2
+  sampling: {max_tokens: 2048}
+arms:
+  - {name: base, source: none}
+  - {name: uniform, source: uniform}
+  - {name: filter, source: uniform, filter: dynamic, max_gen_rounds: 3}
+  - name: market
+    source: market
+    market:
+      candidates: 8
+      probe_size: 16
+      miners: [{count: 3, estimator: {kind: history}}, {count: 1, behaviour: forger}]
+eval: {every: 2, samples: 4, k: [1, 2], sampling: {max_tokens: 2048}, bootstrap: 500}
+compare: [[market, uniform], [uniform, base]]
+`
+
+func tiny(t *testing.T) (*spec.Spec, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "tiny.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(tinySpec), 0o644))
+	s, err := spec.Load(path)
+	require.NoError(t, err)
+	return s, path
+}
+
+var fixedClock = func() time.Time { return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC) }
+
+func runTiny(t *testing.T, s *spec.Spec, path, out string, jobs int, fp func(string) error) (*Outcome, error) {
+	t.Helper()
+	return Run(context.Background(), s, Options{SpecPath: path, Out: out, Jobs: jobs, Now: fixedClock, failpoint: fp})
+}
+
+// parquetFiles maps every Parquet file under dir (relative path) to its bytes.
+func parquetFiles(t *testing.T, dir string) map[string][]byte {
+	t.Helper()
+	files := map[string][]byte{}
+	require.NoError(t, filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".parquet") {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		rel, _ := filepath.Rel(dir, path)
+		files[rel] = data
+		return err
+	}))
+	return files
+}
+
+func assertSameFiles(t *testing.T, want, got map[string][]byte) {
+	t.Helper()
+	require.NotEmpty(t, want)
+	var wantNames, gotNames []string
+	for k := range want {
+		wantNames = append(wantNames, k)
+	}
+	for k := range got {
+		gotNames = append(gotNames, k)
+	}
+	require.ElementsMatch(t, wantNames, gotNames)
+	for name, data := range want {
+		assert.True(t, bytes.Equal(data, got[name]), "%s differs", name)
+	}
+}
+
+var (
+	referenceOnce sync.Once
+	reference     map[string][]byte
+)
+
+// referenceRun is an uninterrupted run of the tiny spec with one job.
+func referenceRun(t *testing.T) map[string][]byte {
+	referenceOnce.Do(func() {
+		s, path := tiny(t)
+		out := filepath.Join(t.TempDir(), "ref")
+		_, err := runTiny(t, s, path, out, 1, nil)
+		require.NoError(t, err)
+		reference = parquetFiles(t, out)
+	})
+	require.NotNil(t, reference, "the reference run failed")
+	return reference
+}
+
+func TestJobsDoNotChangeTheBytes(t *testing.T) {
+	want := referenceRun(t)
+	s, path := tiny(t)
+	out := filepath.Join(t.TempDir(), "jobs4")
+	oc, err := runTiny(t, s, path, out, 4, nil)
+	require.NoError(t, err)
+	assert.Len(t, oc.Runs, 8)
+	assertSameFiles(t, want, parquetFiles(t, out))
+}
+
+// TestInterruptedRunsResumeToTheSameBytes stops a run at each commit point —
+// after a step's journal, after its checkpoints, after its state, in the
+// middle of writing shards, before merging — and checks that running again
+// gives exactly the files of an uninterrupted run.
+func TestInterruptedRunsResumeToTheSameBytes(t *testing.T) {
+	want := referenceRun(t)
+	for _, point := range []string{"step 1: journal", "step 2: checkpoints", "step 3: state", "step 4: journal", "shards 2", "merge"} {
+		t.Run(point, func(t *testing.T) {
+			s, path := tiny(t)
+			out := filepath.Join(t.TempDir(), "out")
+			boom := errors.New("killed")
+			hit := false
+			var mu sync.Mutex
+			_, err := runTiny(t, s, path, out, 2, func(p string) error {
+				mu.Lock()
+				defer mu.Unlock()
+				if p == point && !hit {
+					hit = true
+					return boom
+				}
+				return nil
+			})
+			require.ErrorIs(t, err, boom)
+			oc, err := runTiny(t, s, path, out, 2, nil)
+			require.NoError(t, err)
+			if point == "step 3: state" {
+				assert.NotEmpty(t, oc.Resumed, "a run with complete steps must resume, not restart")
+			}
+			assertSameFiles(t, want, parquetFiles(t, out))
+		})
+	}
+}
+
+func TestCancelledRunResumes(t *testing.T) {
+	want := referenceRun(t)
+	s, path := tiny(t)
+	out := filepath.Join(t.TempDir(), "out")
+	ctx, cancel := context.WithCancel(context.Background())
+	steps := 0
+	var mu sync.Mutex
+	_, err := Run(ctx, s, Options{SpecPath: path, Out: out, Jobs: 1, Now: fixedClock, failpoint: func(p string) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if strings.HasSuffix(p, ": state") {
+			if steps++; steps == 3 {
+				cancel()
+			}
+		}
+		return nil
+	}})
+	require.ErrorIs(t, err, context.Canceled)
+	_, err = os.Stat(filepath.Join(out, "summary.parquet"))
+	assert.True(t, os.IsNotExist(err), "an interrupted experiment has no summary yet")
+	_, err = runTiny(t, s, path, out, 1, nil)
+	require.NoError(t, err)
+	assertSameFiles(t, want, parquetFiles(t, out))
+}
+
+func TestFinishedExperimentIsSkipped(t *testing.T) {
+	s, path := tiny(t)
+	out := filepath.Join(t.TempDir(), "out")
+	_, err := runTiny(t, s, path, out, 2, nil)
+	require.NoError(t, err)
+	oc, err := runTiny(t, s, path, out, 2, nil)
+	require.NoError(t, err)
+	assert.True(t, oc.Skipped)
+	require.NotNil(t, oc.Rendered)
+}
+
+func TestAnotherSpecIsRefused(t *testing.T) {
+	s, path := tiny(t)
+	out := filepath.Join(t.TempDir(), "out")
+	_, err := runTiny(t, s, path, out, 2, nil)
+	require.NoError(t, err)
+	other, err := spec.Load(path, "train.steps=3")
+	require.NoError(t, err)
+	_, err = runTiny(t, other, path, out, 2, nil)
+	require.ErrorIs(t, err, ErrSpecChanged)
+	_, err = Run(context.Background(), other, Options{SpecPath: path, Out: out, Force: true, Now: fixedClock})
+	require.NoError(t, err)
+}
+
+func TestPlanOrderAndRestriction(t *testing.T) {
+	t.Parallel()
+	s, _ := tiny(t)
+	runs, err := Plan(s, nil, nil)
+	require.NoError(t, err)
+	require.Len(t, runs, 8)
+	assert.Equal(t, RunID{"base", 5}, runs[0])
+	assert.Equal(t, RunID{"base", 6}, runs[1])
+	assert.Equal(t, RunID{"market", 6}, runs[7])
+	runs, err = Plan(s, []string{"market"}, []uint64{6})
+	require.NoError(t, err)
+	assert.Equal(t, []RunID{{"market", 6}}, runs)
+	_, err = Plan(s, []string{"markte"}, nil)
+	assert.ErrorContains(t, err, `no arm named "markte"`)
+	_, err = Plan(s, nil, []uint64{9})
+	assert.ErrorContains(t, err, "seed 9 is not among")
+}
