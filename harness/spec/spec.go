@@ -97,7 +97,7 @@ type SimPolicy struct {
 	HiddenSD        float64 `yaml:"hidden_sd" doc:"std of the part of a problem's difficulty its features do not reveal" min:"0"`
 	Verbosity       float64 `yaml:"verbosity" doc:"initial verbosity λ: reasoning length is LogNormal(log ℓ + λ, length_sd)"`
 	LengthSD        float64 `yaml:"length_sd" doc:"std of log reasoning length" xmin:"0"`
-	TokensPerStep   float64 `yaml:"tokens_per_step" doc:"reasoning tokens per reasoning step of a problem (sets ℓ)" xmin:"0"`
+	TokensPerStep   float64 `yaml:"tokens_per_step" doc:"reasoning tokens per reasoning step: a problem's typical reasoning length is ℓ = tokens_per_step·(1 + steps)" xmin:"0"`
 	Stop            float64 `yaml:"stop" doc:"initial stopping logit η: after boxing its answer a completion ends with probability σ(η)"`
 	NoiseChoices    int     `yaml:"noise_choices" doc:"reward-irrelevant choices of each kind a completion makes besides its decisive ones (the wording of its reasoning); their log-probability gradients are GRPO's gradient noise" min:"0" max:"4096"`
 	LRScale         float64 `yaml:"lr_scale" doc:"the sim's learning rate is train.grpo.lr × lr_scale (its parameters are few and O(1))" xmin:"0"`
