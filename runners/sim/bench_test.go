@@ -58,3 +58,21 @@ func BenchmarkStep(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkHidden measures the hidden states of every position of an
+// 8192-token completion: what a miner commits to for a proof.
+func BenchmarkHidden(b *testing.B) {
+	f := newFixture(b)
+	tokens := tokenIDs(1, 8192)
+	positions := make([]int, len(tokens))
+	for i := range positions {
+		positions[i] = i
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := f.runner.Hidden(ctx, f.runner.Base(), tokens, positions); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
