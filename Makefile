@@ -4,7 +4,7 @@ PKGS      := ./...
 STATICCHECK_VERSION := v0.7.0
 FUZZTIME  ?= 10s
 
-.PHONY: all build test race lint fuzz bench clean
+.PHONY: all build test race lint fuzz bench results clean
 
 all: build test
 
@@ -39,6 +39,11 @@ fuzz:
 ## bench: every benchmark, for benchstat (go test -bench . -count 10 > new.txt)
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+## results: run the committed experiments that fit CI and regenerate EXPERIMENTS.md
+results: build
+	bin/relix run -q experiments/paired.yaml
+	bin/relix report --experiments EXPERIMENTS.md results/paired
 
 clean:
 	rm -rf bin
