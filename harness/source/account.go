@@ -86,6 +86,13 @@ type Account struct {
 	Rejected   int // market: failed a check; by check in Rejections
 	Rejections Rejections
 
+	// InFlightTokens is how many of the in-flight groups' tokens had been
+	// generated when the window sealed ((seal − start)·throughput each). The
+	// in-flight groups count in full in Generated* and Waste (their miners
+	// finish them, and learn from them); this lets a token-based waste count
+	// them pro rata instead, as for miners that abort at the seal.
+	InFlightTokens int64
+
 	// Waste is 1 − UsefulRollouts / GeneratedRollouts (DESIGN.md): every
 	// generated completion not trained on, in flight at the seal included.
 	Waste   float64

@@ -112,10 +112,13 @@ func checkAccount(t *testing.T, b *Batch, tr spec.Train) {
 	if a.Capped != (a.UsefulGroups < tr.GroupsPerStep) || a.UsefulGroups > tr.GroupsPerStep {
 		t.Fatalf("%d useful groups of %d, capped %v", a.UsefulGroups, tr.GroupsPerStep, a.Capped)
 	}
-	var tokens, useful int64
+	var tokens, useful, inFlight int64
 	accepted, inZone, trunc := 0, 0, 0
 	for i, ro := range b.Rollouts {
 		tokens += int64(ro.Tokens)
+		if ro.Reason == ReasonInFlight {
+			inFlight += int64(ro.Tokens)
+		}
 		if ro.Truncated {
 			trunc++
 		}
@@ -133,6 +136,9 @@ func checkAccount(t *testing.T, b *Batch, tr spec.Train) {
 	if tokens != a.GeneratedTokens || useful != a.UsefulTokens || trunc != a.TruncatedRollouts || accepted != a.UsefulRollouts || inZone != a.InZoneGroups {
 		t.Fatalf("rollouts disagree with the account: tokens %d/%d, useful %d/%d, truncated %d/%d, accepted %d/%d, in zone %d/%d",
 			tokens, a.GeneratedTokens, useful, a.UsefulTokens, trunc, a.TruncatedRollouts, accepted, a.UsefulRollouts, inZone, a.InZoneGroups)
+	}
+	if a.InFlightTokens < 0 || a.InFlightTokens > inFlight {
+		t.Fatalf("%d in-flight groups of %d tokens had %d generated at the seal", a.InFlight, inFlight, a.InFlightTokens)
 	}
 	for _, gr := range b.Groups {
 		if len(gr.Completions) != g || len(gr.Rewards) != g || gr.Checkpoint == "" {

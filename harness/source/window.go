@@ -9,7 +9,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
-	"sync"
 
 	"github.com/relix-lab/relix/harness/seed"
 	"github.com/relix-lab/relix/harness/source/proof"
@@ -55,8 +54,7 @@ type window struct {
 	sealTime float64
 	now      float64
 
-	oracleMu sync.Mutex
-	oracleP  map[int]float64
+	oracleP map[int]float64 // the oracle estimator's true probabilities, by prompt
 }
 
 // attempt is one group a miner generated in the window.
@@ -319,10 +317,7 @@ func (w *window) candidates(rng *rand.Rand, k int) []int {
 // published checkpoint (the oracle estimator's input), cached for the
 // window.
 func (w *window) trueProbability(i int) (float64, error) {
-	w.oracleMu.Lock()
-	p, ok := w.oracleP[i]
-	w.oracleMu.Unlock()
-	if ok {
+	if p, ok := w.oracleP[i]; ok {
 		return p, nil
 	}
 	cfg := &w.m.cfg
@@ -330,9 +325,7 @@ func (w *window) trueProbability(i int) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	w.oracleMu.Lock()
 	w.oracleP[i] = p
-	w.oracleMu.Unlock()
 	return p, nil
 }
 
@@ -422,6 +415,7 @@ func (w *window) batch() *Batch {
 			ma.Missed++
 		case ReasonInFlight:
 			ma.InFlight++
+			acct.InFlightTokens += min(a.tokens, int64((w.sealTime-a.start)*a.miner.spec.Throughput))
 		case ReasonLate:
 			ma.Late++
 		case ReasonDuplicate:
