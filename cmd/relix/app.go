@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -64,6 +65,21 @@ func (e usageError) Error() string { return e.msg }
 
 func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
 
+func init() {
+	// urfave/cli's help flag is one global value that every app run writes
+	// to as it parses; apps running side by side (tests, or any program
+	// embedding relix's CLI) would race on it. Each parse gets its own copy.
+	cli.HelpFlag = privateHelpFlag{cli.HelpFlag.(*cli.BoolFlag)}
+}
+
+// privateHelpFlag is the help flag, applied through a copy.
+type privateHelpFlag struct{ *cli.BoolFlag }
+
+func (f privateHelpFlag) Apply(set *flag.FlagSet) error {
+	c := *f.BoolFlag
+	return c.Apply(set)
+}
+
 // commands lists every subcommand; each lives in its own file with its test.
 func commands(p *process) []*cli.Command {
 	return []*cli.Command{
@@ -111,6 +127,9 @@ func run(p *process, args []string) int {
 	app := newApp(p)
 	for _, cmd := range app.Commands {
 		cmd.OnUsageError = app.OnUsageError
+		// A command's "help" subcommand is a single global value that
+		// concurrent app runs would share; --help does the same job.
+		cmd.HideHelpCommand = true
 	}
 	err := app.RunContext(ctx, args)
 	if len(args) > 1 && app.Command(args[1]) == nil && args[1] != "" && args[1][0] != '-' {

@@ -26,7 +26,7 @@ func evalCommand(p *process) *cli.Command {
 			"latest checkpoint in the results directory of a run (relix run); --checkpoint scores a\n" +
 			"checkpoint directory saved by the runner.",
 		Flags: []cli.Flag{
-			setFlag,
+			setFlag(),
 			&cli.StringFlag{Name: "arm", Usage: "score this arm's latest checkpoint in the results directory"},
 			&cli.Uint64Flag{Name: "seed", Usage: "the run seed of --arm, and the root of the eval sampling seed", DefaultText: "the spec's first seed"},
 			&cli.StringFlag{Name: "checkpoint", Usage: "score the runner checkpoint saved in `DIR`"},

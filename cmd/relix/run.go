@@ -27,7 +27,7 @@ func runCommand(p *process) *cli.Command {
 			"A run whose results exist resumes from its last complete step; a finished one is skipped\n" +
 			"(--force reruns). Interrupt with Ctrl-C: complete steps are kept and the next run resumes.",
 		Flags: []cli.Flag{
-			setFlag,
+			setFlag(),
 			&cli.StringFlag{Name: "out", Usage: "results directory (default: the spec's output.dir, results/<name>)"},
 			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Usage: "runs at once (default: the number of cores); results do not depend on it"},
 			&cli.BoolFlag{Name: "force", Usage: "discard existing results and run everything again"},

@@ -8,10 +8,13 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-// setFlag is --set PATH=VALUE, shared by every command that reads a spec.
-var setFlag = &cli.StringSliceFlag{
-	Name:  "set",
-	Usage: "override a spec field, e.g. --set train.steps=50 (repeatable; typed and validated like the file)",
+// setFlag is --set PATH=VALUE, for every command that reads a spec. Each
+// command gets its own value: cli flags hold parse state.
+func setFlag() cli.Flag {
+	return &cli.StringSliceFlag{
+		Name:  "set",
+		Usage: "override a spec field, e.g. --set train.steps=50 (repeatable; typed and validated like the file)",
+	}
 }
 
 func validateCommand(p *process) *cli.Command {
@@ -22,7 +25,7 @@ func validateCommand(p *process) *cli.Command {
 		Description: "Loads each spec with its includes and --set overrides, applies defaults and reports\n" +
 			"every problem as file:line:col: field: what is wrong. Exit 1 if any spec is invalid.",
 		Flags: []cli.Flag{
-			setFlag,
+			setFlag(),
 			&cli.BoolFlag{Name: "print", Usage: "print the resolved spec, every default filled in, as YAML"},
 		},
 		Action: func(c *cli.Context) error {
