@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"path/filepath"
+	"slices"
 
 	"gopkg.in/yaml.v3"
 )
@@ -15,17 +17,25 @@ import (
 // (description) are left out, so a run on Slurm and a local run of the same
 // experiment share one hash; the runner block of the inactive kind is left
 // out too, so including a sim spec under a worker spec changes nothing.
+//
+// A worker is a transport: its timeouts, restarts and message limit never
+// change a result, so they are left out, and a worker that serves the
+// embedded sim (Runner.ServesSim) is the sim itself, so its runner block
+// hashes as kind sim with the same policy: its results are byte-identical.
 func (s *Spec) Canonical() []byte {
 	c := *s
 	c.Description = ""
 	c.Include = nil
 	c.Cluster = Cluster{}
 	c.Output = Output{}
-	switch c.Runner.Kind {
-	case "sim":
+	switch {
+	case c.Runner.Kind == "sim" || c.Runner.ServesSim():
 		c.Runner = Runner{Kind: "sim", Sim: s.Runner.Sim}
-	case "worker":
+	case c.Runner.Kind == "worker":
 		c.Runner.Sim = SimPolicy{}
+		c.Runner.Timeouts = Timeouts{}
+		c.Runner.MaxRestarts = 0
+		c.Runner.MaxMessage = 0
 	}
 	// Going through YAML keys the form by the names users write, not by Go
 	// field names, so renaming a Go field does not change any hash.
@@ -46,6 +56,24 @@ func (s *Spec) Canonical() []byte {
 func (s *Spec) Hash() string {
 	sum := sha256.Sum256(s.Canonical())
 	return hex.EncodeToString(sum[:])
+}
+
+// ServesSim reports whether the runner is a worker that serves the embedded
+// sim over the worker protocol: kind worker with the command
+// "relix worker --runner sim" (the program may be any path to a file named
+// relix). relix then sends the worker the spec's sim policy, and the worker
+// confirms at hello that it serves the sim.
+func (r Runner) ServesSim() bool {
+	if r.Kind != "worker" || len(r.Command) < 2 {
+		return false
+	}
+	program := filepath.Base(r.Command[0])
+	if program != "relix" && program != "relix.exe" {
+		return false
+	}
+	args := r.Command[1:]
+	return slices.Equal(args, []string{"worker", "--runner", "sim"}) ||
+		slices.Equal(args, []string{"worker", "--runner=sim"})
 }
 
 // ShortHash is the first 12 hex digits of Hash, for messages.

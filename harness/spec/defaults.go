@@ -28,6 +28,7 @@ func Default() *Spec {
 				Other:    Duration(5 * time.Minute),
 			},
 			MaxRestarts: 3,
+			MaxMessage:  256,
 		},
 		Cluster: Cluster{Kind: "local", Poll: Duration(5 * time.Second)},
 		Train: Train{

@@ -84,6 +84,7 @@ type Runner struct {
 	Env         map[string]string `yaml:"env,omitempty" doc:"extra environment variables for the worker process"`
 	Timeouts    Timeouts          `yaml:"timeouts" doc:"per-request timeouts for the worker"`
 	MaxRestarts int               `yaml:"max_restarts" doc:"restarts of a crashed or hung worker before the run fails" min:"0" max:"100"`
+	MaxMessage  int               `yaml:"max_message_mib,omitempty" doc:"largest protocol message either way, in MiB (runner kind worker); a longer line is a protocol error" min:"1" max:"4096"`
 }
 
 // SimPolicy holds the simulated policy's constants. The base values in
