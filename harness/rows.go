@@ -39,6 +39,8 @@ func stepRow(id RunID, step int32, checkpoint string, lr float64, m runners.Step
 		LateGroups:        int32(a.Late),
 		DuplicateGroups:   int32(a.Duplicate),
 		InvalidGroups:     int32(a.Rejected),
+		MissedGroups:      int32(a.Missed + a.Discarded),
+		InFlightGroups:    int32(a.InFlight),
 		UsefulRollouts:    int64(a.UsefulRollouts),
 		GeneratedRollouts: int64(a.GeneratedRollouts),
 		Tokens:            a.GeneratedTokens,

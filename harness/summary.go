@@ -222,6 +222,7 @@ func wasteRows(s *spec.Spec, steps []results.Step) []results.Summary {
 			{"late_share", func(r results.Step) float64 { return share(r.LateGroups, r.GeneratedGroups) }},
 			{"duplicate_share", func(r results.Step) float64 { return share(r.DuplicateGroups, r.GeneratedGroups) }},
 			{"invalid_share", func(r results.Step) float64 { return share(r.InvalidGroups, r.GeneratedGroups) }},
+			{"in_flight_share", func(r results.Step) float64 { return share(r.InFlightGroups, r.GeneratedGroups) }},
 			{"in_zone_fraction", func(r results.Step) float64 { return r.InZoneFraction }},
 		}
 		for _, m := range perStep {
@@ -231,7 +232,7 @@ func wasteRows(s *spec.Spec, steps []results.Step) []results.Summary {
 					xs = append(xs, v)
 				}
 			}
-			if len(xs) == 0 || (arm.Source != "market" && (m.metric == "late_share" || m.metric == "duplicate_share" || m.metric == "invalid_share")) {
+			if len(xs) == 0 || (arm.Source != "market" && (m.metric == "late_share" || m.metric == "duplicate_share" || m.metric == "invalid_share" || m.metric == "in_flight_share")) {
 				continue
 			}
 			e := eval.MeanSE(xs)

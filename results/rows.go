@@ -50,6 +50,8 @@ type Step struct {
 	LateGroups        int32   // market: valid groups that arrived after the window sealed
 	DuplicateGroups   int32   // market: groups whose prompt was already accepted in the window
 	InvalidGroups     int32   // market: groups rejected by verification (stale, forged, unknown prompt, ...)
+	MissedGroups      int32   // market: failed the miner's own σ check; filter: discarded by the σ gate
+	InFlightGroups    int32   // market: still being generated when the window sealed
 	UsefulRollouts    int64   // completions used by the step
 	GeneratedRollouts int64   // completions generated for the step
 	Tokens            int64   // completion tokens generated for the step, used or not

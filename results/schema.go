@@ -228,6 +228,8 @@ var stepsTable = &table[Step]{
 		i32Col("late_groups", func(r *Step) *int32 { return &r.LateGroups }, unitCount, "market: valid groups that arrived after the window was sealed; 0 otherwise"),
 		i32Col("duplicate_groups", func(r *Step) *int32 { return &r.DuplicateGroups }, unitCount, "market: groups whose prompt was already accepted in the window; 0 otherwise"),
 		i32Col("invalid_groups", func(r *Step) *int32 { return &r.InvalidGroups }, unitCount, "market: groups rejected by verification (stale checkpoint, forged rewards or tokens, unknown prompt, cooldown); 0 otherwise"),
+		i32Col("missed_groups", func(r *Step) *int32 { return &r.MissedGroups }, unitCount, "market: groups a miner did not submit because they failed its own σ check; uniform filter: groups discarded by the σ gate"),
+		i32Col("in_flight_groups", func(r *Step) *int32 { return &r.InFlightGroups }, unitCount, "market: groups still being generated when the window sealed (counted as waste); 0 otherwise"),
 		i64Col("useful_rollouts", func(r *Step) *int64 { return &r.UsefulRollouts }, unitCount, "completions the step trained on"),
 		i64Col("generated_rollouts", func(r *Step) *int64 { return &r.GeneratedRollouts }, unitCount, "completions generated for the step"),
 		i64Col("tokens", func(r *Step) *int64 { return &r.Tokens }, unitTokens, "completion tokens generated for the step, used or wasted"),

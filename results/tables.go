@@ -101,7 +101,7 @@ const (
 	asNumber                    // 4 significant digits
 )
 
-var percentMetrics = []string{"truncation", "waste", "zero_std_share", "late_share", "duplicate_share",
+var percentMetrics = []string{"truncation", "waste", "zero_std_share", "late_share", "duplicate_share", "in_flight_share",
 	"invalid_share", "in_zone_fraction", "hit_rate", "clip_fraction"}
 
 func formatOf(metric string) format {
@@ -309,6 +309,7 @@ var wasteColumns = []struct{ metric, header string }{
 	{"late_share", "late"},
 	{"duplicate_share", "duplicate"},
 	{"invalid_share", "invalid"},
+	{"in_flight_share", "in flight"},
 	{"in_zone_fraction", "in-zone"},
 	{"useful_groups", "useful groups"},
 	{"generated_groups", "generated groups"},
