@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/relix-lab/relix/harness/cluster"
 	"github.com/relix-lab/relix/harness/spec"
 	"github.com/relix-lab/relix/results"
 )
@@ -44,6 +45,13 @@ type Options struct {
 	// WorkerLog receives worker processes' stderr; nil writes it to
 	// runs/<arm>/seed-<s>/worker.log.
 	WorkerLog io.Writer
+	// Executable is this program: what Slurm tasks run unless the spec's
+	// cluster.binary names another relix.
+	Executable string
+	// Sets are the --set overrides the spec was loaded with. Slurm tasks
+	// load the spec with them too (all but those of the cluster block,
+	// which tasks do not use), so that they run the same experiment.
+	Sets []string
 
 	// failpoint, when set, is called at each commit point and stops the
 	// run with its error, leaving the files as a kill there would: tests
@@ -75,7 +83,11 @@ const specLock = "runs/spec.lock"
 // nothing half-written is left under a final name.
 func Run(ctx context.Context, s *spec.Spec, opts Options) (*Outcome, error) {
 	start := now(opts)
+	slurm := s.Cluster.Kind == "slurm"
 	out := opts.Out
+	if out == "" && slurm {
+		out = s.Cluster.SharedDir
+	}
 	if out == "" {
 		out = s.Output.Dir
 	}
@@ -91,7 +103,10 @@ func Run(ctx context.Context, s *spec.Spec, opts Options) (*Outcome, error) {
 	if err := claim(out, s, opts.Force); err != nil {
 		return nil, err
 	}
-	if _, err := results.RemoveTemp(out); err != nil {
+	// Other processes may be writing in out: a task (NoMerge) clears only
+	// its own runs' leftovers, and a Slurm driver leaves the runs to their
+	// tasks and clears once they are all done.
+	if err := removeTemp(out, runs, opts.NoMerge, slurm); err != nil {
 		return nil, err
 	}
 	if !opts.Force && !opts.NoMerge && complete(out, s, runs) {
@@ -112,59 +127,52 @@ func Run(ctx context.Context, s *spec.Spec, opts Options) (*Outcome, error) {
 
 	jobs := opts.Jobs
 	if jobs <= 0 {
-		jobs = runtime.NumCPU()
+		jobs = s.Cluster.Jobs
 	}
 	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		firstErr error
-		sem      = make(chan struct{}, jobs)
+		executor cluster.Executor
+		todo     []cluster.Run
+		resMu    sync.Mutex
 	)
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	resumed := make([]bool, len(runs))
-	for i, id := range runs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			select {
-			case sem <- struct{}{}:
-			case <-runCtx.Done():
-				return
+	if slurm {
+		var err error
+		if executor, todo, oc.Resumed, err = env.slurm(opts, jobs, runs); err != nil {
+			return oc, err
+		}
+	} else {
+		if jobs <= 0 {
+			jobs = runtime.NumCPU()
+		}
+		// One failed run fails the experiment; the others stop at a step boundary.
+		executor = &cluster.Local{Jobs: jobs, Run: func(ctx context.Context, r cluster.Run) error {
+			resumed, err := env.run(ctx, RunID(r))
+			if resumed {
+				resMu.Lock()
+				oc.Resumed = append(oc.Resumed, RunID(r))
+				resMu.Unlock()
 			}
-			defer func() { <-sem }()
-			if runCtx.Err() != nil {
-				return
-			}
-			r, err := env.run(runCtx, id)
-			resumed[i] = r
-			if err != nil {
-				mu.Lock()
-				if firstErr == nil {
-					firstErr = fmt.Errorf("%s: %w", id, err)
-				}
-				mu.Unlock()
-				cancel() // one failed run fails the experiment; the others stop at a step boundary
-			}
-		}()
-	}
-	wg.Wait()
-	for i, r := range resumed {
-		if r {
-			oc.Resumed = append(oc.Resumed, runs[i])
+			return err
+		}}
+		for _, id := range runs {
+			todo = append(todo, cluster.Run(id))
 		}
 	}
-	if firstErr != nil {
-		if ctx.Err() != nil {
-			return oc, ctx.Err()
-		}
-		return oc, firstErr
+	err = executor.Execute(ctx, todo)
+	sortRuns(oc.Resumed, runs)
+	if ctx.Err() != nil {
+		return oc, ctx.Err()
 	}
-	if err := ctx.Err(); err != nil {
+	if err != nil {
 		return oc, err
 	}
 	if opts.NoMerge {
 		return oc, nil
+	}
+	if slurm {
+		// Every task has ended: nobody else writes in out now.
+		if _, err := results.RemoveTemp(out); err != nil {
+			return oc, err
+		}
 	}
 	m := &results.Manifest{
 		Experiment: s.Name,
@@ -248,7 +256,7 @@ func claim(out string, s *spec.Spec, force bool) error {
 // clearResults removes what relix writes in a results directory, and
 // nothing else a user may have put there.
 func clearResults(out string) error {
-	for _, name := range []string{"runs", results.ManifestFile, results.RolloutsFile, results.StepsFile,
+	for _, name := range []string{"runs", cluster.SlurmDir, results.ManifestFile, results.RolloutsFile, results.StepsFile,
 		results.EvalFile, results.SummaryFile, results.SweepFile, results.PlotsDir, results.TablesFile, results.IndexFile} {
 		if err := os.RemoveAll(filepath.Join(out, name)); err != nil {
 			return err

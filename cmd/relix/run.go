@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"time"
 
@@ -25,7 +26,11 @@ func runCommand(p *process) *cli.Command {
 			"due for evaluation is scored on the held-out set with the same seeds, and the runs are merged\n" +
 			"into results/<name>/ (Parquet tables, manifest.json, plots, tables.md, index.html).\n\n" +
 			"A run whose results exist resumes from its last complete step; a finished one is skipped\n" +
-			"(--force reruns). Interrupt with Ctrl-C: complete steps are kept and the next run resumes.",
+			"(--force reruns). Interrupt with Ctrl-C: complete steps are kept and the next run resumes.\n\n" +
+			"With --cluster slurm (or cluster.kind: slurm in the spec) every unfinished run becomes a task of\n" +
+			"one Slurm job array, running this relix (or cluster.binary) on the same spec and results\n" +
+			"directory, which every node must see; Ctrl-C cancels the array. The merged results are the\n" +
+			"same bytes as a local run's.",
 		Flags: []cli.Flag{
 			setFlag(),
 			&cli.StringFlag{Name: "out", Usage: "results directory (default: the spec's output.dir, results/<name>)"},
@@ -34,6 +39,7 @@ func runCommand(p *process) *cli.Command {
 			&cli.StringSliceFlag{Name: "arm", Usage: "run only this arm (repeatable); the results are merged only when every run is done"},
 			&cli.StringSliceFlag{Name: "seed", Usage: "run only this seed (repeatable)"},
 			&cli.BoolFlag{Name: "no-merge", Usage: "leave the runs' shards unmerged (for cluster tasks; the driver merges)"},
+			&cli.StringFlag{Name: "cluster", Usage: "where the runs execute, overriding the spec's cluster.kind: local or slurm"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress display; plain log lines every 30 s"},
 			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "plain log lines after every step instead of live bars"},
 		},
@@ -42,9 +48,24 @@ func runCommand(p *process) *cli.Command {
 				return usagef("run: want exactly one SPEC")
 			}
 			path := c.Args().First()
-			s, err := spec.Load(path, c.StringSlice("set")...)
+			sets := c.StringSlice("set")
+			switch c.String("cluster") {
+			case "":
+			case "slurm":
+				// Before the user's --set, so that they may set the
+				// Slurm fields of a spec written for local runs.
+				sets = append([]string{"cluster.kind=slurm"}, sets...)
+			case "local":
+			default:
+				return usagef("run: --cluster %q: want local or slurm", c.String("cluster"))
+			}
+			s, err := spec.Load(path, sets...)
 			if err != nil {
 				return invalid(err)
+			}
+			if c.String("cluster") == "local" {
+				// A Slurm task: it runs here, whatever the spec's cluster block says.
+				s.Cluster.Kind = "local"
 			}
 			seeds, err := parseSeeds(c.StringSlice("seed"))
 			if err != nil {
@@ -56,6 +77,13 @@ func runCommand(p *process) *cli.Command {
 				SpecPath: path, Out: c.String("out"), Jobs: c.Int("jobs"), Force: c.Bool("force"),
 				Arms: c.StringSlice("arm"), Seeds: seeds, NoMerge: c.Bool("no-merge") || len(c.StringSlice("arm")) > 0 || len(seeds) > 0,
 				Progress: prog, Now: p.now, Relix: results.BuildInfo{Version: ver, Commit: gitCommit(commit)},
+				Sets: c.StringSlice("set"),
+			}
+			if s.Cluster.Kind == "slurm" {
+				// What Slurm tasks run unless cluster.binary says otherwise.
+				if exe, err := os.Executable(); err == nil {
+					opts.Executable = exe
+				}
 			}
 			start := p.now()
 			oc, err := harness.Run(c.Context, s, opts)

@@ -116,15 +116,16 @@ type Timeouts struct {
 type Cluster struct {
 	Kind string `yaml:"kind" doc:"local (this machine) or slurm (one job array task per arm × seed)" enum:"local,slurm"`
 
-	Jobs int `yaml:"jobs" doc:"arm runs in parallel on this machine (0: the number of cores)" min:"0"`
+	Jobs int `yaml:"jobs" doc:"arm runs at once: on this machine (0: the number of cores), or tasks of the Slurm array running at once (0: as many as Slurm schedules)" min:"0"`
 
 	Partition   string   `yaml:"partition,omitempty" doc:"Slurm partition"`
 	Gres        string   `yaml:"gres,omitempty" doc:"Slurm generic resources per task, e.g. gpu:1"`
 	Time        string   `yaml:"time,omitempty" doc:"Slurm time limit per task, e.g. 04:00:00"`
 	Account     string   `yaml:"account,omitempty" doc:"Slurm account"`
 	SbatchFlags []string `yaml:"sbatch_flags,omitempty" doc:"extra sbatch flags, passed as given"`
-	SharedDir   string   `yaml:"shared_dir,omitempty" doc:"results directory visible from every node (default: output.dir)"`
-	Poll        Duration `yaml:"poll" doc:"how often the driver polls squeue"`
+	SharedDir   string   `yaml:"shared_dir,omitempty" doc:"results directory visible from every node (default: output.dir); --out overrides it"`
+	Binary      string   `yaml:"binary,omitempty" doc:"the relix binary that Slurm tasks run, as the nodes see it (default: the driver's own executable, which must then be on a filesystem the nodes share)"`
+	Poll        Duration `yaml:"poll" doc:"how often the driver polls squeue (0: every 5s)"`
 }
 
 // Train is the GRPO protocol shared by every arm.

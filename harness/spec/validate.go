@@ -228,6 +228,7 @@ func (v *validator) cluster(c Cluster) {
 	for _, f := range []setField{
 		{"partition", c.Partition != ""}, {"gres", c.Gres != ""}, {"time", c.Time != ""},
 		{"account", c.Account != ""}, {"sbatch_flags", len(c.SbatchFlags) > 0}, {"shared_dir", c.SharedDir != ""},
+		{"binary", c.Binary != ""},
 	} {
 		if f.set {
 			v.failf("cluster."+f.name, "only used with cluster.kind slurm (got kind local)")
