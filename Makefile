@@ -42,7 +42,7 @@ bench:
 
 ## results: run the committed experiments that fit CI and regenerate EXPERIMENTS.md
 results: build
-	bin/relix run -q experiments/paired.yaml
+	bin/relix run -q --force experiments/paired.yaml
 	bin/relix report --experiments EXPERIMENTS.md results/paired
 
 clean:

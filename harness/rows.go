@@ -25,23 +25,34 @@ func rolloutRows(id RunID, step int32, b *source.Batch) []results.Rollout {
 	return rows
 }
 
-// stepRow is the steps table's row of one optimizer step.
+// stepRow is the steps table's row of one optimizer step. A rollout is
+// useful when it carried gradient: vanilla GRPO trains on every group it
+// drew, but a zero-variance group has zero advantages and moves nothing, so
+// its inference is as wasted as a group the filter discards. For the filter
+// and the market every trained group passed the σ gate and the two counts
+// agree.
 func stepRow(id RunID, step int32, checkpoint string, lr float64, m runners.StepMetrics, a source.Account) results.Step {
+	usefulGroups := m.Groups - m.Skipped
+	usefulRollouts := m.Sequences
+	waste := 0.0
+	if a.GeneratedRollouts > 0 {
+		waste = 1 - float64(usefulRollouts)/float64(a.GeneratedRollouts)
+	}
 	return results.Step{
 		Arm: id.Arm, Seed: id.Seed, Step: step, Checkpoint: checkpoint,
 		Loss: m.Loss, GradNorm: m.GradNorm, KL: m.KL, ClipFraction: m.ClipFrac, Entropy: m.Entropy, LR: lr,
 		InZoneFraction:    a.InZoneFraction,
 		ZeroStdShare:      share(a.ZeroStdGroups, a.GeneratedGroups),
 		Truncation:        share(a.TruncatedRollouts, a.GeneratedRollouts),
-		Waste:             a.Waste,
-		UsefulGroups:      int32(a.UsefulGroups),
+		Waste:             waste,
+		UsefulGroups:      int32(usefulGroups),
 		GeneratedGroups:   int32(a.GeneratedGroups),
 		LateGroups:        int32(a.Late),
 		DuplicateGroups:   int32(a.Duplicate),
 		InvalidGroups:     int32(a.Rejected),
 		MissedGroups:      int32(a.Missed + a.Discarded),
 		InFlightGroups:    int32(a.InFlight),
-		UsefulRollouts:    int64(a.UsefulRollouts),
+		UsefulRollouts:    int64(usefulRollouts),
 		GeneratedRollouts: int64(a.GeneratedRollouts),
 		Tokens:            a.GeneratedTokens,
 	}

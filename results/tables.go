@@ -317,7 +317,7 @@ var wasteColumns = []struct{ metric, header string }{
 
 func (r *Run) wasteTable() Table {
 	t := Table{Kind: KindWaste, Title: "Waste per arm",
-		Note: "Share of generated rollouts that no training step used, and why (shares of generated groups), " +
+		Note: "Share of generated rollouts that carried no gradient into a training step, and why (shares of generated groups), " +
 			"with the pool's in-zone fraction: mean over steps ± standard error."}
 	var cols []int
 	for i, c := range wasteColumns {
