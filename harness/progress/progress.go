@@ -28,12 +28,13 @@ type runBar struct {
 	bar   *mpb.Bar
 	mu    sync.Mutex
 	state harness.StepReport
+	last  time.Time // when the previous step was reported, for the ETA
 }
 
 // NewTerminal draws on w, which should be a terminal.
 func NewTerminal(w io.Writer) *Terminal {
 	return &Terminal{
-		p:    mpb.New(mpb.WithOutput(w), mpb.WithWidth(28), mpb.WithRefreshRate(150*time.Millisecond)),
+		p:    mpb.New(mpb.WithOutput(w), mpb.WithWidth(28), mpb.WithRefreshRate(150*time.Millisecond), mpb.WithAutoRefresh()),
 		bars: map[harness.RunID]*runBar{},
 		out:  w,
 	}
@@ -41,9 +42,9 @@ func NewTerminal(w io.Writer) *Terminal {
 
 // Start adds a bar for run.
 func (t *Terminal) Start(run harness.RunID, from, steps int) {
-	rb := &runBar{state: harness.StepReport{Step: from, Steps: steps, Pass1: math.NaN()}}
+	rb := &runBar{state: harness.StepReport{Step: from, Steps: steps, Pass1: math.NaN()}, last: time.Now()}
 	name := run.String()
-	rb.bar = t.p.AddBar(int64(max(steps, 1)),
+	rb.bar = t.p.AddBar(int64(steps),
 		mpb.PrependDecorators(
 			decor.Name(name, decor.WC{W: len(name) + 1, C: decor.DindentRight}),
 			decor.CountersNoUnit("step %d/%d"),
@@ -74,8 +75,10 @@ func (t *Terminal) Step(run harness.RunID, s harness.StepReport) {
 	rb.mu.Lock()
 	prev := rb.state.Step
 	rb.state = s
+	took := time.Since(rb.last)
+	rb.last = time.Now()
 	rb.mu.Unlock()
-	rb.bar.EwmaIncrInt64(int64(s.Step-prev), time.Second)
+	rb.bar.EwmaIncrInt64(int64(s.Step-prev), took)
 }
 
 // Finish completes or aborts run's bar.
