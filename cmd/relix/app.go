@@ -89,6 +89,7 @@ func commands(p *process) []*cli.Command {
 		reportCommand(p),
 		gradeCommand(p), scoreCommand(p),
 		evalCommand(p),
+		workerCommand(p),
 		versionCommand(p),
 	}
 }
@@ -124,6 +125,12 @@ func newApp(p *process) *cli.App {
 func run(p *process, args []string) int {
 	ctx, stop := signal.NotifyContext(p.ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go func() {
+		// The first Ctrl-C stops cleanly after the work that is complete;
+		// a second one gets Go's default: exit at once.
+		<-ctx.Done()
+		stop()
+	}()
 	app := newApp(p)
 	for _, cmd := range app.Commands {
 		cmd.OnUsageError = app.OnUsageError
