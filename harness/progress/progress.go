@@ -4,6 +4,8 @@
 package progress
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -171,6 +173,10 @@ func (l *Log) Step(run harness.RunID, s harness.StepReport) {
 func (l *Log) Finish(run harness.RunID, err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if errors.Is(err, context.Canceled) {
+		fmt.Fprintf(l.w, "%s: stopped; complete steps are kept\n", run)
+		return
+	}
 	if err != nil {
 		fmt.Fprintf(l.w, "%s: failed: %v\n", run, err)
 		return
