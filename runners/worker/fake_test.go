@@ -1,0 +1,186 @@
+package worker
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/relix-lab/relix/harness/dataset"
+	"github.com/relix-lab/relix/harness/spec"
+	"github.com/relix-lab/relix/runners"
+	"github.com/relix-lab/relix/runners/sim"
+)
+
+// The test binary doubles as a worker: with RELIX_FAKE_WORKER set it serves
+// the sim (or misbehaves in the named way) on stdin/stdout and exits.
+func TestMain(m *testing.M) {
+	if mode := os.Getenv("RELIX_FAKE_WORKER"); mode != "" {
+		os.Exit(fakeWorker(mode))
+	}
+	os.Exit(m.Run())
+}
+
+// fakeWorker modes:
+//
+//	sim          the sim, served with Serve
+//	crash-step   the sim, but the process dies in its first step
+//	hang-step    the sim, but the process hangs in its first step
+//	hang         the sim, but every step hangs
+//	crash-start  dies before hello, with a message on stderr
+//	garbage      writes a log line on stdout before answering hello
+//	version      answers hello with protocol version 99
+//	nan          answers generate with a NaN log-probability
+//	short        answers generate with one completion too few
+//	stranger     answers a request id it was never sent
+//	huge         answers generate with a line over the limit
+//	instant      answers generate at once with fixed completions
+//
+// "Once" faults happen only in the first process: the file named by
+// RELIX_FAKE_MARK records that they did.
+func fakeWorker(mode string) int {
+	switch mode {
+	case "crash-start":
+		fmt.Fprintln(os.Stderr, "Traceback (most recent call last):")
+		fmt.Fprintln(os.Stderr, "ModuleNotFoundError: No module named 'torch'")
+		return 1
+	case "version", "nan", "short", "stranger", "huge", "instant":
+		return rawWorker(mode)
+	}
+	if mode == "garbage" {
+		fmt.Println("Loading checkpoint shards: 100%")
+	}
+	err := Serve(context.Background(), os.Stdin, os.Stdout, ServeOptions{
+		Worker: "fake/" + mode, Model: "sim", Serves: "sim", NeedsProblems: true, Concurrency: 2,
+		New: func(_ context.Context, cfg Config, problems []*dataset.Set) (runners.Runner, error) {
+			p := spec.DefaultSimPolicy()
+			if cfg.Sim != nil {
+				p = cfg.Sim.Spec()
+			}
+			r, err := sim.New(p, runners.Options{Problems: problems})
+			if err != nil {
+				return nil, err
+			}
+			return &faulty{Runner: r, mode: mode}, nil
+		},
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "fake worker:", err)
+		return 1
+	}
+	return 0
+}
+
+// faulty is the sim with a fault in Step: in the step numbered
+// RELIX_FAKE_AT (1 by default) of the process's life.
+type faulty struct {
+	*sim.Runner
+	mode  string
+	steps atomic.Int32
+}
+
+func (f *faulty) Step(ctx context.Context, ck string, groups []runners.Group, h runners.Hyper) (string, runners.StepMetrics, error) {
+	at, _ := strconv.Atoi(os.Getenv("RELIX_FAKE_AT"))
+	n := int(f.steps.Add(1))
+	switch {
+	case f.mode == "hang":
+		fmt.Fprintln(os.Stderr, "step: waiting for a GPU that never answers")
+		time.Sleep(time.Hour)
+	case (f.mode == "crash-step" || f.mode == "hang-step") && n == max(at, 1) && once():
+		fmt.Fprintln(os.Stderr, "step: CUDA error: an illegal memory access was encountered")
+		if f.mode == "crash-step" {
+			os.Exit(134)
+		}
+		time.Sleep(time.Hour)
+	}
+	return f.Runner.Step(ctx, ck, groups, h)
+}
+
+// once reports true the first time any process asks.
+func once() bool {
+	mark := os.Getenv("RELIX_FAKE_MARK")
+	f, err := os.OpenFile(mark, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if err != nil {
+		return false
+	}
+	f.Close()
+	return true
+}
+
+// rawWorker speaks the protocol by hand, to break it in one precise way.
+func rawWorker(mode string) int {
+	in := bufio.NewScanner(os.Stdin)
+	in.Buffer(nil, 64<<20)
+	out := bufio.NewWriter(os.Stdout)
+	reply := func(format string, args ...any) {
+		fmt.Fprintf(out, format+"\n", args...)
+		out.Flush()
+	}
+	for in.Scan() {
+		var req Request
+		if err := json.Unmarshal(in.Bytes(), &req); err != nil {
+			fmt.Fprintln(os.Stderr, "raw worker:", err)
+			return 1
+		}
+		switch req.Method {
+		case MethodHello:
+			protocol := Version
+			if mode == "version" {
+				protocol = 99
+			}
+			reply(`{"id":%d,"result":{"protocol":%d,"worker":"raw/%s","model":"none","base":"b0","capabilities":["generate","step"],"concurrency":4}}`, req.ID, protocol, mode)
+		case MethodGenerate:
+			var p GenerateParams
+			if err := json.Unmarshal(req.Params, &p); err != nil {
+				return 1
+			}
+			switch mode {
+			case "nan":
+				reply(`{"id":%d,"result":{"completions":[[{"text":"x","num_tokens":1,"finish":"stop","logprobs":[NaN]}]]}}`, req.ID)
+			case "stranger":
+				reply(`{"id":%d,"result":{"completions":[]}}`, req.ID+1000)
+			case "huge":
+				reply(`{"id":%d,"result":{"completions":[[{"text":"%s","num_tokens":1,"finish":"stop"}]]}}`, req.ID, strings.Repeat("x", 2<<20))
+			default:
+				n := p.N
+				if mode == "short" {
+					n--
+				}
+				reply(`{"id":%d,"result":{"completions":%s}}`, req.ID, instantCompletions(len(p.Prompts), n))
+			}
+		case MethodShutdown:
+			reply(`{"id":%d,"result":{}}`, req.ID)
+			return 0
+		default:
+			reply(`{"id":%d,"error":{"code":"unknown_method","message":"raw worker"}}`, req.ID)
+		}
+	}
+	return 0
+}
+
+// instantCompletions is a generate result of prompts × n short completions.
+func instantCompletions(prompts, n int) string {
+	var b strings.Builder
+	b.WriteByte('[')
+	for i := 0; i < prompts; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('[')
+		for j := 0; j < n; j++ {
+			if j > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(`{"text":"The answer is $\\boxed{42}$.","num_tokens":12,"finish":"stop"}`)
+		}
+		b.WriteByte(']')
+	}
+	b.WriteByte(']')
+	return b.String()
+}
