@@ -23,11 +23,14 @@ func workerCommand(p *process) *cli.Command {
 			"(the spec hashes as the sim). The sim's policy and the problem sets come from relix at\n" +
 			"hello, so the worker serves exactly the spec that relix runs.",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "runner", Usage: "the runner to serve: sim", Required: true},
+			&cli.StringFlag{Name: "runner", Usage: "the runner to serve: sim (required)"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 0 {
 				return usagef("worker: want no arguments (requests come on stdin)")
+			}
+			if c.String("runner") == "" {
+				return usagef("worker: want --runner sim")
 			}
 			if c.String("runner") != sim.Kind {
 				return usagef("worker: --runner %q; want sim (the only embedded runner)", c.String("runner"))

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/relix-lab/relix/harness/spec"
+	"github.com/relix-lab/relix/runners/worker"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// A whole experiment through `relix worker --runner sim`, a real worker
+// process per run, writes exactly the Parquet files of the in-process sim:
+// the protocol carries every number exactly and the spec hashes as the
+// sim's. The worker program is this test binary, named relix by a link.
+func TestSimOverWorkerGivesByteIdenticalResults(t *testing.T) {
+	t.Parallel()
+	self, err := os.Executable()
+	require.NoError(t, err)
+	bin := filepath.Join(t.TempDir(), "relix")
+	require.NoError(t, os.Symlink(self, bin))
+	smoke := filepath.Join("..", "..", "experiments", "smoke.yaml")
+	simDir, workerDir := filepath.Join(t.TempDir(), "sim"), filepath.Join(t.TempDir(), "worker")
+
+	code, _, stderr := cliRun(t, "run", "-q", "--out", simDir, "--set", "seeds=[3]", smoke)
+	require.Equal(t, exitOK, code, stderr)
+	code, _, stderr = cliRun(t, "run", "-q", "--out", workerDir, "--set", "seeds=[3]",
+		"--set", "runner.kind=worker", "--set", "runner.command="+bin+" worker --runner sim",
+		"--set", "runner.env={RELIX_TEST_AS_MAIN: '1'}", smoke)
+	require.Equal(t, exitOK, code, stderr)
+
+	want, got := parquetBytes(t, simDir), parquetBytes(t, workerDir)
+	require.NotEmpty(t, want)
+	require.Equal(t, len(want), len(got), "same files")
+	for name, data := range want {
+		assert.True(t, bytes.Equal(data, got[name]), "%s differs between the sim and the sim over the worker protocol", name)
+	}
+	log, err := os.ReadFile(filepath.Join(workerDir, "runs", "market", "seed-3", "worker.log"))
+	require.NoError(t, err)
+	assert.Contains(t, string(log), "serves relix sim")
+}
+
+func TestWorkerCommandSpeaksTheProtocol(t *testing.T) {
+	t.Parallel()
+	policy := worker.SimPolicy(spec.DefaultSimPolicy())
+	var in bytes.Buffer
+	for _, req := range []worker.Request{
+		{ID: 1, Method: worker.MethodHello, Params: mustJSON(t, worker.Hello{Protocol: worker.Version, Config: worker.Config{Sim: &policy}})},
+		{ID: 2, Method: worker.MethodProblems, Params: json.RawMessage(`{"problems":[{"id":"p1","statement":"What is 2 + 3?","answer":"5","features":{"steps":1}}]}`)},
+		{ID: 3, Method: worker.MethodGenerate, Params: json.RawMessage(`{"checkpoint":"nope","prompts":[{"id":"p1","text":"What is 2 + 3?"}],"n":1,"sampling":{"temperature":1,"top_p":1,"max_tokens":64,"seed":1}}`)},
+		{ID: 4, Method: worker.MethodShutdown},
+	} {
+		in.Write(mustJSON(t, req))
+		in.WriteByte('\n')
+	}
+	var stdout, stderr bytes.Buffer
+	p := &process{stdin: &in, stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" },
+		now: time.Now, ctx: context.Background()}
+	require.Equal(t, exitOK, run(p, []string{"relix", "worker", "--runner", "sim"}), stderr.String())
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	require.Len(t, lines, 4)
+	var hello worker.HelloResult
+	resp, err := worker.DecodeResponse([]byte(lines[0]))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(resp.Result, &hello))
+	assert.Equal(t, "sim", hello.Serves)
+	assert.Equal(t, []string{worker.NeedProblems}, hello.Needs)
+	assert.Equal(t, `{"id":2,"result":{}}`, lines[1])
+	assert.Contains(t, lines[2], `{"id":3,"error":{"code":"unknown_checkpoint","message":`)
+	assert.Equal(t, `{"id":4,"result":{}}`, lines[3])
+}
+
+func TestWorkerCommandUsage(t *testing.T) {
+	t.Parallel()
+	code, _, stderr := cliRun(t, "worker", "--runner", "gpu")
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr, `worker: --runner "gpu"; want sim`)
+	code, _, _ = cliRun(t, "worker")
+	assert.Equal(t, exitUsage, code)
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	data, err := json.Marshal(v)
+	require.NoError(t, err)
+	return data
+}
