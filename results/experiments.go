@@ -18,13 +18,13 @@ import (
 //
 // The name is <experiment>/<kind>: the experiment's name (its manifest's,
 // or its results directory's) and one of the table kinds (reference,
-// paired, waste, sweep, sweep-detail) or "plots" (image links). Everything
+// paired, waste, sweep, sweep-carried, sweep-detail) or "plots" (image links). Everything
 // outside the markers is left byte for byte as it was. Sections of an
 // experiment whose results directory was not given are left as they are.
 var markerRE = regexp.MustCompile(`^\s*<!--\s*relix:(begin|end)\s+(\S+)\s*-->\s*$`)
 
 // SectionKinds are the kinds a marked section may name.
-var SectionKinds = []string{KindReference, KindPaired, KindWaste, KindSweep, KindSweepDetail, KindPlots}
+var SectionKinds = []string{KindReference, KindPaired, KindWaste, KindSweep, KindSweepCarried, KindSweepDetail, KindPlots}
 
 // Section returns the generated Markdown of one section kind. docDir is the
 // directory of the Markdown file, which plot links are relative to.

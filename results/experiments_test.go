@@ -62,7 +62,7 @@ func TestRewriteSectionsErrors(t *testing.T) {
 		{"<!-- relix:begin paired/reference -->\n<!-- relix:begin paired/paired -->\n", "line 2: section paired/paired begins inside section paired/reference (line 1); close it first"},
 		{"<!-- relix:begin paired/reference -->\n<!-- relix:end paired/paired -->\n", "line 2: section paired/paired ends, but the open section is paired/reference (line 1)"},
 		{"<!-- relix:begin paired -->\n", "line 1: section name \"paired\": want <experiment>/<kind>"},
-		{"<!-- relix:begin paired/bogus -->\n<!-- relix:end paired/bogus -->\n", "line 1: section paired/bogus: unknown section kind \"bogus\" (want one of reference, paired, waste, sweep, sweep-detail, plots)"},
+		{"<!-- relix:begin paired/bogus -->\n<!-- relix:end paired/bogus -->\n", "line 1: section paired/bogus: unknown section kind \"bogus\" (want one of reference, paired, waste, sweep, sweep-carried, sweep-detail, plots)"},
 		{"<!-- relix:begin paired/sweep -->\n<!-- relix:end paired/sweep -->\n", "line 1: section paired/sweep: the run has no sweep table"},
 		{"<!-- relix:begin zone-sweep/reference -->\n<!-- relix:end zone-sweep/reference -->\n", "line 1: section zone-sweep/reference: the run has no reference table"},
 	} {

@@ -333,7 +333,8 @@ func (r *Run) figures() ([]Figure, error) {
 			func(s Step) float64 { return 100 * s.InZoneFraction }),
 		r.stepsChart("waste_steps", "Waste per training step", "waste (% of generated rollouts)", 100,
 			func(s Step) float64 { return 100 * s.Waste }),
-		r.sweepWasteChart, r.sweepMultiplierChart,
+		r.sweepWasteChart("sweep_waste", sweepInFull), r.sweepWasteChart("sweep_waste_carried", sweepCarried),
+		r.sweepMultiplierChart("sweep_multiplier", sweepInFull), r.sweepMultiplierChart("sweep_multiplier_carried", sweepCarried),
 	}
 	var figs []Figure
 	for _, b := range builders {
@@ -533,77 +534,107 @@ func (r *Run) sweepAxis(c *chart) {
 	}
 }
 
-func (r *Run) sweepWasteChart() (*chart, string, string, error) {
-	if len(r.Sweep) == 0 {
-		return nil, "", "", nil
-	}
-	c := newChart("Waste vs in-zone fraction", "in-zone fraction of the pool (%)", "waste (% of generated rollouts)")
-	r.sweepAxis(c)
-	for _, sel := range r.selectors {
-		pts := r.sweepPoints(sel)
-		s := series{name: sel, color: r.spal.color(sel), dash: r.spal.dashes[sel]}
-		band := true
-		for _, p := range pts {
-			band = band && !math.IsNaN(p.WasteCILow) && !math.IsNaN(p.WasteCIHigh)
+// sweepWasteChart plots the waste of every selector against the in-zone
+// fraction, with in-flight work counted in full (sweepInFull) or carried
+// over (sweepCarried).
+func (r *Run) sweepWasteChart(name string, values sweepValues) func() (*chart, string, string, error) {
+	return func() (*chart, string, string, error) {
+		if len(r.Sweep) == 0 {
+			return nil, "", "", nil
 		}
-		for _, p := range pts {
-			s.x, s.y = append(s.x, 100*p.Achieved), append(s.y, 100*p.Waste)
-			if band {
-				s.lo, s.hi = append(s.lo, 100*p.WasteCILow), append(s.hi, 100*p.WasteCIHigh)
+		title, how := "Waste vs in-zone fraction", "in-flight work at a seal counted in full"
+		if name != "sweep_waste" {
+			title, how = "Waste vs in-zone fraction, in-flight work carried over", "in-flight work at a seal carried into the next window"
+		}
+		c := newChart(title, "in-zone fraction of the pool (%)", "waste (% of generated rollouts)")
+		r.sweepAxis(c)
+		for _, sel := range r.selectors {
+			pts := r.sweepPoints(sel)
+			s := series{name: sel, color: r.spal.color(sel), dash: r.spal.dashes[sel]}
+			band := true
+			for _, p := range pts {
+				_, lo, hi, _, _, _ := values(p)
+				band = band && !math.IsNaN(lo) && !math.IsNaN(hi)
 			}
-		}
-		if err := c.addSeries(s); err != nil {
-			return nil, "", "", err
-		}
-	}
-	if err := c.addReference("1 − in-zone fraction", refGrey,
-		plotter.XY{X: c.p.X.Min, Y: 100 - c.p.X.Min}, plotter.XY{X: c.p.X.Max, Y: 100 - c.p.X.Max}); err != nil {
-		return nil, "", "", err
-	}
-	percent100(&c.p.Y)
-	return c, "sweep_waste", "Waste of each selector against the in-zone fraction it achieved (mean over seeds, " +
-		"band: 95% interval); dashed: 1 − in-zone fraction, the reactive filter's expected waste.", nil
-}
-
-func (r *Run) sweepMultiplierChart() (*chart, string, string, error) {
-	c := newChart("Efficiency multiplier of the market over the filter", "in-zone fraction of the pool (%)",
-		"useful rollouts per compute (× filter)")
-	any := false
-	for _, sel := range r.selectors {
-		pts := r.sweepPoints(sel)
-		s := series{name: sel, color: r.spal.color(sel), dash: r.spal.dashes[sel]}
-		band := true
-		for _, p := range pts {
-			band = band && !math.IsNaN(p.MultiplierLow) && !math.IsNaN(p.MultiplierHigh)
-		}
-		for _, p := range pts {
-			if math.IsNaN(p.Multiplier) {
+			for _, p := range pts {
+				waste, lo, hi, _, _, _ := values(p)
+				if math.IsNaN(waste) {
+					continue
+				}
+				s.x, s.y = append(s.x, 100*p.Achieved), append(s.y, 100*waste)
+				if band {
+					s.lo, s.hi = append(s.lo, 100*lo), append(s.hi, 100*hi)
+				}
+			}
+			if len(s.x) == 0 {
 				continue
 			}
-			s.x, s.y = append(s.x, 100*p.Achieved), append(s.y, p.Multiplier)
-			if band {
-				s.lo, s.hi = append(s.lo, p.MultiplierLow), append(s.hi, p.MultiplierHigh)
+			if len(s.lo) != len(s.x) {
+				s.lo, s.hi = nil, nil
+			}
+			if err := c.addSeries(s); err != nil {
+				return nil, "", "", err
 			}
 		}
-		if len(s.x) == 0 {
-			continue
-		}
-		any = true
-		if len(s.lo) != len(s.x) {
-			s.lo, s.hi = nil, nil
-		}
-		if err := c.addSeries(s); err != nil {
+		if err := c.addReference("1 − in-zone fraction", refGrey,
+			plotter.XY{X: c.p.X.Min, Y: 100 - c.p.X.Min}, plotter.XY{X: c.p.X.Max, Y: 100 - c.p.X.Max}); err != nil {
 			return nil, "", "", err
 		}
+		percent100(&c.p.Y)
+		return c, name, "Waste of each selector against the in-zone fraction it achieved, " + how + " (mean over seeds, " +
+			"band: 95% interval); dashed: 1 − in-zone fraction, the reactive filter's expected waste.", nil
 	}
-	if !any {
-		return nil, "", "", nil
+}
+
+// sweepMultiplierChart plots every market's efficiency multiplier over the
+// filter against the in-zone fraction, with either accounting of in-flight
+// work.
+func (r *Run) sweepMultiplierChart(name string, values sweepValues) func() (*chart, string, string, error) {
+	return func() (*chart, string, string, error) {
+		title, how := "Efficiency multiplier of the market over the filter", "in-flight work at a seal counted in full"
+		if name != "sweep_multiplier" {
+			title, how = "Efficiency multiplier, in-flight work carried over", "in-flight work at a seal carried into the next window"
+		}
+		c := newChart(title, "in-zone fraction of the pool (%)", "useful rollouts per compute (× filter)")
+		any := false
+		for _, sel := range r.selectors {
+			pts := r.sweepPoints(sel)
+			s := series{name: sel, color: r.spal.color(sel), dash: r.spal.dashes[sel]}
+			band := true
+			for _, p := range pts {
+				_, _, _, _, lo, hi := values(p)
+				band = band && !math.IsNaN(lo) && !math.IsNaN(hi)
+			}
+			for _, p := range pts {
+				_, _, _, mult, lo, hi := values(p)
+				if math.IsNaN(mult) {
+					continue
+				}
+				s.x, s.y = append(s.x, 100*p.Achieved), append(s.y, mult)
+				if band {
+					s.lo, s.hi = append(s.lo, lo), append(s.hi, hi)
+				}
+			}
+			if len(s.x) == 0 {
+				continue
+			}
+			any = true
+			if len(s.lo) != len(s.x) {
+				s.lo, s.hi = nil, nil
+			}
+			if err := c.addSeries(s); err != nil {
+				return nil, "", "", err
+			}
+		}
+		if !any {
+			return nil, "", "", nil
+		}
+		r.sweepAxis(c)
+		if err := c.addReference("×1: no gain", refGrey, plotter.XY{X: c.p.X.Min, Y: 1}, plotter.XY{X: c.p.X.Max, Y: 1}); err != nil {
+			return nil, "", "", err
+		}
+		c.p.Y.Min = 0
+		return c, name, "Useful rollouts per generated rollout of each market selector divided by the reactive " +
+			"filter's at the same in-zone fraction, " + how + " (mean over seeds, band: 95% interval).", nil
 	}
-	r.sweepAxis(c)
-	if err := c.addReference("×1: no gain", refGrey, plotter.XY{X: c.p.X.Min, Y: 1}, plotter.XY{X: c.p.X.Max, Y: 1}); err != nil {
-		return nil, "", "", err
-	}
-	c.p.Y.Min = 0
-	return c, "sweep_multiplier", "Useful rollouts per generated rollout of each market selector divided by the " +
-		"reactive filter's at the same in-zone fraction (mean over seeds, band: 95% interval).", nil
 }

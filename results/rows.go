@@ -95,23 +95,35 @@ type Summary struct {
 // SweepPoint is one point of the in-zone sweep: one selector at one target
 // in-zone fraction, for one seed or aggregated over seeds.
 type SweepPoint struct {
-	Target          float64 // target in-zone fraction (0.01 = 1%)
-	Achieved        float64 // in-zone fraction actually reached
-	Selector        string  // selector name (a line of the plot)
-	Kind            string  // filter | market
-	Seed            *uint64 // nil (null): aggregated over seeds
-	Windows         int32   // windows simulated (per seed)
-	Waste           float64 // 1 − useful / generated rollouts
-	WasteStdErr     float64 // across seeds (NaN for a single seed)
-	WasteCILow      float64 // 95% interval across seeds
-	WasteCIHigh     float64
-	HitRate         float64 // share of generated groups that were in the zone
-	UsefulPer1000   float64 // useful rollouts per 1,000 generated
-	LateShare       float64 // market: share of generated groups that arrived late (NaN for the filter)
-	DuplicateShare  float64 // market: share of generated groups that duplicated an accepted prompt
-	Multiplier      float64 // market: useful-per-compute ÷ the filter's at the same target (NaN for the filter)
-	MultiplierLow   float64 // 95% interval of Multiplier
-	MultiplierHigh  float64
-	GeneratedGroups int64
-	UsefulGroups    int64
+	Target      float64 // target in-zone fraction (0.01 = 1%)
+	Achieved    float64 // in-zone fraction actually reached
+	Selector    string  // selector name (a line of the plot)
+	Kind        string  // filter | market
+	Seed        *uint64 // nil (null): aggregated over seeds
+	Windows     int32   // windows simulated (per seed)
+	Waste       float64 // 1 − useful / generated rollouts, in-flight work at a seal counted in full
+	WasteStdErr float64 // across seeds (NaN for a single seed)
+	WasteCILow  float64 // 95% interval across seeds
+	WasteCIHigh float64
+	// WasteCarried is the waste when a market's miners carry the work in
+	// flight at a seal into the next window: 1 − hit rate × the share of
+	// submitted groups accepted (the filter's equals its Waste).
+	WasteCarried       float64
+	WasteCarriedCILow  float64
+	WasteCarriedCIHigh float64
+	HitRate            float64 // share of generated groups that were in the zone
+	UsefulPer1000      float64 // useful rollouts per 1,000 generated
+	LateShare          float64 // market: share of generated groups that arrived late (NaN for the filter)
+	DuplicateShare     float64 // market: share of generated groups that duplicated an accepted prompt
+	InFlightShare      float64 // market: share of generated groups still being generated at a seal
+	Multiplier         float64 // market: useful-per-compute ÷ the filter's at the same target (NaN for the filter)
+	MultiplierLow      float64 // 95% interval of Multiplier
+	MultiplierHigh     float64
+	// MultiplierCarried is Multiplier with the market's work counted as
+	// WasteCarried counts it.
+	MultiplierCarried     float64
+	MultiplierCarriedLow  float64
+	MultiplierCarriedHigh float64
+	GeneratedGroups       int64
+	UsefulGroups          int64
 }

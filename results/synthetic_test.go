@@ -231,13 +231,20 @@ func syntheticSweep() []SweepPoint {
 func sweepRow(target, achieved float64, sel, kind string, seed *uint64, waste, se, lo, hi float64) SweepPoint {
 	p := SweepPoint{Target: target, Achieved: achieved, Selector: sel, Kind: kind, Seed: seed, Windows: 40,
 		Waste: waste, WasteStdErr: se, WasteCILow: lo, WasteCIHigh: hi, HitRate: 1 - waste, UsefulPer1000: 1000 * (1 - waste),
-		LateShare: math.NaN(), DuplicateShare: math.NaN(), Multiplier: math.NaN(), MultiplierLow: math.NaN(), MultiplierHigh: math.NaN(),
+		WasteCarried: waste, WasteCarriedCILow: lo, WasteCarriedCIHigh: hi,
+		LateShare: math.NaN(), DuplicateShare: math.NaN(), InFlightShare: math.NaN(),
+		Multiplier: math.NaN(), MultiplierLow: math.NaN(), MultiplierHigh: math.NaN(),
+		MultiplierCarried: math.NaN(), MultiplierCarriedLow: math.NaN(), MultiplierCarriedHigh: math.NaN(),
 		GeneratedGroups: int64(320 / (1 - waste + 1e-9)), UsefulGroups: 320}
 	if kind == "market" {
-		p.LateShare, p.DuplicateShare = 0.6*waste, 0.1*waste
+		p.LateShare, p.DuplicateShare, p.InFlightShare = 0.6*waste, 0.1*waste, 0.2*waste
 		p.Multiplier = (1 - waste) / achieved
+		// Carrying in-flight work over saves a fifth of the waste.
+		p.WasteCarried, p.WasteCarriedCILow, p.WasteCarriedCIHigh = 0.8*waste, 0.8*lo, 0.8*hi
+		p.MultiplierCarried = (1 - p.WasteCarried) / achieved
 		if seed == nil {
 			p.MultiplierLow, p.MultiplierHigh = p.Multiplier*0.9, p.Multiplier*1.1
+			p.MultiplierCarriedLow, p.MultiplierCarriedHigh = p.MultiplierCarried*0.9, p.MultiplierCarried*1.1
 		}
 	}
 	return p

@@ -17,12 +17,13 @@ import (
 // Table kinds: the names of the tables of a run, and of their sections in
 // EXPERIMENTS.md (<experiment>/<kind>).
 const (
-	KindReference   = "reference"    // pass@k and truncation per arm, value ± SE
-	KindPaired      = "paired"       // paired differences between arms
-	KindWaste       = "waste"        // waste and its breakdown per arm
-	KindSweep       = "sweep"        // waste per selector at each in-zone fraction (wide)
-	KindSweepDetail = "sweep-detail" // every sweep statistic per point (long)
-	KindPlots       = "plots"        // Markdown image links to the plots (EXPERIMENTS.md only)
+	KindReference    = "reference"     // pass@k and truncation per arm, value ± SE
+	KindPaired       = "paired"        // paired differences between arms
+	KindWaste        = "waste"         // waste and its breakdown per arm
+	KindSweep        = "sweep"         // waste per selector at each in-zone fraction (wide), in-flight work counted in full
+	KindSweepCarried = "sweep-carried" // the same with in-flight work carried into the next window
+	KindSweepDetail  = "sweep-detail"  // every sweep statistic per point (long)
+	KindPlots        = "plots"         // Markdown image links to the plots (EXPERIMENTS.md only)
 )
 
 // Table is one rendered table: a header, rows of formatted cells, and a
@@ -215,7 +216,7 @@ func metricLess(a, b string) int {
 // Tables builds every table the run has data for, in a fixed order.
 func (r *Run) Tables() []Table {
 	var out []Table
-	for _, t := range []Table{r.referenceTable(), r.pairedTable(), r.wasteTable(), r.sweepTable(), r.sweepDetailTable()} {
+	for _, t := range []Table{r.referenceTable(), r.pairedTable(), r.wasteTable(), r.sweepTable(), r.sweepCarriedTable(), r.sweepDetailTable()} {
 		if len(t.Rows) > 0 {
 			out = append(out, t)
 		}
@@ -369,9 +370,33 @@ func times(v float64) string {
 }
 
 func (r *Run) sweepTable() Table {
-	t := Table{Kind: KindSweep, Title: "Waste vs in-zone fraction",
-		Note: "Waste of each selector at each in-zone fraction (mean over seeds ± half its 95% interval); " +
-			"for markets, × is the efficiency multiplier over the reactive filter."}
+	return r.sweepWide(Table{Kind: KindSweep, Title: "Waste vs in-zone fraction",
+		Note: "Waste of each selector at each in-zone fraction (mean over seeds ± half its 95% interval), counting the " +
+			"groups still being generated when a market window seals in full; for markets, × is the efficiency " +
+			"multiplier over the reactive filter."}, sweepInFull)
+}
+
+func (r *Run) sweepCarriedTable() Table {
+	return r.sweepWide(Table{Kind: KindSweepCarried, Title: "Waste vs in-zone fraction, in-flight work carried over",
+		Note: "As above, for markets whose miners carry the work under way at a seal into the next window (a persistent " +
+			"miner pool at an unchanged checkpoint): waste = 1 − hit rate × the share of submitted groups accepted. " +
+			"The filter has no in-flight work."}, sweepCarried)
+}
+
+// sweepValues picks one accounting of a sweep point's waste and multiplier,
+// with their 95% intervals.
+type sweepValues func(p SweepPoint) (waste, wasteLow, wasteHigh, mult, multLow, multHigh float64)
+
+func sweepInFull(p SweepPoint) (float64, float64, float64, float64, float64, float64) {
+	return p.Waste, p.WasteCILow, p.WasteCIHigh, p.Multiplier, p.MultiplierLow, p.MultiplierHigh
+}
+
+func sweepCarried(p SweepPoint) (float64, float64, float64, float64, float64, float64) {
+	return p.WasteCarried, p.WasteCarriedCILow, p.WasteCarriedCIHigh, p.MultiplierCarried, p.MultiplierCarriedLow, p.MultiplierCarriedHigh
+}
+
+// sweepWide is a sweep table with one column per selector.
+func (r *Run) sweepWide(t Table, values sweepValues) Table {
 	if len(r.Sweep) == 0 {
 		return t
 	}
@@ -395,12 +420,13 @@ func (r *Run) sweepTable() Table {
 			if row[1] == dash {
 				row[1] = strconv.FormatFloat(100*p.Achieved, 'f', 2, 64) + "%"
 			}
-			cell := pct(p.Waste)
-			if !math.IsNaN(p.WasteCILow) && !math.IsNaN(p.WasteCIHigh) {
-				cell += " ± " + strconv.FormatFloat(50*(p.WasteCIHigh-p.WasteCILow), 'f', 1, 64)
+			waste, lo, hi, mult, _, _ := values(p)
+			cell := pct(waste)
+			if !math.IsNaN(lo) && !math.IsNaN(hi) {
+				cell += " ± " + strconv.FormatFloat(50*(hi-lo), 'f', 1, 64)
 			}
-			if !math.IsNaN(p.Multiplier) {
-				cell += " " + times(p.Multiplier)
+			if !math.IsNaN(mult) {
+				cell += " " + times(mult)
 			}
 			row = append(row, cell)
 		}
@@ -411,30 +437,34 @@ func (r *Run) sweepTable() Table {
 
 func (r *Run) sweepDetailTable() Table {
 	t := Table{Kind: KindSweepDetail, Title: "Sweep: every statistic per point",
-		Note: "Per in-zone target and selector (mean over seeds): waste with its 95% interval, hit rate (share of " +
-			"groups in the zone), useful rollouts per 1,000 generated, late and duplicate shares of generated groups " +
-			"(markets), and the efficiency multiplier over the filter with its 95% interval.",
+		Note: "Per in-zone target and selector (mean over seeds): waste with its 95% interval, counting in-flight work " +
+			"in full and carried over, hit rate (share of groups in the zone), useful rollouts per 1,000 generated, " +
+			"in-flight, late and duplicate shares of generated groups (markets), and the efficiency multiplier over " +
+			"the filter with its 95% interval, both ways.",
 		Labels: 3,
-		Header: []string{"in-zone target", "achieved", "selector", "waste", "waste 95% CI", "hit rate", "useful / 1000",
-			"late", "duplicate", "multiplier", "multiplier 95% CI"}}
+		Header: []string{"in-zone target", "achieved", "selector", "waste", "waste 95% CI", "carried", "carried 95% CI",
+			"hit rate", "useful / 1000", "in flight", "late", "duplicate", "multiplier", "multiplier 95% CI",
+			"× carried", "× carried 95% CI"}}
+	interval := func(lo, hi float64, format func(float64) string) string {
+		if math.IsNaN(lo) || math.IsNaN(hi) {
+			return dash
+		}
+		return "[" + format(lo) + ", " + format(hi) + "]"
+	}
 	for _, target := range r.sweepTargets() {
 		for _, sel := range r.selectors {
 			for _, p := range r.sweepPoints(sel) {
 				if p.Target != target {
 					continue
 				}
-				mci := dash
-				if !math.IsNaN(p.MultiplierLow) && !math.IsNaN(p.MultiplierHigh) {
-					mci = "[" + times(p.MultiplierLow) + ", " + times(p.MultiplierHigh) + "]"
-				}
-				wci := dash
-				if !math.IsNaN(p.WasteCILow) && !math.IsNaN(p.WasteCIHigh) {
-					wci = "[" + pct(p.WasteCILow) + ", " + pct(p.WasteCIHigh) + "]"
-				}
 				t.Rows = append(t.Rows, []string{
 					pct(target), strconv.FormatFloat(100*p.Achieved, 'f', 2, 64) + "%", sel,
-					pct(p.Waste), wci, pct(p.HitRate), strconv.FormatFloat(p.UsefulPer1000, 'f', 1, 64),
-					pct(p.LateShare), pct(p.DuplicateShare), times(p.Multiplier), mci,
+					pct(p.Waste), interval(p.WasteCILow, p.WasteCIHigh, pct),
+					pct(p.WasteCarried), interval(p.WasteCarriedCILow, p.WasteCarriedCIHigh, pct),
+					pct(p.HitRate), strconv.FormatFloat(p.UsefulPer1000, 'f', 1, 64),
+					pct(p.InFlightShare), pct(p.LateShare), pct(p.DuplicateShare),
+					times(p.Multiplier), interval(p.MultiplierLow, p.MultiplierHigh, times),
+					times(p.MultiplierCarried), interval(p.MultiplierCarriedLow, p.MultiplierCarriedHigh, times),
 				})
 			}
 		}

@@ -17,8 +17,8 @@ func reportCommand(p *process) *cli.Command {
 			"index.html beside them, then prints the tables.\n\n" +
 			"--experiments FILE regenerates the sections of FILE between marker comments\n" +
 			"  <!-- relix:begin EXPERIMENT/KIND --> ... <!-- relix:end EXPERIMENT/KIND -->\n" +
-			"where KIND is reference, paired, waste, sweep, sweep-detail or plots; the prose around\n" +
-			"them is left as it is.\n\n" +
+			"where KIND is reference, paired, waste, sweep, sweep-carried, sweep-detail or plots; the\n" +
+			"prose around them is left as it is.\n\n" +
 			"--check writes nothing and exits 1, printing a diff, when any of those files is out of date.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "experiments", Usage: "Markdown `FILE` whose marked sections to regenerate (EXPERIMENTS.md)"},
