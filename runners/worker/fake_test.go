@@ -152,7 +152,8 @@ func rawWorker(mode string) int {
 				if mode == "short" {
 					n--
 				}
-				reply(`{"id":%d,"result":{"completions":%s}}`, req.ID, instantCompletions(len(p.Prompts), n))
+				tokens, _ := strconv.Atoi(os.Getenv("RELIX_FAKE_TOKENS"))
+				reply(`{"id":%d,"result":{"completions":%s}}`, req.ID, instantCompletions(len(p.Prompts), n, tokens))
 			}
 		case MethodShutdown:
 			reply(`{"id":%d,"result":{}}`, req.ID)
@@ -164,8 +165,36 @@ func rawWorker(mode string) int {
 	return 0
 }
 
-// instantCompletions is a generate result of prompts × n short completions.
-func instantCompletions(prompts, n int) string {
+var longCompletion string
+
+// instantCompletions is a generate result of prompts × n completions: a
+// short one, or with tokens > 0 one of that many tokens (ids and
+// log-probabilities, about 4 bytes of text per token) as a GPU worker
+// returns when asked for tokens.
+func instantCompletions(prompts, n, tokens int) string {
+	one := `{"text":"The answer is $\\boxed{42}$.","num_tokens":12,"finish":"stop"}`
+	if tokens > 0 && longCompletion != "" {
+		one = longCompletion // made once: the benchmark times relix, not this worker
+	} else if tokens > 0 {
+		var c strings.Builder
+		fmt.Fprintf(&c, `{"text":"%s","num_tokens":%d,"finish":"length","tokens":[`, strings.Repeat("abc ", tokens), tokens)
+		for t := 0; t < tokens; t++ {
+			if t > 0 {
+				c.WriteByte(',')
+			}
+			fmt.Fprintf(&c, "%d", (t*7919)%151936)
+		}
+		c.WriteString(`],"logprobs":[`)
+		for t := 0; t < tokens; t++ {
+			if t > 0 {
+				c.WriteByte(',')
+			}
+			fmt.Fprintf(&c, "%g", -float32(t%97)/31)
+		}
+		c.WriteString(`]}`)
+		one = c.String()
+		longCompletion = one
+	}
 	var b strings.Builder
 	b.WriteByte('[')
 	for i := 0; i < prompts; i++ {
@@ -177,7 +206,7 @@ func instantCompletions(prompts, n int) string {
 			if j > 0 {
 				b.WriteByte(',')
 			}
-			b.WriteString(`{"text":"The answer is $\\boxed{42}$.","num_tokens":12,"finish":"stop"}`)
+			b.WriteString(one)
 		}
 		b.WriteByte(']')
 	}

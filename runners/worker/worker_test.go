@@ -93,7 +93,8 @@ func inProcessSim(t testing.TB) *sim.Runner {
 func prompts(t testing.TB, n int) []runners.Prompt {
 	out := make([]runners.Prompt, n)
 	for i := range out {
-		p := problemSets(t)[0].Problems[i]
+		set := problemSets(t)[0].Problems
+		p := set[i%len(set)]
 		out[i] = runners.Prompt{ID: p.ID, Text: p.Statement}
 	}
 	return out
