@@ -84,6 +84,7 @@ func (f privateHelpFlag) Apply(set *flag.FlagSet) error {
 func commands(p *process) []*cli.Command {
 	return []*cli.Command{
 		runCommand(p),
+		sweepCommand(p),
 		validateCommand(p),
 		schemaCommand(p),
 		reportCommand(p),
