@@ -338,8 +338,10 @@ func (s *Slurm) follow(ctx context.Context, sub *submission) error {
 	for {
 		select {
 		case <-ctx.Done():
-			return s.cancel(ctx, sub, tasks)
 		case <-timer.C:
+		}
+		if ctx.Err() != nil {
+			return s.cancel(ctx, sub, tasks)
 		}
 		q, known, err := s.queue(ctx, sub.Job)
 		if err != nil {

@@ -59,7 +59,7 @@ func parseArrayID(id string) (job string, tasks []int, err error) {
 			if b < a {
 				return "", nil, fmt.Errorf("%q: range %s runs backwards", id, part)
 			}
-			if len(tasks)+(b-a)/step >= maxArrayTasks {
+			if len(tasks)+(b-a)/step+1 > maxArrayTasks {
 				return "", nil, fmt.Errorf("%q: more than %d tasks", id, maxArrayTasks)
 			}
 			for t := a; t <= b; t += step {
@@ -169,11 +169,12 @@ func isRecordKey(s string) bool {
 // terminal reports whether a job state is final. Any state squeue may
 // print that is not listed (PENDING, RUNNING, COMPLETING, CONFIGURING,
 // SUSPENDED, REQUEUED, RESIZING, SIGNALING, STAGE_OUT, STOPPED, ...) means
-// the task may still run.
+// the task may still run. LOST is relix's own: a task that left the queue
+// unseen with its run unfinished.
 func terminal(state string) bool {
 	switch state {
 	case "COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "BOOT_FAIL",
-		"DEADLINE", "OUT_OF_MEMORY", "PREEMPTED", "REVOKED", "SPECIAL_EXIT":
+		"DEADLINE", "OUT_OF_MEMORY", "PREEMPTED", "REVOKED", "SPECIAL_EXIT", "LOST":
 		return true
 	}
 	return false
