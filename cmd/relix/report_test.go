@@ -65,7 +65,7 @@ func TestReport(t *testing.T) {
 
 	code, out, errOut = cliRun(t, "report", "--check", "--experiments", doc, paired, sweep)
 	assert.Equal(t, exitOK, code, out+errOut)
-	assert.Equal(t, "19 files up to date\n", out)
+	assert.Equal(t, "23 files up to date\n", out)
 }
 
 func TestReportErrors(t *testing.T) {
