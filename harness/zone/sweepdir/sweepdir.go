@@ -8,8 +8,8 @@ package sweepdir
 
 import (
 	"fmt"
-	"math"
 	"runtime"
+	"strconv"
 
 	"github.com/relix-lab/relix/harness/dataset"
 	"github.com/relix-lab/relix/harness/spec"
@@ -84,12 +84,10 @@ func Notes(s *spec.Spec, res *zone.Result) []string {
 	return notes
 }
 
+// percent writes a grid fraction as a percentage with the float noise of
+// 100·f rounded off (0.07 → "7%").
 func percent(f float64) string {
-	v := 100 * f
-	if v == math.Trunc(v) {
-		return fmt.Sprintf("%.0f%%", v)
-	}
-	return fmt.Sprintf("%g%%", v)
+	return strconv.FormatFloat(100*f, 'g', 6, 64) + "%"
 }
 
 func describe(ps spec.ProblemSet) string {
