@@ -93,7 +93,11 @@ func runCommand(p *process) *cli.Command {
 					return invalid(err)
 				}
 				if c.Context.Err() != nil {
-					fmt.Fprintf(p.stderr, "relix: interrupted; complete steps are saved in %s, run the same command again to resume\n", opts.Out)
+					dir := opts.Out
+					if oc != nil {
+						dir = oc.Dir // where --out was not given
+					}
+					fmt.Fprintf(p.stderr, "relix: interrupted; complete steps are saved in %s, run the same command again to resume\n", dir)
 					return cli.Exit("", exitRuntime)
 				}
 				return err
