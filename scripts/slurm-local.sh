@@ -219,15 +219,19 @@ down() {
 
 status() {
 	local ok=0
-	for d in "munged $MUNGE_PID" "slurmctld $CTLD_PID" "slurmd $SLURMD_PID"; do
-		set -- $d
-		if alive "$2"; then
-			echo "$1: running (pid $(cat "$2"))"
+	local name pidfile
+	while read -r name pidfile; do
+		if alive "$pidfile"; then
+			echo "$name: running (pid $(cat "$pidfile"))"
 		else
-			echo "$1: not running"
+			echo "$name: not running"
 			ok=1
 		fi
-	done
+	done <<EOF
+munged $MUNGE_PID
+slurmctld $CTLD_PID
+slurmd $SLURMD_PID
+EOF
 	if [ $ok -eq 0 ]; then
 		sinfo
 	fi
