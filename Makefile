@@ -43,7 +43,8 @@ bench:
 ## results: run the committed experiments that fit CI and regenerate EXPERIMENTS.md
 results: build
 	bin/relix run -q --force experiments/paired.yaml
-	bin/relix report --experiments EXPERIMENTS.md results/paired
+	bin/relix sweep -q experiments/zone-sweep.yaml
+	bin/relix report --experiments EXPERIMENTS.md results/paired results/zone-sweep
 
 clean:
 	rm -rf bin

@@ -61,6 +61,9 @@ func aggregate(t testing.TB, res *Result, li int, selector string) Point {
 // about half the time, so each is widened to 1 − 0.05/15 (Bonferroni): the
 // test then fails by chance at most 5% of the time, whatever the seeds.
 func TestFilterWasteIsOneMinusInZone(t *testing.T) {
+	if raceEnabled {
+		t.Skip("statistics need many windows; skipped under the race detector")
+	}
 	t.Parallel()
 	s, pool := load(t, "dataset.train.generated.size=2000", "sweep.selectors=[{name: filter, kind: filter}]",
 		"sweep.seeds=[1, 2, 3, 4, 5]", "sweep.windows=20", "sweep.warmup=0")
@@ -97,6 +100,9 @@ func TestFilterWasteIsOneMinusInZone(t *testing.T) {
 // can resolve, so there the bound is checked against the markets that
 // guess worse: random, history, learned and noise ≥ 1.
 func TestOracleBoundsOtherMarkets(t *testing.T) {
+	if raceEnabled {
+		t.Skip("statistics need many windows; skipped under the race detector")
+	}
 	t.Parallel()
 	s, pool := load(t, "dataset.train.generated.size=2000", "sweep.grid=[0.01, 0.05, 0.15]",
 		"sweep.seeds=[1, 2]", "sweep.windows=6", "sweep.warmup=6")
