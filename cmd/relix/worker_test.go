@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/relix-lab/relix/harness/spec"
+	"github.com/relix-lab/relix/results"
 	"github.com/relix-lab/relix/runners/worker"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -91,4 +93,56 @@ func mustJSON(t *testing.T, v any) []byte {
 	data, err := json.Marshal(v)
 	require.NoError(t, err)
 	return data
+}
+
+// TestSmokeWorkerThroughPython runs experiments/smoke-worker.yaml through
+// the reference Python worker with its tiny model: every arm's files exist,
+// steps trained in Python with finite metrics and every reward is finite.
+// It needs a Python with PyTorch, named by RELIX_PYTHON (CI:
+// RELIX_PYTHON=/usr/bin/python3 after installing python3-torch).
+func TestSmokeWorkerThroughPython(t *testing.T) {
+	python := os.Getenv("RELIX_PYTHON")
+	if python == "" {
+		t.Skip("set RELIX_PYTHON to a Python with PyTorch to run the Python worker")
+	}
+	workerPy, err := filepath.Abs(filepath.Join("..", "..", "runners", "worker", "python", "worker.py"))
+	require.NoError(t, err)
+	out := filepath.Join(t.TempDir(), "smoke-worker")
+	code, stdout, stderr := cliRun(t, "run", "-q", "--out", out,
+		"--set", "runner.command="+python+" "+workerPy+" --tiny", filepath.Join("..", "..", "experiments", "smoke-worker.yaml"))
+	require.Equal(t, exitOK, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+
+	for _, name := range []string{"manifest.json", "steps.parquet", "rollouts.parquet", "eval.parquet", "summary.parquet", "tables.md"} {
+		assert.FileExists(t, filepath.Join(out, name))
+	}
+	steps, err := results.Read[results.Step](filepath.Join(out, "steps.parquet"))
+	require.NoError(t, err)
+	trained := 0
+	for _, s := range steps {
+		if s.UsefulGroups == 0 {
+			continue
+		}
+		trained++
+		for name, x := range map[string]float64{"loss": s.Loss, "grad_norm": s.GradNorm, "kl": s.KL, "entropy": s.Entropy, "clip": s.ClipFraction} {
+			assert.False(t, math.IsNaN(x) || math.IsInf(x, 0), "%s step %d: %s = %v", s.Arm, s.Step, name, x)
+		}
+		assert.Greater(t, s.GradNorm, 0.0, "%s step %d trained in Python", s.Arm, s.Step)
+	}
+	assert.Greater(t, trained, 0, "some step had a group with signal")
+	rollouts, err := results.Read[results.Rollout](filepath.Join(out, "rollouts.parquet"))
+	require.NoError(t, err)
+	require.NotEmpty(t, rollouts)
+	correct := 0
+	for _, r := range rollouts {
+		require.True(t, r.Reward == 0 || r.Reward == 1, "reward %v", r.Reward)
+		correct += int(r.Reward)
+	}
+	assert.Greater(t, correct, 0, "the tiny model boxes a right answer now and then")
+	evals, err := results.Read[results.Eval](filepath.Join(out, "eval.parquet"))
+	require.NoError(t, err)
+	arms := map[string]bool{}
+	for _, e := range evals {
+		arms[e.Arm] = true
+	}
+	assert.Equal(t, map[string]bool{"base": true, "uniform": true, "market": true}, arms)
 }

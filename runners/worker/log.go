@@ -28,7 +28,8 @@ func newLogTail(w io.Writer) *logTail {
 	return &logTail{w: w}
 }
 
-// Write takes the worker's stderr.
+// Write takes the worker's stderr. Whole lines go on to the log, so that
+// relix's notes never land inside one of the worker's lines.
 func (l *logTail) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -38,15 +39,33 @@ func (l *logTail) Write(p []byte) (int, error) {
 		if i < 0 {
 			break
 		}
-		l.add(string(l.partial[:i]))
+		l.line(l.partial[:i])
 		l.partial = l.partial[i+1:]
 	}
 	if len(l.partial) > 4096 { // a very long line without a newline
-		l.add(string(l.partial))
+		l.line(l.partial)
 		l.partial = l.partial[:0]
 	}
-	_, _ = l.w.Write(p) // a failing log must not fail the worker
 	return len(p), nil
+}
+
+// line passes one line on to the log and keeps it in the tail.
+func (l *logTail) line(b []byte) {
+	_, _ = l.w.Write(append(b[:len(b):len(b)], '\n')) // a failing log must not fail the worker
+	l.lines = append(l.lines, strings.TrimRight(string(b), "\r"))
+	if len(l.lines) > tailLines {
+		l.lines = l.lines[len(l.lines)-tailLines:]
+	}
+}
+
+// flush passes on a last line that had no newline (the worker is gone).
+func (l *logTail) flush() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.partial) > 0 {
+		l.line(l.partial)
+		l.partial = l.partial[:0]
+	}
 }
 
 // notef writes one of relix's own lines to the log, not to the tail.
@@ -56,23 +75,12 @@ func (l *logTail) notef(format string, args ...any) {
 	_, _ = fmt.Fprintf(l.w, "relix: "+format+"\n", args...)
 }
 
-func (l *logTail) add(line string) {
-	l.lines = append(l.lines, strings.TrimRight(line, "\r"))
-	if len(l.lines) > tailLines {
-		l.lines = l.lines[len(l.lines)-tailLines:]
-	}
-}
-
 // tail returns the last lines, indented, or "" when there are none.
 func (l *logTail) tail() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	lines := l.lines
-	if len(l.partial) > 0 {
-		lines = append(lines[:len(lines):len(lines)], string(l.partial))
-	}
-	if len(lines) == 0 {
+	if len(l.lines) == 0 {
 		return ""
 	}
-	return "  " + strings.Join(lines, "\n  ")
+	return "  " + strings.Join(l.lines, "\n  ")
 }

@@ -29,6 +29,7 @@ func (e *procError) Error() string { return e.msg }
 type proc struct {
 	cmd   *exec.Cmd
 	stdin io.WriteCloser
+	log   *logTail
 	max   int
 	wmu   sync.Mutex // serializes request lines
 
@@ -45,7 +46,7 @@ type proc struct {
 
 // startProc starts the command. Its stderr goes to stderr; stdout is the
 // protocol.
-func startProc(argv []string, env []string, stderr io.Writer, max int) (*proc, error) {
+func startProc(argv []string, env []string, stderr *logTail, max int) (*proc, error) {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = env
 	cmd.Stderr = stderr
@@ -63,7 +64,7 @@ func startProc(argv []string, env []string, stderr io.Writer, max int) (*proc, e
 		return nil, fmt.Errorf("starting the worker %q: %w", strings.Join(argv, " "), err)
 	}
 	p := &proc{
-		cmd: cmd, stdin: stdin, max: max, nextID: 1,
+		cmd: cmd, stdin: stdin, log: stderr, max: max, nextID: 1,
 		pending: map[uint64]chan Response{}, held: map[string]bool{}, done: make(chan struct{}),
 	}
 	go p.read(stdout)
@@ -101,6 +102,7 @@ func (p *proc) read(stdout io.Reader) {
 	}
 	p.kill()
 	werr := p.cmd.Wait()
+	p.log.flush()
 	p.mu.Lock()
 	if p.err == nil {
 		p.err = &procError{msg: exitMessage(werr)}

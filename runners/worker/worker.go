@@ -413,6 +413,15 @@ func (r *Runner) remember(next string, params *StepParams) {
 	}
 }
 
+// nonNil makes an empty list travel as [], never null: a worker in any
+// language may iterate it.
+func nonNil[T any](xs []T) []T {
+	if xs == nil {
+		return []T{}
+	}
+	return xs
+}
+
 func dedupe(ids []string) []string {
 	var out []string
 	for _, id := range ids {
@@ -425,7 +434,7 @@ func dedupe(ids []string) []string {
 
 // Generate asks the worker for n completions of each prompt.
 func (r *Runner) Generate(ctx context.Context, checkpoint string, prompts []runners.Prompt, n int, s runners.Sampling) ([][]runners.Completion, error) {
-	params := GenerateParams{Checkpoint: checkpoint, Prompts: prompts, N: n, Sampling: s}
+	params := GenerateParams{Checkpoint: checkpoint, Prompts: nonNil(prompts), N: n, Sampling: s}
 	var res GenerateResult
 	if _, err := r.do(ctx, MethodGenerate, params, r.cfg.Timeouts.Generate.Std(), &res, checkpoint); err != nil {
 		return nil, err
@@ -438,7 +447,11 @@ func (r *Runner) Generate(ctx context.Context, checkpoint string, prompts []runn
 
 // Step asks the worker for one GRPO step.
 func (r *Runner) Step(ctx context.Context, checkpoint string, groups []runners.Group, h runners.Hyper) (string, runners.StepMetrics, error) {
-	params := StepParams{Checkpoint: checkpoint, Groups: groups, Hyper: h}
+	params := StepParams{Checkpoint: checkpoint, Groups: make([]runners.Group, len(groups)), Hyper: h}
+	for i, g := range groups {
+		g.Completions, g.Rewards = nonNil(g.Completions), nonNil(g.Rewards)
+		params.Groups[i] = g
+	}
 	needs := []string{checkpoint, h.Reference}
 	for _, g := range groups {
 		needs = append(needs, g.Checkpoint)
@@ -458,7 +471,7 @@ func (r *Runner) Step(ctx context.Context, checkpoint string, groups []runners.G
 
 // Hidden asks the worker for last hidden states.
 func (r *Runner) Hidden(ctx context.Context, checkpoint string, tokens []uint32, positions []int) ([][]float32, error) {
-	params := HiddenParams{Checkpoint: checkpoint, Tokens: tokens, Positions: positions}
+	params := HiddenParams{Checkpoint: checkpoint, Tokens: nonNil(tokens), Positions: nonNil(positions)}
 	var res HiddenResult
 	if _, err := r.do(ctx, MethodHidden, params, r.cfg.Timeouts.Other.Std(), &res, checkpoint); err != nil {
 		return nil, err

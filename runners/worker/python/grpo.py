@@ -1,0 +1,130 @@
+"""GRPO's loss and optimizer step on token log-probabilities, as
+runners/README.md defines them for every runner:
+
+    A_j  = (r_j - mean) / std  (advantage "std", population std) or r_j - mean ("mean");
+           a group with std < std_epsilon is skipped: it adds nothing, not even to a denominator
+    rho  = pi(t) / pi_behaviour(t)                 per token t of sequence j
+    k3   = r - log r - 1,  r = pi_ref(t) / pi(t)   (k3 estimator of KL(pi || ref))
+    l_jt = -min(rho A_j, clip(rho, 1 - clip_low, 1 + clip_high) A_j) + kl_beta k3
+    L    = sum_j w_j mean_t l_jt,  w_j = 1/S ("seq-mean-token-mean") or T_j / sum T ("token-mean")
+
+then gradient-norm clipping and one AdamW update (torch.optim.AdamW's
+arithmetic, written out so its state is plain tensors to checkpoint) at the
+request's already-scheduled learning rate, once per epoch.
+"""
+
+import math
+from dataclasses import dataclass
+from typing import Optional
+
+import torch
+
+from model import token_logprobs
+
+MAX_LOG_RATIO = 50.0  # |log rho|, |log r| are clamped before exp, as in the sim
+ADAM_EPS = 1e-8
+
+
+def advantages(rewards, mode, eps):
+    """Group-relative advantages, or None for a group without signal."""
+    if not rewards:
+        return None
+    mean = sum(rewards) / len(rewards)
+    std = math.sqrt(sum((r - mean) ** 2 for r in rewards) / len(rewards))
+    if std < eps or std == 0:
+        return None
+    return [(r - mean) / std if mode == "std" else r - mean for r in rewards]
+
+
+@dataclass
+class Sample:
+    """One completion that carries signal in this step."""
+
+    prompt: list
+    completion: list
+    temperature: float
+    adv: float
+    weight: float = 0.0  # w_j
+    lp_old: Optional[torch.Tensor] = None  # behaviour log-probs per token
+    lp_ref: Optional[torch.Tensor] = None  # reference log-probs per token (KL on)
+
+
+def sequence_loss(lp, s, h):
+    """w_j · mean_t l_jt for one sequence, its clipped-token count and its
+    mean k3."""
+    log_ratio = (lp - s.lp_old).clamp(-MAX_LOG_RATIO, MAX_LOG_RATIO)
+    rho = log_ratio.exp()
+    surrogate = torch.minimum(rho * s.adv, rho.clamp(1 - h["clip_low"], 1 + h["clip_high"]) * s.adv)
+    per_token = -surrogate
+    clipped = 0
+    if s.adv > 0:
+        clipped = int((rho > 1 + h["clip_high"]).sum())
+    elif s.adv < 0:
+        clipped = int((rho < 1 - h["clip_low"]).sum())
+    kl = 0.0
+    if s.lp_ref is not None:
+        log_r = (s.lp_ref - lp).clamp(-MAX_LOG_RATIO, MAX_LOG_RATIO)
+        k3 = log_r.exp() - log_r - 1
+        per_token = per_token + h["kl_beta"] * k3
+        kl = float(k3.mean())
+    return s.weight * per_token.mean(), clipped, kl
+
+
+def set_weights(samples, loss_agg):
+    tokens = sum(len(s.completion) for s in samples)
+    for s in samples:
+        s.weight = len(s.completion) / tokens if loss_agg == "token-mean" else 1 / len(samples)
+
+
+def adamw(params, grads, state, lr, betas, weight_decay):
+    """One torch.optim.AdamW step (decoupled weight decay, bias-corrected
+    moments, eps outside the square root) on named tensors; state holds
+    "t", "m" and "v" and is updated in place."""
+    b1, b2 = betas
+    state["t"] += 1
+    bc1, bc2 = 1 - b1 ** state["t"], 1 - b2 ** state["t"]
+    with torch.no_grad():
+        for name, p in params.items():
+            g = grads[name]
+            m = state["m"].setdefault(name, torch.zeros_like(p))
+            v = state["v"].setdefault(name, torch.zeros_like(p))
+            p.mul_(1 - lr * weight_decay)
+            m.mul_(b1).add_(g, alpha=1 - b1)
+            v.mul_(b2).addcmul_(g, g, value=1 - b2)
+            p.addcdiv_(m, (v.sqrt() / math.sqrt(bc2)).add_(ADAM_EPS), value=-lr / bc1)
+
+
+def train_step(lm, samples, h, state):
+    """Runs h["epochs"] optimizer steps of the loss on samples (lp_old and
+    lp_ref already set) and returns the metrics: loss, gradient norm (before
+    clipping), KL and entropy from the first epoch, the clipped share of
+    tokens over all epochs."""
+    set_weights(samples, h["loss_agg"])
+    params = {n: p for n, p in lm.named_parameters() if p.requires_grad}
+    m = {}
+    clipped = units = 0
+    for epoch in range(max(h["epochs"], 1)):
+        lm.zero_grad(set_to_none=True)
+        loss = kl = entropy = 0.0
+        for s in samples:  # one backward per sequence keeps one sequence's activations alive
+            lp, ent = token_logprobs(lm, s.prompt, s.completion, s.temperature, with_entropy=True)
+            l, c, k = sequence_loss(lp, s, h)
+            l.backward()
+            loss += float(l)
+            clipped += c
+            units += len(s.completion)
+            kl += k / len(samples)
+            entropy += float(ent.mean()) / len(samples)
+        grads = {n: (p.grad if p.grad is not None else torch.zeros_like(p)) for n, p in params.items()}
+        norm = float(torch.norm(torch.stack([g.float().norm() for g in grads.values()])))
+        if h["grad_clip"] > 0:  # torch.nn.utils.clip_grad_norm_'s rule
+            coef = h["grad_clip"] / (norm + 1e-6)
+            if coef < 1:
+                for g in grads.values():
+                    g.mul_(coef)
+        if epoch == 0:
+            m.update(loss=loss, grad_norm=norm, kl=kl, entropy=entropy)
+        adamw(params, grads, state, h["lr"], h["betas"], h["weight_decay"])
+    lm.zero_grad(set_to_none=True)
+    m["clip_frac"] = clipped / units if units else 0.0
+    return m

@@ -1,0 +1,127 @@
+"""The GRPO loss on hand-made cases: its gradient against the formula in
+runners/README.md and against finite differences, the skipped group, the
+clip, and the AdamW arithmetic against torch.optim.AdamW.
+
+    /usr/bin/python3 -m unittest discover -s runners/worker/python
+"""
+
+import math
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import torch  # noqa: E402
+
+import grpo  # noqa: E402
+
+H = {"clip_low": 0.2, "clip_high": 0.2, "kl_beta": 0.04}
+
+
+def sample(lp_old, lp_ref, adv, weight):
+    s = grpo.Sample(prompt=[], completion=[0] * len(lp_old), temperature=1.0, adv=adv, weight=weight)
+    s.lp_old = torch.tensor(lp_old, dtype=torch.float64)
+    s.lp_ref = None if lp_ref is None else torch.tensor(lp_ref, dtype=torch.float64)
+    return s
+
+
+class AdvantagesTest(unittest.TestCase):
+    def test_std_and_mean(self):
+        a = grpo.advantages([1, 0, 1, 0], "std", 1e-8)
+        self.assertEqual(a, [1.0, -1.0, 1.0, -1.0])  # mean 0.5, population std 0.5
+        self.assertEqual(grpo.advantages([1, 0, 0, 0], "mean", 1e-8), [0.75, -0.25, -0.25, -0.25])
+
+    def test_a_group_without_variance_is_skipped(self):
+        self.assertIsNone(grpo.advantages([1, 1, 1, 1], "std", 1e-8))
+        self.assertIsNone(grpo.advantages([0, 0], "mean", 1e-8))
+        self.assertIsNone(grpo.advantages([], "std", 1e-8))
+        self.assertIsNone(grpo.advantages([0.5, 0.5 + 1e-9], "std", 1e-8))
+
+
+class LossGradientTest(unittest.TestCase):
+    """The log-probabilities are the parameters themselves (lp_t = θ_t), so
+    ∂L/∂θ_t is the coefficient the README writes in front of ∇ log π:
+
+        w_j / T_j · ( −[not clipped] ρ_t A_j + β (1 − r_t) ),  r_t = π_ref/π = exp(lp_ref_t − θ_t)
+    """
+
+    def case(self):
+        # Token 1 has ρ = e^0.3 > 1.2 with A > 0: clipped, no surrogate gradient.
+        lp_old = [-1.0, -2.0, -0.5]
+        theta = [-0.9, -1.7, -0.5]
+        lp_ref = [-1.2, -1.5, -0.4]
+        return lp_old, theta, lp_ref, 1.5, 0.5
+
+    def test_gradient_matches_the_formula(self):
+        lp_old, theta, lp_ref, adv, w = self.case()
+        s = sample(lp_old, lp_ref, adv, w)
+        th = torch.tensor(theta, dtype=torch.float64, requires_grad=True)
+        loss, clipped, kl = grpo.sequence_loss(th, s, H)
+        loss.backward()
+        want_loss, want_kl = 0.0, 0.0
+        for t in range(3):
+            rho = math.exp(theta[t] - lp_old[t])
+            r = math.exp(lp_ref[t] - theta[t])
+            k3 = r - math.log(r) - 1
+            is_clipped = rho > 1 + H["clip_high"]
+            surrogate = (1 + H["clip_high"]) * adv if is_clipped else rho * adv
+            want_loss += w / 3 * (-surrogate + H["kl_beta"] * k3)
+            want_kl += k3 / 3
+            coef = (0 if is_clipped else -rho * adv) + H["kl_beta"] * (1 - r)
+            self.assertAlmostEqual(th.grad[t].item(), w / 3 * coef, places=12, msg=f"token {t}")
+        self.assertAlmostEqual(loss.item(), want_loss, places=12)
+        self.assertAlmostEqual(kl, want_kl, places=12)
+        self.assertEqual(clipped, 1)
+
+    def test_gradient_matches_finite_differences(self):
+        lp_old, theta, lp_ref, _, w = self.case()
+        for adv in (1.5, -0.7):
+            s = sample(lp_old, lp_ref, adv, w)
+            th = torch.tensor(theta, dtype=torch.float64, requires_grad=True)
+            grpo.sequence_loss(th, s, H)[0].backward()
+            for t in range(3):
+                e = torch.zeros(3, dtype=torch.float64)
+                e[t] = 1e-6
+                up = grpo.sequence_loss(torch.tensor(theta, dtype=torch.float64) + e, s, H)[0].item()
+                down = grpo.sequence_loss(torch.tensor(theta, dtype=torch.float64) - e, s, H)[0].item()
+                self.assertAlmostEqual(th.grad[t].item(), (up - down) / 2e-6, places=6, msg=f"adv {adv} token {t}")
+
+    def test_negative_advantage_clips_below(self):
+        s = sample([-1.0, -1.0], None, -1.0, 1.0)
+        th = torch.tensor([-1.5, -1.0], dtype=torch.float64, requires_grad=True)  # ρ = e^-0.5 < 0.8, then 1
+        loss, clipped, kl = grpo.sequence_loss(th, s, H)
+        loss.backward()
+        self.assertEqual(clipped, 1)
+        self.assertEqual(kl, 0.0)
+        self.assertEqual(th.grad[0].item(), 0.0)  # clipped: the surrogate is flat
+        self.assertAlmostEqual(th.grad[1].item(), 0.5 * 1.0, places=12)  # −ρA/T = 1/2
+
+    def test_aggregation_weights(self):
+        a = grpo.Sample([], [0] * 2, 1.0, 1.0)
+        b = grpo.Sample([], [0] * 6, 1.0, 1.0)
+        grpo.set_weights([a, b], "seq-mean-token-mean")
+        self.assertEqual((a.weight, b.weight), (0.5, 0.5))
+        grpo.set_weights([a, b], "token-mean")
+        self.assertEqual((a.weight, b.weight), (0.25, 0.75))
+
+
+class AdamWTest(unittest.TestCase):
+    def test_matches_torch(self):
+        torch.manual_seed(0)
+        p = torch.randn(5, 3, dtype=torch.float64)
+        ours = {"w": p.clone()}
+        theirs = torch.nn.Parameter(p.clone())
+        opt = torch.optim.AdamW([theirs], lr=1e-2, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01)
+        state = {"t": 0, "m": {}, "v": {}}
+        for step in range(4):
+            g = torch.randn(5, 3, dtype=torch.float64)
+            theirs.grad = g.clone()
+            opt.step()
+            grpo.adamw(ours, {"w": g}, state, 1e-2, (0.9, 0.999), 0.01)
+            self.assertTrue(torch.allclose(ours["w"], theirs.detach(), rtol=0, atol=1e-15), f"step {step}")
+        self.assertEqual(state["t"], 4)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,181 @@
+"""The worker's protocol loop with the tiny model: round trips of every
+method, structured errors instead of crashes, seeded generation that does
+not depend on batching, a step that trains and one that cannot, and
+checkpoint files that load back to the same id and weights.
+
+    /usr/bin/python3 -m unittest discover -s runners/worker/python
+"""
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import struct
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import torch  # noqa: E402
+
+import tensors  # noqa: E402
+import worker  # noqa: E402
+
+HYPER = {"step": 0, "lr": 1e-3, "advantage": "std", "std_epsilon": 1e-8, "clip_low": 0.2, "clip_high": 0.2, "kl_beta": 0.04,
+         "reference": "", "betas": [0.9, 0.999], "weight_decay": 0.01, "grad_clip": 1.0, "epochs": 1, "loss_agg": "seq-mean-token-mean"}
+SAMPLING = {"temperature": 0.9, "top_p": 1, "max_tokens": 24, "seed": 11, "tokens": True}
+PROMPTS = [{"id": "p-a", "text": "What is the remainder when $28$ is divided by $8$?"},
+           {"id": "p-b", "text": "What is the remainder when $40$ is divided by $7$?"}]
+
+
+def args(**kw):
+    a = {"tiny": True, "model": "", "dtype": "", "device": "cpu", "backend": "auto", "keep": 6, "trace": False}
+    a.update(kw)
+    return argparse.Namespace(**a)
+
+
+def converse(w, *requests):
+    """Runs the protocol loop over requests; returns the exit status and the
+    responses."""
+    stdin = io.BytesIO(b"".join(json.dumps(r).encode() + b"\n" for r in requests))
+    stdout = io.BytesIO()
+    with contextlib.redirect_stderr(io.StringIO()):  # the worker's log: tracebacks of the errors provoked here
+        status = worker.serve(w, stdin, stdout)
+    return status, [json.loads(line) for line in stdout.getvalue().splitlines()]
+
+
+class WorkerTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.w = worker.Worker(args())
+        _, [hello] = converse(cls.w, {"id": 1, "method": "hello", "params": {"protocol": 1, "max_message": 1 << 24, "config": {}}})
+        cls.hello = hello["result"]
+        cls.base = cls.hello["base"]
+
+    def call(self, method, params, rid=7):
+        _, [resp] = converse(self.w, {"id": rid, "method": method, "params": params})
+        self.assertEqual(resp["id"], rid)
+        return resp
+
+    def generate(self, prompts, n, checkpoint=None, **sampling):
+        resp = self.call("generate", {"checkpoint": checkpoint or self.base, "prompts": prompts, "n": n, "sampling": dict(SAMPLING, **sampling)})
+        self.assertIn("result", resp, resp)
+        return resp["result"]["completions"]
+
+    def test_hello(self):
+        self.assertEqual(self.hello["protocol"], 1)
+        self.assertTrue(self.base.startswith("base-"))
+        self.assertEqual(set(self.hello["capabilities"]), {"generate", "step", "hidden", "save", "load"})
+        again = worker.Worker(args())
+        _, [h] = converse(again, {"id": 1, "method": "hello", "params": {"protocol": 1, "config": {}}})
+        self.assertEqual(h["result"]["base"], self.base, "a fresh process names the same base")
+
+    def test_generate_is_seeded_per_completion(self):
+        both = self.generate(PROMPTS, 3)
+        self.assertEqual([len(g) for g in both], [3, 3])
+        for c in both[0]:
+            self.assertEqual(c["num_tokens"], len(c["tokens"]))
+            self.assertIn(c["finish"], ("stop", "length"))
+            self.assertEqual(c["trace"][1:], [float(t) for t in c["tokens"]])
+            self.assertTrue(all(lp <= 0 for lp in c["logprobs"]))
+        self.assertEqual(self.generate(PROMPTS[1:], 3)[0], both[1], "another prompt in the call changes nothing")
+        self.assertEqual(self.generate(PROMPTS[:1], 1)[0][0], both[0][0], "nor does n")
+        self.assertNotEqual(self.generate(PROMPTS[:1], 3, seed=12)[0], both[0])
+
+    def test_the_tiny_model_knows_the_answer_format(self):
+        texts = [c["text"] for c in self.generate(PROMPTS, 8)[0]]
+        boxed = [t for t in texts if t.startswith("\\boxed{") and t.endswith("}")]
+        self.assertGreaterEqual(len(boxed), 6, texts)
+
+    def test_step_trains_and_checkpoints_round_trip(self):
+        comps = self.generate(PROMPTS, 4)
+        groups = [{"prompt": p, "completions": cs, "rewards": [1, 0, 0, 1]} for p, cs in zip(PROMPTS, comps)]
+        params = {"checkpoint": self.base, "groups": groups, "hyper": dict(HYPER, reference=self.base)}
+        first = self.call("step", params)["result"]
+        m = first["metrics"]
+        self.assertTrue(m["updated"])
+        self.assertEqual((m["groups"], m["skipped"], m["sequences"]), (2, 0, 8))
+        self.assertGreater(m["grad_norm"], 0)
+        self.assertEqual(m["kl"], 0.0, "the policy is the reference at its first step")
+        self.assertEqual(self.call("step", params)["result"], first, "the same request, the same id and metrics")
+        ck = first["checkpoint"]
+        self.assertNotEqual(self.generate(PROMPTS, 4, checkpoint=ck), comps, "the step changed the policy")
+
+        with tempfile.TemporaryDirectory() as d:
+            self.assertEqual(self.call("save", {"checkpoint": ck, "dir": d})["result"], {})
+            self.assertEqual(sorted(os.listdir(d)), ["checkpoint.json", "model.safetensors", "optimizer.safetensors"])
+            fresh = worker.Worker(args())
+            _, [_, loaded] = converse(fresh, {"id": 1, "method": "hello", "params": {"protocol": 1, "config": {}}},
+                                      {"id": 2, "method": "load", "params": {"dir": d}})
+            self.assertEqual(loaded["result"]["checkpoint"], ck)
+            for name, t in self.w.checkpoints[ck].weights.items():
+                self.assertTrue(torch.equal(t, fresh.checkpoints[ck].weights[name]), name)
+            self.assertEqual(fresh.checkpoints[ck].adam["t"], 1)
+
+        hidden = self.call("hidden", {"checkpoint": ck, "tokens": [1, 2, 3, 4], "positions": [0, 3]})["result"]["hidden"]
+        self.assertEqual([len(v) for v in hidden], [64, 64])
+        other = self.call("hidden", {"checkpoint": self.base, "tokens": [1, 2, 3, 4], "positions": [0, 3]})["result"]["hidden"]
+        self.assertNotEqual(hidden, other)
+
+    def test_a_step_without_signal_changes_nothing(self):
+        comps = self.generate(PROMPTS[:1], 2)
+        m = self.call("step", {"checkpoint": self.base, "groups": [{"prompt": PROMPTS[0], "completions": comps[0], "rewards": [1, 1]}],
+                               "hyper": HYPER})["result"]
+        self.assertEqual(m["checkpoint"], self.base)
+        self.assertFalse(m["metrics"]["updated"])
+        self.assertEqual(m["metrics"]["skipped"], 1)
+        self.assertEqual(self.call("step", {"checkpoint": self.base, "groups": None, "hyper": HYPER})["result"]["checkpoint"], self.base)
+
+    def test_errors_are_answers(self):
+        self.assertEqual(self.call("generate", {"checkpoint": "nope", "prompts": PROMPTS, "n": 1, "sampling": SAMPLING})["error"]["code"], "unknown_checkpoint")
+        self.assertEqual(self.call("frobnicate", {})["error"]["code"], "unknown_method")
+        self.assertEqual(self.call("generate", {"checkpoint": self.base})["error"]["code"], "bad_request")
+        self.assertEqual(self.call("hidden", {"checkpoint": self.base, "tokens": [1], "positions": [3]})["error"]["code"], "bad_request")
+        self.assertEqual(self.call("load", {"dir": "/nonexistent"})["error"]["code"], "failed")
+        self.assertIn("temperature", self.call("generate", {"checkpoint": self.base, "prompts": PROMPTS, "n": 1,
+                                                            "sampling": dict(SAMPLING, temperature=0)})["error"]["message"])
+
+    def test_hello_comes_first_and_versions_must_match(self):
+        w = worker.Worker(args())
+        status, [early, refused] = converse(w, {"id": 1, "method": "generate", "params": {}},
+                                            {"id": 2, "method": "hello", "params": {"protocol": 2}},
+                                            {"id": 3, "method": "shutdown"})
+        self.assertEqual(early["error"]["code"], "bad_request")
+        self.assertEqual(refused["error"]["code"], "protocol_version")
+        self.assertIn("relix speaks protocol version 2; this worker speaks 1", refused["error"]["message"])
+        self.assertEqual(status, 1, "it exits after refusing")
+
+    def test_shutdown_and_garbage(self):
+        status, [resp] = converse(self.w, {"id": 9, "method": "shutdown"}, {"id": 10, "method": "generate"})
+        self.assertEqual((status, resp), (0, {"id": 9, "result": {}}))
+        with contextlib.redirect_stderr(io.StringIO()) as log:
+            status = worker.serve(self.w, io.BytesIO(b"not json\n"), io.BytesIO())
+        self.assertEqual(status, 2)
+        self.assertIn("request line 1 is not a protocol request", log.getvalue())
+
+
+class TensorsTest(unittest.TestCase):
+    def test_round_trip_and_layout(self):
+        ts = {"b": torch.arange(6, dtype=torch.float32).reshape(2, 3), "a": torch.tensor([1.5, -2.25], dtype=torch.bfloat16),
+              "e": torch.zeros(0, dtype=torch.int64)}
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "x.safetensors")
+            tensors.save(path, ts, {"t": 3})
+            data = open(path, "rb").read()
+            (n,) = struct.unpack("<Q", data[:8])
+            self.assertEqual(n % 8, 0)
+            header = json.loads(data[8 : 8 + n])
+            self.assertEqual(header["__metadata__"], {"t": "3"})
+            self.assertEqual(header["a"], {"dtype": "BF16", "shape": [2], "data_offsets": [0, 4]})
+            self.assertEqual(header["b"]["data_offsets"], [4, 28])
+            back, meta = tensors.load(path)
+            self.assertEqual(meta, {"t": "3"})
+            for k, t in ts.items():
+                self.assertEqual(back[k].dtype, t.dtype)
+                self.assertTrue(torch.equal(back[k], t), k)
+
+
+if __name__ == "__main__":
+    unittest.main()
