@@ -163,7 +163,8 @@ class TensorsTest(unittest.TestCase):
         with tempfile.TemporaryDirectory() as d:
             path = os.path.join(d, "x.safetensors")
             tensors.save(path, ts, {"t": 3})
-            data = open(path, "rb").read()
+            with open(path, "rb") as f:
+                data = f.read()
             (n,) = struct.unpack("<Q", data[:8])
             self.assertEqual(n % 8, 0)
             header = json.loads(data[8 : 8 + n])
