@@ -33,6 +33,7 @@ func TestMain(m *testing.M) {
 //	crash-step   the sim, but the process dies in its first step
 //	hang-step    the sim, but the process hangs in its first step
 //	hang         the sim, but every step hangs
+//	forget       the sim, but it has let the first trained checkpoint asked for go
 //	crash-start  dies before hello, with a message on stderr
 //	garbage      writes a log line on stdout before answering hello
 //	version      answers hello with protocol version 99
@@ -83,6 +84,15 @@ type faulty struct {
 	*sim.Runner
 	mode  string
 	steps atomic.Int32
+}
+
+// Generate, in mode forget, answers unknown_checkpoint once for a trained
+// checkpoint, as a worker that let it go to free memory does.
+func (f *faulty) Generate(ctx context.Context, ck string, prompts []runners.Prompt, n int, s runners.Sampling) ([][]runners.Completion, error) {
+	if f.mode == "forget" && ck != f.Base() && once() {
+		return nil, fmt.Errorf("fake: %w: %s was let go", runners.ErrUnknownCheckpoint, ck)
+	}
+	return f.Runner.Generate(ctx, ck, prompts, n, s)
 }
 
 func (f *faulty) Step(ctx context.Context, ck string, groups []runners.Group, h runners.Hyper) (string, runners.StepMetrics, error) {

@@ -246,6 +246,23 @@ func TestCrashMidStepReplaysAnUnsavedCheckpoint(t *testing.T) {
 	assert.Contains(t, log.String(), "restarting the worker (restart 1 of 2)")
 }
 
+// A worker may let checkpoints go; relix restores the one it asks for
+// again (here from its copy of the save) and repeats the request.
+func TestAForgottenCheckpointIsRestored(t *testing.T) {
+	t.Parallel()
+	cfg := fakeConfig(t, "forget")
+	w, _ := startFake(t, cfg)
+	s := inProcessSim(t)
+	ids := train(t, w, 1, true)
+	require.Equal(t, train(t, s, 1, false), ids)
+	got, err := w.Generate(ctx, ids[1], prompts(t, 2), 3, sampling)
+	require.NoError(t, err)
+	want, err := s.Generate(ctx, ids[1], prompts(t, 2), 3, sampling)
+	require.NoError(t, err)
+	assert.Equal(t, want, got)
+	assert.FileExists(t, cfg.Env["RELIX_FAKE_MARK"], "the worker did answer unknown_checkpoint once")
+}
+
 func TestHungWorkerIsKilledAndRestarted(t *testing.T) {
 	t.Parallel()
 	cfg := fakeConfig(t, "hang-step")
