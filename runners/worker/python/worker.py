@@ -122,7 +122,7 @@ class Worker:
             for toks, finish, lps in group:
                 c = {"text": self.tok.decode(toks), "num_tokens": len(toks), "finish": finish,
                      # trace: what step needs to score it again; relix passes it back unchanged
-                     "trace": [float(s["temperature"])] + [float(t) for t in toks]}
+                     "trace": [float(s["temperature"])] + toks}
                 if s.get("tokens"):
                     c["tokens"] = toks
                 if lps is not None:
