@@ -10,7 +10,9 @@ runners/README.md defines them for every runner:
 
 then gradient-norm clipping and one AdamW update (torch.optim.AdamW's
 arithmetic, written out so its state is plain tensors to checkpoint) at the
-request's already-scheduled learning rate, once per epoch.
+request's already-scheduled learning rate, once per epoch. The update goes
+to float32 master weights, then into the model in its own dtype: a bfloat16
+weight cannot hold a 5e-6 step.
 """
 
 import math
@@ -96,9 +98,10 @@ def adamw(params, grads, state, lr, betas, weight_decay):
 
 def train_step(lm, samples, h, state):
     """Runs h["epochs"] optimizer steps of the loss on samples (lp_old and
-    lp_ref already set) and returns the metrics: loss, gradient norm (before
-    clipping), KL and entropy from the first epoch, the clipped share of
-    tokens over all epochs."""
+    lp_ref already set) on state ("master" weights, "m", "v", "t", updated in
+    place) and the model, and returns the metrics: loss, gradient norm
+    (before clipping), KL and entropy from the first epoch, the clipped share
+    of tokens over all epochs."""
     set_weights(samples, h["loss_agg"])
     params = {n: p for n, p in lm.named_parameters() if p.requires_grad}
     m = {}
@@ -115,7 +118,7 @@ def train_step(lm, samples, h, state):
             units += len(s.completion)
             kl += k / len(samples)
             entropy += float(ent.mean()) / len(samples)
-        grads = {n: (p.grad if p.grad is not None else torch.zeros_like(p)) for n, p in params.items()}
+        grads = {n: (p.grad.float() if p.grad is not None else torch.zeros_like(state["master"][n])) for n, p in params.items()}
         norm = float(torch.norm(torch.stack([g.float().norm() for g in grads.values()])))
         if h["grad_clip"] > 0:  # torch.nn.utils.clip_grad_norm_'s rule
             coef = h["grad_clip"] / (norm + 1e-6)
@@ -124,7 +127,10 @@ def train_step(lm, samples, h, state):
                     g.mul_(coef)
         if epoch == 0:
             m.update(loss=loss, grad_norm=norm, kl=kl, entropy=entropy)
-        adamw(params, grads, state, h["lr"], h["betas"], h["weight_decay"])
+        adamw(state["master"], grads, state, h["lr"], h["betas"], h["weight_decay"])
+        with torch.no_grad():
+            for n, p in params.items():
+                p.copy_(state["master"][n])
     lm.zero_grad(set_to_none=True)
     m["clip_frac"] = clipped / units if units else 0.0
     return m

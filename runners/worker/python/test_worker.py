@@ -112,12 +112,28 @@ class WorkerTest(unittest.TestCase):
             self.assertEqual(loaded["result"]["checkpoint"], ck)
             for name, t in self.w.checkpoints[ck].weights.items():
                 self.assertTrue(torch.equal(t, fresh.checkpoints[ck].weights[name]), name)
-            self.assertEqual(fresh.checkpoints[ck].adam["t"], 1)
+            self.assertEqual(fresh.checkpoints[ck].train["t"], 1)
+            for k in ("master", "m", "v"):
+                for n, t in self.w.checkpoints[ck].train[k].items():
+                    self.assertTrue(torch.equal(t, fresh.checkpoints[ck].train[k][n]), f"{k}.{n}")
 
         hidden = self.call("hidden", {"checkpoint": ck, "tokens": [1, 2, 3, 4], "positions": [0, 3]})["result"]["hidden"]
         self.assertEqual([len(v) for v in hidden], [64, 64])
         other = self.call("hidden", {"checkpoint": self.base, "tokens": [1, 2, 3, 4], "positions": [0, 3]})["result"]["hidden"]
         self.assertNotEqual(hidden, other)
+
+    def test_only_the_newest_checkpoint_keeps_its_optimizer_state(self):
+        comps = self.generate(PROMPTS, 4)
+        groups = [{"prompt": p, "completions": cs, "rewards": [0, 1, 0, 1]} for p, cs in zip(PROMPTS, comps)]
+        first = self.call("step", {"checkpoint": self.base, "groups": groups, "hyper": HYPER})["result"]["checkpoint"]
+        with tempfile.TemporaryDirectory() as d:
+            self.call("save", {"checkpoint": first, "dir": d})
+            second = self.call("step", {"checkpoint": first, "groups": groups, "hyper": dict(HYPER, step=1)})["result"]["checkpoint"]
+            self.assertEqual(self.w.checkpoints[first].train, worker.DROPPED)
+            again = {"checkpoint": first, "groups": groups, "hyper": dict(HYPER, step=1)}
+            self.assertEqual(self.call("step", again)["error"]["code"], "unknown_checkpoint")
+            self.assertEqual(self.call("load", {"dir": d})["result"]["checkpoint"], first)
+            self.assertEqual(self.call("step", again)["result"]["checkpoint"], second, "reloaded, it trains to the same id")
 
     def test_a_step_without_signal_changes_nothing(self):
         comps = self.generate(PROMPTS[:1], 2)

@@ -38,11 +38,22 @@ def log(*args):
     print(*args, file=sys.stderr, flush=True)
 
 
-class Checkpoint:
-    """One state of the policy: weights (on the CPU) and AdamW's state."""
+# A checkpoint's training state when it was let go (or saved without it):
+# it can still generate and be a reference, but not be trained from.
+DROPPED = "dropped"
 
-    def __init__(self, weights, adam):
-        self.weights, self.adam = weights, adam
+
+class Checkpoint:
+    """One state of the policy, on the CPU: its weights in the model's dtype
+    (what generation, hidden states and the KL reference use) and its
+    training state — float32 master weights and AdamW's moments, or None for
+    a policy never trained (the base). Only the newest trained checkpoint
+    keeps its training state in memory (a real model's is four times its
+    weights); the others' is DROPPED, and relix reloads it from the saved
+    files if it ever trains from them."""
+
+    def __init__(self, weights, train):
+        self.weights, self.train = weights, train
         self.used = time.monotonic()
 
 
@@ -168,19 +179,27 @@ class Worker:
             for s in samples:
                 s.lp_ref = model.token_logprobs(self.lm, s.prompt, s.completion, s.temperature)
         start = self.activate(parent)
-        adam = {"t": 0, "m": {}, "v": {}} if start.adam is None else {
-            "t": start.adam["t"], "m": {k: v.clone() for k, v in start.adam["m"].items()}, "v": {k: v.clone() for k, v in start.adam["v"].items()}}
+        if start.train == DROPPED:
+            raise RequestError("unknown_checkpoint", f"checkpoint {parent!r}: its optimizer state is not held (relix reloads it from its save)")
+        device = next(self.lm.parameters()).device
+        if start.train is None:
+            train = {"t": 0, "master": {n: q.detach().float().clone() for n, q in self.lm.named_parameters()}, "m": {}, "v": {}}
+        else:
+            train = {"t": start.train["t"], **{k: {n: v.to(device, torch.float32, copy=True) for n, v in start.train[k].items()}
+                                               for k in ("master", "m", "v")}}
         self.active = None  # training changes the live weights; until it succeeds they are no checkpoint's
         with torch.enable_grad():
-            metrics.update(grpo.train_step(self.lm, samples, h, adam))
+            metrics.update(grpo.train_step(self.lm, samples, h, train))
         if not all(math.isfinite(metrics[k]) for k in ("loss", "grad_norm", "kl", "entropy")):
             raise RequestError("failed", f"the step's metrics are not finite: {metrics}")
         metrics["updated"] = True
         # The new id names the parent and the request: the same history
         # gives the same ids in every process, as relix's restarts need.
         ck = "ck-" + hashlib.sha256((parent + "\x00" + json.dumps(p, sort_keys=True, separators=(",", ":"))).encode()).hexdigest()[:16]
-        self.add(ck, Checkpoint(self.snapshot(), {"t": adam["t"], "m": {k: v.cpu() for k, v in adam["m"].items()},
-                                                  "v": {k: v.cpu() for k, v in adam["v"].items()}}))
+        for c in self.checkpoints.values():
+            if c.train is not None:
+                c.train = DROPPED
+        self.add(ck, Checkpoint(self.snapshot(), {"t": train["t"], **{k: {n: v.cpu() for n, v in train[k].items()} for k in ("master", "m", "v")}}))
         self.active = ck  # the model now holds the new weights
         self.gen.load_weights(self.checkpoints[ck].weights)
         return {"checkpoint": ck, "metrics": metrics}
@@ -202,10 +221,15 @@ class Worker:
         c, ck, d = self.checkpoint(p["checkpoint"]), p["checkpoint"], p["dir"]
         os.makedirs(d, exist_ok=True)
         tensors.save(os.path.join(d, "model.safetensors"), c.weights)
-        if c.adam is not None:
-            named = {f"m.{k}": v for k, v in c.adam["m"].items()} | {f"v.{k}": v for k, v in c.adam["v"].items()}
-            tensors.save(os.path.join(d, "optimizer.safetensors"), named, {"t": str(c.adam["t"])})
-        meta = {"format": FORMAT, "id": ck, "model": self.identity, "adam": c.adam is not None}
+        train = "full"
+        if c.train is None:
+            train = "fresh"
+        elif c.train == DROPPED:
+            train = "weights-only"
+        else:
+            named = {f"{k}.{n}": v for k in ("master", "m", "v") for n, v in c.train[k].items()}
+            tensors.save(os.path.join(d, "optimizer.safetensors"), named, {"t": str(c.train["t"])})
+        meta = {"format": FORMAT, "id": ck, "model": self.identity, "train": train}
         tensors.write_atomic(os.path.join(d, "checkpoint.json"), (json.dumps(meta, indent=2) + "\n").encode())
         return {}
 
@@ -221,14 +245,15 @@ class Worker:
         if meta.get("format") != FORMAT or meta.get("model") != self.identity:
             raise RequestError("failed", f"{d}: a checkpoint of {meta.get('model')!r} ({meta.get('format')}); this worker serves {self.identity!r}")
         weights, _ = tensors.load(os.path.join(d, "model.safetensors"))
-        adam = None
-        if meta["adam"]:
+        train = {"fresh": None, "weights-only": DROPPED}.get(meta["train"])
+        if meta["train"] == "full":
             named, info = tensors.load(os.path.join(d, "optimizer.safetensors"))
-            adam = {"t": int(info["t"]), "m": {k[2:]: v for k, v in named.items() if k.startswith("m.")},
-                    "v": {k[2:]: v for k, v in named.items() if k.startswith("v.")}}
+            train = {"t": int(info["t"])}
+            for k in ("master", "m", "v"):
+                train[k] = {n[len(k) + 1 :]: v for n, v in named.items() if n.startswith(k + ".")}
         if meta["id"] == self.active:
             self.active = None  # reload: the weights may be the saved ones, not the live ones
-        self.add(meta["id"], Checkpoint(weights, adam))
+        self.add(meta["id"], Checkpoint(weights, train))
         return {"checkpoint": meta["id"]}
 
     def handle(self, req):
