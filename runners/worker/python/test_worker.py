@@ -31,7 +31,7 @@ PROMPTS = [{"id": "p-a", "text": "What is the remainder when $28$ is divided by 
 
 
 def args(**kw):
-    a = {"tiny": True, "model": "", "dtype": "", "device": "cpu", "backend": "auto", "keep": 6, "trace": False}
+    a = {"tiny": True, "model": "", "dtype": "", "device": "cpu", "backend": "auto", "keep": 3, "trace": False}
     a.update(kw)
     return argparse.Namespace(**a)
 

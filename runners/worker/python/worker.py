@@ -319,7 +319,7 @@ def main():
     ap.add_argument("--dtype", default="", choices=["", "float32", "float16", "bfloat16"], help="default: runner.dtype")
     ap.add_argument("--device", default="", help="default: runner.device, else cuda when available")
     ap.add_argument("--backend", default="auto", choices=["auto", "vllm", "hf"], help="generation backend of a real model (auto: vLLM when importable)")
-    ap.add_argument("--keep", type=int, default=6, help="checkpoints held in memory besides the base (relix restores others)")
+    ap.add_argument("--keep", type=int, default=3, help="checkpoints held in memory besides the base (relix restores others)")
     ap.add_argument("--trace", action="store_true", help="log every request's method, time and answer size")
     args = ap.parse_args()
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
