@@ -103,7 +103,7 @@ func defaultGrid() []float64 {
 	return grid
 }
 
-func (g *Generated) setDefaults()   { g.Size = 1000 }
+func (g *Generated) setDefaults() { g.Size = 1000 }
 
 func (m *Market) setDefaults() {
 	m.Candidates = 64
