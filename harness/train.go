@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -123,11 +124,12 @@ func (e *runEnv) run(ctx context.Context, id RunID) (resumed bool, err error) {
 		if err := ctx.Err(); err != nil {
 			return resumed, err
 		}
+		prevPublished := st.Published
 		rec, err := e.step(ctx, r, src, id, st, step)
 		if err != nil {
 			return resumed, fmt.Errorf("step %d: %w", step+1, err)
 		}
-		if err := e.commit(ctx, j, r, src, st, step+1, rec); err != nil {
+		if err := e.commit(ctx, j, r, src, st, step+1, rec, prevPublished); err != nil {
 			return resumed, err
 		}
 		tally.add(rec)
@@ -172,7 +174,7 @@ func evalDue(s *spec.Spec, completed int) bool {
 
 // commit makes step durable: its rows, then the checkpoints, then the state
 // that names them.
-func (e *runEnv) commit(ctx context.Context, j journal, r runners.Runner, src source.Source, st *runState, completed int, rec *stepRecord) error {
+func (e *runEnv) commit(ctx context.Context, j journal, r runners.Runner, src source.Source, st *runState, completed int, rec *stepRecord, prevPublished string) error {
 	if err := j.writeStep(completed, rec); err != nil {
 		return err
 	}
@@ -180,10 +182,21 @@ func (e *runEnv) commit(ctx context.Context, j journal, r runners.Runner, src so
 		return err
 	}
 	err := j.saveCheckpoints(completed, func(dir string) error {
-		if err := r.Save(ctx, st.Current, filepath.Join(dir, "current")); err != nil {
+		current, published := filepath.Join(dir, "current"), filepath.Join(dir, "published")
+		if err := r.Save(ctx, st.Current, current); err != nil {
 			return err
 		}
-		return r.Save(ctx, st.Published, filepath.Join(dir, "published"))
+		// A checkpoint is written once: the published one is either the
+		// step's own (just saved) or unchanged since the previous step,
+		// whose save is still on disk. On a GPU a save is gigabytes.
+		if st.Published == st.Current && linkTree(current, published) == nil {
+			return nil
+		}
+		if st.Published == prevPublished && linkTree(filepath.Join(j.checkpointDir(completed-1), "published"), published) == nil {
+			return nil
+		}
+		_ = os.RemoveAll(published)
+		return r.Save(ctx, st.Published, published)
 	})
 	if err != nil {
 		return fmt.Errorf("saving checkpoints: %w", err)
@@ -373,4 +386,30 @@ func (t *runTally) replay(j journal, completed int) error {
 		t.add(rec)
 	}
 	return nil
+}
+
+// linkTree recreates the directory src at dst with hard links to src's
+// files, falling back to copies where the file system cannot link.
+func linkTree(src, dst string) error {
+	return filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, path)
+		if err != nil {
+			return err
+		}
+		target := filepath.Join(dst, rel)
+		if d.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		if err := os.Link(path, target); err == nil {
+			return nil
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(target, data, 0o644)
+	})
 }
