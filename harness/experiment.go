@@ -188,7 +188,7 @@ func Run(ctx context.Context, s *spec.Spec, opts Options) (*Outcome, error) {
 		if set.name == "heldout" {
 			ds = sets.Heldout
 		}
-		m.Datasets = append(m.Datasets, results.Dataset{Name: set.name, Source: describeSource(set.ps), Problems: len(ds.Problems), SHA256: ds.Hash})
+		m.Datasets = append(m.Datasets, results.Dataset{Name: set.name, Source: set.ps.Describe(), Problems: len(ds.Problems), SHA256: ds.Hash})
 	}
 	if err := env.fail("merge"); err != nil {
 		return oc, err
@@ -278,16 +278,4 @@ func complete(out string, s *spec.Spec, runs []RunID) bool {
 		}
 	}
 	return m.Verify(out) == nil
-}
-
-func describeSource(ps spec.ProblemSet) string {
-	switch {
-	case ps.Generated != nil:
-		return fmt.Sprintf("generated:%d:%d", ps.Generated.Size, ps.Generated.Seed)
-	case ps.JSONL != nil:
-		return ps.JSONL.Path
-	case ps.Parquet != nil:
-		return ps.Parquet.Path
-	}
-	return ""
 }

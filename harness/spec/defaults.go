@@ -190,3 +190,17 @@ func (s *Spec) resolve() {
 }
 
 func (p *ProblemSet) clearAlternatives() { *p = ProblemSet{} }
+
+// Describe names the problem set for manifests: generated:<size>:<seed>, or
+// the file's path.
+func (p ProblemSet) Describe() string {
+	switch {
+	case p.Generated != nil:
+		return fmt.Sprintf("generated:%d:%d", p.Generated.Size, p.Generated.Seed)
+	case p.JSONL != nil:
+		return p.JSONL.Path
+	case p.Parquet != nil:
+		return p.Parquet.Path
+	}
+	return ""
+}

@@ -49,7 +49,7 @@ func Write(dir string, s *spec.Spec, pool *dataset.Set, res *zone.Result, m *res
 	m.SpecHash = s.Hash()
 	m.Spec = string(s.YAML())
 	m.GoVersion = runtime.Version()
-	m.Datasets = []results.Dataset{{Name: "train", Source: describe(s.Dataset.Train), Problems: pool.Len(), SHA256: pool.Hash}}
+	m.Datasets = []results.Dataset{{Name: "train", Source: s.Dataset.Train.Describe(), Problems: pool.Len(), SHA256: pool.Hash}}
 	m.Arms = nil
 	for _, sel := range s.Sweep.Selectors {
 		m.Arms = append(m.Arms, sel.Name)
@@ -88,16 +88,4 @@ func Notes(s *spec.Spec, res *zone.Result) []string {
 // 100·f rounded off (0.07 → "7%").
 func percent(f float64) string {
 	return strconv.FormatFloat(100*f, 'g', 6, 64) + "%"
-}
-
-func describe(ps spec.ProblemSet) string {
-	switch {
-	case ps.Generated != nil:
-		return fmt.Sprintf("generated:%d:%d", ps.Generated.Size, ps.Generated.Seed)
-	case ps.JSONL != nil:
-		return ps.JSONL.Path
-	case ps.Parquet != nil:
-		return ps.Parquet.Path
-	}
-	return ""
 }
