@@ -1,16 +1,16 @@
 package harness
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/relix-lab/relix/results/resultstest"
 
 	"github.com/relix-lab/relix/harness/spec"
 	"github.com/stretchr/testify/assert"
@@ -59,38 +59,6 @@ func runTiny(t *testing.T, s *spec.Spec, path, out string, jobs int, fp func(str
 	return Run(context.Background(), s, Options{SpecPath: path, Out: out, Jobs: jobs, Now: fixedClock, failpoint: fp})
 }
 
-// parquetFiles maps every Parquet file under dir (relative path) to its bytes.
-func parquetFiles(t *testing.T, dir string) map[string][]byte {
-	t.Helper()
-	files := map[string][]byte{}
-	require.NoError(t, filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".parquet") {
-			return err
-		}
-		data, err := os.ReadFile(path)
-		rel, _ := filepath.Rel(dir, path)
-		files[rel] = data
-		return err
-	}))
-	return files
-}
-
-func assertSameFiles(t *testing.T, want, got map[string][]byte) {
-	t.Helper()
-	require.NotEmpty(t, want)
-	var wantNames, gotNames []string
-	for k := range want {
-		wantNames = append(wantNames, k)
-	}
-	for k := range got {
-		gotNames = append(gotNames, k)
-	}
-	require.ElementsMatch(t, wantNames, gotNames)
-	for name, data := range want {
-		assert.True(t, bytes.Equal(data, got[name]), "%s differs", name)
-	}
-}
-
 var (
 	referenceOnce sync.Once
 	reference     map[string][]byte
@@ -103,7 +71,7 @@ func referenceRun(t *testing.T) map[string][]byte {
 		out := filepath.Join(t.TempDir(), "ref")
 		_, err := runTiny(t, s, path, out, 1, nil)
 		require.NoError(t, err)
-		reference = parquetFiles(t, out)
+		reference = resultstest.ParquetFiles(t, out)
 	})
 	require.NotNil(t, reference, "the reference run failed")
 	return reference
@@ -116,7 +84,7 @@ func TestJobsDoNotChangeTheBytes(t *testing.T) {
 	oc, err := runTiny(t, s, path, out, 4, nil)
 	require.NoError(t, err)
 	assert.Len(t, oc.Runs, 8)
-	assertSameFiles(t, want, parquetFiles(t, out))
+	resultstest.SameFiles(t, want, resultstest.ParquetFiles(t, out))
 }
 
 // TestInterruptedRunsResumeToTheSameBytes stops a run at each commit point —
@@ -147,7 +115,7 @@ func TestInterruptedRunsResumeToTheSameBytes(t *testing.T) {
 			if point == "step 3: state" {
 				assert.NotEmpty(t, oc.Resumed, "a run with complete steps must resume, not restart")
 			}
-			assertSameFiles(t, want, parquetFiles(t, out))
+			resultstest.SameFiles(t, want, resultstest.ParquetFiles(t, out))
 		})
 	}
 }
@@ -174,7 +142,7 @@ func TestCancelledRunResumes(t *testing.T) {
 	assert.True(t, os.IsNotExist(err), "an interrupted experiment has no summary yet")
 	_, err = runTiny(t, s, path, out, 1, nil)
 	require.NoError(t, err)
-	assertSameFiles(t, want, parquetFiles(t, out))
+	resultstest.SameFiles(t, want, resultstest.ParquetFiles(t, out))
 }
 
 func TestFinishedExperimentIsSkipped(t *testing.T) {

@@ -2,14 +2,14 @@ package main
 
 import (
 	"bytes"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/relix-lab/relix/results/resultstest"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -20,21 +20,6 @@ func relixProcess(args ...string) *exec.Cmd {
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), "RELIX_TEST_AS_MAIN=1")
 	return cmd
-}
-
-func parquetBytes(t *testing.T, dir string) map[string][]byte {
-	t.Helper()
-	out := map[string][]byte{}
-	require.NoError(t, filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".parquet") {
-			return err
-		}
-		data, err := os.ReadFile(p)
-		rel, _ := filepath.Rel(dir, p)
-		out[rel] = data
-		return err
-	}))
-	return out
 }
 
 // TestKilledRunResumesToTheSameBytes kills a real relix process with SIGKILL
@@ -50,7 +35,7 @@ func TestKilledRunResumesToTheSameBytes(t *testing.T) {
 	refDir := filepath.Join(t.TempDir(), "ref")
 	out, err := relixProcess("run", "-q", "--out", refDir, specPath).CombinedOutput()
 	require.NoError(t, err, "%s", out)
-	want := parquetBytes(t, refDir)
+	want := resultstest.ParquetFiles(t, refDir)
 	require.NotEmpty(t, want)
 
 	for _, delay := range []time.Duration{80 * time.Millisecond, 250 * time.Millisecond, 500 * time.Millisecond, 900 * time.Millisecond} {
@@ -63,7 +48,7 @@ func TestKilledRunResumesToTheSameBytes(t *testing.T) {
 			_ = cmd.Wait()
 			out, err := relixProcess("run", "-q", "--out", dir, specPath).CombinedOutput()
 			require.NoError(t, err, "%s", out)
-			got := parquetBytes(t, dir)
+			got := resultstest.ParquetFiles(t, dir)
 			require.Equal(t, len(want), len(got), "same files")
 			for name, data := range want {
 				assert.True(t, bytes.Equal(data, got[name]), "%s differs after a kill at %s", name, delay)

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/relix-lab/relix/results/resultstest"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -70,7 +72,7 @@ func TestSlurmRunGivesTheLocalBytes(t *testing.T) {
 	ref := filepath.Join(dir, "local")
 	code, _, errOut := cliRun(t, append(append([]string{"run", "-q", "--out", ref}, sets...), spec)...)
 	require.Equal(t, exitOK, code, errOut)
-	want := parquetBytes(t, ref)
+	want := resultstest.ParquetFiles(t, ref)
 
 	// A relix that fails the market arm's task.
 	exe, err := os.Executable()
@@ -92,7 +94,7 @@ func TestSlurmRunGivesTheLocalBytes(t *testing.T) {
 	assert.Contains(t, errOut, "submitted 1 runs as Slurm job array 101")
 	assert.Regexp(t, regexp.MustCompile(`(?m)^market/seed-9: step 4/4 accepted \d+`), errOut)
 	assert.Contains(t, stdout, "3 runs done in")
-	got := parquetBytes(t, out)
+	got := resultstest.ParquetFiles(t, out)
 	require.Equal(t, len(want), len(got))
 	for name, data := range want {
 		assert.True(t, bytes.Equal(data, got[name]), "%s differs from the local run's", name)

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/relix-lab/relix/results/resultstest"
+
 	"github.com/relix-lab/relix/harness/spec"
 	"github.com/relix-lab/relix/results"
 	"github.com/relix-lab/relix/runners/worker"
@@ -38,7 +40,7 @@ func TestSimOverWorkerGivesByteIdenticalResults(t *testing.T) {
 		"--set", "runner.env={RELIX_TEST_AS_MAIN: '1'}", smoke)
 	require.Equal(t, exitOK, code, stderr)
 
-	want, got := parquetBytes(t, simDir), parquetBytes(t, workerDir)
+	want, got := resultstest.ParquetFiles(t, simDir), resultstest.ParquetFiles(t, workerDir)
 	require.NotEmpty(t, want)
 	require.Equal(t, len(want), len(got), "same files")
 	for name, data := range want {

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/relix-lab/relix/results/resultstest"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -43,7 +45,7 @@ func TestSlurmEndToEnd(t *testing.T) {
 	ref := filepath.Join(shared, "local")
 	out, err = exec.Command(relix, "run", "-q", "--out", ref, spec).CombinedOutput()
 	require.NoError(t, err, "%s", out)
-	want := parquetFiles(t, ref)
+	want := resultstest.ParquetFiles(t, ref)
 	require.NotEmpty(t, want)
 
 	t.Run("a failed task, then the rest", func(t *testing.T) {
@@ -78,7 +80,7 @@ func TestSlurmEndToEnd(t *testing.T) {
 		assert.Contains(t, stderr, "submitted 2 runs as Slurm job array")
 		assert.Contains(t, stdout, "8 runs done in")
 
-		got := parquetFiles(t, dir)
+		got := resultstest.ParquetFiles(t, dir)
 		require.Len(t, got, len(want))
 		for name, data := range want {
 			assert.True(t, bytes.Equal(data, got[name]), "%s differs from the local run's", name)
@@ -152,20 +154,4 @@ func relixRun(t *testing.T, relix string, args ...string) (code int, stdout, std
 	}
 	require.NoError(t, err)
 	return 0, o.String(), e.String()
-}
-
-// parquetFiles maps every Parquet file under dir (relative path) to its bytes.
-func parquetFiles(t *testing.T, dir string) map[string][]byte {
-	t.Helper()
-	files := map[string][]byte{}
-	require.NoError(t, filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".parquet") {
-			return err
-		}
-		data, err := os.ReadFile(path)
-		rel, _ := filepath.Rel(dir, path)
-		files[rel] = data
-		return err
-	}))
-	return files
 }
