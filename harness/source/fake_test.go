@@ -184,7 +184,7 @@ func testTrain() spec.Train {
 	return spec.Train{
 		GroupsPerStep: 8, GroupSize: 8, SigmaMin: 0.43,
 		Sampling:     spec.Sampling{Temperature: 0.9, TopP: 1, MaxTokens: 2048},
-		PublishEvery: 10, Cooldown: 0, Reward: spec.Reward{Truncated: "zero"},
+		PublishEvery: 10, Cooldown: 0, Reward: spec.Reward{Truncated: "zero"}, ProbeEvery: 1,
 	}
 }
 

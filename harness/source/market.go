@@ -149,7 +149,7 @@ func (m *Market) window(ctx context.Context, step int, published string) (*windo
 		return nil, nil, err
 	}
 	b := w.batch()
-	if b.Account.InZoneFraction, b.Account.InZoneMethod, err = m.probe.inZone(ctx, published); err != nil {
+	if b.Account.InZoneFraction, b.Account.InZoneMethod, err = m.probe.inZoneAt(ctx, step, published); err != nil {
 		return nil, nil, err
 	}
 	b.Account.ProbeSize = len(m.probe.prompts)

@@ -3,6 +3,7 @@ package source
 import (
 	"context"
 	"fmt"
+	"math"
 	"sync"
 
 	"github.com/relix-lab/relix/harness/dataset"
@@ -45,6 +46,19 @@ func newProbe(cfg *Config, size int, z zone) *probe {
 	}
 	p.oracle, _ = cfg.Runner.(runners.Oracle)
 	return p
+}
+
+// InZoneNotMeasured is the method of a step whose in-zone fraction was not
+// measured (train.probe_every); the fraction is NaN.
+const InZoneNotMeasured = "not measured"
+
+// inZoneAt is inZone on the steps train.probe_every asks for, and NaN on
+// the others.
+func (p *probe) inZoneAt(ctx context.Context, step int, checkpoint string) (float64, string, error) {
+	if every := p.cfg.Train.ProbeEvery; every <= 0 || step%every != 0 {
+		return math.NaN(), InZoneNotMeasured, nil
+	}
+	return p.inZone(ctx, checkpoint)
 }
 
 // inZone returns the in-zone fraction at checkpoint and how it was measured.

@@ -290,3 +290,23 @@ func TestProbeSampledWithoutOracle(t *testing.T) {
 		t.Fatalf("sampled %g, exact %g (se %g)", got[0].InZoneFraction, want, se)
 	}
 }
+
+func TestProbeEvery(t *testing.T) {
+	p := testPool(t)
+	tr := testTrain()
+	tr.ProbeEvery = 3
+	src := mustNew(t, Config{Arm: spec.Arm{Name: "uniform", Source: "uniform", Filter: "none"}, Train: tr, Seed: 1, Pool: p, Runner: newFake(p)})
+	for step := range 4 {
+		b, err := src.Next(context.Background(), step, "ck-0", "ck-0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		measured := !math.IsNaN(b.Account.InZoneFraction)
+		if want := step%3 == 0; measured != want {
+			t.Fatalf("step %d: measured %v, want %v (probe_every 3)", step, measured, want)
+		}
+		if !measured && b.Account.InZoneMethod != InZoneNotMeasured {
+			t.Fatalf("step %d: method %q, want %q", step, b.Account.InZoneMethod, InZoneNotMeasured)
+		}
+	}
+}

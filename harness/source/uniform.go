@@ -131,7 +131,7 @@ func (u *Uniform) Next(ctx context.Context, step int, current, _ string) (*Batch
 		u.cool.use(k, step)
 	}
 	var err error
-	if acct.InZoneFraction, acct.InZoneMethod, err = u.probe.inZone(ctx, current); err != nil {
+	if acct.InZoneFraction, acct.InZoneMethod, err = u.probe.inZoneAt(ctx, step, current); err != nil {
 		return nil, err
 	}
 	acct.ProbeSize = len(u.probe.prompts)

@@ -55,6 +55,7 @@ func Default() *Spec {
 			PublishEvery: 10,
 			Cooldown:     Forever,
 			Reward:       Reward{Truncated: "zero"},
+			ProbeEvery:   1,
 		},
 		Eval: Eval{
 			Every:     50,
