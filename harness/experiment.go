@@ -180,6 +180,9 @@ func Run(ctx context.Context, s *spec.Spec, opts Options) (*Outcome, error) {
 		Runner:     results.Component{Name: s.Runner.Kind, Version: opts.Relix.Version},
 		Start:      start,
 	}
+	if env.identity != nil {
+		m.Runner = *env.identity
+	}
 	for _, set := range []struct {
 		name string
 		ps   spec.ProblemSet

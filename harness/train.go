@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/relix-lab/relix/eval"
 	"github.com/relix-lab/relix/harness/dataset"
@@ -26,6 +27,23 @@ type runEnv struct {
 	progress  Progress
 	workerLog io.Writer
 	failpoint func(string) error
+
+	mu       sync.Mutex
+	identity *results.Component // what served the runs, when the runner says
+}
+
+// noteIdentity keeps what the first runner that can say reports serving.
+func (e *runEnv) noteIdentity(r runners.Runner) {
+	id, ok := r.(runners.Identifier)
+	if !ok {
+		return
+	}
+	name, version := id.Identity()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.identity == nil {
+		e.identity = &results.Component{Name: name, Version: version}
+	}
 }
 
 func (e *runEnv) fail(point string) error {
@@ -80,6 +98,7 @@ func (e *runEnv) run(ctx context.Context, id RunID) (resumed bool, err error) {
 		return false, err
 	}
 	defer r.Close()
+	e.noteIdentity(r)
 
 	if arm.Source == "none" {
 		if st == nil {

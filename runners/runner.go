@@ -199,6 +199,14 @@ type Oracle interface {
 	SuccessProbability(ctx context.Context, checkpoint string, prompt Prompt, s Sampling, truncated string) (float64, error)
 }
 
+// Identifier is implemented by runners that can say what served a run — a
+// worker program and the model it loaded — for the run's manifest.
+type Identifier interface {
+	// Identity returns the serving program with its version, and the model
+	// it loaded (a directory and config hash, "tiny", the sim's policy).
+	Identity() (program, model string)
+}
+
 // ErrUnknownCheckpoint is returned (wrapped) for a checkpoint id the runner
 // does not hold.
 var ErrUnknownCheckpoint = errors.New("unknown checkpoint")

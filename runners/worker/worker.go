@@ -200,6 +200,10 @@ func (r *Runner) Base() string { return r.hello.Base }
 // Hello is what the worker said about itself.
 func (r *Runner) Hello() HelloResult { return r.hello }
 
+// Identity names the worker program and the model it serves, as its hello
+// said, for the run's manifest.
+func (r *Runner) Identity() (name, version string) { return r.hello.Worker, r.hello.Model }
+
 // current returns the live process, starting a new one when the last one
 // is gone, until runner.max_restarts is spent.
 func (r *Runner) current(ctx context.Context) (*proc, error) {
