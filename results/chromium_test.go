@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/relix-lab/relix/results/resultstest"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -30,7 +32,7 @@ func TestIndexHTMLInChromium(t *testing.T) {
 	root := t.TempDir()
 	for _, src := range []string{pairedData, sweepData} {
 		dir := filepath.Join(root, filepath.Base(src))
-		copyDir(t, src, dir)
+		resultstest.CopyDir(t, src, dir)
 		rd, err := Build(dir, RenderOptions{})
 		require.NoError(t, err)
 

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/relix-lab/relix/results/resultstest"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -76,8 +78,8 @@ func TestRewriteSectionsErrors(t *testing.T) {
 func TestReportCheck(t *testing.T) {
 	t.Parallel()
 	root := t.TempDir()
-	copyDir(t, pairedData, filepath.Join(root, "results", "paired"))
-	copyDir(t, sweepData, filepath.Join(root, "results", "zone-sweep"))
+	resultstest.CopyDir(t, pairedData, filepath.Join(root, "results", "paired"))
+	resultstest.CopyDir(t, sweepData, filepath.Join(root, "results", "zone-sweep"))
 	doc := filepath.Join(root, "EXPERIMENTS.md")
 	in, err := os.ReadFile("testdata/experiments/EXPERIMENTS.in.md")
 	require.NoError(t, err)

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/relix-lab/relix/results/resultstest"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -176,28 +178,10 @@ func TestRenderProducesEveryPlot(t *testing.T) {
 	assert.EqualError(t, err, `unknown plot format "pdf" (want png or svg)`)
 }
 
-func copyDir(t *testing.T, src, dst string) {
-	t.Helper()
-	require.NoError(t, filepath.WalkDir(src, func(path string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, path)
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
-	}))
-}
-
 func TestBuildThenCheck(t *testing.T) {
 	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "paired")
-	copyDir(t, pairedData, dir)
+	resultstest.CopyDir(t, pairedData, dir)
 
 	r, err := Load(dir)
 	require.NoError(t, err)
@@ -242,7 +226,7 @@ func TestLoadChecksTheManifest(t *testing.T) {
 	t.Parallel()
 	t.Run("changed file", func(t *testing.T) {
 		dir := t.TempDir()
-		copyDir(t, pairedData, dir)
+		resultstest.CopyDir(t, pairedData, dir)
 		require.NoError(t, WriteFile(filepath.Join(dir, StepsFile), syntheticSteps()[:5], Options{SpecHash: syntheticSpecHash}))
 		_, err := Load(dir)
 		require.Error(t, err)
@@ -251,7 +235,7 @@ func TestLoadChecksTheManifest(t *testing.T) {
 	})
 	t.Run("other spec", func(t *testing.T) {
 		dir := t.TempDir()
-		copyDir(t, pairedData, dir)
+		resultstest.CopyDir(t, pairedData, dir)
 		require.NoError(t, WriteFile(filepath.Join(dir, StepsFile), syntheticSteps(), Options{SpecHash: "0123456789abcdef"}))
 		m, err := ReadManifest(dir)
 		require.NoError(t, err)
@@ -281,7 +265,7 @@ func TestLoadChecksTheManifest(t *testing.T) {
 func TestManifestRoundTrip(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	copyDir(t, pairedData, dir)
+	resultstest.CopyDir(t, pairedData, dir)
 	m, err := ReadManifest(dir)
 	require.NoError(t, err)
 	assert.Equal(t, []string{EvalFile, RolloutsFile, StepsFile, SummaryFile}, func() []string {

@@ -6,36 +6,19 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/relix-lab/relix/results/resultstest"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// copyTree copies the synthetic results directories that results/ commits.
-func copyTree(t *testing.T, src, dst string) {
-	t.Helper()
-	require.NoError(t, filepath.WalkDir(src, func(path string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, path)
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
-	}))
-}
 
 func TestReport(t *testing.T) {
 	t.Parallel()
 	root := t.TempDir()
 	paired := filepath.Join(root, "results", "paired")
 	sweep := filepath.Join(root, "results", "zone-sweep")
-	copyTree(t, "../../results/testdata/paired", paired)
-	copyTree(t, "../../results/testdata/zone-sweep", sweep)
+	resultstest.CopyDir(t, "../../results/testdata/paired", paired)
+	resultstest.CopyDir(t, "../../results/testdata/zone-sweep", sweep)
 	doc := filepath.Join(root, "EXPERIMENTS.md")
 	prose := "# Experiments\n\nProse.\n\n<!-- relix:begin paired/reference -->\n<!-- relix:end paired/reference -->\n\n" +
 		"<!-- relix:begin zone-sweep/sweep -->\n<!-- relix:end zone-sweep/sweep -->\n\nMore prose.\n"
