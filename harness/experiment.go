@@ -12,8 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/relix-lab/relix/experiment/spec"
 	"github.com/relix-lab/relix/harness/cluster"
-	"github.com/relix-lab/relix/harness/spec"
 	"github.com/relix-lab/relix/results"
 )
 

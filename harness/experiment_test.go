@@ -12,7 +12,7 @@ import (
 
 	"github.com/relix-lab/relix/results/resultstest"
 
-	"github.com/relix-lab/relix/harness/spec"
+	"github.com/relix-lab/relix/experiment/spec"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )

@@ -10,7 +10,7 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/relix-lab/relix/harness/spec"
+	"github.com/relix-lab/relix/experiment/spec"
 )
 
 // RunID names one run: one arm repeated with one seed.

@@ -6,8 +6,8 @@ import (
 	"slices"
 
 	"github.com/relix-lab/relix/eval"
-	"github.com/relix-lab/relix/harness/seed"
-	"github.com/relix-lab/relix/harness/spec"
+	"github.com/relix-lab/relix/experiment/seed"
+	"github.com/relix-lab/relix/experiment/spec"
 	"github.com/relix-lab/relix/results"
 )
 

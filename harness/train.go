@@ -11,9 +11,9 @@ import (
 	"sync"
 
 	"github.com/relix-lab/relix/eval"
-	"github.com/relix-lab/relix/harness/dataset"
+	"github.com/relix-lab/relix/experiment/dataset"
+	"github.com/relix-lab/relix/experiment/spec"
 	"github.com/relix-lab/relix/harness/source"
-	"github.com/relix-lab/relix/harness/spec"
 	"github.com/relix-lab/relix/results"
 	"github.com/relix-lab/relix/runners"
 )

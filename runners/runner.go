@@ -15,8 +15,8 @@ import (
 	"sort"
 	"sync"
 
-	"github.com/relix-lab/relix/harness/dataset"
-	"github.com/relix-lab/relix/harness/spec"
+	"github.com/relix-lab/relix/experiment/dataset"
+	"github.com/relix-lab/relix/experiment/spec"
 )
 
 // Finish reasons of a completion.

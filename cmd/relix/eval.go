@@ -8,8 +8,8 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/relix-lab/relix/experiment/spec"
 	"github.com/relix-lab/relix/harness"
-	"github.com/relix-lab/relix/harness/spec"
 	"github.com/urfave/cli/v2"
 )
 

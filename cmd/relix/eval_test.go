@@ -42,7 +42,7 @@ func TestEvalErrors(t *testing.T) {
 	}{
 		{"no spec", []string{"eval"}, exitUsage, "want exactly one SPEC"},
 		{"arm and checkpoint", []string{"eval", "--arm", "market", "--checkpoint", "x", "../../experiments/paired.yaml"}, exitUsage, "not both"},
-		{"invalid spec", []string{"eval", "../../harness/spec/testdata/unknown-key.bad.yml"}, exitInvalid, "unknown-key.bad.yml"},
+		{"invalid spec", []string{"eval", "../../experiment/spec/testdata/unknown-key.bad.yml"}, exitInvalid, "unknown-key.bad.yml"},
 		{"no results", []string{"eval", "--arm", "market", "--out", "testdata/eval/no-such-results", "../../experiments/paired.yaml"}, exitInvalid, "run the experiment first"},
 		{"no arm", []string{"eval", "--arm", "nope", "../../experiments/paired.yaml"}, exitInvalid, `no arm named "nope"`},
 	} {

@@ -77,7 +77,7 @@ func TestExitCodesOfTheRealBinary(t *testing.T) {
 		code int
 	}{
 		{"ok", []string{"version"}, exitOK},
-		{"invalid spec", []string{"validate", "../../harness/spec/testdata/unknown-key.bad.yml"}, exitInvalid},
+		{"invalid spec", []string{"validate", "../../experiment/spec/testdata/unknown-key.bad.yml"}, exitInvalid},
 		{"unknown command", []string{"frobnicate"}, exitUsage},
 		{"unknown flag", []string{"validate", "--frobnicate", "x.yaml"}, exitUsage},
 		{"missing argument", []string{"validate"}, exitUsage},

@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"github.com/mattn/go-isatty"
+	"github.com/relix-lab/relix/experiment/spec"
 	"github.com/relix-lab/relix/harness"
 	"github.com/relix-lab/relix/harness/progress"
-	"github.com/relix-lab/relix/harness/spec"
 	"github.com/relix-lab/relix/results"
 	"github.com/urfave/cli/v2"
 

@@ -60,7 +60,7 @@ func TestKilledRunResumesToTheSameBytes(t *testing.T) {
 func TestRunRejectsABadSpecBeforeAnyWork(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	code, _, errOut := cliRun(t, "run", "--out", filepath.Join(dir, "out"), "../../harness/spec/testdata/out-of-range.bad.yml")
+	code, _, errOut := cliRun(t, "run", "--out", filepath.Join(dir, "out"), "../../experiment/spec/testdata/out-of-range.bad.yml")
 	assert.Equal(t, exitInvalid, code)
 	assert.Contains(t, errOut, "train.group_size: out of range")
 	_, err := os.Stat(filepath.Join(dir, "out"))

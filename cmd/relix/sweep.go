@@ -5,8 +5,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/relix-lab/relix/experiment/spec"
 	"github.com/relix-lab/relix/harness"
-	"github.com/relix-lab/relix/harness/spec"
 	"github.com/relix-lab/relix/harness/zone"
 	"github.com/relix-lab/relix/harness/zone/sweepdir"
 	"github.com/relix-lab/relix/results"

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/relix-lab/relix/harness/spec"
+	"github.com/relix-lab/relix/experiment/spec"
 	"github.com/urfave/cli/v2"
 )
 

@@ -22,7 +22,7 @@ func TestValidateExperiments(t *testing.T) {
 
 func TestValidateReportsEveryProblem(t *testing.T) {
 	t.Parallel()
-	code, out, errOut := cliRun(t, "validate", "../../harness/spec/testdata/out-of-range.bad.yml", "../../experiments/smoke.yaml")
+	code, out, errOut := cliRun(t, "validate", "../../experiment/spec/testdata/out-of-range.bad.yml", "../../experiments/smoke.yaml")
 	assert.Equal(t, exitInvalid, code)
 	assert.Contains(t, out, "smoke.yaml: ok", "a good spec is still reported")
 	assert.Contains(t, errOut, "out-of-range.bad.yml:4:15: train.group_size: out of range (got 1; want ≥ 2)")

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"runtime"
 
-	"github.com/relix-lab/relix/harness/dataset"
+	"github.com/relix-lab/relix/experiment/dataset"
 	"github.com/relix-lab/relix/runners"
 	"github.com/relix-lab/relix/runners/sim"
 	"github.com/relix-lab/relix/runners/worker"

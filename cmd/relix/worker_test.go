@@ -13,7 +13,7 @@ import (
 
 	"github.com/relix-lab/relix/results/resultstest"
 
-	"github.com/relix-lab/relix/harness/spec"
+	"github.com/relix-lab/relix/experiment/spec"
 	"github.com/relix-lab/relix/results"
 	"github.com/relix-lab/relix/runners/worker"
 	"github.com/stretchr/testify/assert"

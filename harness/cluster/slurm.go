@@ -16,7 +16,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/relix-lab/relix/harness/spec"
+	"github.com/relix-lab/relix/experiment/spec"
 )
 
 // Slurm executes runs as the tasks of one Slurm job array: task i runs the

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/relix-lab/relix/harness/dataset"
-	"github.com/relix-lab/relix/harness/spec"
+	"github.com/relix-lab/relix/experiment/dataset"
+	"github.com/relix-lab/relix/experiment/spec"
 )
 
 // cooldown remembers when each prompt was last trained on. A prompt used at

@@ -8,7 +8,7 @@ import (
 	"runtime"
 	"testing"
 
-	"github.com/relix-lab/relix/harness/spec"
+	"github.com/relix-lab/relix/experiment/spec"
 )
 
 // digest hashes everything a batch holds.

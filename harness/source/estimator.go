@@ -7,8 +7,8 @@ import (
 	"math/rand/v2"
 	"slices"
 
-	"github.com/relix-lab/relix/harness/dataset"
-	"github.com/relix-lab/relix/harness/spec"
+	"github.com/relix-lab/relix/experiment/dataset"
+	"github.com/relix-lab/relix/experiment/spec"
 )
 
 // An estimator predicts a prompt's per-completion success probability at

@@ -4,7 +4,7 @@ import (
 	"context"
 	"slices"
 
-	"github.com/relix-lab/relix/harness/dataset"
+	"github.com/relix-lab/relix/experiment/dataset"
 	"github.com/relix-lab/relix/harness/source/proof"
 	"github.com/relix-lab/relix/runners"
 )

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/relix-lab/relix/harness/spec"
+	"github.com/relix-lab/relix/experiment/spec"
 	"github.com/relix-lab/relix/runners"
 )
 

@@ -6,8 +6,8 @@ import (
 	"math"
 	"sync"
 
-	"github.com/relix-lab/relix/harness/dataset"
-	"github.com/relix-lab/relix/harness/seed"
+	"github.com/relix-lab/relix/experiment/dataset"
+	"github.com/relix-lab/relix/experiment/seed"
 	"github.com/relix-lab/relix/runners"
 )
 

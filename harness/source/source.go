@@ -20,7 +20,7 @@
 // accounting and the cap behaviour.
 //
 // Every random draw derives from (run seed, arm, step, purpose) through
-// harness/seed, never from call order or scheduling, so a source gives the
+// experiment/seed, never from call order or scheduling, so a source gives the
 // same batches and the same State bytes whatever GOMAXPROCS.
 package source
 
@@ -31,8 +31,8 @@ import (
 	"math"
 
 	"github.com/relix-lab/relix/eval"
-	"github.com/relix-lab/relix/harness/dataset"
-	"github.com/relix-lab/relix/harness/spec"
+	"github.com/relix-lab/relix/experiment/dataset"
+	"github.com/relix-lab/relix/experiment/spec"
 	"github.com/relix-lab/relix/runners"
 )
 

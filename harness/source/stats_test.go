@@ -6,7 +6,7 @@ import (
 	"math"
 	"testing"
 
-	"github.com/relix-lab/relix/harness/spec"
+	"github.com/relix-lab/relix/experiment/spec"
 )
 
 // The statistical tests run on the fake runner at a fixed checkpoint with

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/relix-lab/relix/harness/seed"
+	"github.com/relix-lab/relix/experiment/seed"
 	"github.com/relix-lab/relix/runners"
 )
 

@@ -10,7 +10,7 @@ import (
 	"math/rand/v2"
 	"slices"
 
-	"github.com/relix-lab/relix/harness/seed"
+	"github.com/relix-lab/relix/experiment/seed"
 	"github.com/relix-lab/relix/harness/source/proof"
 	"github.com/relix-lab/relix/runners"
 )

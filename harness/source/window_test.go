@@ -6,9 +6,9 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/relix-lab/relix/harness/seed"
+	"github.com/relix-lab/relix/experiment/seed"
+	"github.com/relix-lab/relix/experiment/spec"
 	"github.com/relix-lab/relix/harness/source/proof"
-	"github.com/relix-lab/relix/harness/spec"
 	"github.com/relix-lab/relix/runners"
 )
 

@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/relix-lab/relix/harness/dataset"
+	"github.com/relix-lab/relix/experiment/dataset"
+	"github.com/relix-lab/relix/experiment/spec"
 	"github.com/relix-lab/relix/harness/source"
-	"github.com/relix-lab/relix/harness/spec"
 	"github.com/relix-lab/relix/runners"
 )
 

@@ -3,7 +3,7 @@ package zone
 import (
 	"math"
 
-	"github.com/relix-lab/relix/harness/spec"
+	"github.com/relix-lab/relix/experiment/spec"
 	"gonum.org/v1/gonum/stat/distuv"
 )
 

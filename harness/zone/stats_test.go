@@ -4,7 +4,7 @@ import (
 	"math"
 	"testing"
 
-	"github.com/relix-lab/relix/harness/spec"
+	"github.com/relix-lab/relix/experiment/spec"
 )
 
 func near(t *testing.T, what string, got, want float64) {

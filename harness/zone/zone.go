@@ -23,10 +23,10 @@ import (
 	"runtime"
 	"sync"
 
-	"github.com/relix-lab/relix/harness/dataset"
-	"github.com/relix-lab/relix/harness/seed"
+	"github.com/relix-lab/relix/experiment/dataset"
+	"github.com/relix-lab/relix/experiment/seed"
+	"github.com/relix-lab/relix/experiment/spec"
 	"github.com/relix-lab/relix/harness/source"
-	"github.com/relix-lab/relix/harness/spec"
 	"github.com/relix-lab/relix/runners"
 )
 

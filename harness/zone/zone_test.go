@@ -8,9 +8,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/relix-lab/relix/harness/dataset"
+	"github.com/relix-lab/relix/experiment/dataset"
+	"github.com/relix-lab/relix/experiment/spec"
 	"github.com/relix-lab/relix/harness/source"
-	"github.com/relix-lab/relix/harness/spec"
 	"github.com/relix-lab/relix/runners"
 	_ "github.com/relix-lab/relix/runners/sim"
 )

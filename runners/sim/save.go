@@ -8,7 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/relix-lab/relix/harness/spec"
+	"github.com/relix-lab/relix/experiment/spec"
 )
 
 // checkpointFile is the file Save writes in its directory.

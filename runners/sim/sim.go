@@ -17,8 +17,8 @@ import (
 	"math/rand/v2"
 	"sync"
 
-	"github.com/relix-lab/relix/harness/seed"
-	"github.com/relix-lab/relix/harness/spec"
+	"github.com/relix-lab/relix/experiment/seed"
+	"github.com/relix-lab/relix/experiment/spec"
 	"github.com/relix-lab/relix/runners"
 )
 

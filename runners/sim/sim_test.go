@@ -11,9 +11,9 @@ import (
 	"testing"
 
 	"github.com/relix-lab/relix/eval"
-	"github.com/relix-lab/relix/harness/dataset"
-	"github.com/relix-lab/relix/harness/seed"
-	"github.com/relix-lab/relix/harness/spec"
+	"github.com/relix-lab/relix/experiment/dataset"
+	"github.com/relix-lab/relix/experiment/seed"
+	"github.com/relix-lab/relix/experiment/spec"
 	"github.com/relix-lab/relix/runners"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/relix-lab/relix/harness/dataset"
-	"github.com/relix-lab/relix/harness/spec"
+	"github.com/relix-lab/relix/experiment/dataset"
+	"github.com/relix-lab/relix/experiment/spec"
 	"github.com/relix-lab/relix/runners"
 	"github.com/relix-lab/relix/runners/sim"
 )

@@ -8,8 +8,8 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/relix-lab/relix/harness/dataset"
-	"github.com/relix-lab/relix/harness/spec"
+	"github.com/relix-lab/relix/experiment/dataset"
+	"github.com/relix-lab/relix/experiment/spec"
 	"github.com/relix-lab/relix/runners"
 )
 

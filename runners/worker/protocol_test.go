@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/relix-lab/relix/harness/dataset"
+	"github.com/relix-lab/relix/experiment/dataset"
 	"github.com/relix-lab/relix/runners"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"

@@ -8,7 +8,7 @@ import (
 	"io"
 	"sync"
 
-	"github.com/relix-lab/relix/harness/dataset"
+	"github.com/relix-lab/relix/experiment/dataset"
 	"github.com/relix-lab/relix/runners"
 )
 

@@ -20,8 +20,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/relix-lab/relix/harness/dataset"
-	"github.com/relix-lab/relix/harness/spec"
+	"github.com/relix-lab/relix/experiment/dataset"
+	"github.com/relix-lab/relix/experiment/spec"
 	"github.com/relix-lab/relix/runners"
 )
 

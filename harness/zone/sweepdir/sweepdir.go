@@ -11,8 +11,8 @@ import (
 	"runtime"
 	"strconv"
 
-	"github.com/relix-lab/relix/harness/dataset"
-	"github.com/relix-lab/relix/harness/spec"
+	"github.com/relix-lab/relix/experiment/dataset"
+	"github.com/relix-lab/relix/experiment/spec"
 	"github.com/relix-lab/relix/harness/zone"
 	"github.com/relix-lab/relix/results"
 )

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/relix-lab/relix/eval"
-	"github.com/relix-lab/relix/harness/dataset"
+	"github.com/relix-lab/relix/experiment/dataset"
 )
 
 // generatedProblems is a few thousand problems of every topic, both splits.

@@ -73,7 +73,7 @@ func golden(t *testing.T, path string, got []byte) {
 		return
 	}
 	want, err := os.ReadFile(path)
-	require.NoError(t, err, "missing golden file; run go test ./harness/spec -update")
+	require.NoError(t, err, "missing golden file; run go test ./experiment/spec -update")
 	assert.Equal(t, string(want), string(got))
 }
 

@@ -4,7 +4,7 @@
 // wrong answers for simulated completions (WrongAnswer). README.md documents
 // the topics, the features, the split rule and the ID rule.
 //
-// It uses harness/seed for random streams and eval's answer extractor for
+// It uses experiment/seed for random streams and eval's answer extractor for
 // the boxed answers of dataset solutions, and no other relix package: the
 // harness maps a spec onto GeneratorConfig and Columns.
 package dataset

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/relix-lab/relix/harness/seed"
+	"github.com/relix-lab/relix/experiment/seed"
 )
 
 // GeneratorConfig configures Generate.
