@@ -48,3 +48,18 @@ func TestOtherWorkersHashTheirCommandNotTheirTransport(t *testing.T) {
 		assert.NotEqual(t, base.Hash(), s.Hash(), "%s must change the hash", set)
 	}
 }
+
+// The top-level seed is only the default of seeds: it changes the hash
+// exactly when it changes a seed some draw reads.
+func TestSeedEntersTheHashOnlyThroughSeeds(t *testing.T) {
+	t.Parallel()
+	hash := func(sets ...string) string {
+		s, err := load(t, minimal, sets...)
+		require.NoError(t, err)
+		return s.Hash()
+	}
+	assert.NotEqual(t, hash("seed=1"), hash("seed=99"), "seed roots the runs when seeds is not set")
+	assert.Equal(t, hash("seed=1"), hash("seeds=[1]"), "seeds: [seed] is the default")
+	assert.Equal(t, hash("seeds=[1, 2]"), hash("seeds=[1, 2]", "seed=99"), "a seed no draw reads")
+	assert.NotEqual(t, hash("seeds=[1, 2]"), hash("seeds=[2, 1]"), "the first seed roots the sweep")
+}

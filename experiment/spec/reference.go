@@ -24,8 +24,29 @@ func Reference() []byte {
 	d := Default()
 	d.resolve()
 	refRows(&b, reflect.TypeFor[Spec](), reflect.ValueOf(d).Elem(), "")
+	b.WriteString("\n" + seedRule)
 	return []byte(b.String())
 }
+
+// seedRule is the one statement of which seed roots which random draws.
+const seedRule = `## Seeds
+
+Every random draw derives from a root seed and a path of labels (arm, step,
+purpose) by hashing, never from the order in which work happens, so results do
+not depend on ` + "`--jobs`" + `, on scheduling or on a cluster.
+
+| draws | rooted at |
+|---|---|
+| training run of each arm (its prompts, completions, miners, probes) | each of ` + "`seeds`" + `: one run per arm and seed; arms of one seed share every draw that does not depend on the arm |
+| evaluation sampling | ` + "`eval.seed`" + `, shared by every arm, seed and checkpoint, so arm differences are paired |
+| the paired bootstrap | ` + "`eval.seed`" + ` |
+| the zone sweep (` + "`relix sweep`" + `) | the first of ` + "`seeds`" + `, with each of ` + "`sweep.seeds`" + ` mixed in |
+| a generated problem set | its own ` + "`dataset.*.generated.seed`" + `, with the split mixed in |
+
+The top-level ` + "`seed`" + ` is only the default of ` + "`seeds`" + ` (` + "`seeds: [seed]`" + `) and is
+read by nothing else. The spec's hash covers what determines results: with
+` + "`seeds`" + ` set, changing ` + "`seed`" + ` changes neither the results nor the hash.
+`
 
 // listDefaults are the values an item gets when a list item or an optional
 // block is written with few fields, shown in the reference.

@@ -16,12 +16,15 @@ package spec
 
 // Spec is one experiment: a paired comparison of training arms that differ
 // only in where their rollout groups come from.
+//
+// Which seed roots which draws is one rule, written once in seedRule
+// (reference.go) and published in docs/spec.md.
 type Spec struct {
 	Name        string   `yaml:"name" doc:"experiment name; names the results directory results/<name>" pattern:"^[A-Za-z0-9][A-Za-z0-9._-]*$"`
 	Description string   `yaml:"description,omitempty" doc:"free text shown in reports"`
 	Include     Includes `yaml:"include,omitempty" doc:"spec files merged under this one (paths relative to this file; later wins)"`
-	Seed        uint64   `yaml:"seed" doc:"experiment seed; every random draw derives from (seed, arm, step, purpose)"`
-	Seeds       []uint64 `yaml:"seeds,omitempty" doc:"repeat every arm once per seed (default: [seed])"`
+	Seed        uint64   `yaml:"seed" doc:"the default of seeds when seeds is not set; read by nothing else"`
+	Seeds       []uint64 `yaml:"seeds,omitempty" doc:"training seeds: every arm runs once per seed, each run's draws derive from (seed, arm, step, purpose); the sweep is rooted at the first (default: [seed])"`
 	Dataset     Dataset  `yaml:"dataset" doc:"the training and held-out problem sets"`
 	Runner      Runner   `yaml:"runner" doc:"who generates completions and trains the policy"`
 	Cluster     Cluster  `yaml:"cluster" doc:"where arm runs execute"`

@@ -254,7 +254,7 @@ func learns(e spec.Estimator) bool { return e.Kind == "history" || e.Kind == "le
 // next, so they would change nothing but the cost.
 func (p *plan) run(ctx context.Context, r runners.Runner, pool *dataset.Set, sel spec.Selector, sd uint64) (Tally, error) {
 	sw := p.spec.Sweep
-	cfg := source.Config{Train: p.train, Seed: seed.Derive(p.spec.Seed, "sweep", sd), Pool: pool, Runner: r}
+	cfg := source.Config{Train: p.train, Seed: seed.Derive(p.spec.Seeds[0], "sweep", sd), Pool: pool, Runner: r}
 	ck := r.Base()
 	var t Tally
 	switch sel.Kind {
