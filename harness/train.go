@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -208,10 +207,10 @@ func (e *runEnv) commit(ctx context.Context, j journal, r runners.Runner, src so
 		// A checkpoint is written once: the published one is either the
 		// step's own (just saved) or unchanged since the previous step,
 		// whose save is still on disk. On a GPU a save is gigabytes.
-		if st.Published == st.Current && linkTree(current, published) == nil {
+		if st.Published == st.Current && linkedOrCopied(current, published) {
 			return nil
 		}
-		if st.Published == prevPublished && linkTree(filepath.Join(j.checkpointDir(completed-1), "published"), published) == nil {
+		if st.Published == prevPublished && linkedOrCopied(filepath.Join(j.checkpointDir(completed-1), "published"), published) {
 			return nil
 		}
 		_ = os.RemoveAll(published)
@@ -407,28 +406,8 @@ func (t *runTally) replay(j journal, completed int) error {
 	return nil
 }
 
-// linkTree recreates the directory src at dst with hard links to src's
-// files, falling back to copies where the file system cannot link.
-func linkTree(src, dst string) error {
-	return filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(src, path)
-		if err != nil {
-			return err
-		}
-		target := filepath.Join(dst, rel)
-		if d.IsDir() {
-			return os.MkdirAll(target, 0o755)
-		}
-		if err := os.Link(path, target); err == nil {
-			return nil
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(target, data, 0o644)
-	})
+// linkedOrCopied reports whether the checkpoint src now also stands at dst.
+func linkedOrCopied(src, dst string) bool {
+	_, err := runners.LinkTree(src, dst, true)
+	return err == nil
 }

@@ -3,11 +3,11 @@ package worker
 import (
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
+
+	"github.com/relix-lab/relix/runners"
 )
 
 // storeCapacity bounds the checkpoints relix keeps copies of: the trainer's
@@ -72,7 +72,7 @@ func (s *store) keep(id, dir string, mustCopy bool) error {
 	s.seq++
 	dst := filepath.Join(s.root, fmt.Sprintf("%06d", s.seq))
 	entry := storeEntry{dir: dst, owned: true, seq: s.seq}
-	linked, err := copyTree(dir, dst, mustCopy)
+	linked, err := runners.LinkTree(dir, dst, mustCopy)
 	if err != nil {
 		_ = os.RemoveAll(dst)
 		return err
@@ -107,55 +107,4 @@ func (s *store) remove() {
 		_ = os.RemoveAll(s.root)
 	}
 	s.root, s.entries = "", map[string]storeEntry{}
-}
-
-// copyTree hard-links every regular file under src into dst. A file that
-// cannot be linked is copied when mustCopy is set; otherwise copyTree stops
-// and reports linked false.
-func copyTree(src, dst string, mustCopy bool) (linked bool, err error) {
-	linked = true
-	err = filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(src, path)
-		if err != nil {
-			return err
-		}
-		target := filepath.Join(dst, rel)
-		switch {
-		case d.IsDir():
-			return os.MkdirAll(target, 0o755)
-		case !d.Type().IsRegular():
-			return nil
-		case strings.HasPrefix(d.Name(), ".tmp"):
-			return nil // a writer's temporary file, not part of the checkpoint
-		}
-		if os.Link(path, target) == nil {
-			return nil
-		}
-		if !mustCopy {
-			linked = false
-			return filepath.SkipAll
-		}
-		return copyFile(path, target)
-	})
-	return linked, err
-}
-
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.Create(dst)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }
