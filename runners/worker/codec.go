@@ -1,0 +1,226 @@
+package worker
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/relix-lab/relix/runners"
+)
+
+// ErrTooLarge is returned (wrapped) for a line longer than the limit.
+var ErrTooLarge = errors.New("message too large")
+
+// lineReader reads newline-terminated lines of at most max bytes.
+type lineReader struct {
+	br  *bufio.Reader
+	max int
+	buf []byte
+	n   int // lines read
+}
+
+func newLineReader(r io.Reader, max int) *lineReader {
+	return &lineReader{br: bufio.NewReaderSize(r, 64<<10), max: max}
+}
+
+// next returns the next line without its newline; the slice is valid until
+// the next call. A final line without a newline is io.ErrUnexpectedEOF: a
+// writer that died mid-message. A line longer than max is ErrTooLarge.
+func (l *lineReader) next() ([]byte, error) {
+	l.buf = l.buf[:0]
+	for {
+		chunk, err := l.br.ReadSlice('\n')
+		if len(l.buf)+len(chunk) > l.max+1 { // +1: the newline is not part of the message
+			return nil, fmt.Errorf("%w: line %d is longer than %d bytes", ErrTooLarge, l.n+1, l.max)
+		}
+		l.buf = append(l.buf, chunk...)
+		switch {
+		case err == nil:
+			l.n++
+			return bytes.TrimSuffix(l.buf[:len(l.buf)-1], []byte{'\r'}), nil
+		case errors.Is(err, bufio.ErrBufferFull):
+			continue
+		case errors.Is(err, io.EOF) && len(l.buf) > 0:
+			return nil, fmt.Errorf("%w: line %d ends without a newline (%d bytes)", io.ErrUnexpectedEOF, l.n+1, len(l.buf))
+		default:
+			return nil, err
+		}
+	}
+}
+
+// DecodeResponse decodes one line from a worker. It checks the envelope
+// only: a positive id and exactly one of result and error (with a code).
+func DecodeResponse(line []byte) (Response, error) {
+	var r Response
+	if err := strictUnmarshal(line, &r); err != nil {
+		return Response{}, err
+	}
+	switch {
+	case r.ID == 0:
+		return Response{}, errors.New(`no "id" (want the positive id of the request it answers)`)
+	case r.Error != nil && len(r.Result) > 0:
+		return Response{}, fmt.Errorf(`response %d has both "result" and "error"`, r.ID)
+	case r.Error == nil && len(r.Result) == 0:
+		return Response{}, fmt.Errorf(`response %d has neither "result" nor "error"`, r.ID)
+	case r.Error != nil && r.Error.Code == "":
+		return Response{}, fmt.Errorf(`response %d: error without a "code"`, r.ID)
+	case r.Error == nil && bytes.Equal(bytes.TrimSpace(r.Result), []byte("null")):
+		return Response{}, fmt.Errorf(`response %d: "result" is null (want an object)`, r.ID)
+	}
+	return r, nil
+}
+
+// DecodeRequest decodes one line from relix.
+func DecodeRequest(line []byte) (Request, error) {
+	var r Request
+	if err := strictUnmarshal(line, &r); err != nil {
+		return Request{}, err
+	}
+	switch {
+	case r.ID == 0:
+		return Request{}, errors.New(`no "id" (want a positive request id)`)
+	case r.Method == "":
+		return Request{}, fmt.Errorf(`request %d has no "method"`, r.ID)
+	}
+	return r, nil
+}
+
+// strictUnmarshal decodes exactly one JSON value into v and explains the
+// usual ways a line fails: NaN and Infinity, which JSON does not have, and
+// trailing bytes.
+func strictUnmarshal(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(v); err != nil {
+		if hasNonFinite(data) {
+			return fmt.Errorf("%v (NaN and Infinity are not JSON: a non-finite number is an error, not a value)", err)
+		}
+		return err
+	}
+	if dec.More() {
+		return errors.New("more than one JSON value on the line")
+	}
+	return nil
+}
+
+// hasNonFinite reports whether data holds NaN or Infinity outside strings,
+// as Python's json module writes them by default.
+func hasNonFinite(data []byte) bool {
+	inString, escaped := false, false
+	for i := 0; i < len(data); i++ {
+		c := data[i]
+		switch {
+		case escaped:
+			escaped = false
+		case inString && c == '\\':
+			escaped = true
+		case c == '"':
+			inString = !inString
+		case !inString && (bytes.HasPrefix(data[i:], []byte("NaN")) || bytes.HasPrefix(data[i:], []byte("Infinity"))):
+			return true
+		}
+	}
+	return false
+}
+
+// decodeResult decodes a response's result into v.
+func decodeResult(method string, raw json.RawMessage, v any) error {
+	if err := strictUnmarshal(raw, v); err != nil {
+		return fmt.Errorf("%s result does not decode: %w", method, err)
+	}
+	return nil
+}
+
+// checkHello checks a hello result against what relix needs.
+func checkHello(h *HelloResult) error {
+	switch {
+	case h.Protocol != Version:
+		return fmt.Errorf("the worker speaks protocol version %d; relix speaks %d (update the worker or relix so they match)", h.Protocol, Version)
+	case h.Base == "":
+		return errors.New(`hello result has no "base" checkpoint id`)
+	case !h.Has(CapGenerate) || !h.Has(CapStep):
+		return fmt.Errorf("hello result announces capabilities %q; a worker must at least generate and step", h.Capabilities)
+	case h.Concurrency < 0:
+		return fmt.Errorf("hello result: concurrency %d; want ≥ 0", h.Concurrency)
+	}
+	for _, n := range h.Needs {
+		if n != NeedProblems {
+			return fmt.Errorf("hello result needs %q, which relix cannot provide (it provides: %s)", n, NeedProblems)
+		}
+	}
+	return nil
+}
+
+// checkGenerate checks a generate result against its request: one list per
+// prompt, n completions each, every completion well formed.
+func checkGenerate(p *GenerateParams, r *GenerateResult) error {
+	if len(r.Completions) != len(p.Prompts) {
+		return fmt.Errorf("generate: %d completion lists for %d prompts", len(r.Completions), len(p.Prompts))
+	}
+	for i, cs := range r.Completions {
+		if len(cs) != p.N {
+			return fmt.Errorf("generate: prompt %d (%s): %d completions; asked for %d", i, p.Prompts[i].ID, len(cs), p.N)
+		}
+		for j := range cs {
+			if err := checkCompletion(&cs[j], p.Sampling); err != nil {
+				return fmt.Errorf("generate: prompt %d (%s) completion %d: %w", i, p.Prompts[i].ID, j, err)
+			}
+		}
+	}
+	return nil
+}
+
+func checkCompletion(c *runners.Completion, s runners.Sampling) error {
+	switch {
+	case c.Finish != runners.FinishStop && c.Finish != runners.FinishLength:
+		return fmt.Errorf("finish %q; want %q or %q", c.Finish, runners.FinishStop, runners.FinishLength)
+	case c.NumTokens < 0:
+		return fmt.Errorf("num_tokens %d; want ≥ 0", c.NumTokens)
+	case s.Tokens && len(c.Tokens) != c.NumTokens:
+		return fmt.Errorf("%d token ids for num_tokens %d (sampling asked for tokens)", len(c.Tokens), c.NumTokens)
+	case len(c.LogProbs) > 0 && len(c.LogProbs) != c.NumTokens:
+		return fmt.Errorf("%d logprobs for num_tokens %d", len(c.LogProbs), c.NumTokens)
+	}
+	for t, lp := range c.LogProbs {
+		if !(lp <= 0) {
+			return fmt.Errorf("logprob %g at token %d; want ≤ 0", lp, t)
+		}
+	}
+	return nil
+}
+
+// checkStep checks a step result.
+func checkStep(r *StepResult) error {
+	m := r.Metrics
+	switch {
+	case r.Checkpoint == "":
+		return errors.New(`step result has no "checkpoint"`)
+	case m.Groups < 0 || m.Skipped < 0 || m.Sequences < 0 || m.Tokens < 0 || m.Skipped > m.Groups:
+		return fmt.Errorf("step metrics: counts groups %d, skipped %d, sequences %d, tokens %d; want non-negative and skipped ≤ groups",
+			m.Groups, m.Skipped, m.Sequences, m.Tokens)
+	}
+	return nil
+}
+
+// checkHidden checks a hidden result: one vector per position, all of one
+// non-zero width.
+func checkHidden(p *HiddenParams, r *HiddenResult) error {
+	if len(r.Hidden) != len(p.Positions) {
+		return fmt.Errorf("hidden: %d vectors for %d positions", len(r.Hidden), len(p.Positions))
+	}
+	for i, v := range r.Hidden {
+		if len(v) == 0 || len(v) != len(r.Hidden[0]) {
+			return fmt.Errorf("hidden: vector %d has %d entries (vector 0 has %d); want one non-zero width", i, len(v), len(r.Hidden[0]))
+		}
+	}
+	return nil
+}
+
+func checkProbability(r *ProbabilityResult) error {
+	if !(r.Probability >= 0 && r.Probability <= 1) {
+		return fmt.Errorf("probability %g; want 0 ≤ p ≤ 1", r.Probability)
+	}
+	return nil
+}
