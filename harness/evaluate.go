@@ -15,6 +15,7 @@ import (
 	"github.com/relix-lab/relix/experiment/dataset"
 	"github.com/relix-lab/relix/experiment/seed"
 	"github.com/relix-lab/relix/experiment/spec"
+	"github.com/relix-lab/relix/results"
 	"github.com/relix-lab/relix/runners"
 	_ "github.com/relix-lab/relix/runners/sim" // the embedded default runner
 )
@@ -121,6 +122,18 @@ func EvaluateCheckpoint(ctx context.Context, s *spec.Spec, t EvalTarget) (*Check
 		return nil, err
 	}
 	return out, nil
+}
+
+// Report is the evaluation as relix eval prints it; s is the spec it was
+// made with.
+func (c *CheckpointEval) Report(s *spec.Spec) results.EvalReport {
+	e := s.Eval
+	return results.EvalReport{
+		Experiment: s.Name, Arm: c.Arm, Seed: c.Seed, Checkpoint: c.Checkpoint,
+		SamplesPerProblem: e.Samples, Temperature: e.Sampling.Temperature, TopP: e.Sampling.TopP, MaxTokens: e.Sampling.MaxTokens,
+		TruncatedZero: e.Truncated == "zero",
+		Scores:        c.Scores,
+	}
 }
 
 var checkpointStep = regexp.MustCompile(`^[0-9]{6}$`)

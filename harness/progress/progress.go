@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/relix-lab/relix/harness"
+	"github.com/relix-lab/relix/results"
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
 )
@@ -118,7 +119,7 @@ func pct(v float64) string {
 	if math.IsNaN(v) {
 		return "–"
 	}
-	return fmt.Sprintf("%.1f%%", 100*v)
+	return results.Percent(v)
 }
 
 // Log writes one line per run every interval (and at start and end): for
