@@ -45,6 +45,8 @@ type EvalTarget struct {
 	SpecDir string
 	// Log receives a worker runner's stderr; nil discards it.
 	Log io.Writer
+	// Executable is this program, for the runner (runners.Options.Executable).
+	Executable string
 }
 
 // CheckpointEval is one checkpoint's held-out evaluation.
@@ -79,7 +81,7 @@ func EvaluateCheckpoint(ctx context.Context, s *spec.Spec, t EvalTarget) (*Check
 		return nil, err
 	}
 	r, err := runners.New(ctx, s.Runner, runners.Options{
-		Problems: []*dataset.Set{sets.Train, sets.Heldout}, Dir: t.SpecDir, Log: t.Log,
+		Problems: []*dataset.Set{sets.Train, sets.Heldout}, Dir: t.SpecDir, Log: t.Log, Executable: t.Executable,
 	})
 	if err != nil {
 		return nil, err

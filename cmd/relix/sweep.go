@@ -7,7 +7,6 @@ import (
 
 	"github.com/relix-lab/relix/experiment/spec"
 	"github.com/relix-lab/relix/harness"
-	"github.com/relix-lab/relix/results"
 	"github.com/urfave/cli/v2"
 )
 
@@ -38,10 +37,9 @@ func sweepCommand(p *process) *cli.Command {
 			if err != nil {
 				return invalid(err)
 			}
-			ver, commit := buildVersion()
 			opts := harness.SweepOptions{
 				SpecPath: path, Out: c.String("out"), Jobs: c.Int("jobs"),
-				Now: p.now, Relix: results.BuildInfo{Version: ver, Commit: gitCommit(commit)},
+				Now: p.now, Relix: p.relixBuild(),
 			}
 			quiet := c.Bool("quiet")
 			if !quiet {
