@@ -15,6 +15,7 @@ import (
 	"github.com/relix-lab/relix/experiment/dataset"
 	"github.com/relix-lab/relix/experiment/seed"
 	"github.com/relix-lab/relix/experiment/spec"
+	"github.com/relix-lab/relix/results"
 	"github.com/relix-lab/relix/runners"
 	_ "github.com/relix-lab/relix/runners/sim" // the embedded default runner
 )
@@ -44,6 +45,8 @@ type EvalTarget struct {
 	SpecDir string
 	// Log receives a worker runner's stderr; nil discards it.
 	Log io.Writer
+	// Executable is this program, for the runner (runners.Options.Executable).
+	Executable string
 }
 
 // CheckpointEval is one checkpoint's held-out evaluation.
@@ -78,7 +81,7 @@ func EvaluateCheckpoint(ctx context.Context, s *spec.Spec, t EvalTarget) (*Check
 		return nil, err
 	}
 	r, err := runners.New(ctx, s.Runner, runners.Options{
-		Problems: []*dataset.Set{sets.Train, sets.Heldout}, Dir: t.SpecDir, Log: t.Log,
+		Problems: []*dataset.Set{sets.Train, sets.Heldout}, Dir: t.SpecDir, Log: t.Log, Executable: t.Executable,
 	})
 	if err != nil {
 		return nil, err
@@ -121,6 +124,18 @@ func EvaluateCheckpoint(ctx context.Context, s *spec.Spec, t EvalTarget) (*Check
 		return nil, err
 	}
 	return out, nil
+}
+
+// Report is the evaluation as relix eval prints it; s is the spec it was
+// made with.
+func (c *CheckpointEval) Report(s *spec.Spec) results.EvalReport {
+	e := s.Eval
+	return results.EvalReport{
+		Experiment: s.Name, Arm: c.Arm, Seed: c.Seed, Checkpoint: c.Checkpoint,
+		SamplesPerProblem: e.Samples, Temperature: e.Sampling.Temperature, TopP: e.Sampling.TopP, MaxTokens: e.Sampling.MaxTokens,
+		TruncatedZero: e.Truncated == "zero",
+		Scores:        c.Scores,
+	}
 }
 
 var checkpointStep = regexp.MustCompile(`^[0-9]{6}$`)

@@ -96,6 +96,7 @@ func (e *runEnv) slurm(opts Options, jobs int, runs []RunID) (cluster.Executor, 
 	cfg := e.spec.Cluster
 	cfg.Jobs = jobs
 	return &cluster.Slurm{
+		Now:    opts.Now,
 		Config: cfg,
 		Name:   e.spec.Name,
 		Dir:    dir,

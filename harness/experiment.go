@@ -38,7 +38,8 @@ type Options struct {
 	NoMerge bool
 	// Progress hears about every run; nil is silent.
 	Progress Progress
-	// Now is the clock for the manifest; nil means time.Now.
+	// Now is the clock of the manifest and of the Slurm driver (required):
+	// the caller's, so that one clock serves the whole program.
 	Now func() time.Time
 	// Relix identifies this build, for the manifest.
 	Relix results.BuildInfo
@@ -46,7 +47,8 @@ type Options struct {
 	// runs/<arm>/seed-<s>/worker.log.
 	WorkerLog io.Writer
 	// Executable is this program: what Slurm tasks run unless the spec's
-	// cluster.binary names another relix.
+	// cluster.binary names another relix, and what a worker command
+	// "relix" runs (runners.Options.Executable).
 	Executable string
 	// Sets are the --set overrides the spec was loaded with. Slurm tasks
 	// load the spec with them too (all but those of the cluster block,
@@ -82,7 +84,10 @@ const specLock = "runs/spec.lock"
 // tables.md. Cancelling ctx stops every run after its last complete step;
 // nothing half-written is left under a final name.
 func Run(ctx context.Context, s *spec.Spec, opts Options) (*Outcome, error) {
-	start := now(opts)
+	if opts.Now == nil {
+		return nil, errors.New("harness: Options.Now is nil")
+	}
+	start := opts.Now()
 	slurm := s.Cluster.Kind == "slurm"
 	out := opts.Out
 	if out == "" && slurm {
@@ -123,7 +128,8 @@ func Run(ctx context.Context, s *spec.Spec, opts Options) (*Outcome, error) {
 	if err != nil {
 		return nil, err
 	}
-	env := &runEnv{spec: s, sets: sets, out: out, progress: prog, specDir: filepath.Dir(opts.SpecPath), workerLog: opts.WorkerLog, failpoint: opts.failpoint}
+	env := &runEnv{spec: s, sets: sets, out: out, progress: prog, specDir: filepath.Dir(opts.SpecPath), workerLog: opts.WorkerLog,
+		executable: opts.Executable, failpoint: opts.failpoint}
 
 	jobs := opts.Jobs
 	if jobs <= 0 {
@@ -208,13 +214,6 @@ func Run(ctx context.Context, s *spec.Spec, opts Options) (*Outcome, error) {
 		oc.Written = append(oc.Written, filepath.Join(out, filepath.FromSlash(f.Path)))
 	}
 	return oc, nil
-}
-
-func now(opts Options) time.Time {
-	if opts.Now != nil {
-		return opts.Now()
-	}
-	return time.Now()
 }
 
 // claim makes out this spec's results directory, refusing one that holds

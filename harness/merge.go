@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"runtime"
@@ -15,8 +16,12 @@ import (
 // into the results directory's tables, computes the summary and writes the
 // manifest. The merged files depend only on the shards, so a local run and a
 // Slurm run of the same spec give the same bytes. m carries what only the
-// caller knows (build, datasets, start time); Merge fills in the rest.
+// caller knows (build, datasets, start time); Merge fills in the rest, the
+// end time from clock.
 func Merge(ctx context.Context, s *spec.Spec, out string, m *results.Manifest, clock func() time.Time) error {
+	if clock == nil {
+		return errors.New("harness: Merge has no clock")
+	}
 	runs, err := Plan(s, nil, nil)
 	if err != nil {
 		return err
@@ -59,9 +64,6 @@ func Merge(ctx context.Context, s *spec.Spec, out string, m *results.Manifest, c
 	m.Arms = nil
 	for _, a := range s.Arms {
 		m.Arms = append(m.Arms, a.Name)
-	}
-	if clock == nil {
-		clock = time.Now
 	}
 	m.End = clock()
 	if m.Start.IsZero() {

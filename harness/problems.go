@@ -15,11 +15,27 @@ type ProblemSets struct {
 	Heldout *dataset.Set
 }
 
+// A ProblemSetError is a problem set that could not be made or read: the
+// spec's dataset block or the files it names are at fault, not the work.
+type ProblemSetError struct{ Err error }
+
+func (e *ProblemSetError) Error() string { return e.Err.Error() }
+func (e *ProblemSetError) Unwrap() error { return e.Err }
+
 // LoadProblemSets makes or reads the spec's problem sets; relative file
 // paths are resolved against dir (the spec file's directory). Generated sets
 // are disjoint by construction; file sets that share a problem statement
-// are refused, since scoring on training problems measures nothing.
+// are refused, since scoring on training problems measures nothing. Its
+// errors are *ProblemSetError.
 func LoadProblemSets(s *spec.Spec, dir string) (*ProblemSets, error) {
+	sets, err := loadProblemSets(s, dir)
+	if err != nil {
+		return nil, &ProblemSetError{err}
+	}
+	return sets, nil
+}
+
+func loadProblemSets(s *spec.Spec, dir string) (*ProblemSets, error) {
 	train, err := loadSet(s.Dataset.Train, dataset.Train, dir, "dataset.train")
 	if err != nil {
 		return nil, err

@@ -25,7 +25,9 @@ type runEnv struct {
 	specDir   string
 	progress  Progress
 	workerLog io.Writer
-	failpoint func(string) error
+	// executable is this program (Options.Executable), for the runners.
+	executable string
+	failpoint  func(string) error
 
 	mu       sync.Mutex
 	identity *results.Component // what served the runs, when the runner says
@@ -91,7 +93,7 @@ func (e *runEnv) run(ctx context.Context, id RunID) (resumed bool, err error) {
 		logw = f
 	}
 	r, err := runners.New(ctx, e.spec.Runner, runners.Options{
-		Problems: []*dataset.Set{e.sets.Train, e.sets.Heldout}, Dir: e.specDir, Log: logw,
+		Problems: []*dataset.Set{e.sets.Train, e.sets.Heldout}, Dir: e.specDir, Log: logw, Executable: e.executable,
 	})
 	if err != nil {
 		return false, err

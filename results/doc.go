@@ -17,4 +17,8 @@
 // directory: every number a table shows comes from summary.parquet, which
 // the orchestrator fills with eval's statistics, so rebuilding a report never
 // reruns or recomputes an experiment.
+//
+// The same tables and number formats (format.go: what shows as a
+// probability, a percent or percentage points) serve what relix score, eval
+// and grade print (scores.go), so a number reads the same wherever it is.
 package results

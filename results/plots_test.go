@@ -52,7 +52,7 @@ func TestFormatting(t *testing.T) {
 		{ci("pass@1", math.NaN(), 1, true), "—"},
 		{pValue(0.00001), "< 0.0001"},
 		{pValue(0.0123456), "0.0123"},
-		{share(0.995), "99.5%"},
+		{Percent(0.995), "99.5%"},
 		{num("useful_groups", 1234, false), "1234"},
 		{num("loss", 0.000123456, false), "0.0001235"},
 	} {

@@ -40,20 +40,31 @@ type Table struct {
 // LabelColumns is the number of leading label columns (at least 1).
 func (t Table) LabelColumns() int { return max(1, t.Labels) }
 
+// Style is how a table is drawn.
+type Style int
+
+const (
+	StyleBox      Style = iota // box-drawing borders, for a terminal
+	StyleMarkdown              // GitHub-flavoured Markdown
+	StyleASCII                 // borders of +, - and |
+)
+
 // Markdown renders the table as GitHub-flavoured Markdown: label columns
 // left-aligned, numbers right-aligned.
 func (t Table) Markdown() (string, error) {
 	var buf bytes.Buffer
-	if err := t.render(&buf, true); err != nil {
+	if err := t.Render(&buf, StyleMarkdown); err != nil {
 		return "", err
 	}
 	return buf.String(), nil
 }
 
 // Terminal renders the table with box-drawing borders.
-func (t Table) Terminal(w io.Writer) error { return t.render(w, false) }
+func (t Table) Terminal(w io.Writer) error { return t.Render(w, StyleBox) }
 
-func (t Table) render(w io.Writer, markdown bool) error {
+// Render draws the table in a style: label columns left-aligned, numbers
+// right-aligned.
+func (t Table) Render(w io.Writer, style Style) error {
 	align := make([]tw.Align, len(t.Header))
 	for i := range align {
 		align[i] = tw.AlignRight
@@ -68,9 +79,13 @@ func (t Table) render(w io.Writer, markdown bool) error {
 		tablewriter.WithHeaderAlignmentConfig(tw.CellAlignment{PerColumn: align}),
 		tablewriter.WithRowAlignmentConfig(tw.CellAlignment{PerColumn: align}),
 	}
-	if markdown {
+	switch style {
+	case StyleMarkdown:
 		opts = append(opts, tablewriter.WithRenderer(renderer.NewMarkdown()))
+	case StyleASCII:
+		opts = append(opts, tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{Symbols: tw.NewSymbols(tw.StyleASCII)})))
 	}
+	markdown := style == StyleMarkdown
 	tbl := tablewriter.NewTable(w, opts...)
 	tbl.Header(escapeCells(t.Header, markdown))
 	for _, row := range t.Rows {
@@ -90,107 +105,6 @@ func escapeCells(cells []string, markdown bool) []string {
 		out[i] = strings.ReplaceAll(c, "|", `\|`)
 	}
 	return out
-}
-
-// How a metric's values are shown.
-type format int
-
-const (
-	asProbability format = iota // 0.470
-	asPercent                   // 73.2%, differences in percentage points
-	asCount                     // 1234
-	asNumber                    // 4 significant digits
-)
-
-var percentMetrics = []string{"truncation", "waste", "zero_std_share", "late_share", "duplicate_share", "in_flight_share",
-	"invalid_share", "in_zone_fraction", "hit_rate", "clip_fraction"}
-
-func formatOf(metric string) format {
-	switch {
-	case kOf(metric) > 0:
-		return asProbability
-	case slices.Contains(percentMetrics, metric) || strings.HasSuffix(metric, "_share") || strings.HasSuffix(metric, "_fraction"):
-		return asPercent
-	case strings.HasSuffix(metric, "_groups") || strings.HasSuffix(metric, "_rollouts") || metric == "tokens":
-		return asCount
-	}
-	return asNumber
-}
-
-const dash = "—"
-
-// num formats one value of a metric; signed adds a + to positive values
-// (differences).
-func num(metric string, v float64, signed bool) string {
-	if math.IsNaN(v) {
-		return dash
-	}
-	var s string
-	switch formatOf(metric) {
-	case asProbability:
-		s = strconv.FormatFloat(v, 'f', 3, 64)
-	case asPercent:
-		s = strconv.FormatFloat(100*v, 'f', 1, 64)
-	case asCount:
-		s = strconv.FormatFloat(v, 'f', 0, 64)
-	default:
-		s = strconv.FormatFloat(v, 'g', 4, 64)
-	}
-	if s == "-0.000" || s == "-0.0" || s == "-0" {
-		s = s[1:]
-	}
-	if signed && !strings.HasPrefix(s, "-") {
-		s = "+" + s
-	}
-	return s
-}
-
-// unit is what follows a number of metric: % for values, pp for differences.
-func unit(metric string, difference bool) string {
-	if formatOf(metric) != asPercent {
-		return ""
-	}
-	if difference {
-		return " pp"
-	}
-	return "%"
-}
-
-// valueSE formats "value ± SE" (the SE alone when the value is missing).
-func valueSE(metric string, v, se float64) string {
-	if math.IsNaN(v) {
-		return dash
-	}
-	u := unit(metric, false)
-	out := num(metric, v, false) + u
-	if !math.IsNaN(se) {
-		out += " ± " + num(metric, se, false) + u
-	}
-	return out
-}
-
-func ci(metric string, lo, hi float64, difference bool) string {
-	if math.IsNaN(lo) || math.IsNaN(hi) {
-		return dash
-	}
-	return "[" + num(metric, lo, difference) + ", " + num(metric, hi, difference) + "]" + unit(metric, difference)
-}
-
-func pValue(p float64) string {
-	switch {
-	case math.IsNaN(p):
-		return dash
-	case p < 0.0001:
-		return "< 0.0001"
-	}
-	return strconv.FormatFloat(p, 'f', 4, 64)
-}
-
-func share(v float64) string {
-	if math.IsNaN(v) {
-		return dash
-	}
-	return strconv.FormatFloat(100*v, 'f', 1, 64) + "%"
 }
 
 // metricLess orders metrics: pass@k by k, then truncation, then by name.
@@ -284,23 +198,16 @@ func (r *Run) pairedTable() Table {
 	for _, s := range rows {
 		t.Rows = append(t.Rows, []string{
 			s.Arm + " − " + s.Compare, s.Metric,
-			num(s.Metric, s.Value, true) + unit(s.Metric, true),
-			num(s.Metric, s.StdErr, false) + unitIf(s.StdErr, s.Metric),
+			diff(s.Metric, s.Value),
+			diffSE(s.Metric, s.StdErr),
 			ci(s.Metric, s.CILow, s.CIHigh, true),
 			pValue(s.P),
 			ci(s.Metric, s.BootLow, s.BootHigh, true),
-			share(s.ShareGreater),
+			Percent(s.ShareGreater),
 			strconv.FormatInt(s.N, 10),
 		})
 	}
 	return t
-}
-
-func unitIf(v float64, metric string) string {
-	if math.IsNaN(v) {
-		return ""
-	}
-	return unit(metric, true)
 }
 
 // wasteColumns are the waste table's metrics, in column order, with headers.
@@ -355,20 +262,6 @@ func (r *Run) wasteTable() Table {
 	return t
 }
 
-func pct(v float64) string {
-	if math.IsNaN(v) {
-		return dash
-	}
-	return strconv.FormatFloat(100*v, 'f', 1, 64) + "%"
-}
-
-func times(v float64) string {
-	if math.IsNaN(v) {
-		return dash
-	}
-	return "×" + strconv.FormatFloat(v, 'f', 2, 64)
-}
-
 func (r *Run) sweepTable() Table {
 	return r.sweepWide(Table{Kind: KindSweep, Title: "Waste vs in-zone fraction",
 		Note: "Waste of each selector at each in-zone fraction (mean over seeds ± half its 95% interval), counting the " +
@@ -410,7 +303,7 @@ func (r *Run) sweepWide(t Table, values sweepValues) Table {
 		}
 	}
 	for _, target := range r.sweepTargets() {
-		row := []string{pct(target), dash}
+		row := []string{Percent(target), dash}
 		for _, sel := range r.selectors {
 			p, ok := pts[sel][target]
 			if !ok {
@@ -421,7 +314,7 @@ func (r *Run) sweepWide(t Table, values sweepValues) Table {
 				row[1] = strconv.FormatFloat(100*p.Achieved, 'f', 2, 64) + "%"
 			}
 			waste, lo, hi, mult, _, _ := values(p)
-			cell := pct(waste)
+			cell := Percent(waste)
 			if !math.IsNaN(lo) && !math.IsNaN(hi) {
 				cell += " ± " + strconv.FormatFloat(50*(hi-lo), 'f', 1, 64)
 			}
@@ -458,11 +351,11 @@ func (r *Run) sweepDetailTable() Table {
 					continue
 				}
 				t.Rows = append(t.Rows, []string{
-					pct(target), strconv.FormatFloat(100*p.Achieved, 'f', 2, 64) + "%", sel,
-					pct(p.Waste), interval(p.WasteCILow, p.WasteCIHigh, pct),
-					pct(p.WasteCarried), interval(p.WasteCarriedCILow, p.WasteCarriedCIHigh, pct),
-					pct(p.HitRate), strconv.FormatFloat(p.UsefulPer1000, 'f', 1, 64),
-					pct(p.InFlightShare), pct(p.LateShare), pct(p.DuplicateShare),
+					Percent(target), strconv.FormatFloat(100*p.Achieved, 'f', 2, 64) + "%", sel,
+					Percent(p.Waste), interval(p.WasteCILow, p.WasteCIHigh, Percent),
+					Percent(p.WasteCarried), interval(p.WasteCarriedCILow, p.WasteCarriedCIHigh, Percent),
+					Percent(p.HitRate), strconv.FormatFloat(p.UsefulPer1000, 'f', 1, 64),
+					Percent(p.InFlightShare), Percent(p.LateShare), Percent(p.DuplicateShare),
 					times(p.Multiplier), interval(p.MultiplierLow, p.MultiplierHigh, times),
 					times(p.MultiplierCarried), interval(p.MultiplierCarriedLow, p.MultiplierCarriedHigh, times),
 				})

@@ -221,6 +221,9 @@ type Options struct {
 	Dir string
 	// Log receives a worker's stderr and diagnostics; nil discards them.
 	Log io.Writer
+	// Executable is the running program's path, when the caller knows it:
+	// a worker command "relix" means this program when it is relix.
+	Executable string
 }
 
 // Factory makes a runner of one kind.

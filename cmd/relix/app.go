@@ -7,9 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/urfave/cli/v2"
 )
@@ -21,29 +19,6 @@ const (
 	exitUsage   = 2 // unknown command or flag, wrong number of arguments
 	exitRuntime = 3 // the work itself failed
 )
-
-// process is everything relix takes from the outside world. It is made once in
-// main and replaced by a simulated one in tests, so no library code reads
-// os.Args, the environment or the clock behind the caller's back.
-type process struct {
-	stdin  io.Reader
-	stdout io.Writer
-	stderr io.Writer
-	getenv func(string) string
-	now    func() time.Time
-	ctx    context.Context
-}
-
-func newProcess() *process {
-	return &process{
-		stdin:  os.Stdin,
-		stdout: os.Stdout,
-		stderr: os.Stderr,
-		getenv: os.Getenv,
-		now:    time.Now,
-		ctx:    context.Background(),
-	}
-}
 
 // invalidInputError marks an error caused by what the user gave relix (exit 1).
 type invalidInputError struct{ err error }
@@ -124,13 +99,20 @@ func newApp(p *process) *cli.App {
 
 // run executes relix with args and returns the process exit code.
 func run(p *process, args []string) int {
-	ctx, stop := signal.NotifyContext(p.ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, cancel := context.WithCancel(p.ctx)
+	defer cancel()
+	signals := make(chan os.Signal, 1)
+	p.signalNotify(signals, os.Interrupt, syscall.SIGTERM)
+	defer p.signalStop(signals)
 	go func() {
-		// The first Ctrl-C stops cleanly after the work that is complete;
-		// a second one gets Go's default: exit at once.
-		<-ctx.Done()
-		stop()
+		select {
+		case <-signals:
+			// The first Ctrl-C stops cleanly after the work that is
+			// complete; a second one gets Go's default: exit at once.
+			cancel()
+			p.signalStop(signals)
+		case <-ctx.Done():
+		}
 	}()
 	app := newApp(p)
 	for _, cmd := range app.Commands {

@@ -1,12 +1,8 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
-	"fmt"
-	"math"
 	"path/filepath"
-	"strconv"
 
 	"github.com/relix-lab/relix/experiment/spec"
 	"github.com/relix-lab/relix/harness"
@@ -41,9 +37,9 @@ func evalCommand(p *process) *cli.Command {
 			if c.String("arm") != "" && c.String("checkpoint") != "" {
 				return usagef("eval: give --arm or --checkpoint, not both")
 			}
-			format := c.String("format")
-			if format != "markdown" && format != "ascii" {
-				return usagef("--format %q: want markdown or ascii", format)
+			style, err := tableStyle(c)
+			if err != nil {
+				return err
 			}
 			path := c.Args().First()
 			s, err := spec.Load(path, c.StringSlice("set")...)
@@ -57,6 +53,7 @@ func evalCommand(p *process) *cli.Command {
 				Out:        c.String("out"),
 				SpecDir:    filepath.Dir(path),
 				Log:        p.stderr,
+				Executable: p.self(),
 			})
 			if errors.Is(err, harness.ErrNoCheckpoint) {
 				return invalid(err)
@@ -65,69 +62,9 @@ func evalCommand(p *process) *cli.Command {
 				return err
 			}
 			if c.Bool("json") {
-				return writeEvalJSON(p, s, res)
+				return res.Report(s).WriteJSON(p.stdout)
 			}
-			return writeEvalTable(p, s, res, format == "markdown")
+			return res.Report(s).Write(p.stdout, style)
 		},
 	}
-}
-
-// evalTarget names what was scored: the arm, or the base policy.
-func evalTarget(res *harness.CheckpointEval) string {
-	if res.Arm != "" {
-		return res.Arm
-	}
-	return "base policy"
-}
-
-func writeEvalTable(p *process, s *spec.Spec, res *harness.CheckpointEval, markdown bool) error {
-	e := s.Eval
-	truncated := "graded on the answer they contain"
-	if e.Truncated == "zero" {
-		truncated = "scored 0"
-	}
-	fmt.Fprintf(p.stdout, "%s: %s, checkpoint %s, seed %d\n", s.Name, evalTarget(res), res.Checkpoint, res.Seed)
-	fmt.Fprintf(p.stdout, "%d held-out problems × %d samples, temperature %g, top_p %g, max_tokens %d; truncated completions %s\n\n",
-		len(res.Scores.Problems), e.Samples, e.Sampling.Temperature, e.Sampling.TopP, e.Sampling.MaxTokens, truncated)
-	header := []string{"policy", "problems", "samples"}
-	row := []string{evalTarget(res), strconv.Itoa(len(res.Scores.Problems)), strconv.Itoa(res.Scores.Samples)}
-	for _, m := range res.Scores.Metrics() {
-		header = append(header, m.Name)
-		row = append(row, formatValue(m))
-	}
-	return renderTable(p.stdout, header, [][]string{row}, 1, markdown)
-}
-
-type evalJSON struct {
-	Experiment string       `json:"experiment"`
-	Arm        string       `json:"arm,omitempty"`
-	Seed       uint64       `json:"seed"`
-	Checkpoint string       `json:"checkpoint"`
-	Problems   int          `json:"problems"`
-	Samples    int          `json:"samples"`
-	Metrics    []metricJSON `json:"metrics"`
-}
-
-type metricJSON struct {
-	Name string   `json:"name"`
-	K    int      `json:"k,omitempty"`
-	Mean float64  `json:"mean"`
-	SE   *float64 `json:"se"` // null with a single problem
-}
-
-func writeEvalJSON(p *process, s *spec.Spec, res *harness.CheckpointEval) error {
-	out := evalJSON{
-		Experiment: s.Name, Arm: res.Arm, Seed: res.Seed, Checkpoint: res.Checkpoint,
-		Problems: len(res.Scores.Problems), Samples: res.Scores.Samples,
-	}
-	for _, m := range res.Scores.Metrics() {
-		mj := metricJSON{Name: m.Name, K: m.K, Mean: m.Mean}
-		if !math.IsNaN(m.SE) {
-			mj.SE = &m.SE
-		}
-		out.Metrics = append(out.Metrics, mj)
-	}
-	enc := json.NewEncoder(p.stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
 }

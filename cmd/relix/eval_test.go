@@ -23,7 +23,15 @@ func TestEvalPrintsTheBaseRow(t *testing.T) {
 func TestEvalJSON(t *testing.T) {
 	code, out, stderr := cliRun(t, "eval", "--json", "--set", "eval.problems=40", "../../experiments/paired.yaml")
 	require.Equal(t, exitOK, code, stderr)
-	var got evalJSON
+	var got struct {
+		Experiment string `json:"experiment"`
+		Problems   int    `json:"problems"`
+		Samples    int    `json:"samples"`
+		Metrics    []struct {
+			Name string   `json:"name"`
+			SE   *float64 `json:"se"`
+		} `json:"metrics"`
+	}
 	require.NoError(t, json.Unmarshal([]byte(out), &got))
 	assert.Equal(t, "paired", got.Experiment)
 	assert.Equal(t, 40, got.Problems)

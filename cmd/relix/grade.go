@@ -2,16 +2,14 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/relix-lab/relix/eval"
+	"github.com/relix-lab/relix/results"
 )
 
 func gradeCommand(p *process) *cli.Command {
@@ -74,7 +72,7 @@ func gradeCommand(p *process) *cli.Command {
 				}
 			}
 			if c.Bool("summary") {
-				return writeGradeSummary(p.stdout, sum)
+				return results.WriteGradeSummary(p.stdout, sum)
 			}
 			return nil
 		},
@@ -118,34 +116,4 @@ func commitOutput(tmp *os.File, path string) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
-}
-
-func writeGradeSummary(w io.Writer, sum eval.GradeSummary) error {
-	if sum.Graded == 0 {
-		_, err := fmt.Fprintln(w, "graded 0 completions")
-		return err
-	}
-	low, high, err := eval.Wilson(sum.Correct, sum.Graded, eval.Z95)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "graded %d completions: %d correct, accuracy %.3f (Wilson 95%% interval %.3f to %.3f)\n",
-		sum.Graded, sum.Correct, float64(sum.Correct)/float64(sum.Graded), low, high)
-	if len(sum.Reasons) == 0 {
-		return nil
-	}
-	reasons := make([]string, 0, len(sum.Reasons))
-	for r := range sum.Reasons {
-		reasons = append(reasons, r)
-	}
-	sort.Slice(reasons, func(i, j int) bool {
-		a, b := reasons[i], reasons[j]
-		return sum.Reasons[a] > sum.Reasons[b] || (sum.Reasons[a] == sum.Reasons[b] && a < b)
-	})
-	parts := make([]string, len(reasons))
-	for i, r := range reasons {
-		parts[i] = fmt.Sprintf("%d %s", sum.Reasons[r], r)
-	}
-	_, err = fmt.Fprintf(w, "wrong: %s\n", strings.Join(parts, ", "))
-	return err
 }

@@ -1,33 +1,13 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// cliRunWithStdin runs relix in-process with stdin as its standard input.
-func cliRunWithStdin(t *testing.T, stdin string, args ...string) (int, string, string) {
-	t.Helper()
-	var stdout, stderr bytes.Buffer
-	p := &process{
-		stdin:  strings.NewReader(stdin),
-		stdout: &stdout,
-		stderr: &stderr,
-		getenv: func(string) string { return "" },
-		now:    func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) },
-		ctx:    context.Background(),
-	}
-	code := run(p, append([]string{"relix"}, args...))
-	return code, stdout.String(), stderr.String()
-}
 
 func TestGradeWritesOneVerdictPerLine(t *testing.T) {
 	t.Parallel()

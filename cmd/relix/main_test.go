@@ -3,10 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -40,19 +43,37 @@ func TestScripts(t *testing.T) {
 	})
 }
 
-// cli runs relix in-process and returns its exit code, stdout and stderr.
+// testProcess is a simulated outside world: stdin, stdout and stderr as
+// given, no environment, a stopped clock, no signals, and a build that
+// recorded no commit in a directory that is no checkout. Its executable is
+// the test binary, as os.Executable says.
+func testProcess(stdin io.Reader, stdout, stderr io.Writer) *process {
+	return &process{
+		stdin:        stdin,
+		stdout:       stdout,
+		stderr:       stderr,
+		getenv:       func(string) string { return "" },
+		now:          func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) },
+		ctx:          context.Background(),
+		signalNotify: func(chan<- os.Signal, ...os.Signal) {},
+		signalStop:   func(chan<- os.Signal) {},
+		executable:   os.Executable,
+		buildInfo:    func() (*debug.BuildInfo, bool) { return &debug.BuildInfo{Main: debug.Module{Version: "(devel)"}}, true },
+		gitHead:      func() (string, error) { return "", errors.New("not a git checkout") },
+	}
+}
+
+// cliRun runs relix in-process and returns its exit code, stdout and stderr.
 func cliRun(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
+	return cliRunWithStdin(t, "", args...)
+}
+
+// cliRunWithStdin runs relix in-process with stdin as its standard input.
+func cliRunWithStdin(t *testing.T, stdin string, args ...string) (int, string, string) {
+	t.Helper()
 	var stdout, stderr bytes.Buffer
-	p := &process{
-		stdin:  strings.NewReader(""),
-		stdout: &stdout,
-		stderr: &stderr,
-		getenv: func(string) string { return "" },
-		now:    func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) },
-		ctx:    context.Background(),
-	}
-	code := run(p, append([]string{"relix"}, args...))
+	code := run(testProcess(strings.NewReader(stdin), &stdout, &stderr), append([]string{"relix"}, args...))
 	return code, stdout.String(), stderr.String()
 }
 

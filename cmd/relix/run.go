@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os"
 	"strconv"
 	"time"
 
@@ -71,19 +70,12 @@ func runCommand(p *process) *cli.Command {
 			if err != nil {
 				return usagef("run: %v", err)
 			}
-			ver, commit := buildVersion()
 			prog, wait := progressFor(p, c.Bool("quiet"), c.Bool("verbose"))
 			opts := harness.Options{
 				SpecPath: path, Out: c.String("out"), Jobs: c.Int("jobs"), Force: c.Bool("force"),
 				Arms: c.StringSlice("arm"), Seeds: seeds, NoMerge: c.Bool("no-merge") || len(c.StringSlice("arm")) > 0 || len(seeds) > 0,
-				Progress: prog, Now: p.now, Relix: results.BuildInfo{Version: ver, Commit: gitCommit(commit)},
+				Progress: prog, Now: p.now, Relix: p.relixBuild(), Executable: p.self(),
 				Sets: c.StringSlice("set"),
-			}
-			if s.Cluster.Kind == "slurm" {
-				// What Slurm tasks run unless cluster.binary says otherwise.
-				if exe, err := os.Executable(); err == nil {
-					opts.Executable = exe
-				}
 			}
 			start := p.now()
 			oc, err := harness.Run(c.Context, s, opts)
@@ -123,7 +115,7 @@ func parseSeeds(args []string) ([]uint64, error) {
 // lets the bars draw for the last time.
 func progressFor(p *process, quiet, verbose bool) (harness.Progress, func()) {
 	if f, ok := p.stderr.(interface{ Fd() uintptr }); ok && !quiet && !verbose && isatty.IsTerminal(f.Fd()) {
-		t := progress.NewTerminal(p.stderr)
+		t := progress.NewTerminal(p.stderr, p.now)
 		return t, t.Wait
 	}
 	interval := 30 * time.Second
@@ -153,16 +145,4 @@ func printOutcome(p *process, oc *harness.Outcome, took time.Duration) error {
 	l := results.Layout{Dir: oc.Dir}
 	fmt.Fprintf(p.stdout, "\nresults: %s\ntables:  %s\nreport:  %s\nplots:   %s/\n", oc.Dir, l.Tables(), l.Index(), oc.Dir+"/"+results.PlotsDir)
 	return nil
-}
-
-// gitCommit is the commit relix was built from, or, for `go run` in a
-// checkout (where the toolchain records none), the checkout's HEAD.
-func gitCommit(built string) string {
-	if built != "unknown" {
-		return built
-	}
-	if out, err := gitHead(); err == nil {
-		return out
-	}
-	return built
 }

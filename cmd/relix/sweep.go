@@ -1,15 +1,12 @@
 package main
 
 import (
+	"errors"
 	"fmt"
-	"path/filepath"
 	"time"
 
 	"github.com/relix-lab/relix/experiment/spec"
 	"github.com/relix-lab/relix/harness"
-	"github.com/relix-lab/relix/harness/zone"
-	"github.com/relix-lab/relix/harness/zone/sweepdir"
-	"github.com/relix-lab/relix/results"
 	"github.com/urfave/cli/v2"
 )
 
@@ -40,48 +37,30 @@ func sweepCommand(p *process) *cli.Command {
 			if err != nil {
 				return invalid(err)
 			}
-			sets, err := harness.LoadProblemSets(s, filepath.Dir(path))
-			if err != nil {
-				return invalid(err)
-			}
-			out := c.String("out")
-			if out == "" {
-				out = s.Output.Dir
+			opts := harness.SweepOptions{
+				SpecPath: path, Out: c.String("out"), Jobs: c.Int("jobs"),
+				Now: p.now, Relix: p.relixBuild(),
 			}
 			quiet := c.Bool("quiet")
-			start := p.now()
-			cfg := zone.Config{Spec: s, Pool: sets.Train, Jobs: c.Int("jobs")}
 			if !quiet {
-				shown := 0
-				cfg.Progress = func(done, total int) {
-					if tenth := 10 * done / total; tenth > shown {
-						shown = tenth
-						fmt.Fprintf(p.stderr, "sweep: %d/%d runs, %s\n", done, total, p.now().Sub(start).Round(time.Second))
-					}
-				}
+				opts.Log = p.stderr
 			}
-			res, err := zone.Sweep(c.Context, cfg)
-			if err != nil {
-				return err
+			oc, err := harness.Sweep(c.Context, s, opts)
+			if errors.As(err, new(*harness.ProblemSetError)) {
+				return invalid(err)
 			}
-			ver, commit := buildVersion()
-			m := &results.Manifest{
-				Relix:  results.BuildInfo{Version: ver, Commit: gitCommit(commit)},
-				Runner: results.Component{Name: s.Runner.Kind, Version: ver},
-				Start:  start, End: p.now(),
-			}
-			rd, err := sweepdir.Write(out, s, sets.Train, res, m)
 			if err != nil {
 				return err
 			}
 			if !quiet {
-				if err := rd.PrintTables(p.stdout); err != nil {
+				if err := oc.Rendered.PrintTables(p.stdout); err != nil {
 					return err
 				}
 			}
+			m := oc.Manifest
 			fmt.Fprintf(p.stdout, "%s in %s: %d levels × %d selectors × %d seeds; wrote %s\n",
-				plural(len(res.Runs), "run"), m.End.Sub(start).Round(time.Millisecond),
-				len(res.Levels), len(s.Sweep.Selectors), len(s.Sweep.Seeds), out)
+				plural(len(oc.Result.Runs), "run"), m.End.Sub(m.Start).Round(time.Millisecond),
+				len(oc.Result.Levels), len(s.Sweep.Selectors), len(s.Sweep.Seeds), oc.Dir)
 			return nil
 		},
 	}

@@ -2,23 +2,17 @@ package main
 
 import (
 	"fmt"
-	"os/exec"
 	"runtime"
-	"runtime/debug"
-	"strings"
 
+	"github.com/relix-lab/relix/results"
 	"github.com/urfave/cli/v2"
 )
 
-// version is set at link time for releases (-ldflags "-X main.version=v1.2.3");
-// otherwise the module version from the build info is used.
-var version = ""
-
 // buildVersion reports relix's version and the VCS commit it was built from,
 // when the toolchain recorded one.
-func buildVersion() (ver, commit string) {
-	ver, commit = version, "unknown"
-	info, ok := debug.ReadBuildInfo()
+func (p *process) buildVersion() (ver, commit string) {
+	ver, commit = p.version, "unknown"
+	info, ok := p.buildInfo()
 	if !ok {
 		return orDevel(ver), commit
 	}
@@ -40,23 +34,27 @@ func orDevel(v string) string {
 	return v
 }
 
+// relixBuild identifies this build for a manifest: the commit it was built
+// from or, for `go run` in a checkout (where the toolchain records none),
+// the checkout's HEAD.
+func (p *process) relixBuild() results.BuildInfo {
+	ver, commit := p.buildVersion()
+	if commit == "unknown" {
+		if head, err := p.gitHead(); err == nil {
+			commit = head
+		}
+	}
+	return results.BuildInfo{Version: ver, Commit: commit}
+}
+
 func versionCommand(p *process) *cli.Command {
 	return &cli.Command{
 		Name:  "version",
 		Usage: "print relix's version, commit and Go version",
 		Action: func(c *cli.Context) error {
-			ver, commit := buildVersion()
+			ver, commit := p.buildVersion()
 			fmt.Fprintf(p.stdout, "relix %s (commit %s, %s %s/%s)\n", ver, commit, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 			return nil
 		},
 	}
-}
-
-// gitHead reads the commit of the working directory's checkout.
-func gitHead() (string, error) {
-	out, err := exec.Command("git", "rev-parse", "HEAD").Output()
-	if err != nil {
-		return "", err
-	}
-	return strings.TrimSpace(string(out)), nil
 }

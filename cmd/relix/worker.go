@@ -35,7 +35,7 @@ func workerCommand(p *process) *cli.Command {
 			if c.String("runner") != sim.Kind {
 				return usagef("worker: --runner %q; want sim (the only embedded runner)", c.String("runner"))
 			}
-			ver, _ := buildVersion()
+			ver, _ := p.buildVersion()
 			return worker.Serve(c.Context, p.stdin, p.stdout, worker.ServeOptions{
 				Worker: "relix-sim/" + ver, Model: "relix sim", Serves: sim.Kind,
 				NeedsProblems: true,

@@ -2,14 +2,12 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/relix-lab/relix/results/resultstest"
 
@@ -65,9 +63,7 @@ func TestWorkerCommandSpeaksTheProtocol(t *testing.T) {
 		in.WriteByte('\n')
 	}
 	var stdout, stderr bytes.Buffer
-	p := &process{stdin: &in, stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" },
-		now: time.Now, ctx: context.Background()}
-	require.Equal(t, exitOK, run(p, []string{"relix", "worker", "--runner", "sim"}), stderr.String())
+	require.Equal(t, exitOK, run(testProcess(&in, &stdout, &stderr), []string{"relix", "worker", "--runner", "sim"}), stderr.String())
 	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
 	require.Len(t, lines, 4)
 	var hello worker.HelloResult

@@ -59,6 +59,16 @@ type Slurm struct {
 	// CancelWait bounds how long a cancelled Execute waits for its tasks to
 	// stop (0: two minutes, enough for Slurm's default KillWait of 30 s).
 	CancelWait time.Duration
+	// Now is the clock of job.json's submission time and of how long squeue
+	// may fail and a cancel may wait; nil means time.Now.
+	Now func() time.Time
+}
+
+func (s *Slurm) now() time.Time {
+	if s.Now == nil {
+		return time.Now()
+	}
+	return s.Now()
 }
 
 // Events hears how the tasks of a Slurm array go. For each run the calls
@@ -283,7 +293,7 @@ func (s *Slurm) submit(ctx context.Context, runs []Run) (*submission, error) {
 	if job == "" || !allDigits(job) {
 		return nil, fmt.Errorf("sbatch printed %q, not a job id", strings.TrimSpace(out))
 	}
-	sub := &submission{Job: job, Submitted: time.Now().UTC().Truncate(time.Second), Runs: runs}
+	sub := &submission{Job: job, Submitted: s.now().UTC().Truncate(time.Second), Runs: runs}
 	if err := os.Rename(script, filepath.Join(s.slurmDir(), job+".sh")); err != nil {
 		return nil, err
 	}
@@ -349,9 +359,9 @@ func (s *Slurm) follow(ctx context.Context, sub *submission) error {
 				continue
 			}
 			if failingFrom.IsZero() {
-				failingFrom = time.Now()
+				failingFrom = s.now()
 				ev.Note(fmt.Sprintf("%v; retrying", err))
-			} else if time.Since(failingFrom) > giveUpAfter {
+			} else if s.now().Sub(failingFrom) > giveUpAfter {
 				return fmt.Errorf("lost track of Slurm job %s: %w; its tasks may still run (squeue -j %s); run again to follow it", sub.Job, err, sub.Job)
 			}
 			timer.Reset(poll)
@@ -489,7 +499,7 @@ func (s *Slurm) cancel(ctx context.Context, sub *submission, tasks []task) error
 		wait = defaultCancelWait
 	}
 	poll := min(max(s.Config.Poll.Std(), 10*time.Millisecond), time.Second)
-	deadline := time.Now().Add(wait)
+	deadline := s.now().Add(wait)
 	for {
 		q, known, err := s.queue(bg, sub.Job)
 		live := 0
@@ -501,7 +511,7 @@ func (s *Slurm) cancel(ctx context.Context, sub *submission, tasks []task) error
 		if err == nil && (!known || live == 0) {
 			break
 		}
-		if time.Now().After(deadline) {
+		if s.now().After(deadline) {
 			ev.Note(fmt.Sprintf("tasks of Slurm job %s are still stopping; wait until squeue -j %s lists none running before running again", sub.Job, sub.Job))
 			break
 		}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/relix-lab/relix/harness"
+	"github.com/relix-lab/relix/results"
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
 )
@@ -24,6 +25,7 @@ type Terminal struct {
 	mu   sync.Mutex
 	bars map[harness.RunID]*runBar
 	out  io.Writer
+	now  func() time.Time
 }
 
 type runBar struct {
@@ -33,18 +35,20 @@ type runBar struct {
 	last  time.Time // when the previous step was reported, for the ETA
 }
 
-// NewTerminal draws on w, which should be a terminal.
-func NewTerminal(w io.Writer) *Terminal {
+// NewTerminal draws on w, which should be a terminal; now is the clock of
+// the ETAs.
+func NewTerminal(w io.Writer, now func() time.Time) *Terminal {
 	return &Terminal{
 		p:    mpb.New(mpb.WithOutput(w), mpb.WithWidth(28), mpb.WithRefreshRate(150*time.Millisecond), mpb.WithAutoRefresh()),
 		bars: map[harness.RunID]*runBar{},
 		out:  w,
+		now:  now,
 	}
 }
 
 // Start adds a bar for run.
 func (t *Terminal) Start(run harness.RunID, from, steps int) {
-	rb := &runBar{state: harness.StepReport{Step: from, Steps: steps, Pass1: math.NaN()}, last: time.Now()}
+	rb := &runBar{state: harness.StepReport{Step: from, Steps: steps, Pass1: math.NaN()}, last: t.now()}
 	name := run.String()
 	rb.bar = t.p.AddBar(int64(steps),
 		mpb.PrependDecorators(
@@ -77,8 +81,9 @@ func (t *Terminal) Step(run harness.RunID, s harness.StepReport) {
 	rb.mu.Lock()
 	prev := rb.state.Step
 	rb.state = s
-	took := time.Since(rb.last)
-	rb.last = time.Now()
+	at := t.now()
+	took := at.Sub(rb.last)
+	rb.last = at
 	rb.mu.Unlock()
 	rb.bar.EwmaIncrInt64(int64(s.Step-prev), took)
 }
@@ -118,7 +123,7 @@ func pct(v float64) string {
 	if math.IsNaN(v) {
 		return "–"
 	}
-	return fmt.Sprintf("%.1f%%", 100*v)
+	return results.Percent(v)
 }
 
 // Log writes one line per run every interval (and at start and end): for

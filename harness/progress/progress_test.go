@@ -37,7 +37,7 @@ func TestLogLines(t *testing.T) {
 func TestTerminalDrawsWithoutBlocking(t *testing.T) {
 	t.Parallel()
 	var buf bytes.Buffer
-	term := NewTerminal(&buf)
+	term := NewTerminal(&buf, time.Now)
 	run := harness.RunID{Arm: "uniform", Seed: 3}
 	term.Start(run, 2, 5)
 	for s := 3; s <= 5; s++ {

@@ -13,7 +13,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"runtime/debug"
 	"slices"
@@ -85,7 +84,7 @@ func New(ctx context.Context, cfg spec.Runner, opts runners.Options) (runners.Ru
 	}
 	r := &Runner{
 		cfg:     cfg,
-		argv:    resolveCommand(cfg.Command),
+		argv:    resolveCommand(cfg.Command, opts.Executable),
 		env:     environ(cfg.Env),
 		max:     DefaultMaxMessage,
 		log:     newLogTail(opts.Log),
@@ -118,14 +117,12 @@ func New(ctx context.Context, cfg spec.Runner, opts runners.Options) (runners.Ru
 	return r, nil
 }
 
-// resolveCommand makes a bare "relix" mean this program when this program
-// is relix: the sim it serves is then the one this relix embeds.
-func resolveCommand(cmd spec.Command) []string {
+// resolveCommand makes a bare "relix" mean this program (self) when this
+// program is relix: the sim it serves is then the one this relix embeds.
+func resolveCommand(cmd spec.Command, self string) []string {
 	argv := slices.Clone([]string(cmd))
-	if argv[0] == "relix" {
-		if self, err := os.Executable(); err == nil && filepath.Base(self) == "relix" {
-			argv[0] = self
-		}
+	if argv[0] == "relix" && self != "" && filepath.Base(self) == "relix" {
+		argv[0] = self
 	}
 	return argv
 }

@@ -381,3 +381,22 @@ func TestCloseStopsTheWorkerAndRemovesItsCopies(t *testing.T) {
 	_, err = r.Generate(ctx, ids[1], prompts(t, 1), 1, sampling)
 	assert.ErrorContains(t, err, "closed")
 }
+
+// TestRelixMeansTheRunningRelix: the caller says which program is running
+// (runners.Options.Executable); a bare "relix" command means it only when
+// it is a relix.
+func TestRelixMeansTheRunningRelix(t *testing.T) {
+	cmd := spec.Command{"relix", "worker", "--runner", "sim"}
+	for _, tc := range []struct {
+		self, want string
+	}{
+		{"/opt/bin/relix", "/opt/bin/relix"},
+		{"/tmp/go-build/relix.test", "relix"}, // a test binary, not relix
+		{"", "relix"},                         // the caller does not know
+	} {
+		argv := resolveCommand(cmd, tc.self)
+		assert.Equal(t, append([]string{tc.want}, cmd[1:]...), argv, "self %q", tc.self)
+	}
+	assert.Equal(t, []string{"python", "serve.py"}, resolveCommand(spec.Command{"python", "serve.py"}, "/opt/bin/relix"))
+	assert.Equal(t, "relix", cmd[0], "the spec's command is not changed")
+}

@@ -1,4 +1,4 @@
-package sweepdir
+package harness
 
 import (
 	"reflect"
@@ -7,18 +7,18 @@ import (
 	"github.com/relix-lab/relix/harness/zone"
 )
 
-func TestPercent(t *testing.T) {
+func TestGridPercent(t *testing.T) {
 	for f, want := range map[float64]string{0.07: "7%", 0.01: "1%", 0.15: "15%", 0.005: "0.5%", 0.125: "12.5%"} {
-		if got := percent(f); got != want {
-			t.Errorf("percent(%g) = %q; want %q", f, got, want)
+		if got := gridPercent(f); got != want {
+			t.Errorf("gridPercent(%g) = %q; want %q", f, got, want)
 		}
 	}
 }
 
-// TestRowsCopyEveryColumn fills every field of a zone.Point with its own
-// value and checks that the row carries each under the same name: a column
-// added to one side and not the other fails here.
-func TestRowsCopyEveryColumn(t *testing.T) {
+// TestSweepRowsCopyEveryColumn fills every field of a zone.Point with its
+// own value and checks that the row carries each under the same name: a
+// column added to one side and not the other fails here.
+func TestSweepRowsCopyEveryColumn(t *testing.T) {
 	var p zone.Point
 	pv := reflect.ValueOf(&p).Elem()
 	seed := uint64(7)
@@ -37,7 +37,7 @@ func TestRowsCopyEveryColumn(t *testing.T) {
 			t.Fatalf("field %s of kind %s", pv.Type().Field(i).Name, f.Kind())
 		}
 	}
-	rows := Rows(&zone.Result{Points: []zone.Point{p}})
+	rows := sweepRows(&zone.Result{Points: []zone.Point{p}})
 	rv := reflect.ValueOf(rows[0])
 	if rv.NumField() != pv.NumField() {
 		t.Fatalf("results.SweepPoint has %d fields, zone.Point %d", rv.NumField(), pv.NumField())

@@ -1,0 +1,288 @@
+package results
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/relix-lab/relix/eval"
+)
+
+// ScoreOptions configure ScoreFiles, the library side of relix score.
+type ScoreOptions struct {
+	// Files are the per-sample records of one arm each: Parquet (*.parquet)
+	// or JSONL; "-" reads JSONL from Stdin.
+	Files []string
+	// Paired, when set, is the arm every file is compared with.
+	Paired string
+	Ks     []int  // the ks of pass@k
+	Draws  int    // bootstrap resamples of a paired comparison
+	Seed   uint64 // the bootstrap's seed
+	Stdin  io.Reader
+}
+
+// An InputError is an error in what was given to read: a file that does
+// not open or parse, or records that cannot be scored or paired.
+type InputError struct{ Err error }
+
+func (e *InputError) Error() string { return e.Err.Error() }
+func (e *InputError) Unwrap() error { return e.Err }
+
+// ScoredFile is one file's records, scored.
+type ScoredFile struct {
+	Path   string
+	Scores eval.Scores
+}
+
+// ScorePair is a file compared with the Paired arm, metric by metric.
+type ScorePair struct {
+	A, B        string
+	Comparisons []eval.Comparison
+}
+
+// ScoreReport is what relix score prints: every file's scores, then the
+// paired comparisons.
+type ScoreReport struct {
+	Draws  int
+	Seed   uint64
+	Files  []ScoredFile // the Paired arm last, unless it is one of Files
+	Paired []ScorePair
+}
+
+// ScoreFiles reads and scores every file and compares each with the
+// Paired arm.
+func ScoreFiles(opts ScoreOptions) (*ScoreReport, error) {
+	r := &ScoreReport{Draws: opts.Draws, Seed: opts.Seed}
+	for _, path := range opts.Files {
+		f, err := r.load(opts, path)
+		if err != nil {
+			return nil, err
+		}
+		r.Files = append(r.Files, f)
+	}
+	if opts.Paired == "" {
+		return r, nil
+	}
+	b, err := r.load(opts, opts.Paired)
+	if err != nil {
+		return nil, err
+	}
+	arms := r.Files
+	if !r.has(opts.Paired) {
+		r.Files = append(r.Files, b)
+	}
+	for _, a := range arms {
+		cmp, err := eval.ComparePaired(a.Scores, b.Scores, opts.Draws, opts.Seed)
+		if err != nil {
+			return nil, &InputError{fmt.Errorf("%s against %s: %w", a.Path, opts.Paired, err)}
+		}
+		r.Paired = append(r.Paired, ScorePair{A: a.Path, B: opts.Paired, Comparisons: cmp})
+	}
+	return r, nil
+}
+
+// load reads and scores one file, once whatever how often it is named.
+func (r *ScoreReport) load(opts ScoreOptions, path string) (ScoredFile, error) {
+	for _, f := range r.Files {
+		if f.Path == path && path != "-" {
+			return f, nil
+		}
+	}
+	samples, err := readSampleRecords(opts.Stdin, path)
+	if err != nil {
+		return ScoredFile{}, err
+	}
+	scores, err := eval.Score(samples, opts.Ks)
+	if err != nil {
+		return ScoredFile{}, &InputError{fmt.Errorf("%s: %w", path, err)}
+	}
+	return ScoredFile{Path: path, Scores: scores}, nil
+}
+
+func readSampleRecords(stdin io.Reader, path string) ([]eval.Sample, error) {
+	if strings.HasSuffix(strings.ToLower(path), ".parquet") {
+		s, err := ReadSamples(path)
+		if err != nil {
+			return nil, &InputError{err}
+		}
+		return s, nil
+	}
+	in, name := stdin, "stdin"
+	if path != "-" {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, &InputError{err}
+		}
+		defer f.Close()
+		in, name = f, path
+	}
+	samples, err := eval.ReadSamplesJSONL(in, name)
+	if errors.As(err, new(*eval.LineError)) {
+		return nil, &InputError{err}
+	}
+	return samples, err
+}
+
+func (r *ScoreReport) has(path string) bool {
+	for _, f := range r.Files {
+		if f.Path == path {
+			return true
+		}
+	}
+	return false
+}
+
+// scoresTable has a row per scored set: its label, problems, samples and
+// every metric's value ± SE.
+func scoresTable(label string, rows []ScoredFile) Table {
+	t := Table{Header: []string{label, "problems", "samples"}}
+	for _, m := range rows[0].Scores.Metrics() {
+		t.Header = append(t.Header, m.Name)
+	}
+	for _, f := range rows {
+		row := []string{f.Path, strconv.Itoa(len(f.Scores.Problems)), strconv.Itoa(f.Scores.Samples)}
+		for _, m := range f.Scores.Metrics() {
+			row = append(row, valueSE(m.Name, m.Mean, m.SE))
+		}
+		t.Rows = append(t.Rows, row)
+	}
+	return t
+}
+
+// pairedScoresTable has a row per comparison and metric, each pair named
+// on its first row.
+func (r *ScoreReport) pairedScoresTable() Table {
+	t := Table{Labels: 2, Header: []string{"A − B", "metric", "diff", "SE", "95% CI", "t", "df", "p", "bootstrap 95% CI", "A > B"}}
+	for _, pr := range r.Paired {
+		for i, c := range pr.Comparisons {
+			label := ""
+			if i == 0 {
+				label = pr.A + " − " + pr.B
+			}
+			m := c.Metric
+			t.Rows = append(t.Rows, []string{
+				label, m,
+				diff(m, c.Paired.Diff),
+				diffSE(m, c.Paired.SE),
+				ci(m, c.Paired.CILow, c.Paired.CIHigh, true),
+				tValue(c.Paired.T),
+				strconv.Itoa(c.Paired.DF),
+				pValueShort(c.Paired.P),
+				ci(m, c.Bootstrap.Low, c.Bootstrap.High, true),
+				Percent(c.Bootstrap.ShareAWins),
+			})
+		}
+	}
+	return t
+}
+
+// pValueShort is relix score's p: three decimals, two significant digits
+// below 0.001, as it has always printed them.
+func pValueShort(p float64) string {
+	if p < 0.001 {
+		return fmt.Sprintf("%.1e", p)
+	}
+	return fmt.Sprintf("%.3f", p)
+}
+
+func tValue(t float64) string {
+	switch {
+	case math.IsInf(t, 1):
+		return "+inf"
+	case math.IsInf(t, -1):
+		return "-inf"
+	}
+	return fmt.Sprintf("%.2f", t)
+}
+
+// Write prints the files' table and, when there are comparisons, the
+// paired table and what its tests were.
+func (r *ScoreReport) Write(w io.Writer, style Style) error {
+	if err := scoresTable("file", r.Files).Render(w, style); err != nil {
+		return err
+	}
+	if len(r.Paired) == 0 {
+		return nil
+	}
+	fmt.Fprintln(w)
+	if err := r.pairedScoresTable().Render(w, style); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(w, "\nPaired over %d problems: Student's t with n − 1 df; bootstrap of %d resamples of whole problems (seed %d). A > B is the share of resamples in which A's mean is higher.\n",
+		r.Paired[0].Comparisons[0].Paired.N, r.Draws, r.Seed)
+	return err
+}
+
+// EvalReport is one checkpoint's held-out scores, as relix eval prints
+// them.
+type EvalReport struct {
+	Experiment string
+	Arm        string // the arm scored; "" for the base policy or a checkpoint directory
+	Seed       uint64 // the run seed
+	Checkpoint string // the runner's checkpoint id
+	// How the samples were drawn and graded: the spec's eval block.
+	SamplesPerProblem int
+	Temperature, TopP float64
+	MaxTokens         int
+	TruncatedZero     bool // truncated completions scored 0 rather than graded on their answer
+	Scores            eval.Scores
+}
+
+// Target names what was scored: the arm, or the base policy.
+func (r EvalReport) Target() string {
+	if r.Arm != "" {
+		return r.Arm
+	}
+	return "base policy"
+}
+
+// Write prints what was scored, how, and the scores' table.
+func (r EvalReport) Write(w io.Writer, style Style) error {
+	truncated := "graded on the answer they contain"
+	if r.TruncatedZero {
+		truncated = "scored 0"
+	}
+	fmt.Fprintf(w, "%s: %s, checkpoint %s, seed %d\n", r.Experiment, r.Target(), r.Checkpoint, r.Seed)
+	fmt.Fprintf(w, "%d held-out problems × %d samples, temperature %g, top_p %g, max_tokens %d; truncated completions %s\n\n",
+		len(r.Scores.Problems), r.SamplesPerProblem, r.Temperature, r.TopP, r.MaxTokens, truncated)
+	return scoresTable("policy", []ScoredFile{{Path: r.Target(), Scores: r.Scores}}).Render(w, style)
+}
+
+// WriteGradeSummary prints relix grade --summary: the accuracy with its
+// Wilson 95% interval, then how many answers were wrong for each reason.
+func WriteGradeSummary(w io.Writer, sum eval.GradeSummary) error {
+	if sum.Graded == 0 {
+		_, err := fmt.Fprintln(w, "graded 0 completions")
+		return err
+	}
+	low, high, err := eval.Wilson(sum.Correct, sum.Graded, eval.Z95)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "graded %d completions: %d correct, accuracy %s (Wilson 95%% interval %s to %s)\n",
+		sum.Graded, sum.Correct, num("accuracy", float64(sum.Correct)/float64(sum.Graded), false), num("accuracy", low, false), num("accuracy", high, false))
+	if len(sum.Reasons) == 0 {
+		return nil
+	}
+	reasons := make([]string, 0, len(sum.Reasons))
+	for r := range sum.Reasons {
+		reasons = append(reasons, r)
+	}
+	slices.SortFunc(reasons, func(a, b string) int {
+		if d := sum.Reasons[b] - sum.Reasons[a]; d != 0 {
+			return d
+		}
+		return strings.Compare(a, b)
+	})
+	parts := make([]string, len(reasons))
+	for i, r := range reasons {
+		parts[i] = fmt.Sprintf("%d %s", sum.Reasons[r], r)
+	}
+	_, err = fmt.Fprintf(w, "wrong: %s\n", strings.Join(parts, ", "))
+	return err
+}
