@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/relix-lab/relix/eval"
 	"github.com/relix-lab/relix/experiment/dataset"
 	"github.com/relix-lab/relix/experiment/seed"
 	"github.com/relix-lab/relix/experiment/spec"
@@ -203,14 +204,14 @@ func filterArm(name string) spec.Arm {
 
 // exactInZone is the in-zone fraction of the whole pool at a checkpoint.
 func exactInZone(t testing.TB, f *fake, p *dataset.Set, tr spec.Train, ck string) float64 {
-	z := newZone(tr.GroupSize, tr.SigmaMin)
+	z := eval.NewZone(tr.GroupSize, tr.SigmaMin)
 	var sum float64
 	for _, pr := range p.Problems {
 		q, err := f.SuccessProbability(context.Background(), ck, problemPrompt(&pr), runners.Sampling{}, tr.Reward.Truncated)
 		if err != nil {
 			t.Fatal(err)
 		}
-		sum += z.chance(q)
+		sum += z.Chance(q)
 	}
 	return sum / float64(p.Len())
 }

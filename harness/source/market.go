@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/relix-lab/relix/eval"
 	"github.com/relix-lab/relix/experiment/spec"
 	"github.com/relix-lab/relix/runners"
 )
@@ -24,7 +25,7 @@ const MaxWindowRounds = 1000
 type Market struct {
 	cfg    Config
 	mk     spec.Market
-	zone   zone
+	zone   eval.Zone
 	cool   *cooldown
 	index  map[string]int
 	probe  *probe
@@ -63,7 +64,7 @@ func NewMarket(cfg Config) (*Market, error) {
 	if a.Market == nil || len(a.Market.Miners) == 0 {
 		return nil, fmt.Errorf("source: market arm %q has no miners", a.Name)
 	}
-	m := &Market{cfg: cfg, mk: *a.Market, zone: newZone(cfg.Train.GroupSize, cfg.Train.SigmaMin),
+	m := &Market{cfg: cfg, mk: *a.Market, zone: eval.NewZone(cfg.Train.GroupSize, cfg.Train.SigmaMin),
 		cool: newCooldown(cfg.Train.Cooldown), index: poolIndex(cfg.Pool), feats: newFeatures(cfg.Pool)}
 	m.oracle, _ = cfg.Runner.(runners.Oracle)
 	switch {

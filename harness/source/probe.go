@@ -6,6 +6,7 @@ import (
 	"math"
 	"sync"
 
+	"github.com/relix-lab/relix/eval"
 	"github.com/relix-lab/relix/experiment/dataset"
 	"github.com/relix-lab/relix/experiment/seed"
 	"github.com/relix-lab/relix/runners"
@@ -22,7 +23,7 @@ const DefaultProbeSize = 256
 // smaller probe is a prefix of a larger one.
 type probe struct {
 	cfg     *Config
-	zone    zone
+	zone    eval.Zone
 	prompts []runners.Prompt
 	oracle  runners.Oracle
 
@@ -36,7 +37,7 @@ type probeResult struct {
 	method   string
 }
 
-func newProbe(cfg *Config, size int, z zone) *probe {
+func newProbe(cfg *Config, size int, z eval.Zone) *probe {
 	size = min(size, cfg.Pool.Len())
 	perm := seed.Stream(cfg.Seed, "probe").Perm(cfg.Pool.Len())
 	p := &probe{cfg: cfg, zone: z, prompts: make([]runners.Prompt, size), cache: map[string]probeResult{}}
@@ -99,7 +100,7 @@ func (p *probe) exact(ctx context.Context, checkpoint string) (probeResult, erro
 		if err != nil {
 			return probeResult{}, err
 		}
-		sum += p.zone.chance(q)
+		sum += p.zone.Chance(q)
 	}
 	return probeResult{fraction: sum / float64(len(p.prompts)), method: InZoneOracle}, nil
 }
@@ -126,7 +127,7 @@ func (p *probe) sampled(ctx context.Context, checkpoint string) (probeResult, er
 		for j, c := range comps[i] {
 			rewards[j] = p.cfg.Reward(&prob, c)
 		}
-		if InZone(rewards, p.cfg.Train.SigmaMin) {
+		if eval.InZone(rewards, p.cfg.Train.SigmaMin) {
 			in++
 		}
 	}

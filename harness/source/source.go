@@ -28,7 +28,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 
 	"github.com/relix-lab/relix/eval"
 	"github.com/relix-lab/relix/experiment/dataset"
@@ -136,76 +135,4 @@ func check(cfg *Config) error {
 // sampling is the training sampling with a seed.
 func sampling(t spec.Train, seed uint64) runners.Sampling {
 	return runners.Sampling{Temperature: t.Sampling.Temperature, TopP: t.Sampling.TopP, MaxTokens: t.Sampling.MaxTokens, Seed: seed}
-}
-
-// InZone is the σ gate: the population standard deviation of the rewards is
-// positive and at least sigmaMin (DESIGN.md: σ_min = 0.43 with G = 8 admits
-// 2 to 6 correct of 8; σ_min = 0 admits any variance).
-func InZone(rewards []float64, sigmaMin float64) bool {
-	if len(rewards) == 0 {
-		return false
-	}
-	var mean float64
-	for _, r := range rewards {
-		mean += r
-	}
-	mean /= float64(len(rewards))
-	var ss float64
-	for _, r := range rewards {
-		ss += (r - mean) * (r - mean)
-	}
-	std := math.Sqrt(ss / float64(len(rewards)))
-	return std > 0 && std >= sigmaMin
-}
-
-// zone is the σ gate on binary rewards as a table: in[k] reports whether k
-// correct of G pass it; coef[k] is the binomial coefficient C(G, k).
-type zone struct {
-	in   []bool
-	coef []float64
-}
-
-func newZone(groupSize int, sigmaMin float64) zone {
-	z := zone{in: make([]bool, groupSize+1), coef: make([]float64, groupSize+1)}
-	r := make([]float64, groupSize)
-	for k := range z.in {
-		for j := range r {
-			r[j] = 0
-			if j < k {
-				r[j] = 1
-			}
-		}
-		z.in[k] = InZone(r, sigmaMin)
-		z.coef[k] = binomial(groupSize, k)
-	}
-	return z
-}
-
-// chance is the probability that a group of G binary rewards, each 1 with
-// probability p, passes the gate.
-func (z zone) chance(p float64) float64 {
-	g := len(z.in) - 1
-	var c float64
-	for k, in := range z.in {
-		if in {
-			c += z.coef[k] * math.Pow(p, float64(k)) * math.Pow(1-p, float64(g-k))
-		}
-	}
-	return c
-}
-
-func binomial(n, k int) float64 {
-	b := 1.0
-	for i := 1; i <= k; i++ {
-		b = b * float64(n-k+i) / float64(i)
-	}
-	return b
-}
-
-// InZoneChance is the probability that a group of groupSize completions,
-// each rewarded 1 with probability p, passes the σ gate: for sigmaMin 0 it
-// is 1 − p^G − (1−p)^G. The in-zone fraction of a pool is its mean over the
-// pool's prompts.
-func InZoneChance(p float64, groupSize int, sigmaMin float64) float64 {
-	return newZone(groupSize, sigmaMin).chance(p)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/relix-lab/relix/eval"
 	"github.com/relix-lab/relix/experiment/seed"
 	"github.com/relix-lab/relix/runners"
 )
@@ -25,7 +26,7 @@ import (
 // pads with failed groups (they would carry no gradient anyway) nor fails.
 type Uniform struct {
 	cfg   Config
-	zone  zone
+	zone  eval.Zone
 	cool  *cooldown
 	index map[string]int
 	probe *probe
@@ -48,7 +49,7 @@ func NewUniform(cfg Config) (*Uniform, error) {
 	default:
 		return nil, fmt.Errorf("source: arm %q has filter %q; want none or dynamic", cfg.Arm.Name, cfg.Arm.Filter)
 	}
-	u := &Uniform{cfg: cfg, zone: newZone(cfg.Train.GroupSize, cfg.Train.SigmaMin), cool: newCooldown(cfg.Train.Cooldown), index: poolIndex(cfg.Pool)}
+	u := &Uniform{cfg: cfg, zone: eval.NewZone(cfg.Train.GroupSize, cfg.Train.SigmaMin), cool: newCooldown(cfg.Train.Cooldown), index: poolIndex(cfg.Pool)}
 	u.probe = newProbe(&u.cfg, DefaultProbeSize, u.zone)
 	return u, nil
 }
@@ -105,7 +106,7 @@ func (u *Uniform) Next(ctx context.Context, step int, current, _ string) (*Batch
 			for j, c := range comps[i] {
 				rewards[j] = cfg.Reward(prob, c)
 			}
-			in := InZone(rewards, cfg.Train.SigmaMin)
+			in := eval.InZone(rewards, cfg.Train.SigmaMin)
 			reason := ReasonAccepted
 			if u.dynamic() && !in {
 				reason = ReasonDiscarded

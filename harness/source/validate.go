@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/relix-lab/relix/eval"
 	"github.com/relix-lab/relix/harness/source/proof"
 	"github.com/relix-lab/relix/runners"
 )
@@ -77,7 +78,7 @@ func (w *window) verify(ctx context.Context, s *submission, skip string) (string
 	}
 	// The gate reads the claimed rewards, which the rewards check has just
 	// found equal to the harness's.
-	if skip != CheckSigma && !InZone(s.rewards, cfg.Train.SigmaMin) {
+	if skip != CheckSigma && !eval.InZone(s.rewards, cfg.Train.SigmaMin) {
 		return CheckSigma, nil
 	}
 	if skip != CheckProof {

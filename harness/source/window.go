@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"slices"
 
+	"github.com/relix-lab/relix/eval"
 	"github.com/relix-lab/relix/experiment/seed"
 	"github.com/relix-lab/relix/harness/source/proof"
 	"github.com/relix-lab/relix/runners"
@@ -261,7 +262,7 @@ func (w *window) generate(ctx context.Context, a *attempt) error {
 		a.rewards[j] = cfg.Reward(&cfg.Pool.Problems[a.prompt], c)
 		a.tokens += int64(c.NumTokens)
 	}
-	a.inZone = InZone(a.rewards, cfg.Train.SigmaMin)
+	a.inZone = eval.InZone(a.rewards, cfg.Train.SigmaMin)
 	return nil
 }
 
@@ -282,7 +283,7 @@ func (w *window) pick(mn *miner, rng *rand.Rand) (int, bool, error) {
 		if err != nil {
 			return 0, false, err
 		}
-		if s := w.m.zone.chance(p); s > bestScore {
+		if s := w.m.zone.Chance(p); s > bestScore {
 			best, bestScore = i, s
 		}
 	}

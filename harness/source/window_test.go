@@ -6,6 +6,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/relix-lab/relix/eval"
 	"github.com/relix-lab/relix/experiment/seed"
 	"github.com/relix-lab/relix/experiment/spec"
 	"github.com/relix-lab/relix/harness/source/proof"
@@ -338,18 +339,18 @@ func sameTexts(a, b []runners.Completion) bool {
 }
 
 func TestForgeClaim(t *testing.T) {
-	z := newZone(8, 0.43)
+	z := eval.NewZone(8, 0.43)
 	for _, r := range [][]float64{
 		{0, 0, 0, 0, 0, 0, 0, 0}, {1, 1, 1, 1, 1, 1, 1, 1}, {1, 0, 0, 0, 0, 0, 0, 0},
 		{1, 1, 0, 0, 0, 0, 0, 0}, {1, 1, 1, 0, 0, 1, 0, 1}, {1, 1, 1, 1, 1, 1, 1, 0},
 	} {
 		c := forgeClaim(r, z)
-		if slices.Equal(c, r) || !InZone(c, 0.43) {
+		if slices.Equal(c, r) || !eval.InZone(c, 0.43) {
 			t.Errorf("forgeClaim(%v) = %v: want a different vector in the zone", r, c)
 		}
 	}
 	// A gate nothing passes: the claim still differs.
-	if c := forgeClaim([]float64{0, 0, 0}, newZone(3, 0.49)); slices.Equal(c, []float64{0, 0, 0}) {
+	if c := forgeClaim([]float64{0, 0, 0}, eval.NewZone(3, 0.49)); slices.Equal(c, []float64{0, 0, 0}) {
 		t.Error("forgeClaim claimed the truth")
 	}
 }
