@@ -1,23 +1,21 @@
-// Package source holds relix's rollout sources: where each training step's
-// rollout groups come from. The experiment holds everything else fixed, so
-// a source is the only thing that differs between arms:
+// Package source is the contract every rollout source keeps: where each
+// training step's rollout groups come from. The experiment holds everything
+// else fixed, so a source is the only thing that differs between arms. The
+// sources themselves live beside it, each in its own package:
 //
-//   - Uniform: one trainer draws prompts uniformly at random among those not
-//     cooling down and generates a group for each with the current
-//     checkpoint; with filter "dynamic" (DAPO's dynamic sampling) groups that
-//     fail the σ gate are discarded and generation continues until N pass or
-//     the round cap is reached.
-//   - Market: each step is a window that K miners race to fill. Miners pick
-//     prompts with their own estimators, generate with the last published
-//     checkpoint and submit; a validator takes submissions in virtual-time
-//     arrival order, verifies them (window, checkpoint, dataset, cooldown,
-//     rewards, σ gate, GRAIL-style proof, distinctness) and seals the window
-//     at the N-th acceptance.
+//   - harness/uniform: one trainer draws prompts uniformly at random and,
+//     with filter "dynamic" (DAPO's dynamic sampling), discards the groups
+//     that fail the σ gate;
+//   - harness/market: each step is a window that K miners race to fill and
+//     a validator verifies.
 //
-// Every source returns, besides the groups, an exact account of the compute
-// spent to get them (Account) and the fate of every generated completion
-// (Rollout). README.md documents the race, the checks, the estimators, the
-// accounting and the cap behaviour.
+// This package holds what they share, so that both account for compute the
+// same way and a new source can be written against it alone: the Source
+// interface and its Config and Batch, the reward (Rewarder), the exact
+// compute account of a step (Account) and the fate of every generated
+// completion (Rollout), the in-zone probe, and the cooldown. The σ gate
+// itself is eval.InZone. README.md documents the contract and the
+// accounting.
 //
 // Every random draw derives from (run seed, arm, step, purpose) through
 // experiment/seed, never from call order or scheduling, so a source gives the
@@ -97,21 +95,10 @@ type Batch struct {
 	Rollouts []Rollout
 }
 
-// New makes the source of cfg.Arm: uniform or market.
-func New(cfg Config) (Source, error) {
-	if err := check(&cfg); err != nil {
-		return nil, err
-	}
-	switch cfg.Arm.Source {
-	case "uniform":
-		return NewUniform(cfg)
-	case "market":
-		return NewMarket(cfg)
-	}
-	return nil, fmt.Errorf("source: arm %q has source %q; want uniform or market", cfg.Arm.Name, cfg.Arm.Source)
-}
-
-func check(cfg *Config) error {
+// Check validates what every source needs of its Config and fills in the
+// default Rewarder. Each source's constructor calls it first, so that a bad
+// train block is reported the same way whichever source an arm has.
+func (cfg *Config) Check() error {
 	switch {
 	case cfg.Pool == nil || cfg.Pool.Len() == 0:
 		return errors.New("source: no training problems")
@@ -132,7 +119,29 @@ func check(cfg *Config) error {
 	return nil
 }
 
-// sampling is the training sampling with a seed.
-func sampling(t spec.Train, seed uint64) runners.Sampling {
+// Sampling is the training sampling with a seed. Every source and the probe
+// generate with it, so that the only thing that differs between arms is the
+// choice of prompts, not how their groups are sampled.
+func Sampling(t spec.Train, seed uint64) runners.Sampling {
 	return runners.Sampling{Temperature: t.Sampling.Temperature, TopP: t.Sampling.TopP, MaxTokens: t.Sampling.MaxTokens, Seed: seed}
+}
+
+// Prompt is a training problem as a runner prompt.
+func Prompt(p *dataset.Problem) runners.Prompt {
+	return runners.Prompt{ID: p.ID, Text: p.Statement}
+}
+
+// CheckShape checks that a runner returned g completions for every prompt.
+// Sources index completions by prompt and position, so a runner that breaks
+// its contract must fail the step loudly instead of misattributing rewards.
+func CheckShape(comps [][]runners.Completion, prompts []runners.Prompt, g int) error {
+	if len(comps) != len(prompts) {
+		return fmt.Errorf("runner returned completions for %d prompts, want %d", len(comps), len(prompts))
+	}
+	for i, c := range comps {
+		if len(c) != g {
+			return fmt.Errorf("runner returned %d completions of %s, want %d", len(c), prompts[i].ID, g)
+		}
+	}
+	return nil
 }

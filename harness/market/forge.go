@@ -1,4 +1,4 @@
-package source
+package market
 
 import (
 	"context"
@@ -6,7 +6,7 @@ import (
 
 	"github.com/relix-lab/relix/eval"
 	"github.com/relix-lab/relix/experiment/dataset"
-	"github.com/relix-lab/relix/harness/source/proof"
+	"github.com/relix-lab/relix/harness/market/proof"
 	"github.com/relix-lab/relix/runners"
 )
 
