@@ -1,5 +1,9 @@
 // Package eval grades math answers and turns graded samples into the numbers
-// relix reports: pass@k, truncation, and paired comparisons between arms.
+// relix reports: pass@k, truncation, and paired comparisons between arms. It
+// also holds the σ gate (zone.go), which decides from a group's rewards
+// whether GRPO can learn from it, because the rollout sources and the
+// simulator's calibration must share one definition and eval is the layer
+// both can import.
 //
 // The same grader scores every training completion (its reward) and every
 // held-out sample, so it is exact where the mathematics allows (rational

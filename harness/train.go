@@ -114,7 +114,7 @@ func (e *runEnv) run(ctx context.Context, id RunID) (resumed bool, err error) {
 		return false, e.finish(j, &runState{SpecHash: e.spec.Hash(), Current: r.Base(), Published: r.Base()}, r, 0)
 	}
 
-	src, err := source.New(source.Config{
+	src, err := newSource(source.Config{
 		Arm: arm, Train: e.spec.Train, Seed: id.Seed, Pool: e.sets.Train, Runner: r,
 		Reward: source.NewRewarder(e.spec.Train.Reward),
 	})

@@ -1,5 +1,11 @@
 package source
 
+import (
+	"strings"
+
+	"github.com/relix-lab/relix/runners"
+)
+
 // The fate of a generated group (Rollout.Reason). Every completion of a
 // group shares its group's fate.
 const (
@@ -25,9 +31,11 @@ const (
 	RejectedPrefix = "rejected:"
 )
 
-// The validator's checks, in the order they are applied (README.md,
-// "Verification"). Distinctness comes last, so a duplicate is always a
-// valid group that lost the race, never an invalid one.
+// The market validator's checks, in the order they are applied
+// (harness/market/README.md, "Verification"). They are named here, not in
+// the market, because Rejections counts by them and every Account has one.
+// Distinctness comes last, so a duplicate is always a valid group that lost
+// the race, never an invalid one.
 const (
 	CheckWindow     = "window"     // the submission names the open window (arriving after the seal is "late")
 	CheckCheckpoint = "checkpoint" // it declares the published checkpoint
@@ -41,6 +49,11 @@ const (
 // Checks lists the checks in order.
 func Checks() []string {
 	return []string{CheckWindow, CheckCheckpoint, CheckDataset, CheckCooldown, CheckRewards, CheckSigma, CheckProof}
+}
+
+// IsRejection reports whether a reason names a failed check, and which.
+func IsRejection(reason string) (check string, ok bool) {
+	return strings.CutPrefix(reason, RejectedPrefix)
 }
 
 // In-zone measurement methods (Account.InZoneMethod).
@@ -202,8 +215,9 @@ type Rollout struct {
 	Arrival float64
 }
 
-// finish computes the derived figures.
-func (a *Account) finish() {
+// Finish computes the derived figures (Waste, HitRate) from the counts; a
+// source calls it once its step's counts are complete.
+func (a *Account) Finish() {
 	a.Waste, a.HitRate = 0, 0
 	if a.GeneratedRollouts > 0 {
 		a.Waste = 1 - float64(a.UsefulRollouts)/float64(a.GeneratedRollouts)
@@ -211,4 +225,59 @@ func (a *Account) finish() {
 	if a.GeneratedGroups > 0 {
 		a.HitRate = float64(a.InZoneGroups) / float64(a.GeneratedGroups)
 	}
+}
+
+// AddGroup counts one generated group and its fate. Every source counts
+// through it, so that the fates always sum to GeneratedGroups and the
+// sources' accounts compare like with like.
+func (a *Account) AddGroup(comps []runners.Completion, rewards []float64, in bool, reason string) {
+	a.GeneratedGroups++
+	a.GeneratedRollouts += len(comps)
+	for _, c := range comps {
+		a.GeneratedTokens += int64(c.NumTokens)
+		if c.Truncated() {
+			a.TruncatedRollouts++
+		}
+	}
+	if in {
+		a.InZoneGroups++
+	}
+	if zeroStd(rewards) {
+		a.ZeroStdGroups++
+	}
+	switch reason {
+	case ReasonAccepted:
+		a.Accepted++
+	case ReasonDiscarded:
+		a.Discarded++
+	case ReasonMissed:
+		a.Missed++
+	case ReasonInFlight:
+		a.InFlight++
+	case ReasonLate:
+		a.Late++
+	case ReasonDuplicate:
+		a.Duplicate++
+	default:
+		a.Rejected++
+		a.Rejections.add(reason[len(RejectedPrefix):])
+	}
+}
+
+// AddUseful counts a group that is trained on.
+func (a *Account) AddUseful(comps []runners.Completion) {
+	a.UsefulGroups++
+	a.UsefulRollouts += len(comps)
+	for _, c := range comps {
+		a.UsefulTokens += int64(c.NumTokens)
+	}
+}
+
+func zeroStd(r []float64) bool {
+	for _, x := range r {
+		if x != r[0] {
+			return false
+		}
+	}
+	return true
 }

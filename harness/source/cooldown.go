@@ -9,18 +9,20 @@ import (
 	"github.com/relix-lab/relix/experiment/spec"
 )
 
-// cooldown remembers when each prompt was last trained on. A prompt used at
+// Cooldown remembers when each prompt was last trained on. A prompt used at
 // step s may be drawn again from step s + c + 1 (c = train.cooldown; never
 // with spec.Forever). Only groups that are trained on start a cooldown: a
-// discarded or missed prompt may be drawn again.
-type cooldown struct {
+// discarded or missed prompt may be drawn again. It is shared so that every
+// arm of an experiment follows the same rule, whichever source it has.
+type Cooldown struct {
 	steps spec.Cooldown
 	last  map[int]int // pool index → last step it was trained on
 }
 
-func newCooldown(c spec.Cooldown) *cooldown { return &cooldown{steps: c, last: map[int]int{}} }
+// NewCooldown starts with no prompt cooling down.
+func NewCooldown(c spec.Cooldown) *Cooldown { return &Cooldown{steps: c, last: map[int]int{}} }
 
-func (c *cooldown) cooling(i, step int) bool {
+func (c *Cooldown) cooling(i, step int) bool {
 	s, used := c.last[i]
 	if !used {
 		return false
@@ -28,8 +30,8 @@ func (c *cooldown) cooling(i, step int) bool {
 	return c.steps == spec.Forever || step-s <= int(c.steps)
 }
 
-// available lists the pool indices that may be drawn at step, ascending.
-func (c *cooldown) available(pool int, step int) []int {
+// Available lists the pool indices that may be drawn at step, ascending.
+func (c *Cooldown) Available(pool int, step int) []int {
 	out := make([]int, 0, pool-min(len(c.last), pool))
 	for i := range pool {
 		if !c.cooling(i, step) {
@@ -39,24 +41,42 @@ func (c *cooldown) available(pool int, step int) []int {
 	return out
 }
 
-func (c *cooldown) use(i, step int) { c.last[i] = step }
+// CoolingAt is the set of pool indices cooling down at step: what the
+// market's validator checks a submitted prompt against.
+func (c *Cooldown) CoolingAt(step int) map[int]bool {
+	out := map[int]bool{}
+	for i := range c.last {
+		if c.cooling(i, step) {
+			out[i] = true
+		}
+	}
+	return out
+}
 
-// cooldownEntry is one prompt's last use, as State stores it.
-type cooldownEntry struct {
+// Use starts pool index i's cooldown at step.
+func (c *Cooldown) Use(i, step int) { c.last[i] = step }
+
+// CooldownEntry is one prompt's last use, as a source's State stores it: by
+// problem id, so that a state stays readable and is checked against the
+// pool on Restore.
+type CooldownEntry struct {
 	Prompt string `json:"prompt"`
 	Step   int    `json:"step"`
 }
 
-func (c *cooldown) state(pool *dataset.Set) []cooldownEntry {
-	out := make([]cooldownEntry, 0, len(c.last))
+// State lists the last uses, sorted by prompt, so that the State bytes are a
+// function of the steps run alone.
+func (c *Cooldown) State(pool *dataset.Set) []CooldownEntry {
+	out := make([]CooldownEntry, 0, len(c.last))
 	for i, s := range c.last {
-		out = append(out, cooldownEntry{Prompt: pool.Problems[i].ID, Step: s})
+		out = append(out, CooldownEntry{Prompt: pool.Problems[i].ID, Step: s})
 	}
-	slices.SortFunc(out, func(a, b cooldownEntry) int { return cmp.Compare(a.Prompt, b.Prompt) })
+	slices.SortFunc(out, func(a, b CooldownEntry) int { return cmp.Compare(a.Prompt, b.Prompt) })
 	return out
 }
 
-func (c *cooldown) restore(pool *dataset.Set, index map[string]int, entries []cooldownEntry) error {
+// Restore replaces the last uses with a State's; index is PoolIndex(pool).
+func (c *Cooldown) Restore(pool *dataset.Set, index map[string]int, entries []CooldownEntry) error {
 	c.last = make(map[int]int, len(entries))
 	for _, e := range entries {
 		i, ok := index[e.Prompt]
@@ -68,8 +88,9 @@ func (c *cooldown) restore(pool *dataset.Set, index map[string]int, entries []co
 	return nil
 }
 
-// poolIndex maps problem ids to their index in the pool.
-func poolIndex(pool *dataset.Set) map[string]int {
+// PoolIndex maps problem ids to their index in the pool: states and
+// submissions name prompts by id, sources index them by position.
+func PoolIndex(pool *dataset.Set) map[string]int {
 	m := make(map[string]int, pool.Len())
 	for i, p := range pool.Problems {
 		m[p.ID] = i
@@ -77,8 +98,9 @@ func poolIndex(pool *dataset.Set) map[string]int {
 	return m
 }
 
-// errExhausted reports a pool too small for its cooldown.
-func errExhausted(pool *dataset.Set, step, available, need int, c spec.Cooldown) error {
+// PoolExhausted reports a pool too small for its cooldown, in the same words
+// whichever source ran out.
+func PoolExhausted(pool *dataset.Set, step, available, need int, c spec.Cooldown) error {
 	return fmt.Errorf("source: training pool %s exhausted at step %d: %d of %d problems may be drawn (cooldown %s), %d needed per step; use a larger train set or a finite train.cooldown",
 		pool.Name, step+1, available, pool.Len(), c, need)
 }

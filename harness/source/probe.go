@@ -6,7 +6,7 @@ import (
 	"math"
 	"sync"
 
-	"github.com/relix-lab/relix/experiment/dataset"
+	"github.com/relix-lab/relix/eval"
 	"github.com/relix-lab/relix/experiment/seed"
 	"github.com/relix-lab/relix/runners"
 )
@@ -15,14 +15,16 @@ import (
 // to name one.
 const DefaultProbeSize = 256
 
-// probe measures the in-zone fraction of the training pool at a checkpoint
+// Probe measures the in-zone fraction of the training pool at a checkpoint
 // on a fixed sample of its prompts. The sample is the first size prompts of
 // a permutation of the pool drawn from seed.Stream(run seed, "probe") — no
 // arm in the labels, so every arm of a run measures the same prompts, and a
-// smaller probe is a prefix of a larger one.
-type probe struct {
+// smaller probe is a prefix of a larger one. It is shared so that the
+// in-zone fraction of every arm is measured the same way and can be compared
+// across arms.
+type Probe struct {
 	cfg     *Config
-	zone    zone
+	zone    eval.Zone
 	prompts []runners.Prompt
 	oracle  runners.Oracle
 
@@ -36,10 +38,12 @@ type probeResult struct {
 	method   string
 }
 
-func newProbe(cfg *Config, size int, z zone) *probe {
+// NewProbe samples the probe of size prompts (at most the pool) for a
+// source made with cfg, after cfg.Check; z is the gate at cfg's G and σ_min.
+func NewProbe(cfg *Config, size int, z eval.Zone) *Probe {
 	size = min(size, cfg.Pool.Len())
 	perm := seed.Stream(cfg.Seed, "probe").Perm(cfg.Pool.Len())
-	p := &probe{cfg: cfg, zone: z, prompts: make([]runners.Prompt, size), cache: map[string]probeResult{}}
+	p := &Probe{cfg: cfg, zone: z, prompts: make([]runners.Prompt, size), cache: map[string]probeResult{}}
 	for i := range p.prompts {
 		pr := &cfg.Pool.Problems[perm[i]]
 		p.prompts[i] = runners.Prompt{ID: pr.ID, Text: pr.Statement}
@@ -52,9 +56,21 @@ func newProbe(cfg *Config, size int, z zone) *probe {
 // measured (train.probe_every); the fraction is NaN.
 const InZoneNotMeasured = "not measured"
 
+// Measure records in a the in-zone fraction at checkpoint and how it was
+// measured (InZoneNotMeasured, and NaN, on the steps train.probe_every
+// skips), and the probe's size.
+func (p *Probe) Measure(ctx context.Context, step int, checkpoint string, a *Account) error {
+	var err error
+	if a.InZoneFraction, a.InZoneMethod, err = p.inZoneAt(ctx, step, checkpoint); err != nil {
+		return err
+	}
+	a.ProbeSize = len(p.prompts)
+	return nil
+}
+
 // inZoneAt is inZone on the steps train.probe_every asks for, and NaN on
 // the others.
-func (p *probe) inZoneAt(ctx context.Context, step int, checkpoint string) (float64, string, error) {
+func (p *Probe) inZoneAt(ctx context.Context, step int, checkpoint string) (float64, string, error) {
 	if every := p.cfg.Train.ProbeEvery; every <= 0 || step%every != 0 {
 		return math.NaN(), InZoneNotMeasured, nil
 	}
@@ -62,7 +78,7 @@ func (p *probe) inZoneAt(ctx context.Context, step int, checkpoint string) (floa
 }
 
 // inZone returns the in-zone fraction at checkpoint and how it was measured.
-func (p *probe) inZone(ctx context.Context, checkpoint string) (float64, string, error) {
+func (p *Probe) inZone(ctx context.Context, checkpoint string) (float64, string, error) {
 	p.mu.Lock()
 	r, ok := p.cache[checkpoint]
 	p.mu.Unlock()
@@ -91,23 +107,23 @@ func (p *probe) inZone(ctx context.Context, checkpoint string) (float64, string,
 
 // exact averages each probe prompt's chance of passing the gate, from its
 // true success probability under the training sampling and reward.
-func (p *probe) exact(ctx context.Context, checkpoint string) (probeResult, error) {
-	s := sampling(p.cfg.Train, 0)
+func (p *Probe) exact(ctx context.Context, checkpoint string) (probeResult, error) {
+	s := Sampling(p.cfg.Train, 0)
 	var sum float64
 	for _, pr := range p.prompts {
 		q, err := p.oracle.SuccessProbability(ctx, checkpoint, pr, s, p.cfg.Train.Reward.Truncated)
 		if err != nil {
 			return probeResult{}, err
 		}
-		sum += p.zone.chance(q)
+		sum += p.zone.Chance(q)
 	}
 	return probeResult{fraction: sum / float64(len(p.prompts)), method: InZoneOracle}, nil
 }
 
 // sampled generates one group per probe prompt, seeded by the checkpoint
 // alone, and counts the groups that pass the gate.
-func (p *probe) sampled(ctx context.Context, checkpoint string) (probeResult, error) {
-	s := sampling(p.cfg.Train, seed.Derive(p.cfg.Seed, "probe", checkpoint))
+func (p *Probe) sampled(ctx context.Context, checkpoint string) (probeResult, error) {
+	s := Sampling(p.cfg.Train, seed.Derive(p.cfg.Seed, "probe", checkpoint))
 	g := p.cfg.Train.GroupSize
 	comps, err := p.cfg.Runner.Generate(ctx, checkpoint, p.prompts, g, s)
 	if err != nil {
@@ -126,14 +142,9 @@ func (p *probe) sampled(ctx context.Context, checkpoint string) (probeResult, er
 		for j, c := range comps[i] {
 			rewards[j] = p.cfg.Reward(&prob, c)
 		}
-		if InZone(rewards, p.cfg.Train.SigmaMin) {
+		if eval.InZone(rewards, p.cfg.Train.SigmaMin) {
 			in++
 		}
 	}
 	return probeResult{fraction: float64(in) / float64(len(p.prompts)), method: InZoneSampled}, nil
-}
-
-// problemPrompt is a problem as a runner prompt.
-func problemPrompt(p *dataset.Problem) runners.Prompt {
-	return runners.Prompt{ID: p.ID, Text: p.Statement}
 }

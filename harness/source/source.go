@@ -1,23 +1,21 @@
-// Package source holds relix's rollout sources: where each training step's
-// rollout groups come from. The experiment holds everything else fixed, so
-// a source is the only thing that differs between arms:
+// Package source is the contract every rollout source keeps: where each
+// training step's rollout groups come from. The experiment holds everything
+// else fixed, so a source is the only thing that differs between arms. The
+// sources themselves live beside it, each in its own package:
 //
-//   - Uniform: one trainer draws prompts uniformly at random among those not
-//     cooling down and generates a group for each with the current
-//     checkpoint; with filter "dynamic" (DAPO's dynamic sampling) groups that
-//     fail the σ gate are discarded and generation continues until N pass or
-//     the round cap is reached.
-//   - Market: each step is a window that K miners race to fill. Miners pick
-//     prompts with their own estimators, generate with the last published
-//     checkpoint and submit; a validator takes submissions in virtual-time
-//     arrival order, verifies them (window, checkpoint, dataset, cooldown,
-//     rewards, σ gate, GRAIL-style proof, distinctness) and seals the window
-//     at the N-th acceptance.
+//   - harness/uniform: one trainer draws prompts uniformly at random and,
+//     with filter "dynamic" (DAPO's dynamic sampling), discards the groups
+//     that fail the σ gate;
+//   - harness/market: each step is a window that K miners race to fill and
+//     a validator verifies.
 //
-// Every source returns, besides the groups, an exact account of the compute
-// spent to get them (Account) and the fate of every generated completion
-// (Rollout). README.md documents the race, the checks, the estimators, the
-// accounting and the cap behaviour.
+// This package holds what they share, so that both account for compute the
+// same way and a new source can be written against it alone: the Source
+// interface and its Config and Batch, the reward (Rewarder), the exact
+// compute account of a step (Account) and the fate of every generated
+// completion (Rollout), the in-zone probe, and the cooldown. The σ gate
+// itself is eval.InZone. README.md documents the contract and the
+// accounting.
 //
 // Every random draw derives from (run seed, arm, step, purpose) through
 // experiment/seed, never from call order or scheduling, so a source gives the
@@ -28,7 +26,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 
 	"github.com/relix-lab/relix/eval"
 	"github.com/relix-lab/relix/experiment/dataset"
@@ -98,21 +95,10 @@ type Batch struct {
 	Rollouts []Rollout
 }
 
-// New makes the source of cfg.Arm: uniform or market.
-func New(cfg Config) (Source, error) {
-	if err := check(&cfg); err != nil {
-		return nil, err
-	}
-	switch cfg.Arm.Source {
-	case "uniform":
-		return NewUniform(cfg)
-	case "market":
-		return NewMarket(cfg)
-	}
-	return nil, fmt.Errorf("source: arm %q has source %q; want uniform or market", cfg.Arm.Name, cfg.Arm.Source)
-}
-
-func check(cfg *Config) error {
+// Check validates what every source needs of its Config and fills in the
+// default Rewarder. Each source's constructor calls it first, so that a bad
+// train block is reported the same way whichever source an arm has.
+func (cfg *Config) Check() error {
 	switch {
 	case cfg.Pool == nil || cfg.Pool.Len() == 0:
 		return errors.New("source: no training problems")
@@ -133,79 +119,29 @@ func check(cfg *Config) error {
 	return nil
 }
 
-// sampling is the training sampling with a seed.
-func sampling(t spec.Train, seed uint64) runners.Sampling {
+// Sampling is the training sampling with a seed. Every source and the probe
+// generate with it, so that the only thing that differs between arms is the
+// choice of prompts, not how their groups are sampled.
+func Sampling(t spec.Train, seed uint64) runners.Sampling {
 	return runners.Sampling{Temperature: t.Sampling.Temperature, TopP: t.Sampling.TopP, MaxTokens: t.Sampling.MaxTokens, Seed: seed}
 }
 
-// InZone is the σ gate: the population standard deviation of the rewards is
-// positive and at least sigmaMin (DESIGN.md: σ_min = 0.43 with G = 8 admits
-// 2 to 6 correct of 8; σ_min = 0 admits any variance).
-func InZone(rewards []float64, sigmaMin float64) bool {
-	if len(rewards) == 0 {
-		return false
-	}
-	var mean float64
-	for _, r := range rewards {
-		mean += r
-	}
-	mean /= float64(len(rewards))
-	var ss float64
-	for _, r := range rewards {
-		ss += (r - mean) * (r - mean)
-	}
-	std := math.Sqrt(ss / float64(len(rewards)))
-	return std > 0 && std >= sigmaMin
+// Prompt is a training problem as a runner prompt.
+func Prompt(p *dataset.Problem) runners.Prompt {
+	return runners.Prompt{ID: p.ID, Text: p.Statement}
 }
 
-// zone is the σ gate on binary rewards as a table: in[k] reports whether k
-// correct of G pass it; coef[k] is the binomial coefficient C(G, k).
-type zone struct {
-	in   []bool
-	coef []float64
-}
-
-func newZone(groupSize int, sigmaMin float64) zone {
-	z := zone{in: make([]bool, groupSize+1), coef: make([]float64, groupSize+1)}
-	r := make([]float64, groupSize)
-	for k := range z.in {
-		for j := range r {
-			r[j] = 0
-			if j < k {
-				r[j] = 1
-			}
-		}
-		z.in[k] = InZone(r, sigmaMin)
-		z.coef[k] = binomial(groupSize, k)
+// CheckShape checks that a runner returned g completions for every prompt.
+// Sources index completions by prompt and position, so a runner that breaks
+// its contract must fail the step loudly instead of misattributing rewards.
+func CheckShape(comps [][]runners.Completion, prompts []runners.Prompt, g int) error {
+	if len(comps) != len(prompts) {
+		return fmt.Errorf("runner returned completions for %d prompts, want %d", len(comps), len(prompts))
 	}
-	return z
-}
-
-// chance is the probability that a group of G binary rewards, each 1 with
-// probability p, passes the gate.
-func (z zone) chance(p float64) float64 {
-	g := len(z.in) - 1
-	var c float64
-	for k, in := range z.in {
-		if in {
-			c += z.coef[k] * math.Pow(p, float64(k)) * math.Pow(1-p, float64(g-k))
+	for i, c := range comps {
+		if len(c) != g {
+			return fmt.Errorf("runner returned %d completions of %s, want %d", len(c), prompts[i].ID, g)
 		}
 	}
-	return c
-}
-
-func binomial(n, k int) float64 {
-	b := 1.0
-	for i := 1; i <= k; i++ {
-		b = b * float64(n-k+i) / float64(i)
-	}
-	return b
-}
-
-// InZoneChance is the probability that a group of groupSize completions,
-// each rewarded 1 with probability p, passes the σ gate: for sigmaMin 0 it
-// is 1 − p^G − (1−p)^G. The in-zone fraction of a pool is its mean over the
-// pool's prompts.
-func InZoneChance(p float64, groupSize int, sigmaMin float64) float64 {
-	return newZone(groupSize, sigmaMin).chance(p)
+	return nil
 }

@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/relix-lab/relix/eval"
 	"github.com/relix-lab/relix/experiment/dataset"
 	"github.com/relix-lab/relix/experiment/spec"
-	"github.com/relix-lab/relix/harness/source"
 	"github.com/relix-lab/relix/runners"
 )
 
@@ -149,7 +149,7 @@ func findLevel(ctx context.Context, base spec.Runner, train spec.Train, pool *da
 
 // inZoneFraction is the pool's exact in-zone fraction at the runner's base
 // checkpoint under the training sampling and reward: the mean over every
-// prompt of source.InZoneChance at its true success probability, as the
+// prompt of eval.InZoneChance at its true success probability, as the
 // sources' oracle probe computes it on a sample.
 func inZoneFraction(ctx context.Context, r runners.Runner, train spec.Train, pool *dataset.Set) (float64, error) {
 	o, ok := r.(runners.Oracle)
@@ -165,7 +165,7 @@ func inZoneFraction(ctx context.Context, r runners.Runner, train spec.Train, poo
 		if err != nil {
 			return 0, err
 		}
-		sum += source.InZoneChance(p, train.GroupSize, train.SigmaMin)
+		sum += eval.InZoneChance(p, train.GroupSize, train.SigmaMin)
 	}
 	return sum / float64(len(pool.Problems)), nil
 }

@@ -26,7 +26,9 @@ import (
 	"github.com/relix-lab/relix/experiment/dataset"
 	"github.com/relix-lab/relix/experiment/seed"
 	"github.com/relix-lab/relix/experiment/spec"
+	"github.com/relix-lab/relix/harness/market"
 	"github.com/relix-lab/relix/harness/source"
+	"github.com/relix-lab/relix/harness/uniform"
 	"github.com/relix-lab/relix/runners"
 )
 
@@ -226,7 +228,7 @@ func newPlan(s *spec.Spec) (*plan, error) {
 		}
 		p.market = *a.Market
 		for _, g := range a.Market.Miners {
-			if g.Behaviour == source.Honest {
+			if g.Behaviour == market.Honest {
 				p.miner = g
 				break
 			}
@@ -261,8 +263,8 @@ func (p *plan) run(ctx context.Context, r runners.Runner, pool *dataset.Set, sel
 	case "filter":
 		cfg.Arm = spec.Arm{Name: sel.Name, Source: "uniform", Filter: "dynamic",
 			// Generate until the batch is full: the cap is the market's.
-			MaxGenRounds: source.MaxWindowRounds}
-		u, err := source.NewUniform(cfg)
+			MaxGenRounds: market.MaxWindowRounds}
+		u, err := uniform.New(cfg)
 		if err != nil {
 			return t, err
 		}
@@ -279,7 +281,7 @@ func (p *plan) run(ctx context.Context, r runners.Runner, pool *dataset.Set, sel
 		g.Estimator = sel.Estimator
 		mk.Miners = []spec.MinerGroup{g}
 		cfg.Arm = spec.Arm{Name: sel.Name, Source: "market", Market: &mk}
-		m, err := source.NewMarket(cfg)
+		m, err := market.New(cfg)
 		if err != nil {
 			return t, err
 		}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/relix-lab/relix/eval"
 	"github.com/relix-lab/relix/experiment/dataset"
 	"github.com/relix-lab/relix/experiment/spec"
 	"github.com/relix-lab/relix/harness/source"
@@ -250,7 +251,7 @@ func sampledInZone(t *testing.T, r runners.Runner, s *spec.Spec, pool *dataset.S
 			for j, c := range comps[i] {
 				rewards[j] = reward(&pool.Problems[i], c)
 			}
-			if source.InZone(rewards, s.Train.SigmaMin) {
+			if eval.InZone(rewards, s.Train.SigmaMin) {
 				in++
 			}
 			n++

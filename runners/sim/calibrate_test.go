@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/relix-lab/relix/eval"
 	"github.com/relix-lab/relix/experiment/dataset"
 	"github.com/relix-lab/relix/experiment/spec"
 	"github.com/relix-lab/relix/runners"
@@ -48,7 +49,7 @@ func expected(r *Runner, ckID string, set *dataset.Set, s runners.Sampling, trun
 		}
 		e.truncation += c.truncation() / n
 		ct := r.cfg.chances(ck.psi, pr, trainSampling.Temperature, trainSampling.MaxTokens)
-		e.inZone += InZoneChance(ct.success(trainTruncated), groupSize, sigmaMin) / n
+		e.inZone += eval.InZoneChance(ct.success(trainTruncated), groupSize, sigmaMin) / n
 	}
 	return e
 }

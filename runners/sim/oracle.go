@@ -64,28 +64,3 @@ func (r *Runner) SuccessProbability(_ context.Context, ckID string, prompt runne
 	}
 	return r.cfg.chances(ck.psi, pr, s.Temperature, s.MaxTokens).success(truncated), nil
 }
-
-// InZoneChance is the chance that a group of groupSize completions, each
-// rewarded 1 with probability p, has a reward population std of at least
-// sigmaMin (DESIGN.md's in-zone gate; sigmaMin 0 admits any variance).
-func InZoneChance(p float64, groupSize int, sigmaMin float64) float64 {
-	var chance float64
-	G := float64(groupSize)
-	for k := 0; k <= groupSize; k++ {
-		share := float64(k) / G
-		std := math.Sqrt(share * (1 - share))
-		if std == 0 || std < sigmaMin {
-			continue
-		}
-		chance += binomial(groupSize, k) * math.Pow(p, float64(k)) * math.Pow(1-p, G-float64(k))
-	}
-	return chance
-}
-
-func binomial(n, k int) float64 {
-	b := 1.0
-	for i := 1; i <= k; i++ {
-		b = b * float64(n-k+i) / float64(i)
-	}
-	return b
-}

@@ -1,66 +1,30 @@
-package source
+package market
 
 import (
 	"context"
 	"fmt"
 	"math"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/relix-lab/relix/experiment/dataset"
-	"github.com/relix-lab/relix/experiment/spec"
+	"github.com/relix-lab/relix/harness/source"
+	"github.com/relix-lab/relix/harness/source/sourcetest"
 	"github.com/relix-lab/relix/runners"
-	"github.com/relix-lab/relix/runners/sim"
 )
 
-// The sim tests run the sources on the embedded simulator with the
-// calibrated base policy and the training pool of experiments/paired.yaml.
-
-var (
-	pairedOnce sync.Once
-	paired     *spec.Spec
-	pairedPool *dataset.Set
-	pairedErr  error
-)
-
-func loadPaired(t testing.TB) (*spec.Spec, *dataset.Set) {
-	t.Helper()
-	pairedOnce.Do(func() {
-		paired, pairedErr = spec.Load("../../experiments/paired.yaml")
-		if pairedErr != nil {
-			return
-		}
-		g := paired.Dataset.Train.Generated
-		pairedPool, pairedErr = dataset.Generate(dataset.GeneratorConfig{Size: g.Size, Seed: g.Seed, Mix: g.Mix}, dataset.Train)
-	})
-	if pairedErr != nil {
-		t.Fatal(pairedErr)
-	}
-	return paired, pairedPool
-}
-
-func newSim(t testing.TB) (*spec.Spec, *dataset.Set, *sim.Runner) {
-	t.Helper()
-	s, p := loadPaired(t)
-	r, err := sim.New(s.Runner.Sim, runners.Options{Problems: []*dataset.Set{p}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s, p, r
-}
+func mustNew(t testing.TB, cfg source.Config) *Source { return sourcetest.New(t, New, cfg) }
 
 // TestSimMarketTrains trains the sim for a few steps from a market with
 // every adversary, publishing every other step, and checks the accounts and
 // that no adversary ever gets a group in.
 func TestSimMarketTrains(t *testing.T) {
-	s, p, r := newSim(t)
+	s, p, r := sourcetest.NewSim(t)
 	tr := s.Train
 	tr.PublishEvery = 2
-	arm := marketArm("market", miners(6, Honest, "learned"), miners(2, Honest, "oracle"),
-		miners(1, Stale, "random"), miners(1, Forger, "history"), miners(1, Copycat, "random"))
+	arm := sourcetest.MarketArm("market", sourcetest.Miners(6, Honest, "learned"), sourcetest.Miners(2, Honest, "oracle"),
+		sourcetest.Miners(1, Stale, "random"), sourcetest.Miners(1, Forger, "history"), sourcetest.Miners(1, Copycat, "random"))
 	arm.Market.Candidates = 64
-	src := mustNew(t, Config{Arm: arm, Train: tr, Seed: 1, Pool: p, Runner: r})
+	src := mustNew(t, source.Config{Arm: arm, Train: tr, Seed: 1, Pool: p, Runner: r})
 	ctx := context.Background()
 	current, published := r.Base(), r.Base()
 	reasons := map[string]int{}
@@ -69,9 +33,9 @@ func TestSimMarketTrains(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		checkAccount(t, b, tr)
+		sourcetest.CheckAccount(t, b, tr)
 		a := b.Account
-		if a.Capped || a.InZoneMethod != InZoneOracle || !a.UpperBound || a.Checkpoint != published {
+		if a.Capped || a.InZoneMethod != source.InZoneOracle || !a.UpperBound || a.Checkpoint != published {
 			t.Fatalf("step %d: capped %v, in-zone by %q, upper bound %v, checkpoint %s", step, a.Capped, a.InZoneMethod, a.UpperBound, a.Checkpoint)
 		}
 		for _, ro := range b.Rollouts {
@@ -110,40 +74,17 @@ func TestSimMarketTrains(t *testing.T) {
 	}
 }
 
-// TestSimUniform checks the uniform sources on the sim: the filter keeps
-// only groups in the zone; without it, every group drawn is kept.
-func TestSimUniform(t *testing.T) {
-	s, p, r := newSim(t)
-	ctx := context.Background()
-	for _, arm := range []spec.Arm{{Name: "uniform", Source: "uniform", Filter: "none"}, filterArm("filter")} {
-		src := mustNew(t, Config{Arm: arm, Train: s.Train, Seed: 1, Pool: p, Runner: r})
-		for step := range 3 {
-			b, err := src.Next(ctx, step, r.Base(), r.Base())
-			if err != nil {
-				t.Fatal(err)
-			}
-			checkAccount(t, b, s.Train)
-			if len(b.Groups) != s.Train.GroupsPerStep {
-				t.Fatalf("%s step %d: %d groups", arm.Name, step, len(b.Groups))
-			}
-			t.Logf("%s step %d: %d generated, in zone %.3f (probe %.3f), waste %.3f, truncated %d of %d",
-				arm.Name, step, b.Account.GeneratedGroups, b.Account.HitRate, b.Account.InZoneFraction, b.Account.Waste,
-				b.Account.TruncatedRollouts, b.Account.GeneratedRollouts)
-		}
-	}
-}
-
 // BenchmarkMarketWindow simulates windows of the reference market size:
-// K = 32 honest learned miners (1,000 tokens/s, 0.5 s latency), N = 8,
+// K = 32 honest learned sourcetest.Miners (1,000 tokens/s, 0.5 s latency), N = 8,
 // G = 8, 64 candidates, on the sim's calibrated base policy (max 8192
 // tokens). Cooldown 0 keeps the pool from running out over b.N windows.
 func BenchmarkMarketWindow(b *testing.B) {
-	s, p, r := newSim(b)
+	s, p, r := sourcetest.NewSim(b)
 	tr := s.Train
 	tr.Cooldown = 0
-	arm := marketArm("market", miners(32, Honest, "learned"))
+	arm := sourcetest.MarketArm("market", sourcetest.Miners(32, Honest, "learned"))
 	arm.Market.Candidates = 64
-	src, err := NewMarket(Config{Arm: arm, Train: tr, Seed: 1, Pool: p, Runner: r})
+	src, err := New(source.Config{Arm: arm, Train: tr, Seed: 1, Pool: p, Runner: r})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -169,29 +110,29 @@ func BenchmarkMarketWindow(b *testing.B) {
 }
 
 // TestSimEstimators is the statistical check end to end: on the sim's
-// calibrated base policy (cooldown 0, a fixed checkpoint), learned miners
-// beat random ones once they have seen a few windows, and oracle miners
+// calibrated base policy (cooldown 0, a fixed checkpoint), learned sourcetest.Miners
+// beat random ones once they have seen a few windows, and oracle sourcetest.Miners
 // bound both.
 func TestSimEstimators(t *testing.T) {
-	s, p, r := newSim(t)
+	s, p, r := sourcetest.NewSim(t)
 	tr := s.Train
 	tr.Cooldown = 0
 	ctx := context.Background()
 	const windows = 40
-	late := map[string]rate{}
+	late := map[string]sourcetest.Rate{}
 	var f float64
 	for _, kind := range []string{"random", "learned", "oracle"} {
-		arm := marketArm(kind, miners(16, Honest, kind))
+		arm := sourcetest.MarketArm(kind, sourcetest.Miners(16, Honest, kind))
 		arm.Market.Candidates = 64
-		src := mustNew(t, Config{Arm: arm, Train: tr, Seed: 2, Pool: p, Runner: r})
-		var l rate
+		src := mustNew(t, source.Config{Arm: arm, Train: tr, Seed: 2, Pool: p, Runner: r})
+		var l sourcetest.Rate
 		for step := range windows {
 			b, err := src.Next(ctx, step, r.Base(), r.Base())
 			if err != nil {
 				t.Fatal(err)
 			}
 			if step >= windows/2 {
-				l.add(b.Account)
+				l.Add(b.Account)
 			}
 			f = b.Account.InZoneFraction
 		}
@@ -200,11 +141,11 @@ func TestSimEstimators(t *testing.T) {
 	}
 	t.Logf("in-zone fraction %.4f", f)
 	rnd, lrn, orc := late["random"], late["learned"], late["oracle"]
-	within(t, "random market vs in-zone fraction", rnd.p(), f, rnd.se())
-	if lrn.p()-rnd.p() < 3*math.Hypot(lrn.se(), rnd.se()) {
+	sourcetest.Within(t, "random market vs in-zone fraction", rnd.P(), f, rnd.SE())
+	if lrn.P()-rnd.P() < 3*math.Hypot(lrn.SE(), rnd.SE()) {
 		t.Errorf("learned %v does not beat random %v", lrn, rnd)
 	}
-	if orc.p()-lrn.p() < 3*math.Hypot(lrn.se(), orc.se()) {
+	if orc.P()-lrn.P() < 3*math.Hypot(lrn.SE(), orc.SE()) {
 		t.Errorf("oracle %v does not bound learned %v", orc, lrn)
 	}
 }

@@ -1,4 +1,8 @@
-package source
+// Package uniform is vanilla GRPO's rollout source, the market's baseline:
+// one trainer draws prompts uniformly at random and generates their groups
+// with the current checkpoint, optionally screening them with DAPO's
+// reactive filter. README.md documents both and their cap.
+package uniform
 
 import (
 	"context"
@@ -6,11 +10,13 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/relix-lab/relix/eval"
 	"github.com/relix-lab/relix/experiment/seed"
+	"github.com/relix-lab/relix/harness/source"
 	"github.com/relix-lab/relix/runners"
 )
 
-// Uniform is vanilla GRPO's source: one trainer draws prompts uniformly at
+// Source is vanilla GRPO's source: one trainer draws prompts uniformly at
 // random among those not cooling down and generates a group of each with
 // the current checkpoint.
 //
@@ -23,17 +29,18 @@ import (
 // generated, DAPO's max_num_gen_batches batches' worth — the step trains on
 // the groups that passed, fewer than N or none (Account.Capped); it neither
 // pads with failed groups (they would carry no gradient anyway) nor fails.
-type Uniform struct {
-	cfg   Config
-	zone  zone
-	cool  *cooldown
+type Source struct {
+	cfg   source.Config
+	cool  *source.Cooldown
 	index map[string]int
-	probe *probe
+	probe *source.Probe
 }
 
-// NewUniform makes a uniform source.
-func NewUniform(cfg Config) (*Uniform, error) {
-	if err := check(&cfg); err != nil {
+var _ source.Source = (*Source)(nil)
+
+// New makes a uniform source.
+func New(cfg source.Config) (*Source, error) {
+	if err := cfg.Check(); err != nil {
 		return nil, err
 	}
 	if cfg.Arm.Source != "uniform" {
@@ -48,26 +55,26 @@ func NewUniform(cfg Config) (*Uniform, error) {
 	default:
 		return nil, fmt.Errorf("source: arm %q has filter %q; want none or dynamic", cfg.Arm.Name, cfg.Arm.Filter)
 	}
-	u := &Uniform{cfg: cfg, zone: newZone(cfg.Train.GroupSize, cfg.Train.SigmaMin), cool: newCooldown(cfg.Train.Cooldown), index: poolIndex(cfg.Pool)}
-	u.probe = newProbe(&u.cfg, DefaultProbeSize, u.zone)
+	u := &Source{cfg: cfg, cool: source.NewCooldown(cfg.Train.Cooldown), index: source.PoolIndex(cfg.Pool)}
+	u.probe = source.NewProbe(&u.cfg, source.DefaultProbeSize, eval.NewZone(cfg.Train.GroupSize, cfg.Train.SigmaMin))
 	return u, nil
 }
 
-func (u *Uniform) dynamic() bool { return u.cfg.Arm.Filter == "dynamic" }
+func (u *Source) dynamic() bool { return u.cfg.Arm.Filter == "dynamic" }
 
 // Next draws, generates and (with the filter) screens the step's groups.
-func (u *Uniform) Next(ctx context.Context, step int, current, _ string) (*Batch, error) {
+func (u *Source) Next(ctx context.Context, step int, current, _ string) (*source.Batch, error) {
 	cfg := &u.cfg
 	n, g := cfg.Train.GroupsPerStep, cfg.Train.GroupSize
-	rest := u.cool.available(cfg.Pool.Len(), step)
+	rest := u.cool.Available(cfg.Pool.Len(), step)
 	if len(rest) < n {
-		return nil, errExhausted(cfg.Pool, step, len(rest), n, cfg.Train.Cooldown)
+		return nil, source.PoolExhausted(cfg.Pool, step, len(rest), n, cfg.Train.Cooldown)
 	}
 	budget := n
 	if u.dynamic() {
 		budget = cfg.Arm.MaxGenRounds * n
 	}
-	b := &Batch{Account: Account{Step: step, Source: "uniform", Filter: "none", Checkpoint: current}}
+	b := &source.Batch{Account: source.Account{Step: step, Source: "uniform", Filter: "none", Checkpoint: current}}
 	if u.dynamic() {
 		b.Account.Filter = "dynamic"
 	}
@@ -89,13 +96,13 @@ func (u *Uniform) Next(ctx context.Context, step int, current, _ string) (*Batch
 		rest = rest[want:]
 		prompts := make([]runners.Prompt, want)
 		for i, k := range drawn {
-			prompts[i] = problemPrompt(&cfg.Pool.Problems[k])
+			prompts[i] = source.Prompt(&cfg.Pool.Problems[k])
 		}
-		comps, err := cfg.Runner.Generate(ctx, current, prompts, g, sampling(cfg.Train, seed.Derive(cfg.Seed, cfg.Arm.Name, step, "generate", round)))
+		comps, err := cfg.Runner.Generate(ctx, current, prompts, g, source.Sampling(cfg.Train, seed.Derive(cfg.Seed, cfg.Arm.Name, step, "generate", round)))
 		if err != nil {
 			return nil, err
 		}
-		if err := checkShape(comps, prompts, g); err != nil {
+		if err := source.CheckShape(comps, prompts, g); err != nil {
 			return nil, err
 		}
 		acct.Rounds++
@@ -105,122 +112,57 @@ func (u *Uniform) Next(ctx context.Context, step int, current, _ string) (*Batch
 			for j, c := range comps[i] {
 				rewards[j] = cfg.Reward(prob, c)
 			}
-			in := InZone(rewards, cfg.Train.SigmaMin)
-			reason := ReasonAccepted
+			in := eval.InZone(rewards, cfg.Train.SigmaMin)
+			reason := source.ReasonAccepted
 			if u.dynamic() && !in {
-				reason = ReasonDiscarded
+				reason = source.ReasonDiscarded
 			}
 			index := acct.GeneratedGroups
-			tallyGroup(acct, comps[i], rewards, in, reason)
-			if reason == ReasonAccepted {
+			acct.AddGroup(comps[i], rewards, in, reason)
+			if reason == source.ReasonAccepted {
 				b.Groups = append(b.Groups, runners.Group{Prompt: prompts[i], Completions: comps[i], Rewards: rewards, Checkpoint: current})
 				used = append(used, k)
-				countUseful(acct, comps[i])
+				acct.AddUseful(comps[i])
 			}
 			for j, c := range comps[i] {
-				b.Rollouts = append(b.Rollouts, Rollout{
+				b.Rollouts = append(b.Rollouts, source.Rollout{
 					Window: step, Round: round, Group: index, Prompt: prob.ID, Checkpoint: current,
 					Completion: j, Reward: rewards[j], Claimed: rewards[j], Tokens: c.NumTokens, Truncated: c.Truncated(),
-					InZone: in, Accepted: reason == ReasonAccepted, Reason: reason, Arrival: math.NaN(),
+					InZone: in, Accepted: reason == source.ReasonAccepted, Reason: reason, Arrival: math.NaN(),
 				})
 			}
 		}
 	}
 	acct.Capped = len(b.Groups) < n
 	for _, k := range used {
-		u.cool.use(k, step)
+		u.cool.Use(k, step)
 	}
-	var err error
-	if acct.InZoneFraction, acct.InZoneMethod, err = u.probe.inZoneAt(ctx, step, current); err != nil {
+	if err := u.probe.Measure(ctx, step, current, acct); err != nil {
 		return nil, err
 	}
-	acct.ProbeSize = len(u.probe.prompts)
-	acct.finish()
+	acct.Finish()
 	return b, nil
-}
-
-// checkShape checks that a runner returned g completions for every prompt.
-func checkShape(comps [][]runners.Completion, prompts []runners.Prompt, g int) error {
-	if len(comps) != len(prompts) {
-		return fmt.Errorf("runner returned completions for %d prompts, want %d", len(comps), len(prompts))
-	}
-	for i, c := range comps {
-		if len(c) != g {
-			return fmt.Errorf("runner returned %d completions of %s, want %d", len(c), prompts[i].ID, g)
-		}
-	}
-	return nil
-}
-
-// tallyGroup counts one generated group and its fate.
-func tallyGroup(a *Account, comps []runners.Completion, rewards []float64, in bool, reason string) {
-	a.GeneratedGroups++
-	a.GeneratedRollouts += len(comps)
-	for _, c := range comps {
-		a.GeneratedTokens += int64(c.NumTokens)
-		if c.Truncated() {
-			a.TruncatedRollouts++
-		}
-	}
-	if in {
-		a.InZoneGroups++
-	}
-	if zeroStd(rewards) {
-		a.ZeroStdGroups++
-	}
-	switch reason {
-	case ReasonAccepted:
-		a.Accepted++
-	case ReasonDiscarded:
-		a.Discarded++
-	case ReasonMissed:
-		a.Missed++
-	case ReasonInFlight:
-		a.InFlight++
-	case ReasonLate:
-		a.Late++
-	case ReasonDuplicate:
-		a.Duplicate++
-	default:
-		a.Rejected++
-		a.Rejections.add(reason[len(RejectedPrefix):])
-	}
-}
-
-func countUseful(a *Account, comps []runners.Completion) {
-	a.UsefulGroups++
-	a.UsefulRollouts += len(comps)
-	for _, c := range comps {
-		a.UsefulTokens += int64(c.NumTokens)
-	}
-}
-
-func zeroStd(r []float64) bool {
-	for _, x := range r {
-		if x != r[0] {
-			return false
-		}
-	}
-	return true
 }
 
 // uniformState is the uniform source's State.
 type uniformState struct {
-	Version  int             `json:"version"`
-	Source   string          `json:"source"`
-	Arm      string          `json:"arm"`
-	Cooldown []cooldownEntry `json:"cooldown"`
+	Version  int                    `json:"version"`
+	Source   string                 `json:"source"`
+	Arm      string                 `json:"arm"`
+	Cooldown []source.CooldownEntry `json:"cooldown"`
 }
 
+// stateVersion changes whenever uniformState does, so that a run resumed by
+// another build refuses a state it would misread.
 const stateVersion = 1
 
 // State returns the cooldowns.
-func (u *Uniform) State() ([]byte, error) {
-	return json.Marshal(uniformState{Version: stateVersion, Source: "uniform", Arm: u.cfg.Arm.Name, Cooldown: u.cool.state(u.cfg.Pool)})
+func (u *Source) State() ([]byte, error) {
+	return json.Marshal(uniformState{Version: stateVersion, Source: "uniform", Arm: u.cfg.Arm.Name, Cooldown: u.cool.State(u.cfg.Pool)})
 }
 
 // Restore loads a State.
-func (u *Uniform) Restore(b []byte) error {
+func (u *Source) Restore(b []byte) error {
 	var st uniformState
 	if err := json.Unmarshal(b, &st); err != nil {
 		return fmt.Errorf("source state: %w", err)
@@ -229,5 +171,5 @@ func (u *Uniform) Restore(b []byte) error {
 		return fmt.Errorf("source state: version %d of a %s source of arm %q; want version %d of a uniform source of arm %q",
 			st.Version, st.Source, st.Arm, stateVersion, u.cfg.Arm.Name)
 	}
-	return u.cool.restore(u.cfg.Pool, u.index, st.Cooldown)
+	return u.cool.Restore(u.cfg.Pool, u.index, st.Cooldown)
 }

@@ -1,4 +1,4 @@
-package source
+package market
 
 import (
 	"context"
@@ -7,7 +7,9 @@ import (
 	"slices"
 	"sync"
 
-	"github.com/relix-lab/relix/harness/source/proof"
+	"github.com/relix-lab/relix/eval"
+	"github.com/relix-lab/relix/harness/market/proof"
+	"github.com/relix-lab/relix/harness/source"
 	"github.com/relix-lab/relix/runners"
 )
 
@@ -28,62 +30,44 @@ type submission struct {
 // rewardTolerance is how far a claimed reward may be from the harness's.
 const rewardTolerance = 1e-6
 
-// validate runs the checks in order on a submission arriving before the
-// seal and returns its fate: ReasonAccepted, ReasonDuplicate or
-// "rejected:<check>". An error means the harness itself failed (the
-// runner's Hidden), not the submission.
-func (w *window) validate(ctx context.Context, s *submission) (string, error) {
-	if w.sealed {
-		return ReasonLate, nil
-	}
-	check, err := w.verify(ctx, s, "")
-	if err != nil || check != "" {
-		return RejectedPrefix + check, err
-	}
-	if w.taken[w.m.index[s.prompt]] {
-		return ReasonDuplicate, nil
-	}
-	return ReasonAccepted, nil
-}
-
 // verify returns the first check the submission fails, or "". The check
 // named skip is not applied (tests use it to show that an adversary passes
 // every check but the one meant to catch it).
 func (w *window) verify(ctx context.Context, s *submission, skip string) (string, error) {
 	cfg := &w.m.cfg
-	if skip != CheckWindow && s.window != w.step {
-		return CheckWindow, nil
+	if skip != source.CheckWindow && s.window != w.step {
+		return source.CheckWindow, nil
 	}
-	if skip != CheckCheckpoint && s.checkpoint != w.published {
-		return CheckCheckpoint, nil
+	if skip != source.CheckCheckpoint && s.checkpoint != w.published {
+		return source.CheckCheckpoint, nil
 	}
 	i, ok := w.m.index[s.prompt]
 	if !ok {
-		return CheckDataset, nil // nothing else can be checked without the problem
+		return source.CheckDataset, nil // nothing else can be checked without the problem
 	}
-	if skip != CheckCooldown && w.cooling[i] {
-		return CheckCooldown, nil
+	if skip != source.CheckCooldown && w.cooling[i] {
+		return source.CheckCooldown, nil
 	}
 	g := cfg.Train.GroupSize
 	if len(s.completions) != g || len(s.rewards) != g {
-		return CheckRewards, nil
+		return source.CheckRewards, nil
 	}
-	if skip != CheckRewards {
+	if skip != source.CheckRewards {
 		for j, c := range s.completions {
 			if !(math.Abs(cfg.Reward(&cfg.Pool.Problems[i], c)-s.rewards[j]) <= rewardTolerance) {
-				return CheckRewards, nil
+				return source.CheckRewards, nil
 			}
 		}
 	}
 	// The gate reads the claimed rewards, which the rewards check has just
 	// found equal to the harness's.
-	if skip != CheckSigma && !InZone(s.rewards, cfg.Train.SigmaMin) {
-		return CheckSigma, nil
+	if skip != source.CheckSigma && !eval.InZone(s.rewards, cfg.Train.SigmaMin) {
+		return source.CheckSigma, nil
 	}
-	if skip != CheckProof {
+	if skip != source.CheckProof {
 		ok, err := w.proofs(ctx, s)
 		if err != nil || !ok {
-			return CheckProof, err
+			return source.CheckProof, err
 		}
 	}
 	return "", nil
@@ -137,12 +121,12 @@ func (w *window) replay(ctx context.Context, a *attempt) ([][]uint32, error) {
 	cfg := &w.m.cfg
 	s := a.sample
 	s.Tokens = true
-	prompt := problemPrompt(&cfg.Pool.Problems[a.prompt])
+	prompt := source.Prompt(&cfg.Pool.Problems[a.prompt])
 	comps, err := cfg.Runner.Generate(ctx, a.ckpt, []runners.Prompt{prompt}, len(a.comps), s)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkShape(comps, []runners.Prompt{prompt}, len(a.comps)); err != nil {
+	if err := source.CheckShape(comps, []runners.Prompt{prompt}, len(a.comps)); err != nil {
 		return nil, err
 	}
 	tokens := make([][]uint32, len(a.comps))

@@ -1,13 +1,30 @@
-package source
+// Package market is relix's market rollout source: every training step is a
+// window that K miners fill. Miners pick prompts with their own estimators,
+// generate with the last published checkpoint and submit; a validator
+// verifies each submission (window, checkpoint, dataset, cooldown, rewards,
+// σ gate, GRAIL-style proof, distinctness) and accepts the first N valid,
+// distinct groups.
+//
+// The files follow a window's life: market.go makes the source and its
+// miners; window.go is what every mechanism shares about a window (its
+// opening, how a miner picks a prompt and generates a group); race.go is the
+// mechanism that decides which groups a window admits, the first-N race in
+// virtual time (another mechanism would embed window the same way, beside
+// it); validate.go and forge.go are the validator's checks and the
+// adversaries they catch; settle.go turns a closed window into its batch and
+// account and teaches the estimators (estimator.go). proof/ is the
+// GRAIL-style proof. README.md documents all of it.
+package market
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 
+	"github.com/relix-lab/relix/eval"
 	"github.com/relix-lab/relix/experiment/spec"
+	"github.com/relix-lab/relix/harness/source"
 	"github.com/relix-lab/relix/runners"
 )
 
@@ -17,17 +34,16 @@ import (
 // groups (Account.Capped); the step trains on what was accepted.
 const MaxWindowRounds = 1000
 
-// Market is the market source: every step is a window that its miners race
-// to fill (see window.go for the race and the validator). A window runs
-// standalone with Window, without a trainer: the zone sweep runs windows at
-// a fixed checkpoint.
-type Market struct {
-	cfg    Config
+// Source is the market source: every step is a window that its miners race
+// to fill (race.go). A window runs standalone with Window, without a
+// trainer: the zone sweep runs windows at a fixed checkpoint.
+type Source struct {
+	cfg    source.Config
 	mk     spec.Market
-	zone   zone
-	cool   *cooldown
+	zone   eval.Zone
+	cool   *source.Cooldown
 	index  map[string]int
-	probe  *probe
+	probe  *source.Probe
 	feats  *features
 	oracle runners.Oracle
 	miners []*miner
@@ -50,10 +66,12 @@ const (
 	Copycat = "copycat" // regenerates prompts the validator just accepted: caught as a duplicate
 )
 
-// NewMarket makes a market source. An oracle estimator needs a runner that
+var _ source.Source = (*Source)(nil)
+
+// New makes a market source. An oracle estimator needs a runner that
 // implements runners.Oracle.
-func NewMarket(cfg Config) (*Market, error) {
-	if err := check(&cfg); err != nil {
+func New(cfg source.Config) (*Source, error) {
+	if err := cfg.Check(); err != nil {
 		return nil, err
 	}
 	a := cfg.Arm
@@ -63,8 +81,8 @@ func NewMarket(cfg Config) (*Market, error) {
 	if a.Market == nil || len(a.Market.Miners) == 0 {
 		return nil, fmt.Errorf("source: market arm %q has no miners", a.Name)
 	}
-	m := &Market{cfg: cfg, mk: *a.Market, zone: newZone(cfg.Train.GroupSize, cfg.Train.SigmaMin),
-		cool: newCooldown(cfg.Train.Cooldown), index: poolIndex(cfg.Pool), feats: newFeatures(cfg.Pool)}
+	m := &Source{cfg: cfg, mk: *a.Market, zone: eval.NewZone(cfg.Train.GroupSize, cfg.Train.SigmaMin),
+		cool: source.NewCooldown(cfg.Train.Cooldown), index: source.PoolIndex(cfg.Pool), feats: newFeatures(cfg.Pool)}
 	m.oracle, _ = cfg.Runner.(runners.Oracle)
 	switch {
 	case m.mk.Candidates < 1:
@@ -121,13 +139,13 @@ func NewMarket(cfg Config) (*Market, error) {
 	if honest == 0 {
 		return nil, fmt.Errorf("source: market arm %q has no honest miner: no window could ever fill", a.Name)
 	}
-	m.probe = newProbe(&m.cfg, m.mk.ProbeSize, m.zone)
+	m.probe = source.NewProbe(&m.cfg, m.mk.ProbeSize, m.zone)
 	return m, nil
 }
 
 // Next runs the step's window with the published checkpoint; the trainer's
 // current checkpoint plays no part in a market.
-func (m *Market) Next(ctx context.Context, step int, _, published string) (*Batch, error) {
+func (m *Source) Next(ctx context.Context, step int, _, published string) (*source.Batch, error) {
 	return m.Window(ctx, step, published)
 }
 
@@ -135,38 +153,42 @@ func (m *Market) Next(ctx context.Context, step int, _, published string) (*Batc
 // the validator has accepted N groups (or the cap), then every estimator
 // learns from what its miner saw, the accepted prompts start their
 // cooldown, and the batch is returned.
-func (m *Market) Window(ctx context.Context, step int, published string) (*Batch, error) {
+func (m *Source) Window(ctx context.Context, step int, published string) (*source.Batch, error) {
 	_, b, err := m.window(ctx, step, published)
 	return b, err
 }
 
-func (m *Market) window(ctx context.Context, step int, published string) (*window, *Batch, error) {
-	w, err := m.open(step, published)
+// window is Window, also returning the race for tests to inspect.
+func (m *Source) window(ctx context.Context, step int, published string) (*race, *source.Batch, error) {
+	r, err := m.openRace(step, published)
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := w.race(ctx); err != nil {
+	if err := r.run(ctx); err != nil {
 		return nil, nil, err
 	}
-	b := w.batch()
-	if b.Account.InZoneFraction, b.Account.InZoneMethod, err = m.probe.inZoneAt(ctx, step, published); err != nil {
+	b := r.batch()
+	if err := m.probe.Measure(ctx, step, published, &b.Account); err != nil {
 		return nil, nil, err
 	}
-	b.Account.ProbeSize = len(m.probe.prompts)
-	w.teach()
-	for _, a := range w.accepted {
-		m.cool.use(a.prompt, step)
+	r.teach()
+	for _, a := range r.accepted {
+		m.cool.Use(a.prompt, step)
 	}
-	return w, b, nil
+	return r, b, nil
 }
+
+// stateVersion changes whenever marketState does, so that a run resumed by
+// another build refuses a state it would misread.
+const stateVersion = 1
 
 // marketState is the market source's State.
 type marketState struct {
-	Version  int             `json:"version"`
-	Source   string          `json:"source"`
-	Arm      string          `json:"arm"`
-	Cooldown []cooldownEntry `json:"cooldown"`
-	Miners   []minerState    `json:"miners"`
+	Version  int                    `json:"version"`
+	Source   string                 `json:"source"`
+	Arm      string                 `json:"arm"`
+	Cooldown []source.CooldownEntry `json:"cooldown"`
+	Miners   []minerState           `json:"miners"`
 }
 
 type minerState struct {
@@ -175,8 +197,8 @@ type minerState struct {
 }
 
 // State returns the cooldowns and every miner's estimator.
-func (m *Market) State() ([]byte, error) {
-	st := marketState{Version: stateVersion, Source: "market", Arm: m.cfg.Arm.Name, Cooldown: m.cool.state(m.cfg.Pool)}
+func (m *Source) State() ([]byte, error) {
+	st := marketState{Version: stateVersion, Source: "market", Arm: m.cfg.Arm.Name, Cooldown: m.cool.State(m.cfg.Pool)}
 	for _, mn := range m.miners {
 		ms := minerState{Name: mn.name}
 		if mn.est != nil {
@@ -189,7 +211,7 @@ func (m *Market) State() ([]byte, error) {
 }
 
 // Restore loads a State made by a market of the same arm.
-func (m *Market) Restore(b []byte) error {
+func (m *Source) Restore(b []byte) error {
 	var st marketState
 	if err := json.Unmarshal(b, &st); err != nil {
 		return fmt.Errorf("source state: %w", err)
@@ -216,24 +238,19 @@ func (m *Market) Restore(b []byte) error {
 			return fmt.Errorf("source state: miner %s: %w", mn.name, err)
 		}
 	}
-	return m.cool.restore(m.cfg.Pool, m.index, st.Cooldown)
+	return m.cool.Restore(m.cfg.Pool, m.index, st.Cooldown)
 }
 
 // UpperBound reports whether a miner uses the oracle estimator.
-func (m *Market) UpperBound() bool { return m.upper }
+func (m *Source) UpperBound() bool { return m.upper }
 
 // Miners lists the miners' names, in order.
-func (m *Market) Miners() []string {
+func (m *Source) Miners() []string {
 	names := make([]string, len(m.miners))
 	for i, mn := range m.miners {
 		names[i] = mn.name
 	}
 	return names
-}
-
-// IsRejection reports whether a reason names a failed check, and which.
-func IsRejection(reason string) (check string, ok bool) {
-	return strings.CutPrefix(reason, RejectedPrefix)
 }
 
 var errReplay = errors.New("the runner's Generate is not reproducible")

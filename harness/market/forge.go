@@ -1,11 +1,12 @@
-package source
+package market
 
 import (
 	"context"
 	"slices"
 
+	"github.com/relix-lab/relix/eval"
 	"github.com/relix-lab/relix/experiment/dataset"
-	"github.com/relix-lab/relix/harness/source/proof"
+	"github.com/relix-lab/relix/harness/market/proof"
 	"github.com/relix-lab/relix/runners"
 )
 
@@ -96,7 +97,7 @@ func spliceTokens(t []uint32, p int) []uint32 {
 // in at least one completion and passes the gate when any can: a group in
 // the zone has one success and one failure swapped; one out of it has the
 // fewest rewards flipped that bring it in.
-func forgeClaim(rewards []float64, z zone) []float64 {
+func forgeClaim(rewards []float64, z eval.Zone) []float64 {
 	c := slices.Clone(rewards)
 	var ones, zeros []int
 	for j, r := range rewards {
@@ -106,19 +107,19 @@ func forgeClaim(rewards []float64, z zone) []float64 {
 			zeros = append(zeros, j)
 		}
 	}
-	k := len(ones)
-	if z.in[k] && k > 0 && len(zeros) > 0 {
+	k, g := len(ones), z.GroupSize()
+	if z.In(k) && k > 0 && len(zeros) > 0 {
 		c[ones[0]], c[zeros[0]] = 0, 1
 		return c
 	}
-	for d := 1; d < len(z.in); d++ {
+	for d := 1; d <= g; d++ {
 		switch {
-		case k+d < len(z.in) && z.in[k+d]:
+		case k+d <= g && z.In(k+d):
 			for _, j := range zeros[:d] {
 				c[j] = 1
 			}
 			return c
-		case k-d >= 0 && z.in[k-d]:
+		case k-d >= 0 && z.In(k-d):
 			for _, j := range ones[:d] {
 				c[j] = 0
 			}

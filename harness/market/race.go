@@ -1,0 +1,259 @@
+package market
+
+import (
+	"container/heap"
+	"context"
+
+	"github.com/relix-lab/relix/experiment/seed"
+	"github.com/relix-lab/relix/harness/source"
+)
+
+// race is the first-N race, the market's mechanism: a window whose
+// validator admits the first N valid, distinct groups to arrive and seals at
+// the N-th.
+//
+// The race runs in virtual time, one event at a time in (time, tie) order,
+// where tie is a hash of (window, miner, group, event kind): the order is a
+// function of the seed alone. Every miner starts at time 0. A miner picks a
+// prompt (with what it knows at that moment: its estimator as of the
+// window's opening, and the prompts accepted so far, which the validator
+// publishes), generates a group, and is done after its tokens / throughput
+// seconds; it then checks the group's σ itself and submits it, arriving
+// after a latency drawn from an exponential distribution with the group's
+// mean, and immediately starts its next group. The validator processes an
+// arrival at once and seals the window at its N-th acceptance; what is
+// still being generated then is "in-flight", what is still travelling is
+// "late".
+type race struct {
+	*window
+	tieSeed uint64
+
+	events  eventQueue
+	started int
+	cap     int
+	seq     []int  // per miner: groups started in the window
+	idle    []bool // per miner: a copycat waiting for something to copy
+	tried   []map[int]bool
+	sealed  bool
+	now     float64
+}
+
+func (m *Source) openRace(step int, published string) (*race, error) {
+	w, err := m.open(step, published)
+	if err != nil {
+		return nil, err
+	}
+	cfg := &m.cfg
+	return &race{
+		window:  w,
+		tieSeed: seed.Derive(cfg.Seed, cfg.Arm.Name, step, "ties"),
+		cap:     MaxWindowRounds * cfg.Train.GroupsPerStep,
+		seq:     make([]int, len(m.miners)),
+		idle:    make([]bool, len(m.miners)),
+		tried:   make([]map[int]bool, len(m.miners)),
+	}, nil
+}
+
+// Event kinds; a group's generation ends before it can arrive.
+const (
+	evDone = iota
+	evArrive
+)
+
+type event struct {
+	time float64
+	tie  uint64
+	kind int
+	a    *attempt
+}
+
+type eventQueue []*event
+
+func (q eventQueue) Len() int { return len(q) }
+func (q eventQueue) Less(i, j int) bool {
+	if q[i].time != q[j].time {
+		return q[i].time < q[j].time
+	}
+	return q[i].tie < q[j].tie
+}
+func (q eventQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
+func (q *eventQueue) Push(x any)   { *q = append(*q, x.(*event)) }
+func (q *eventQueue) Pop() any {
+	old := *q
+	e := old[len(old)-1]
+	*q = old[:len(old)-1]
+	return e
+}
+
+func (r *race) push(kind int, t float64, a *attempt) {
+	tie := mix64(r.tieSeed ^ mix64(uint64(a.miner.index)<<40^uint64(a.seq)<<2^uint64(kind)))
+	heap.Push(&r.events, &event{time: t, tie: tie, kind: kind, a: a})
+}
+
+// mix64 is SplitMix64's finalizer.
+func mix64(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
+	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
+	return x ^ (x >> 31)
+}
+
+// run races the window until it seals or nothing is left to happen.
+func (r *race) run(ctx context.Context) error {
+	r.ctx = ctx
+	for _, mn := range r.m.miners {
+		if err := r.start(ctx, mn, 0); err != nil {
+			return err
+		}
+	}
+	n := r.m.cfg.Train.GroupsPerStep
+	for r.events.Len() > 0 && !r.sealed {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		e := heap.Pop(&r.events).(*event)
+		r.now = e.time
+		switch e.kind {
+		case evDone:
+			r.finish(e.a)
+			if err := r.start(ctx, e.a.miner, e.time); err != nil {
+				return err
+			}
+		case evArrive:
+			reason, err := r.validate(ctx, e.a.sub)
+			if err != nil {
+				return err
+			}
+			e.a.fate = reason
+			if reason == source.ReasonAccepted {
+				r.accept(e.a)
+				if len(r.accepted) == n {
+					r.sealed, r.sealTime = true, e.time
+					continue
+				}
+				if err := r.wakeCopycats(ctx, e.time); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if !r.sealed {
+		r.sealTime = r.now
+	}
+	for _, e := range r.events {
+		if e.kind == evDone {
+			e.a.fate = source.ReasonInFlight
+		} else {
+			e.a.fate = source.ReasonLate
+		}
+	}
+	return nil
+}
+
+// start has miner mn start its next group at time t, if it has one.
+func (r *race) start(ctx context.Context, mn *miner, t float64) error {
+	if r.started >= r.cap {
+		return nil
+	}
+	cfg := &r.m.cfg
+	a := &attempt{miner: mn, seq: r.seq[mn.index], ckpt: r.published, start: t}
+	a.rng = seed.Stream(cfg.Seed, cfg.Arm.Name, r.step, "miner", mn.index, a.seq)
+	switch mn.spec.Behaviour {
+	case Stale:
+		if r.published == r.base {
+			return nil // nothing older than the published checkpoint yet: it would be honest
+		}
+		a.ckpt = r.base
+	case Copycat:
+		i, ok := r.copyTarget(mn)
+		if !ok {
+			r.idle[mn.index] = true
+			return nil
+		}
+		r.idle[mn.index] = false
+		a.prompt = i
+	}
+	if mn.spec.Behaviour != Copycat {
+		i, ok, err := r.pick(mn, a.rng)
+		if err != nil || !ok {
+			return err
+		}
+		a.prompt = i
+	}
+	r.seq[mn.index]++
+	r.started++
+	a.index = len(r.attempts)
+	r.attempts = append(r.attempts, a)
+	if err := r.generate(ctx, a); err != nil {
+		return err
+	}
+	a.done = t + float64(a.tokens)/mn.spec.Throughput
+	r.push(evDone, a.done, a)
+	return nil
+}
+
+// copyTarget is the most recently accepted prompt the copycat has not
+// copied yet.
+func (r *race) copyTarget(mn *miner) (int, bool) {
+	if r.tried[mn.index] == nil {
+		r.tried[mn.index] = map[int]bool{}
+	}
+	for k := len(r.accepted) - 1; k >= 0; k-- {
+		if i := r.accepted[k].prompt; !r.tried[mn.index][i] {
+			r.tried[mn.index][i] = true
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+func (r *race) wakeCopycats(ctx context.Context, t float64) error {
+	for _, mn := range r.m.miners {
+		if r.idle[mn.index] {
+			if err := r.start(ctx, mn, t); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// finish is the end of an attempt's generation: the miner checks the group
+// and submits it, or drops it as missed.
+func (r *race) finish(a *attempt) {
+	mn := a.miner
+	switch {
+	case mn.spec.Behaviour == Forger:
+		a.sub = r.forge(a)
+	case a.inZone:
+		a.sub = r.honestSubmission(a)
+	default:
+		a.fate = source.ReasonMissed
+		return
+	}
+	a.submitted = true
+	a.arrival = a.done
+	if mn.spec.Latency > 0 {
+		a.arrival += mn.spec.Latency * a.rng.ExpFloat64()
+	}
+	r.push(evArrive, a.arrival, a)
+}
+
+// validate runs the checks in order on a submission arriving before the
+// seal and returns its fate: ReasonAccepted, ReasonDuplicate or
+// "rejected:<check>". An error means the harness itself failed (the
+// runner's Hidden), not the submission. Late and duplicate are the race's
+// rules (first N, first of each prompt); the checks are every window's.
+func (r *race) validate(ctx context.Context, s *submission) (string, error) {
+	if r.sealed {
+		return source.ReasonLate, nil
+	}
+	check, err := r.verify(ctx, s, "")
+	if err != nil || check != "" {
+		return source.RejectedPrefix + check, err
+	}
+	if r.taken[r.m.index[s.prompt]] {
+		return source.ReasonDuplicate, nil
+	}
+	return source.ReasonAccepted, nil
+}

@@ -1,0 +1,175 @@
+package market
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+
+	"github.com/relix-lab/relix/eval"
+	"github.com/relix-lab/relix/experiment/seed"
+	"github.com/relix-lab/relix/harness/market/proof"
+	"github.com/relix-lab/relix/harness/source"
+	"github.com/relix-lab/relix/runners"
+)
+
+// window is what every market mechanism shares about one window, whatever
+// decides which groups it admits and when it closes (the race in race.go):
+// the published checkpoint and the proof randomness, the prompts miners may
+// pick and the validator's view of them, and every group generated. The
+// validator's checks (validate.go), the adversaries (forge.go) and the
+// settling of a closed window (settle.go) work on it alone.
+type window struct {
+	ctx        context.Context // of the mechanism's run, for the oracle estimator
+	m          *Source
+	step       int
+	published  string
+	base       string
+	randomness proof.Randomness
+
+	avail    []int        // prompts that may be picked: not cooling down at the opening
+	cooling  map[int]bool // prompts cooling down at the opening (the validator's list)
+	accepted []*attempt   // in acceptance order
+	taken    map[int]bool // prompts accepted so far
+
+	attempts []*attempt // in generation order
+	sealTime float64    // when the window closed, in virtual seconds since it opened
+
+	oracleP map[int]float64 // the oracle estimator's true probabilities, by prompt
+}
+
+// attempt is one group a miner generated in the window.
+type attempt struct {
+	miner  *miner
+	seq    int // the miner's group number in the window
+	index  int // generation order in the window
+	prompt int // pool index
+	ckpt   string
+	sample runners.Sampling
+	rng    *rand.Rand
+
+	comps   []runners.Completion
+	rewards []float64 // the harness's rewards of the completions as generated
+	inZone  bool
+	tokens  int64
+
+	start, done, arrival float64
+	submitted            bool
+	sub                  *submission
+	fate                 string
+}
+
+func (m *Source) open(step int, published string) (*window, error) {
+	cfg := &m.cfg
+	w := &window{
+		m: m, step: step, published: published, base: cfg.Runner.Base(),
+		randomness: sha256.Sum256(binary.LittleEndian.AppendUint64([]byte("relix/window\x00"), seed.Derive(cfg.Seed, cfg.Arm.Name, step, "randomness"))),
+		avail:      m.cool.Available(cfg.Pool.Len(), step),
+		taken:      map[int]bool{},
+		oracleP:    map[int]float64{},
+		ctx:        context.Background(),
+	}
+	if n := cfg.Train.GroupsPerStep; len(w.avail) < n {
+		return nil, source.PoolExhausted(cfg.Pool, step, len(w.avail), n, cfg.Train.Cooldown)
+	}
+	w.cooling = m.cool.CoolingAt(step)
+	return w, nil
+}
+
+// generate samples the attempt's group and rewards it.
+func (w *window) generate(ctx context.Context, a *attempt) error {
+	cfg := &w.m.cfg
+	a.sample = source.Sampling(cfg.Train, seed.Derive(cfg.Seed, cfg.Arm.Name, w.step, "miner", a.miner.index, a.seq, "generate"))
+	prompt := source.Prompt(&cfg.Pool.Problems[a.prompt])
+	comps, err := cfg.Runner.Generate(ctx, a.ckpt, []runners.Prompt{prompt}, cfg.Train.GroupSize, a.sample)
+	if err != nil {
+		return err
+	}
+	if err := source.CheckShape(comps, []runners.Prompt{prompt}, cfg.Train.GroupSize); err != nil {
+		return err
+	}
+	a.comps = comps[0]
+	a.rewards = make([]float64, len(a.comps))
+	for j, c := range a.comps {
+		a.rewards[j] = cfg.Reward(&cfg.Pool.Problems[a.prompt], c)
+		a.tokens += int64(c.NumTokens)
+	}
+	a.inZone = eval.InZone(a.rewards, cfg.Train.SigmaMin)
+	return nil
+}
+
+// pick draws the miner's candidates among the prompts it may still submit
+// and returns the one its estimator rates most likely in the zone (a random
+// one with probability explore, or always for the random estimator).
+func (w *window) pick(mn *miner, rng *rand.Rand) (int, bool, error) {
+	cands := w.candidates(rng, w.m.mk.Candidates)
+	if len(cands) == 0 {
+		return 0, false, nil
+	}
+	if mn.est.kind() == "random" || rng.Float64() < mn.spec.Estimator.Explore {
+		return cands[rng.IntN(len(cands))], true, nil
+	}
+	best, bestScore := cands[0], -1.0
+	for _, i := range cands {
+		p, err := mn.est.predict(w, i, rng)
+		if err != nil {
+			return 0, false, err
+		}
+		if s := w.m.zone.Chance(p); s > bestScore {
+			best, bestScore = i, s
+		}
+	}
+	return best, true, nil
+}
+
+// candidates draws k distinct prompts from those available at the opening
+// (Floyd's algorithm, then shuffled so ties fall at random) and drops those
+// accepted since.
+func (w *window) candidates(rng *rand.Rand, k int) []int {
+	n := len(w.avail)
+	var out []int
+	if k >= n {
+		out = slices.Clone(w.avail)
+	} else {
+		picked := make(map[int]bool, k)
+		out = make([]int, 0, k)
+		for j := n - k; j < n; j++ {
+			t := rng.IntN(j + 1)
+			if picked[t] {
+				t = j
+			}
+			picked[t] = true
+			out = append(out, w.avail[t])
+		}
+	}
+	rng.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
+	return slices.DeleteFunc(out, func(i int) bool { return w.taken[i] })
+}
+
+// trueProbability is the runner's success probability of prompt i at the
+// published checkpoint (the oracle estimator's input), cached for the
+// window.
+func (w *window) trueProbability(i int) (float64, error) {
+	if p, ok := w.oracleP[i]; ok {
+		return p, nil
+	}
+	cfg := &w.m.cfg
+	p, err := w.m.oracle.SuccessProbability(w.ctx, w.published, source.Prompt(&cfg.Pool.Problems[i]), source.Sampling(cfg.Train, 0), cfg.Train.Reward.Truncated)
+	if err != nil {
+		return 0, err
+	}
+	w.oracleP[i] = p
+	return p, nil
+}
+
+func (w *window) accept(a *attempt) {
+	w.accepted = append(w.accepted, a)
+	w.taken[a.prompt] = true
+}
+
+// String names an attempt in errors.
+func (a *attempt) String() string {
+	return fmt.Sprintf("%s group %d", a.miner.name, a.seq)
+}
