@@ -17,7 +17,6 @@ import (
 	"github.com/relix-lab/relix/experiment/spec"
 	"github.com/relix-lab/relix/results"
 	"github.com/relix-lab/relix/runners"
-	_ "github.com/relix-lab/relix/runners/sim" // the embedded default runner
 )
 
 // EvalSamplingSeed is the sampling seed of every held-out evaluation of the
@@ -45,6 +44,8 @@ type EvalTarget struct {
 	SpecDir string
 	// Log receives a worker runner's stderr; nil discards it.
 	Log io.Writer
+	// Backends are the runner kinds this program serves (required).
+	Backends runners.Backends
 	// Executable is this program, for the runner (runners.Options.Executable).
 	Executable string
 }
@@ -80,7 +81,7 @@ func EvaluateCheckpoint(ctx context.Context, s *spec.Spec, t EvalTarget) (*Check
 	if err != nil {
 		return nil, err
 	}
-	r, err := runners.New(ctx, s.Runner, runners.Options{
+	r, err := t.Backends.New(ctx, s.Runner, runners.Options{
 		Problems: []*dataset.Set{sets.Train, sets.Heldout}, Dir: t.SpecDir, Log: t.Log, Executable: t.Executable,
 	})
 	if err != nil {

@@ -28,7 +28,7 @@ func loadExperiment(t *testing.T, name string, sets ...string) *spec.Spec {
 func TestBasePolicyScoresTheReferenceBaseRow(t *testing.T) {
 	t.Parallel()
 	s := loadExperiment(t, "paired.yaml")
-	first, err := EvaluateCheckpoint(context.Background(), s, EvalTarget{SpecDir: "../experiments"})
+	first, err := EvaluateCheckpoint(context.Background(), s, EvalTarget{Backends: simOnly, SpecDir: "../experiments"})
 	require.NoError(t, err)
 	sc := first.Scores
 	require.Len(t, sc.PassAtK, 2)
@@ -40,7 +40,7 @@ func TestBasePolicyScoresTheReferenceBaseRow(t *testing.T) {
 	t.Logf("pass@1 %.4f ± %.4f, pass@4 %.4f ± %.4f, truncation %.4f ± %.4f",
 		sc.PassAtK[0].Mean, sc.PassAtK[0].SE, sc.PassAtK[1].Mean, sc.PassAtK[1].SE, sc.Truncation.Mean, sc.Truncation.SE)
 
-	again, err := EvaluateCheckpoint(context.Background(), s, EvalTarget{SpecDir: "../experiments"})
+	again, err := EvaluateCheckpoint(context.Background(), s, EvalTarget{Backends: simOnly, SpecDir: "../experiments"})
 	require.NoError(t, err)
 	assert.Equal(t, first, again, "the same numbers, sample for sample, on every run")
 }
@@ -53,7 +53,7 @@ func trainedCheckpoint(t *testing.T, s *spec.Spec, out string, id RunID) string 
 	ctx := context.Background()
 	sets, err := LoadProblemSets(s, "")
 	require.NoError(t, err)
-	r, err := runners.New(ctx, s.Runner, runners.Options{Problems: []*dataset.Set{sets.Train, sets.Heldout}})
+	r, err := simOnly.New(ctx, s.Runner, runners.Options{Problems: []*dataset.Set{sets.Train, sets.Heldout}})
 	require.NoError(t, err)
 	ck := r.Base()
 	rng := seed.Stream(1, "test")
@@ -89,26 +89,26 @@ func TestEvaluateAnArmsLatestCheckpoint(t *testing.T) {
 	ctx := context.Background()
 	s := loadExperiment(t, "paired.yaml", "dataset.train.generated.size=400", "eval.problems=100")
 	out := t.TempDir()
-	_, err := EvaluateCheckpoint(ctx, s, EvalTarget{Arm: "uniform", Out: out})
+	_, err := EvaluateCheckpoint(ctx, s, EvalTarget{Backends: simOnly, Arm: "uniform", Out: out})
 	assert.ErrorIs(t, err, ErrNoCheckpoint)
 	assert.ErrorContains(t, err, "does not exist; run the experiment first")
-	_, err = EvaluateCheckpoint(ctx, s, EvalTarget{Arm: "nope", Out: out})
+	_, err = EvaluateCheckpoint(ctx, s, EvalTarget{Backends: simOnly, Arm: "nope", Out: out})
 	assert.ErrorIs(t, err, ErrNoCheckpoint)
-	_, err = EvaluateCheckpoint(ctx, s, EvalTarget{Seed: 99})
+	_, err = EvaluateCheckpoint(ctx, s, EvalTarget{Backends: simOnly, Seed: 99})
 	assert.ErrorIs(t, err, ErrNoCheckpoint)
 
 	id := RunID{Arm: "uniform", Seed: s.Seeds[0]}
 	want := trainedCheckpoint(t, s, out, id)
-	arm, err := EvaluateCheckpoint(ctx, s, EvalTarget{Arm: "uniform", Out: out})
+	arm, err := EvaluateCheckpoint(ctx, s, EvalTarget{Backends: simOnly, Arm: "uniform", Out: out})
 	require.NoError(t, err)
 	assert.Equal(t, want, arm.Checkpoint)
 	assert.Equal(t, "uniform", arm.Arm)
 
-	dir, err := EvaluateCheckpoint(ctx, s, EvalTarget{Checkpoint: filepath.Join(id.Dir(out), "ckpt", "000030", "current")})
+	dir, err := EvaluateCheckpoint(ctx, s, EvalTarget{Backends: simOnly, Checkpoint: filepath.Join(id.Dir(out), "ckpt", "000030", "current")})
 	require.NoError(t, err)
 	assert.Equal(t, arm.Scores, dir.Scores)
 
-	base, err := EvaluateCheckpoint(ctx, s, EvalTarget{Arm: "base", Out: out})
+	base, err := EvaluateCheckpoint(ctx, s, EvalTarget{Backends: simOnly, Arm: "base", Out: out})
 	require.NoError(t, err)
 	assert.NotEqual(t, arm.Checkpoint, base.Checkpoint)
 	assert.NotEqual(t, arm.Scores.PassAtK[0].PerProblem, base.Scores.PassAtK[0].PerProblem)

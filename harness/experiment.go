@@ -15,6 +15,7 @@ import (
 	"github.com/relix-lab/relix/experiment/spec"
 	"github.com/relix-lab/relix/harness/cluster"
 	"github.com/relix-lab/relix/results"
+	"github.com/relix-lab/relix/runners"
 )
 
 // Options configure Run.
@@ -46,6 +47,8 @@ type Options struct {
 	// WorkerLog receives worker processes' stderr; nil writes it to
 	// runs/<arm>/seed-<s>/worker.log.
 	WorkerLog io.Writer
+	// Backends are the runner kinds this program serves (required).
+	Backends runners.Backends
 	// Executable is this program: what Slurm tasks run unless the spec's
 	// cluster.binary names another relix, and what a worker command
 	// "relix" runs (runners.Options.Executable).
@@ -129,7 +132,7 @@ func Run(ctx context.Context, s *spec.Spec, opts Options) (*Outcome, error) {
 		return nil, err
 	}
 	env := &runEnv{spec: s, sets: sets, out: out, progress: prog, specDir: filepath.Dir(opts.SpecPath), workerLog: opts.WorkerLog,
-		executable: opts.Executable, failpoint: opts.failpoint}
+		executable: opts.Executable, backends: opts.Backends, failpoint: opts.failpoint}
 
 	jobs := opts.Jobs
 	if jobs <= 0 {

@@ -56,7 +56,7 @@ var fixedClock = func() time.Time { return time.Date(2026, 1, 1, 0, 0, 0, 0, tim
 
 func runTiny(t *testing.T, s *spec.Spec, path, out string, jobs int, fp func(string) error) (*Outcome, error) {
 	t.Helper()
-	return Run(context.Background(), s, Options{SpecPath: path, Out: out, Jobs: jobs, Now: fixedClock, failpoint: fp})
+	return Run(context.Background(), s, Options{Backends: simOnly, SpecPath: path, Out: out, Jobs: jobs, Now: fixedClock, failpoint: fp})
 }
 
 var (
@@ -127,7 +127,7 @@ func TestCancelledRunResumes(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	steps := 0
 	var mu sync.Mutex
-	_, err := Run(ctx, s, Options{SpecPath: path, Out: out, Jobs: 1, Now: fixedClock, failpoint: func(p string) error {
+	_, err := Run(ctx, s, Options{Backends: simOnly, SpecPath: path, Out: out, Jobs: 1, Now: fixedClock, failpoint: func(p string) error {
 		mu.Lock()
 		defer mu.Unlock()
 		if strings.HasSuffix(p, ": state") {
@@ -165,7 +165,7 @@ func TestAnotherSpecIsRefused(t *testing.T) {
 	require.NoError(t, err)
 	_, err = runTiny(t, other, path, out, 2, nil)
 	require.ErrorIs(t, err, ErrSpecChanged)
-	_, err = Run(context.Background(), other, Options{SpecPath: path, Out: out, Force: true, Now: fixedClock})
+	_, err = Run(context.Background(), other, Options{Backends: simOnly, SpecPath: path, Out: out, Force: true, Now: fixedClock})
 	require.NoError(t, err)
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/relix-lab/relix/experiment/spec"
 	"github.com/relix-lab/relix/harness/zone"
 	"github.com/relix-lab/relix/results"
+	"github.com/relix-lab/relix/runners"
 )
 
 // SweepOptions configure Sweep.
@@ -31,6 +32,9 @@ type SweepOptions struct {
 	Now func() time.Time
 	// Relix identifies this build, for the manifest.
 	Relix results.BuildInfo
+	// Backends are the runner kinds this program serves (required; the
+	// sweep needs kind sim).
+	Backends runners.Backends
 }
 
 // SweepOutcome is what Sweep did.
@@ -58,7 +62,7 @@ func Sweep(ctx context.Context, s *spec.Spec, opts SweepOptions) (*SweepOutcome,
 		out = s.Output.Dir
 	}
 	start := opts.Now()
-	cfg := zone.Config{Spec: s, Pool: sets.Train, Jobs: opts.Jobs}
+	cfg := zone.Config{Spec: s, Pool: sets.Train, Jobs: opts.Jobs, Backends: opts.Backends}
 	if opts.Log != nil {
 		shown := 0
 		cfg.Progress = func(done, total int) {

@@ -25,6 +25,8 @@ type runEnv struct {
 	specDir   string
 	progress  Progress
 	workerLog io.Writer
+	// backends make the run's runner (Options.Backends).
+	backends runners.Backends
 	// executable is this program (Options.Executable), for the runners.
 	executable string
 	failpoint  func(string) error
@@ -92,7 +94,7 @@ func (e *runEnv) run(ctx context.Context, id RunID) (resumed bool, err error) {
 		defer f.Close()
 		logw = f
 	}
-	r, err := runners.New(ctx, e.spec.Runner, runners.Options{
+	r, err := e.backends.New(ctx, e.spec.Runner, runners.Options{
 		Problems: []*dataset.Set{e.sets.Train, e.sets.Heldout}, Dir: e.specDir, Log: logw, Executable: e.executable,
 	})
 	if err != nil {

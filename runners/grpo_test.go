@@ -63,8 +63,17 @@ func TestScheduledLR(t *testing.T) {
 	assert.InDelta(t, 1, ScheduledLR(g, 99, 100), 1e-12)
 }
 
-func TestRegistryNamesWhatIsAvailable(t *testing.T) {
+func TestBackendsNameWhatIsAvailable(t *testing.T) {
 	t.Parallel()
-	_, err := New(context.Background(), spec.Runner{Kind: "no-such-kind"}, Options{})
-	assert.ErrorContains(t, err, `runner kind "no-such-kind" is not available`)
+	made := ""
+	b := Backends{"b": func(_ context.Context, cfg spec.Runner, _ Options) (Runner, error) {
+		made = cfg.Kind
+		return nil, nil
+	}, "a": nil}
+	assert.Equal(t, []string{"a", "b"}, b.Kinds())
+	_, err := b.New(context.Background(), spec.Runner{Kind: "no-such-kind"}, Options{})
+	assert.ErrorContains(t, err, `runner kind "no-such-kind" is not available (this program serves: [a b])`)
+	_, err = b.New(context.Background(), spec.Runner{Kind: "b"}, Options{})
+	assert.NoError(t, err)
+	assert.Equal(t, "b", made)
 }

@@ -2,8 +2,9 @@
 // trains the policy. A runner owns a policy and its checkpoints; everything
 // crossing the contract is plain data (no pointers into harness state), so
 // the same contract works in process (the sim), over an NDJSON pipe (a
-// worker) and on a cluster node. Backends register themselves by the spec's
-// runner.kind; see README.md for the contract's rules in one place.
+// worker) and on a cluster node. A program chooses the backends it serves by
+// the spec's runner.kind (Backends); see README.md for the contract's rules
+// in one place.
 package runners
 
 import (
@@ -13,7 +14,6 @@ import (
 	"io"
 	"math"
 	"sort"
-	"sync"
 
 	"github.com/relix-lab/relix/experiment/dataset"
 	"github.com/relix-lab/relix/experiment/spec"
@@ -226,45 +226,30 @@ type Options struct {
 	Executable string
 }
 
-// Factory makes a runner of one kind.
+// Factory makes a runner of one kind from the spec's runner block.
 type Factory func(ctx context.Context, cfg spec.Runner, opts Options) (Runner, error)
 
-var (
-	registryMu sync.RWMutex
-	registry   = map[string]Factory{}
-)
+// Backends maps each runner kind a program serves to its Factory. Which
+// backends a program links is the program's decision, made in one place
+// (relix's: cmd/relix/backends.go); library code uses only the backends its
+// caller hands it, and nothing registers itself from init.
+type Backends map[string]Factory
 
-// Register makes a runner kind available to New. It panics on a duplicate
-// kind, like database/sql.Register; backends call it from init.
-func Register(kind string, f Factory) {
-	registryMu.Lock()
-	defer registryMu.Unlock()
-	if _, dup := registry[kind]; dup {
-		panic("runners: Register called twice for kind " + kind)
-	}
-	registry[kind] = f
-}
-
-// Kinds lists the registered runner kinds, sorted.
-func Kinds() []string {
-	registryMu.RLock()
-	defer registryMu.RUnlock()
-	kinds := make([]string, 0, len(registry))
-	for k := range registry {
+// Kinds lists the kinds b serves, sorted.
+func (b Backends) Kinds() []string {
+	kinds := make([]string, 0, len(b))
+	for k := range b {
 		kinds = append(kinds, k)
 	}
 	sort.Strings(kinds)
 	return kinds
 }
 
-// New makes the runner of cfg.Kind. The backend's package must be linked in
-// (import _ "github.com/relix-lab/relix/runners/sim").
-func New(ctx context.Context, cfg spec.Runner, opts Options) (Runner, error) {
-	registryMu.RLock()
-	f, ok := registry[cfg.Kind]
-	registryMu.RUnlock()
+// New makes the runner of cfg.Kind.
+func (b Backends) New(ctx context.Context, cfg spec.Runner, opts Options) (Runner, error) {
+	f, ok := b[cfg.Kind]
 	if !ok {
-		return nil, fmt.Errorf("runner kind %q is not available (registered: %v)", cfg.Kind, Kinds())
+		return nil, fmt.Errorf("runner kind %q is not available (this program serves: %v)", cfg.Kind, b.Kinds())
 	}
 	return f(ctx, cfg, opts)
 }

@@ -53,6 +53,7 @@ func evalCommand(p *process) *cli.Command {
 				Out:        c.String("out"),
 				SpecDir:    filepath.Dir(path),
 				Log:        p.stderr,
+				Backends:   backends,
 				Executable: p.self(),
 			})
 			if errors.Is(err, harness.ErrNoCheckpoint) {

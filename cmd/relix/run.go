@@ -12,8 +12,6 @@ import (
 	"github.com/relix-lab/relix/harness/progress"
 	"github.com/relix-lab/relix/results"
 	"github.com/urfave/cli/v2"
-
-	_ "github.com/relix-lab/relix/runners/sim" // the embedded default runner
 )
 
 func runCommand(p *process) *cli.Command {
@@ -74,7 +72,7 @@ func runCommand(p *process) *cli.Command {
 			opts := harness.Options{
 				SpecPath: path, Out: c.String("out"), Jobs: c.Int("jobs"), Force: c.Bool("force"),
 				Arms: c.StringSlice("arm"), Seeds: seeds, NoMerge: c.Bool("no-merge") || len(c.StringSlice("arm")) > 0 || len(seeds) > 0,
-				Progress: prog, Now: p.now, Relix: p.relixBuild(), Executable: p.self(),
+				Progress: prog, Now: p.now, Relix: p.relixBuild(), Executable: p.self(), Backends: backends,
 				Sets: c.StringSlice("set"),
 			}
 			start := p.now()

@@ -16,7 +16,7 @@ func BenchmarkFindLevel(b *testing.B) {
 	}
 	runners := 0
 	for b.Loop() {
-		lv, r, err := findLevel(context.Background(), s.Runner, p.train, pool, 0.05)
+		lv, r, err := findLevel(context.Background(), simOnly, s.Runner, p.train, pool, 0.05)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -35,7 +35,7 @@ func BenchmarkWindow(b *testing.B) {
 		b.Fatal(err)
 	}
 	for _, target := range []float64{0.01, 0.15} {
-		_, r, err := findLevel(context.Background(), s.Runner, p.train, pool, target)
+		_, r, err := findLevel(context.Background(), simOnly, s.Runner, p.train, pool, target)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -46,7 +46,7 @@ const maxOffset = 64
 // from Δ = 0, then closes in by regula falsi with the Illinois modification
 // (Dowell and Jarratt 1971), which on this smooth curve needs a handful of
 // runners per level.
-func findLevel(ctx context.Context, base spec.Runner, train spec.Train, pool *dataset.Set, target float64) (Level, runners.Runner, error) {
+func findLevel(ctx context.Context, backends runners.Backends, base spec.Runner, train spec.Train, pool *dataset.Set, target float64) (Level, runners.Runner, error) {
 	if !(target > 0 && target < 1) {
 		return Level{}, nil, fmt.Errorf("zone: in-zone target %g; want 0 < target < 1", target)
 	}
@@ -64,7 +64,7 @@ func findLevel(ctx context.Context, base spec.Runner, train spec.Train, pool *da
 		}
 		cfg := base
 		cfg.Sim.DifficultyShift = base.Sim.DifficultyShift + d
-		r, err := runners.New(ctx, cfg, runners.Options{Problems: []*dataset.Set{pool}})
+		r, err := backends.New(ctx, cfg, runners.Options{Problems: []*dataset.Set{pool}})
 		if err != nil {
 			return 0, err
 		}

@@ -40,6 +40,8 @@ type Config struct {
 	// latency of its first market arm.
 	Spec *spec.Spec
 	Pool *dataset.Set // the training problems
+	// Backends make the sweep's runners (required; it needs kind sim).
+	Backends runners.Backends
 	// Jobs is how many runs execute at once (0: GOMAXPROCS). The results
 	// do not depend on it.
 	Jobs int
@@ -136,7 +138,7 @@ func Sweep(ctx context.Context, cfg Config) (*Result, error) {
 		}
 	}()
 	if err := parallel(ctx, jobs, len(sw.Grid), func(ctx context.Context, i int) error {
-		lv, r, err := findLevel(ctx, s.Runner, plan.train, cfg.Pool, sw.Grid[i])
+		lv, r, err := findLevel(ctx, cfg.Backends, s.Runner, plan.train, cfg.Pool, sw.Grid[i])
 		levels[i], runnersAt[i] = lv, r
 		return err
 	}); err != nil {

@@ -13,7 +13,6 @@ import (
 	"github.com/relix-lab/relix/experiment/spec"
 	"github.com/relix-lab/relix/harness/source"
 	"github.com/relix-lab/relix/runners"
-	_ "github.com/relix-lab/relix/runners/sim"
 )
 
 // The tests run the committed experiments/zone-sweep.yaml, shrunk with
@@ -35,7 +34,7 @@ func load(t testing.TB, sets ...string) (*spec.Spec, *dataset.Set) {
 
 func sweep(t testing.TB, s *spec.Spec, pool *dataset.Set, jobs int) *Result {
 	t.Helper()
-	res, err := Sweep(context.Background(), Config{Spec: s, Pool: pool, Jobs: jobs})
+	res, err := Sweep(context.Background(), Config{Backends: simOnly, Spec: s, Pool: pool, Jobs: jobs})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +167,7 @@ func TestLevelMatchesSampledInZoneShare(t *testing.T) {
 	ctx := context.Background()
 	var shifts []float64
 	for _, target := range []float64{0.03, 0.08, 0.14} {
-		lv, r, err := findLevel(ctx, s.Runner, tr, pool, target)
+		lv, r, err := findLevel(ctx, simOnly, s.Runner, tr, pool, target)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -195,12 +194,12 @@ func TestLevelErrors(t *testing.T) {
 	t.Parallel()
 	s, pool := load(t, "dataset.train.generated.size=300")
 	ctx := context.Background()
-	if _, _, err := findLevel(ctx, s.Runner, s.Train, pool, 0.9); err == nil || !strings.Contains(err.Error(), "no difficulty offset") {
+	if _, _, err := findLevel(ctx, simOnly, s.Runner, s.Train, pool, 0.9); err == nil || !strings.Contains(err.Error(), "no difficulty offset") {
 		t.Errorf("an unreachable in-zone fraction: got %v", err)
 	}
 	w := s.Runner
 	w.Kind = "worker"
-	if _, _, err := findLevel(ctx, w, s.Train, pool, 0.05); err == nil || !strings.Contains(err.Error(), "needs runner kind sim") {
+	if _, _, err := findLevel(ctx, simOnly, w, s.Train, pool, 0.05); err == nil || !strings.Contains(err.Error(), "needs runner kind sim") {
 		t.Errorf("a worker runner: got %v", err)
 	}
 }
@@ -208,7 +207,7 @@ func TestLevelErrors(t *testing.T) {
 func TestPlanErrors(t *testing.T) {
 	t.Parallel()
 	s, pool := load(t, "dataset.train.generated.size=300", "arms=[{name: filter, source: uniform, filter: dynamic}]")
-	_, err := Sweep(context.Background(), Config{Spec: s, Pool: pool})
+	_, err := Sweep(context.Background(), Config{Backends: simOnly, Spec: s, Pool: pool})
 	if err == nil || !strings.Contains(err.Error(), "the spec has none") {
 		t.Errorf("no market arm to copy: got %v", err)
 	}
@@ -223,7 +222,7 @@ func TestContextCancelled(t *testing.T) {
 	s, pool := load(t, "dataset.train.generated.size=300")
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := Sweep(ctx, Config{Spec: s, Pool: pool}); err != context.Canceled {
+	if _, err := Sweep(ctx, Config{Backends: simOnly, Spec: s, Pool: pool}); err != context.Canceled {
 		t.Errorf("got %v; want context.Canceled", err)
 	}
 }

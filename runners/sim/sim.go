@@ -29,10 +29,10 @@ const Kind = "sim"
 // of a changed model never collide with old ones.
 const version = "relix-sim/1"
 
-func init() {
-	runners.Register(Kind, func(_ context.Context, cfg spec.Runner, opts runners.Options) (runners.Runner, error) {
-		return New(cfg.Sim, opts)
-	})
+// Backend makes the sim from a spec's runner block: the sim's
+// runners.Factory.
+func Backend(_ context.Context, cfg spec.Runner, opts runners.Options) (runners.Runner, error) {
+	return New(cfg.Sim, opts)
 }
 
 // config is the immutable part of a runner: the policy's constants and the

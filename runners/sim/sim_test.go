@@ -472,10 +472,10 @@ func TestTrainingOnInZoneGroupsRaisesHeldOutPass1(t *testing.T) {
 	assert.Less(t, after.truncation, before.truncation)
 }
 
-func TestRegisteredAsSim(t *testing.T) {
+func TestBackendMakesTheSim(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	r, err := runners.New(ctx, f.spec.Runner, runners.Options{Problems: []*dataset.Set{f.heldout}})
+	r, err := Backend(ctx, f.spec.Runner, runners.Options{Problems: []*dataset.Set{f.heldout}})
 	require.NoError(t, err)
 	assert.Equal(t, f.runner.Base(), r.Base(), "the base id depends on the constants only")
 	_, err = r.Generate(ctx, r.Base(), []runners.Prompt{{ID: "p-missing"}}, 1, trainingSampling(1))

@@ -27,12 +27,6 @@ import (
 // Kind is the spec's runner.kind of this runner.
 const Kind = "worker"
 
-func init() {
-	runners.Register(Kind, func(ctx context.Context, cfg spec.Runner, opts runners.Options) (runners.Runner, error) {
-		return New(ctx, cfg, opts)
-	})
-}
-
 // maxLineage bounds the steps kept for replay: checkpoints made by Step and
 // not saved since (the harness saves after every step, so one or two).
 const maxLineage = 32
