@@ -11,6 +11,8 @@ import (
 	"regexp"
 	"slices"
 
+	"github.com/relix-lab/relix/harness/cluster"
+
 	"github.com/relix-lab/relix/eval"
 	"github.com/relix-lab/relix/experiment/dataset"
 	"github.com/relix-lab/relix/experiment/seed"
@@ -101,7 +103,7 @@ func EvaluateCheckpoint(ctx context.Context, s *spec.Spec, t EvalTarget) (*Check
 			if t.Out == "" {
 				t.Out = s.Output.Dir
 			}
-			dir, err := LatestCheckpoint(RunID{Arm: arm.Name, Seed: t.Seed}.Dir(t.Out))
+			dir, err := LatestCheckpoint(cluster.Run{Arm: arm.Name, Seed: t.Seed}.Dir(t.Out))
 			if err != nil {
 				return nil, err
 			}

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/relix-lab/relix/harness/cluster"
+
 	"github.com/relix-lab/relix/eval"
 	"github.com/relix-lab/relix/experiment/dataset"
 	"github.com/relix-lab/relix/experiment/seed"
@@ -48,7 +50,7 @@ func TestBasePolicyScoresTheReferenceBaseRow(t *testing.T) {
 // trainedCheckpoint trains the experiment's sim for a few steps on groups
 // with reward variance and saves the result where a run keeps its
 // trainer's checkpoint.
-func trainedCheckpoint(t *testing.T, s *spec.Spec, out string, id RunID) string {
+func trainedCheckpoint(t *testing.T, s *spec.Spec, out string, id cluster.Run) string {
 	t.Helper()
 	ctx := context.Background()
 	sets, err := LoadProblemSets(s, "")
@@ -97,7 +99,7 @@ func TestEvaluateAnArmsLatestCheckpoint(t *testing.T) {
 	_, err = EvaluateCheckpoint(ctx, s, EvalTarget{Backends: simOnly, Seed: 99})
 	assert.ErrorIs(t, err, ErrNoCheckpoint)
 
-	id := RunID{Arm: "uniform", Seed: s.Seeds[0]}
+	id := cluster.Run{Arm: "uniform", Seed: s.Seeds[0]}
 	want := trainedCheckpoint(t, s, out, id)
 	arm, err := EvaluateCheckpoint(ctx, s, EvalTarget{Backends: simOnly, Arm: "uniform", Out: out})
 	require.NoError(t, err)

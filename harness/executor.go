@@ -19,7 +19,7 @@ import (
 // — only where nobody else may be writing: a task (noMerge) shares out with
 // the other tasks and clears its own runs only; a Slurm driver leaves the
 // runs to their tasks (Run clears out once they are all done).
-func removeTemp(out string, runs []RunID, noMerge, slurm bool) error {
+func removeTemp(out string, runs []cluster.Run, noMerge, slurm bool) error {
 	switch {
 	case slurm:
 		return nil
@@ -39,15 +39,15 @@ func removeTemp(out string, runs []RunID, noMerge, slurm bool) error {
 }
 
 // sortRuns puts ids in the order of plan.
-func sortRuns(ids, plan []RunID) {
-	slices.SortFunc(ids, func(a, b RunID) int { return slices.Index(plan, a) - slices.Index(plan, b) })
+func sortRuns(ids, plan []cluster.Run) {
+	slices.SortFunc(ids, func(a, b cluster.Run) int { return slices.Index(plan, a) - slices.Index(plan, b) })
 }
 
 // slurm makes the Slurm executor of runs: each unfinished run becomes a
 // task running `relix run --cluster local --arm A --seed S --no-merge` on
 // the same spec and results directory. It returns the runs to submit and
 // those of them that resume.
-func (e *runEnv) slurm(opts Options, jobs int, runs []RunID) (cluster.Executor, []cluster.Run, []RunID, error) {
+func (e *runEnv) slurm(opts Options, jobs int, runs []cluster.Run) (cluster.Executor, []cluster.Run, []cluster.Run, error) {
 	bin := e.spec.Cluster.Binary
 	if bin == "" {
 		bin = opts.Executable
@@ -65,9 +65,9 @@ func (e *runEnv) slurm(opts Options, jobs int, runs []RunID) (cluster.Executor, 
 	}
 	var (
 		todo    []cluster.Run
-		resumed []RunID
+		resumed []cluster.Run
 	)
-	from := map[RunID]int{}
+	from := map[cluster.Run]int{}
 	for _, id := range runs {
 		st, err := journal{id.Dir(e.out)}.readState()
 		if err != nil {
@@ -83,7 +83,7 @@ func (e *runEnv) slurm(opts Options, jobs int, runs []RunID) (cluster.Executor, 
 			resumed = append(resumed, id)
 			from[id] = st.Completed
 		}
-		todo = append(todo, cluster.Run(id))
+		todo = append(todo, id)
 	}
 	// Tasks run on other nodes: absolute paths only. Their progress goes to
 	// their logs, a line a step.
@@ -104,10 +104,10 @@ func (e *runEnv) slurm(opts Options, jobs int, runs []RunID) (cluster.Executor, 
 			return append(slices.Clone(base), "--arm", r.Arm, "--seed", strconv.FormatUint(r.Seed, 10), specPath)
 		},
 		Done: func(r cluster.Run) bool {
-			st, err := journal{RunID(r).Dir(e.out)}.readState()
+			st, err := journal{r.Dir(e.out)}.readState()
 			return err == nil && st != nil && st.Done && st.SpecHash == e.spec.Hash()
 		},
-		Events: &taskProgress{env: e, from: from, runs: map[RunID]*taskTally{}},
+		Events: &taskProgress{env: e, from: from, runs: map[cluster.Run]*taskTally{}},
 	}, todo, resumed, nil
 }
 
@@ -116,8 +116,8 @@ func (e *runEnv) slurm(opts Options, jobs int, runs []RunID) (cluster.Executor, 
 // shared results directory, a finished one's from its shards.
 type taskProgress struct {
 	env  *runEnv
-	from map[RunID]int // steps complete at submission
-	runs map[RunID]*taskTally
+	from map[cluster.Run]int // steps complete at submission
+	runs map[cluster.Run]*taskTally
 }
 
 type taskTally struct {
@@ -126,8 +126,7 @@ type taskTally struct {
 	tally runTally
 }
 
-func (p *taskProgress) Start(r cluster.Run) {
-	id := RunID(r)
+func (p *taskProgress) Start(id cluster.Run) {
 	steps := p.env.spec.Train.Steps
 	if armOf(p.env.spec, id.Arm).Source == "none" {
 		steps = 0
@@ -135,11 +134,10 @@ func (p *taskProgress) Start(r cluster.Run) {
 	t := &taskTally{steps: steps, tally: runTally{pass1: math.NaN()}}
 	p.runs[id] = t
 	p.env.progress.Start(id, p.from[id], steps)
-	p.Running(r)
+	p.Running(id)
 }
 
-func (p *taskProgress) Running(r cluster.Run) {
-	id := RunID(r)
+func (p *taskProgress) Running(id cluster.Run) {
 	t := p.runs[id]
 	j := journal{id.Dir(p.env.out)}
 	st, err := j.readState()
@@ -157,8 +155,7 @@ func (p *taskProgress) Running(r cluster.Run) {
 	p.env.progress.Step(id, StepReport{Step: t.read, Steps: t.steps, Accepted: t.tally.accepted, Waste: t.tally.waste(), Pass1: t.tally.pass1})
 }
 
-func (p *taskProgress) Finish(r cluster.Run, err error) {
-	id := RunID(r)
+func (p *taskProgress) Finish(id cluster.Run, err error) {
 	t := p.runs[id]
 	if err == nil && t.read < t.steps {
 		if tally, terr := shardTally(id.Dir(p.env.out)); terr == nil {

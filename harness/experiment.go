@@ -67,9 +67,9 @@ type Options struct {
 // Outcome is what Run did.
 type Outcome struct {
 	Dir      string
-	Runs     []RunID
+	Runs     []cluster.Run
 	Skipped  bool              // everything was already complete
-	Resumed  []RunID           // runs that continued from a checkpoint
+	Resumed  []cluster.Run     // runs that continued from a checkpoint
 	Rendered *results.Rendered // the tables and plots (nil with NoMerge)
 	Written  []string          // derived files written
 }
@@ -154,16 +154,16 @@ func Run(ctx context.Context, s *spec.Spec, opts Options) (*Outcome, error) {
 		}
 		// One failed run fails the experiment; the others stop at a step boundary.
 		executor = &cluster.Local{Jobs: jobs, Run: func(ctx context.Context, r cluster.Run) error {
-			resumed, err := env.run(ctx, RunID(r))
+			resumed, err := env.run(ctx, r)
 			if resumed {
 				resMu.Lock()
-				oc.Resumed = append(oc.Resumed, RunID(r))
+				oc.Resumed = append(oc.Resumed, r)
 				resMu.Unlock()
 			}
 			return err
 		}}
 		for _, id := range runs {
-			todo = append(todo, cluster.Run(id))
+			todo = append(todo, id)
 		}
 	}
 	err = executor.Execute(ctx, todo)
@@ -271,7 +271,7 @@ func clearResults(out string) error {
 }
 
 // complete reports whether every run is done and the merged results exist.
-func complete(out string, s *spec.Spec, runs []RunID) bool {
+func complete(out string, s *spec.Spec, runs []cluster.Run) bool {
 	m, err := results.ReadManifest(out)
 	if err != nil || m.SpecHash != s.Hash() {
 		return false

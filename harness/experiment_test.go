@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/relix-lab/relix/harness/cluster"
+
 	"github.com/relix-lab/relix/results/resultstest"
 
 	"github.com/relix-lab/relix/experiment/spec"
@@ -175,12 +177,12 @@ func TestPlanOrderAndRestriction(t *testing.T) {
 	runs, err := Plan(s, nil, nil)
 	require.NoError(t, err)
 	require.Len(t, runs, 8)
-	assert.Equal(t, RunID{"base", 5}, runs[0])
-	assert.Equal(t, RunID{"base", 6}, runs[1])
-	assert.Equal(t, RunID{"market", 6}, runs[7])
+	assert.Equal(t, cluster.Run{Arm: "base", Seed: 5}, runs[0])
+	assert.Equal(t, cluster.Run{Arm: "base", Seed: 6}, runs[1])
+	assert.Equal(t, cluster.Run{Arm: "market", Seed: 6}, runs[7])
 	runs, err = Plan(s, []string{"market"}, []uint64{6})
 	require.NoError(t, err)
-	assert.Equal(t, []RunID{{"market", 6}}, runs)
+	assert.Equal(t, []cluster.Run{{Arm: "market", Seed: 6}}, runs)
 	_, err = Plan(s, []string{"markte"}, nil)
 	assert.ErrorContains(t, err, `no arm named "markte"`)
 	_, err = Plan(s, nil, []uint64{9})

@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/relix-lab/relix/harness/cluster"
+
 	"github.com/relix-lab/relix/experiment/spec"
 	"github.com/relix-lab/relix/results"
 )
@@ -77,7 +79,7 @@ func Merge(ctx context.Context, s *spec.Spec, out string, m *results.Manifest, c
 
 // concat streams one table's shards into a single file, calling each (when
 // not nil) with every row.
-func concat[R results.Row](ctx context.Context, runs []RunID, out, name, dst string, opts results.Options, each func(R)) error {
+func concat[R results.Row](ctx context.Context, runs []cluster.Run, out, name, dst string, opts results.Options, each func(R)) error {
 	w, err := results.Create[R](dst, opts)
 	if err != nil {
 		return err

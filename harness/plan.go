@@ -6,31 +6,18 @@ package harness
 
 import (
 	"fmt"
-	"path/filepath"
 	"slices"
-	"strconv"
+
+	"github.com/relix-lab/relix/harness/cluster"
 
 	"github.com/relix-lab/relix/experiment/spec"
 )
-
-// RunID names one run: one arm repeated with one seed.
-type RunID struct {
-	Arm  string
-	Seed uint64
-}
-
-func (id RunID) String() string { return fmt.Sprintf("%s/seed-%d", id.Arm, id.Seed) }
-
-// Dir is the run's directory under a results directory.
-func (id RunID) Dir(out string) string {
-	return filepath.Join(out, "runs", id.Arm, "seed-"+strconv.FormatUint(id.Seed, 10))
-}
 
 // Plan lists the runs of an experiment in canonical order — arms in spec
 // order, then seeds in spec order — which is the order of every merged table.
 // arms and seeds restrict the plan (nil: all); naming an arm or seed the
 // spec does not have is an error.
-func Plan(s *spec.Spec, arms []string, seeds []uint64) ([]RunID, error) {
+func Plan(s *spec.Spec, arms []string, seeds []uint64) ([]cluster.Run, error) {
 	for _, a := range arms {
 		if !slices.ContainsFunc(s.Arms, func(x spec.Arm) bool { return x.Name == a }) {
 			return nil, fmt.Errorf("no arm named %q in %s (arms: %s)", a, s.Name, armList(s))
@@ -41,7 +28,7 @@ func Plan(s *spec.Spec, arms []string, seeds []uint64) ([]RunID, error) {
 			return nil, fmt.Errorf("seed %d is not among the spec's seeds %v", sd, s.Seeds)
 		}
 	}
-	var runs []RunID
+	var runs []cluster.Run
 	for _, a := range s.Arms {
 		if len(arms) > 0 && !slices.Contains(arms, a.Name) {
 			continue
@@ -50,7 +37,7 @@ func Plan(s *spec.Spec, arms []string, seeds []uint64) ([]RunID, error) {
 			if len(seeds) > 0 && !slices.Contains(seeds, sd) {
 				continue
 			}
-			runs = append(runs, RunID{Arm: a.Name, Seed: sd})
+			runs = append(runs, cluster.Run{Arm: a.Name, Seed: sd})
 		}
 	}
 	return runs, nil

@@ -1,15 +1,17 @@
 package harness
 
+import "github.com/relix-lab/relix/harness/cluster"
+
 // Progress hears about runs as they go. It is told, never asked, so a slow
 // terminal cannot slow a run down; implementations are in harness/progress.
 type Progress interface {
 	// Start is called when a run begins; from is the number of steps
 	// already complete (a resumed run), steps the total.
-	Start(run RunID, from, steps int)
+	Start(run cluster.Run, from, steps int)
 	// Step is called after each committed step.
-	Step(run RunID, s StepReport)
+	Step(run cluster.Run, s StepReport)
 	// Finish is called when a run ends; err is nil on success.
-	Finish(run RunID, err error)
+	Finish(run cluster.Run, err error)
 	// Note is a line of news about the experiment as a whole.
 	Note(msg string)
 }
@@ -26,7 +28,7 @@ type StepReport struct {
 // quietProgress discards everything.
 type quietProgress struct{}
 
-func (quietProgress) Start(RunID, int, int)  {}
-func (quietProgress) Step(RunID, StepReport) {}
-func (quietProgress) Finish(RunID, error)    {}
-func (quietProgress) Note(string)            {}
+func (quietProgress) Start(cluster.Run, int, int)  {}
+func (quietProgress) Step(cluster.Run, StepReport) {}
+func (quietProgress) Finish(cluster.Run, error)    {}
+func (quietProgress) Note(string)                  {}

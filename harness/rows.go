@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"github.com/relix-lab/relix/harness/cluster"
 	"github.com/relix-lab/relix/harness/source"
 	"github.com/relix-lab/relix/results"
 	"github.com/relix-lab/relix/runners"
@@ -8,7 +9,7 @@ import (
 
 // rolloutRows turns a batch's record of every generated completion into
 // rows of the rollouts table.
-func rolloutRows(id RunID, step int32, b *source.Batch) []results.Rollout {
+func rolloutRows(id cluster.Run, step int32, b *source.Batch) []results.Rollout {
 	rows := make([]results.Rollout, len(b.Rollouts))
 	for i, r := range b.Rollouts {
 		reason := r.Reason
@@ -31,7 +32,7 @@ func rolloutRows(id RunID, step int32, b *source.Batch) []results.Rollout {
 // its inference is as wasted as a group the filter discards. For the filter
 // and the market every trained group passed the σ gate and the two counts
 // agree.
-func stepRow(id RunID, step int32, checkpoint string, lr float64, m runners.StepMetrics, a source.Account) results.Step {
+func stepRow(id cluster.Run, step int32, checkpoint string, lr float64, m runners.StepMetrics, a source.Account) results.Step {
 	usefulGroups := m.Groups - m.Skipped
 	usefulRollouts := m.Sequences
 	waste := 0.0

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/relix-lab/relix/harness/cluster"
+
 	"github.com/relix-lab/relix/eval"
 	"github.com/relix-lab/relix/experiment/dataset"
 	"github.com/relix-lab/relix/experiment/spec"
@@ -58,7 +60,7 @@ func (e *runEnv) fail(point string) error {
 
 // run executes one run to completion, resuming from its last complete step,
 // and writes its shards. It reports whether it resumed.
-func (e *runEnv) run(ctx context.Context, id RunID) (resumed bool, err error) {
+func (e *runEnv) run(ctx context.Context, id cluster.Run) (resumed bool, err error) {
 	j := journal{id.Dir(e.out)}
 	if err := os.MkdirAll(j.dir, 0o755); err != nil {
 		return false, err
@@ -162,7 +164,7 @@ func (e *runEnv) run(ctx context.Context, id RunID) (resumed bool, err error) {
 
 // step runs one training step: the source's groups, the runner's update,
 // publishing and, when due, evaluation. It changes st's checkpoints.
-func (e *runEnv) step(ctx context.Context, r runners.Runner, src source.Source, id RunID, st *runState, step int) (*stepRecord, error) {
+func (e *runEnv) step(ctx context.Context, r runners.Runner, src source.Source, id cluster.Run, st *runState, step int) (*stepRecord, error) {
 	s := e.spec
 	batch, err := src.Next(ctx, step, st.Current, st.Published)
 	if err != nil {
@@ -300,7 +302,7 @@ func (e *runEnv) finish(j journal, st *runState, r runners.Runner, steps int) er
 // of a run uses the same sampling seed, so sample j of a problem is drawn
 // with the same randomness whichever checkpoint draws it (common random
 // numbers): differences between arms are paired.
-func (e *runEnv) evaluate(ctx context.Context, r runners.Runner, id RunID, step int32, checkpoint string) ([]results.Eval, error) {
+func (e *runEnv) evaluate(ctx context.Context, r runners.Runner, id cluster.Run, step int32, checkpoint string) ([]results.Eval, error) {
 	s := e.spec
 	problems := e.sets.Heldout.Problems
 	if s.Eval.Problems > 0 && s.Eval.Problems < len(problems) {

@@ -8,6 +8,8 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"path/filepath"
+	"strconv"
 	"sync"
 )
 
@@ -19,6 +21,11 @@ type Run struct {
 }
 
 func (r Run) String() string { return fmt.Sprintf("%s/seed-%d", r.Arm, r.Seed) }
+
+// Dir is the run's directory under a results directory, wherever it runs.
+func (r Run) Dir(out string) string {
+	return filepath.Join(out, "runs", r.Arm, "seed-"+strconv.FormatUint(r.Seed, 10))
+}
 
 // An Executor executes runs and returns once none is executing: every one
 // done, one failed, or ctx cancelled.

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/relix-lab/relix/harness/cluster"
+
 	"github.com/relix-lab/relix/harness"
 	"github.com/relix-lab/relix/results"
 	"github.com/vbauerster/mpb/v8"
@@ -23,7 +25,7 @@ import (
 type Terminal struct {
 	p    *mpb.Progress
 	mu   sync.Mutex
-	bars map[harness.RunID]*runBar
+	bars map[cluster.Run]*runBar
 	out  io.Writer
 	now  func() time.Time
 }
@@ -40,14 +42,14 @@ type runBar struct {
 func NewTerminal(w io.Writer, now func() time.Time) *Terminal {
 	return &Terminal{
 		p:    mpb.New(mpb.WithOutput(w), mpb.WithWidth(28), mpb.WithRefreshRate(150*time.Millisecond), mpb.WithAutoRefresh()),
-		bars: map[harness.RunID]*runBar{},
+		bars: map[cluster.Run]*runBar{},
 		out:  w,
 		now:  now,
 	}
 }
 
 // Start adds a bar for run.
-func (t *Terminal) Start(run harness.RunID, from, steps int) {
+func (t *Terminal) Start(run cluster.Run, from, steps int) {
 	rb := &runBar{state: harness.StepReport{Step: from, Steps: steps, Pass1: math.NaN()}, last: t.now()}
 	name := run.String()
 	rb.bar = t.p.AddBar(int64(steps),
@@ -71,7 +73,7 @@ func (t *Terminal) Start(run harness.RunID, from, steps int) {
 }
 
 // Step moves run's bar.
-func (t *Terminal) Step(run harness.RunID, s harness.StepReport) {
+func (t *Terminal) Step(run cluster.Run, s harness.StepReport) {
 	t.mu.Lock()
 	rb := t.bars[run]
 	t.mu.Unlock()
@@ -89,7 +91,7 @@ func (t *Terminal) Step(run harness.RunID, s harness.StepReport) {
 }
 
 // Finish completes or aborts run's bar.
-func (t *Terminal) Finish(run harness.RunID, err error) {
+func (t *Terminal) Finish(run cluster.Run, err error) {
 	t.mu.Lock()
 	rb := t.bars[run]
 	t.mu.Unlock()
@@ -133,19 +135,19 @@ type Log struct {
 	w        io.Writer
 	now      func() time.Time
 	interval time.Duration
-	last     map[harness.RunID]time.Time
-	started  map[harness.RunID]time.Time
-	from     map[harness.RunID]int
+	last     map[cluster.Run]time.Time
+	started  map[cluster.Run]time.Time
+	from     map[cluster.Run]int
 }
 
 // NewLog writes to w; interval 0 logs every step.
 func NewLog(w io.Writer, now func() time.Time, interval time.Duration) *Log {
-	return &Log{w: w, now: now, interval: interval, last: map[harness.RunID]time.Time{},
-		started: map[harness.RunID]time.Time{}, from: map[harness.RunID]int{}}
+	return &Log{w: w, now: now, interval: interval, last: map[cluster.Run]time.Time{},
+		started: map[cluster.Run]time.Time{}, from: map[cluster.Run]int{}}
 }
 
 // Start logs that run began.
-func (l *Log) Start(run harness.RunID, from, steps int) {
+func (l *Log) Start(run cluster.Run, from, steps int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	t := l.now()
@@ -158,7 +160,7 @@ func (l *Log) Start(run harness.RunID, from, steps int) {
 }
 
 // Step logs run's state when interval has passed since its last line.
-func (l *Log) Step(run harness.RunID, s harness.StepReport) {
+func (l *Log) Step(run cluster.Run, s harness.StepReport) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	t := l.now()
@@ -175,7 +177,7 @@ func (l *Log) Step(run harness.RunID, s harness.StepReport) {
 }
 
 // Finish logs how run ended.
-func (l *Log) Finish(run harness.RunID, err error) {
+func (l *Log) Finish(run cluster.Run, err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if errors.Is(err, context.Canceled) {
