@@ -9,7 +9,7 @@ import "math"
 // harness.
 
 // InZone is the σ gate: the population standard deviation of the rewards is
-// positive and at least sigmaMin (DESIGN.md: σ_min = 0.43 with G = 8 admits
+// positive and at least sigmaMin (σ_min = 0.43 with G = 8 admits
 // 2 to 6 correct of 8; σ_min = 0 admits any variance).
 func InZone(rewards []float64, sigmaMin float64) bool {
 	if len(rewards) == 0 {

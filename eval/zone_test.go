@@ -27,7 +27,7 @@ func TestInZone(t *testing.T) {
 }
 
 func TestInZoneChance(t *testing.T) {
-	// σ_min → 0: 1 − p^G − (1−p)^G (DESIGN.md).
+	// σ_min → 0: 1 − p^G − (1−p)^G.
 	for _, p := range []float64{0, 0.01, 0.3, 0.5, 0.97, 1} {
 		want := 1 - math.Pow(p, 8) - math.Pow(1-p, 8)
 		if got := InZoneChance(p, 8, 0); math.Abs(got-want) > 1e-12 {

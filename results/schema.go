@@ -219,7 +219,7 @@ var stepsTable = &table[Step]{
 		f64Col("clip_fraction", func(r *Step) *float64 { return &r.ClipFraction }, nullable, unitFraction, "share of tokens whose probability ratio was clipped"),
 		f64Col("entropy", func(r *Step) *float64 { return &r.Entropy }, nullable, "nats/token", "mean token entropy of the policy"),
 		f64Col("lr", func(r *Step) *float64 { return &r.LR }, nullable, unitNone, "learning rate of the step"),
-		f64Col("in_zone_fraction", func(r *Step) *float64 { return &r.InZoneFraction }, nullable, unitFraction, "in-zone fraction of the training pool at the generating checkpoint (DESIGN.md); null when not measured"),
+		f64Col("in_zone_fraction", func(r *Step) *float64 { return &r.InZoneFraction }, nullable, unitFraction, "in-zone fraction of the training pool at the generating checkpoint (see Metrics, defined once); null when not measured"),
 		f64Col("zero_std_share", func(r *Step) *float64 { return &r.ZeroStdShare }, nullable, unitFraction, "share of the generated groups whose rewards have zero std"),
 		f64Col("truncation", func(r *Step) *float64 { return &r.Truncation }, nullable, unitFraction, "share of the generated completions that were truncated (clipped ratio)"),
 		f64Col("waste", func(r *Step) *float64 { return &r.Waste }, nullable, unitFraction, "1 − useful_rollouts / generated_rollouts"),

@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// The reference protocol values (DESIGN.md): the market's public code in the
+// The reference protocol values: the market's public code in the
 // Qwen3-4B-Instruct era. Every one can be overridden in a spec.
 var referenceSampling = Sampling{Temperature: 0.9, TopP: 1.0, MaxTokens: 8192}
 

@@ -106,7 +106,7 @@ type Account struct {
 	// them pro rata instead, as for miners that abort at the seal.
 	InFlightTokens int64
 
-	// Waste is 1 − UsefulRollouts / GeneratedRollouts (DESIGN.md): every
+	// Waste is 1 − UsefulRollouts / GeneratedRollouts (results/README.md, "Metrics, defined once"): every
 	// generated completion not trained on, in flight at the seal included.
 	Waste   float64
 	HitRate float64

@@ -17,8 +17,8 @@ type Point struct {
 	Windows          int // measured windows per seed
 
 	// Waste is 1 − useful / generated rollouts, counting the groups still
-	// being generated at a market window's seal in full (DESIGN.md's
-	// definition, the steps table's): the primary figure.
+	// being generated at a market window's seal in full (the
+	// definition in results/README.md, the steps table's): the primary figure.
 	Waste, WasteStdErr, WasteCILow, WasteCIHigh float64
 	// WasteCarried is the waste of a market whose miners carry the work
 	// under way at a seal into the next window, as a persistent miner pool

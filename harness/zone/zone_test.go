@@ -55,7 +55,7 @@ func aggregate(t testing.TB, res *Result, li int, selector string) Point {
 
 // TestFilterWasteIsOneMinusInZone: with uniform draws and the reactive
 // filter, a group is in the zone with probability f, the pool's in-zone
-// fraction, so the filter's expected waste is 1 − f (DESIGN.md). At every
+// fraction, so the filter's expected waste is 1 − f. At every
 // point of the default grid, the measured waste's interval across seeds
 // must contain 1 − f. Fifteen 95% intervals would all cover by chance only
 // about half the time, so each is widened to 1 − 0.05/15 (Bonferroni): the

@@ -16,7 +16,7 @@ import (
 
 var calibrate = flag.Bool("calibrate", false, "search the base policy's constants for experiments/paired.yaml and print them")
 
-// The reference base row (DESIGN.md) the base policy is calibrated to.
+// The reference base row (README.md, EXPERIMENTS.md) the base policy is calibrated to.
 const (
 	targetPass1      = 0.33
 	targetPass4      = 0.70
