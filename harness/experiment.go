@@ -162,9 +162,7 @@ func Run(ctx context.Context, s *spec.Spec, opts Options) (*Outcome, error) {
 			}
 			return err
 		}}
-		for _, id := range runs {
-			todo = append(todo, id)
-		}
+		todo = append(todo, runs...)
 	}
 	err = executor.Execute(ctx, todo)
 	sortRuns(oc.Resumed, runs)
