@@ -48,6 +48,10 @@ type EvalTarget struct {
 	Log io.Writer
 	// Backends are the runner kinds this program serves (required).
 	Backends runners.Backends
+	// Environ and Relix are what a worker process inherits and is told at
+	// hello (runners.Options).
+	Environ []string
+	Relix   string
 	// Executable is this program, for the runner (runners.Options.Executable).
 	Executable string
 }
@@ -84,7 +88,7 @@ func EvaluateCheckpoint(ctx context.Context, s *spec.Spec, t EvalTarget) (*Check
 		return nil, err
 	}
 	r, err := t.Backends.New(ctx, s.Runner, runners.Options{
-		Problems: []*dataset.Set{sets.Train, sets.Heldout}, Dir: t.SpecDir, Log: t.Log, Executable: t.Executable,
+		Problems: []*dataset.Set{sets.Train, sets.Heldout}, Dir: t.SpecDir, Log: t.Log, Executable: t.Executable, Environ: t.Environ, Relix: t.Relix,
 	})
 	if err != nil {
 		return nil, err

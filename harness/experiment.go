@@ -49,6 +49,9 @@ type Options struct {
 	WorkerLog io.Writer
 	// Backends are the runner kinds this program serves (required).
 	Backends runners.Backends
+	// Environ is this program's environment, which worker processes
+	// inherit (runners.Options.Environ).
+	Environ []string
 	// Executable is this program: what Slurm tasks run unless the spec's
 	// cluster.binary names another relix, and what a worker command
 	// "relix" runs (runners.Options.Executable).
@@ -132,7 +135,7 @@ func Run(ctx context.Context, s *spec.Spec, opts Options) (*Outcome, error) {
 		return nil, err
 	}
 	env := &runEnv{spec: s, sets: sets, out: out, progress: prog, specDir: filepath.Dir(opts.SpecPath), workerLog: opts.WorkerLog,
-		executable: opts.Executable, backends: opts.Backends, failpoint: opts.failpoint}
+		executable: opts.Executable, backends: opts.Backends, environ: opts.Environ, relix: opts.Relix.Version, failpoint: opts.failpoint}
 
 	jobs := opts.Jobs
 	if jobs <= 0 {

@@ -27,8 +27,11 @@ type runEnv struct {
 	specDir   string
 	progress  Progress
 	workerLog io.Writer
-	// backends make the run's runner (Options.Backends).
+	// backends make the run's runner (Options.Backends); environ and relix
+	// are what a worker process inherits and is told at hello.
 	backends runners.Backends
+	environ  []string
+	relix    string
 	// executable is this program (Options.Executable), for the runners.
 	executable string
 	failpoint  func(string) error
@@ -97,7 +100,7 @@ func (e *runEnv) run(ctx context.Context, id cluster.Run) (resumed bool, err err
 		logw = f
 	}
 	r, err := e.backends.New(ctx, e.spec.Runner, runners.Options{
-		Problems: []*dataset.Set{e.sets.Train, e.sets.Heldout}, Dir: e.specDir, Log: logw, Executable: e.executable,
+		Problems: []*dataset.Set{e.sets.Train, e.sets.Heldout}, Dir: e.specDir, Log: logw, Executable: e.executable, Environ: e.environ, Relix: e.relix,
 	})
 	if err != nil {
 		return false, err

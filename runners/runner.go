@@ -224,6 +224,12 @@ type Options struct {
 	// Executable is the running program's path, when the caller knows it:
 	// a worker command "relix" means this program when it is relix.
 	Executable string
+	// Environ is the caller's environment ("KEY=value"): a worker process
+	// starts with it, then the spec's runner.env. Nil starts it with only
+	// runner.env.
+	Environ []string
+	// Relix is the caller's version, which a worker is told at hello.
+	Relix string
 }
 
 // Factory makes a runner of one kind from the spec's runner block.

@@ -54,6 +54,8 @@ func evalCommand(p *process) *cli.Command {
 				SpecDir:    filepath.Dir(path),
 				Log:        p.stderr,
 				Backends:   backends,
+				Environ:    p.environ(),
+				Relix:      p.relixBuild().Version,
 				Executable: p.self(),
 			})
 			if errors.Is(err, harness.ErrNoCheckpoint) {

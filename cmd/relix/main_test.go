@@ -44,7 +44,8 @@ func TestScripts(t *testing.T) {
 }
 
 // testProcess is a simulated outside world: stdin, stdout and stderr as
-// given, no environment, a stopped clock, no signals, and a build that
+// given, no environment for relix itself (worker processes inherit the
+// test's, which a Python worker needs for its BLAS settings), a stopped clock, no signals, and a build that
 // recorded no commit in a directory that is no checkout. Its executable is
 // the test binary, as os.Executable says.
 func testProcess(stdin io.Reader, stdout, stderr io.Writer) *process {
@@ -53,6 +54,7 @@ func testProcess(stdin io.Reader, stdout, stderr io.Writer) *process {
 		stdout:       stdout,
 		stderr:       stderr,
 		getenv:       func(string) string { return "" },
+		environ:      os.Environ,
 		now:          func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) },
 		ctx:          context.Background(),
 		signalNotify: func(chan<- os.Signal, ...os.Signal) {},

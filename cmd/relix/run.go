@@ -72,7 +72,7 @@ func runCommand(p *process) *cli.Command {
 			opts := harness.Options{
 				SpecPath: path, Out: c.String("out"), Jobs: c.Int("jobs"), Force: c.Bool("force"),
 				Arms: c.StringSlice("arm"), Seeds: seeds, NoMerge: c.Bool("no-merge") || len(c.StringSlice("arm")) > 0 || len(seeds) > 0,
-				Progress: prog, Now: p.now, Relix: p.relixBuild(), Executable: p.self(), Backends: backends,
+				Progress: prog, Now: p.now, Relix: p.relixBuild(), Executable: p.self(), Backends: backends, Environ: p.environ(),
 				Sets: c.StringSlice("set"),
 			}
 			start := p.now()

@@ -22,8 +22,10 @@ type process struct {
 	stdout io.Writer
 	stderr io.Writer
 	getenv func(string) string
-	now    func() time.Time
-	ctx    context.Context
+	// environ is os.Environ: what worker processes inherit.
+	environ func() []string
+	now     func() time.Time
+	ctx     context.Context
 	// signalNotify and signalStop are signal.Notify and signal.Stop: the
 	// signals that stop a run (Ctrl-C, SIGTERM) arrive through them.
 	signalNotify func(c chan<- os.Signal, sig ...os.Signal)
@@ -51,6 +53,7 @@ func newProcess() *process {
 		stdout:       os.Stdout,
 		stderr:       os.Stderr,
 		getenv:       os.Getenv,
+		environ:      os.Environ,
 		now:          time.Now,
 		ctx:          context.Background(),
 		signalNotify: signal.Notify,

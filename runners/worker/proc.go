@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"slices"
 	"strings"
@@ -255,10 +254,10 @@ func (p *proc) stop(grace time.Duration) {
 	<-p.done
 }
 
-// environ is the worker's environment: relix's, then the spec's extras in
-// a fixed order.
-func environ(extra map[string]string) []string {
-	env := os.Environ()
+// environ is the worker's environment: the caller's, then the spec's extras
+// in a fixed order.
+func environ(inherited []string, extra map[string]string) []string {
+	env := slices.Clone(inherited)
 	keys := make([]string, 0, len(extra))
 	for k := range extra {
 		keys = append(keys, k)

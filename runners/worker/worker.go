@@ -14,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"runtime/debug"
 	"slices"
 	"sync"
 	"time"
@@ -37,6 +36,7 @@ type Runner struct {
 	cfg      spec.Runner
 	argv     []string
 	env      []string
+	relix    string // the caller's version, told at hello
 	max      int
 	problems []dataset.Problem
 	log      *logTail
@@ -79,7 +79,8 @@ func New(ctx context.Context, cfg spec.Runner, opts runners.Options) (runners.Ru
 	r := &Runner{
 		cfg:     cfg,
 		argv:    resolveCommand(cfg.Command, opts.Executable),
-		env:     environ(cfg.Env),
+		env:     environ(opts.Environ, cfg.Env),
+		relix:   opts.Relix,
 		max:     DefaultMaxMessage,
 		log:     newLogTail(opts.Log),
 		store:   newStore(opts.Log),
@@ -145,7 +146,7 @@ func (r *Runner) start(ctx context.Context) (*proc, error) {
 
 func (r *Runner) greet(ctx context.Context, p *proc) error {
 	timeout := r.cfg.Timeouts.Start.Std()
-	h := Hello{Protocol: Version, Relix: relixVersion(), MaxMessage: r.max, Config: Config{Model: r.cfg.Model, Dtype: r.cfg.Dtype, Device: r.cfg.Device}}
+	h := Hello{Protocol: Version, Relix: r.relix, MaxMessage: r.max, Config: Config{Model: r.cfg.Model, Dtype: r.cfg.Dtype, Device: r.cfg.Device}}
 	if r.cfg.ServesSim() {
 		sim := SimPolicy(r.cfg.Sim)
 		h.Config.Sim = &sim
@@ -176,13 +177,6 @@ func (r *Runner) greet(ctx context.Context, p *proc) error {
 		}
 	}
 	return nil
-}
-
-func relixVersion() string {
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		return bi.Main.Version
-	}
-	return ""
 }
 
 // Base is the id of the untrained checkpoint, as the worker named it.
