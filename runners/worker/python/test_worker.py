@@ -81,7 +81,15 @@ class WorkerTest(unittest.TestCase):
             self.assertEqual(c["trace"][1:], c["tokens"])
             self.assertTrue(all(lp <= 0 for lp in c["logprobs"]))
         self.assertEqual(self.generate(PROMPTS[1:], 3)[0], both[1], "another prompt in the call changes nothing")
-        self.assertEqual(self.generate(PROMPTS[:1], 1)[0][0], both[0][0], "nor does n")
+        alone, batched = self.generate(PROMPTS[:1], 1)[0][0], both[0][0]
+        # n is the batch the loop samples together: the tokens must not depend
+        # on it, but BLAS kernels may sum a matrix product of another shape in
+        # another order (OpenBLAS does on some CPUs), so the reported
+        # log-probabilities may differ in their last bits.
+        self.assertEqual({k: v for k, v in alone.items() if k != "logprobs"},
+                         {k: v for k, v in batched.items() if k != "logprobs"}, "nor does n")
+        for a, b in zip(alone["logprobs"], batched["logprobs"], strict=True):
+            self.assertAlmostEqual(a, b, places=5)
         self.assertNotEqual(self.generate(PROMPTS[:1], 3, seed=12)[0], both[0])
 
     def test_the_tiny_model_knows_the_answer_format(self):
