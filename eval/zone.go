@@ -15,17 +15,25 @@ func InZone(rewards []float64, sigmaMin float64) bool {
 	if len(rewards) == 0 {
 		return false
 	}
-	var mean float64
-	for _, r := range rewards {
-		mean += r
-	}
-	mean /= float64(len(rewards))
-	var ss float64
-	for _, r := range rewards {
-		ss += (r - mean) * (r - mean)
-	}
-	std := math.Sqrt(ss / float64(len(rewards)))
+	_, std := MeanStd(rewards)
 	return std > 0 && std >= sigmaMin
+}
+
+// MeanStd returns the mean and the population standard deviation of xs:
+// the statistics of GRPO's advantages and of the σ gate, computed once.
+func MeanStd(xs []float64) (mean, std float64) {
+	if len(xs) == 0 {
+		return 0, 0
+	}
+	for _, x := range xs {
+		mean += x
+	}
+	mean /= float64(len(xs))
+	var ss float64
+	for _, x := range xs {
+		ss += (x - mean) * (x - mean)
+	}
+	return mean, math.Sqrt(ss / float64(len(xs)))
 }
 
 // Zone is the σ gate on G binary rewards as a table, so that the hot paths

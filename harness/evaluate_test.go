@@ -74,7 +74,7 @@ func trainedCheckpoint(t *testing.T, s *spec.Spec, out string, id cluster.Run) s
 				}
 				g.Rewards = append(g.Rewards, r)
 			}
-			if _, std := runners.MeanStd(g.Rewards); std > 0 {
+			if _, std := eval.MeanStd(g.Rewards); std > 0 {
 				groups = append(groups, g)
 			}
 		}

@@ -1,6 +1,6 @@
 package runners
 
-import "math"
+import "github.com/relix-lab/relix/eval"
 
 // Advantages returns GRPO's group-relative advantages of rewards:
 // A_j = r_j − mean (mode "mean") or (r_j − mean) / std (mode "std"), with
@@ -11,7 +11,7 @@ func Advantages(rewards []float64, mode string, eps float64) ([]float64, bool) {
 	if len(rewards) == 0 {
 		return nil, false
 	}
-	mean, std := MeanStd(rewards)
+	mean, std := eval.MeanStd(rewards)
 	if std < eps || std == 0 {
 		return nil, false
 	}
@@ -23,20 +23,4 @@ func Advantages(rewards []float64, mode string, eps float64) ([]float64, bool) {
 		}
 	}
 	return adv, true
-}
-
-// MeanStd returns the mean and the population standard deviation of xs.
-func MeanStd(xs []float64) (mean, std float64) {
-	if len(xs) == 0 {
-		return 0, 0
-	}
-	for _, x := range xs {
-		mean += x
-	}
-	mean /= float64(len(xs))
-	var ss float64
-	for _, x := range xs {
-		ss += (x - mean) * (x - mean)
-	}
-	return mean, math.Sqrt(ss / float64(len(xs)))
 }

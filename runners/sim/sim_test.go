@@ -95,7 +95,7 @@ func inZoneGroups(t testing.TB, f fixture, ck string, n, size int, sigmaMin floa
 		require.Less(t, tries, 100000, "no in-zone groups")
 		p := f.train.Problems[rng.IntN(f.train.Len())]
 		g := group(t, f.runner, ck, p, size, trainingSampling(seed.Derive(stream, "gen", tries)))
-		if _, std := runners.MeanStd(g.Rewards); std >= sigmaMin {
+		if _, std := eval.MeanStd(g.Rewards); std >= sigmaMin {
 			groups = append(groups, g)
 		}
 	}
@@ -257,7 +257,7 @@ func TestZeroVarianceGroupsMoveNothing(t *testing.T) {
 	var flat []runners.Group
 	for i := 0; len(flat) < 4; i++ {
 		g := group(t, r, base, f.train.Problems[i], 8, trainingSampling(9))
-		if _, std := runners.MeanStd(g.Rewards); std == 0 {
+		if _, std := eval.MeanStd(g.Rewards); std == 0 {
 			flat = append(flat, g)
 		}
 	}
