@@ -89,7 +89,7 @@ func trainedCheckpoint(t *testing.T, s *spec.Spec, out string, id cluster.Run) s
 func TestEvaluateAnArmsLatestCheckpoint(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s := loadExperiment(t, "paired.yaml", "dataset.train.generated.size=400", "eval.problems=100")
+	s := loadExperiment(t, "paired.yaml", "dataset.train.generated.size=400", "train.cooldown=40", "eval.problems=100")
 	out := t.TempDir()
 	_, err := EvaluateCheckpoint(ctx, s, EvalTarget{Backends: simOnly, Arm: "uniform", Out: out})
 	assert.ErrorIs(t, err, ErrNoCheckpoint)

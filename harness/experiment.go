@@ -134,6 +134,9 @@ func Run(ctx context.Context, s *spec.Spec, opts Options) (*Outcome, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := CheckPool(s, sets.Train); err != nil {
+		return nil, err
+	}
 	env := &runEnv{spec: s, sets: sets, out: out, progress: prog, specDir: filepath.Dir(opts.SpecPath), workerLog: opts.WorkerLog,
 		executable: opts.Executable, backends: opts.Backends, environ: opts.Environ, relix: opts.Relix.Version, failpoint: opts.failpoint}
 

@@ -35,6 +35,18 @@ func LoadProblemSets(s *spec.Spec, dir string) (*ProblemSets, error) {
 	return sets, nil
 }
 
+// CheckPool refuses, before any work, a training pool that the run would
+// exhaust under its cooldown (spec.Train.PoolNeeded). It is a check of the
+// run, not of the spec: a spec used only for the zone sweep, which trains
+// nothing, may have a small pool, and a file set is only sized once read.
+// Its error is a *ProblemSetError.
+func CheckPool(s *spec.Spec, train *dataset.Set) error {
+	if s.Trains() && train.Len() < s.Train.PoolNeeded() {
+		return &ProblemSetError{fmt.Errorf("dataset.train: %s", s.Train.PoolShortfall(train.Len()))}
+	}
+	return nil
+}
+
 func loadProblemSets(s *spec.Spec, dir string) (*ProblemSets, error) {
 	train, err := loadSet(s.Dataset.Train, dataset.Train, dir, "dataset.train")
 	if err != nil {

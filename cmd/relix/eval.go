@@ -58,7 +58,7 @@ func evalCommand(p *process) *cli.Command {
 				Relix:      p.relixBuild().Version,
 				Executable: p.self(),
 			})
-			if errors.Is(err, harness.ErrNoCheckpoint) {
+			if errors.Is(err, harness.ErrNoCheckpoint) || errors.As(err, new(*harness.ProblemSetError)) {
 				return invalid(err)
 			}
 			if err != nil {

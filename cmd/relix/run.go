@@ -79,7 +79,7 @@ func runCommand(p *process) *cli.Command {
 			oc, err := harness.Run(c.Context, s, opts)
 			wait()
 			if err != nil {
-				if errors.Is(err, harness.ErrSpecChanged) {
+				if errors.Is(err, harness.ErrSpecChanged) || errors.As(err, new(*harness.ProblemSetError)) {
 					return invalid(err)
 				}
 				if c.Context.Err() != nil {

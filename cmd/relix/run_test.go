@@ -66,3 +66,15 @@ func TestRunRejectsABadSpecBeforeAnyWork(t *testing.T) {
 	_, err := os.Stat(filepath.Join(dir, "out"))
 	assert.True(t, os.IsNotExist(err), "nothing is written for an invalid spec")
 }
+
+// 1,000 steps of 8 groups with each prompt trained on at most once need
+// 8,000 problems: the run says so at once instead of stopping at step 501.
+func TestRunRejectsAPoolItWouldExhaust(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	code, _, errOut := cliRun(t, "run", "--out", filepath.Join(dir, "out"), "--set", "train.steps=1000", "../../experiments/paired.yaml")
+	assert.Equal(t, exitInvalid, code)
+	assert.Contains(t, errOut, "dataset.train: 4000 training problems cannot supply 8 fresh prompts a step for 1000 steps: each prompt is trained on at most once (cooldown forever), so the pool needs at least 8000")
+	steps, _ := filepath.Glob(filepath.Join(dir, "out", "runs", "*", "*", "journal", "*"))
+	assert.Empty(t, steps, "no step ran")
+}

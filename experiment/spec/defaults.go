@@ -15,7 +15,9 @@ func Default() *Spec {
 	return &Spec{
 		Seed: 1,
 		Dataset: Dataset{
-			Train:   ProblemSet{Generated: &Generated{Size: 2000, Seed: 1}},
+			// 4,000 problems: 300 steps of 8 groups, each prompt trained on at
+			// most once, need 2,400 (Train.PoolNeeded).
+			Train:   ProblemSet{Generated: &Generated{Size: 4000, Seed: 1}},
 			Heldout: ProblemSet{Generated: &Generated{Size: 500, Seed: 1}},
 		},
 		Runner: Runner{

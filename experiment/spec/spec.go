@@ -140,7 +140,7 @@ type Train struct {
 	Sampling      Sampling `yaml:"sampling" doc:"sampling for training rollouts"`
 	GRPO          GRPO     `yaml:"grpo" doc:"the loss and optimizer"`
 	PublishEvery  int      `yaml:"publish_every" doc:"publish a checkpoint every this many steps; miners generate with the last published one" min:"1"`
-	Cooldown      Cooldown `yaml:"cooldown" doc:"steps before a prompt may be used again: a number, or 'forever' (each prompt at most once)"`
+	Cooldown      Cooldown `yaml:"cooldown" doc:"steps before a prompt may be used again: a number, or 'forever' (each prompt at most once); the training pool must hold groups_per_step × (min(cooldown, steps − 1) + 1) problems, checked before any work"`
 	Reward        Reward   `yaml:"reward" doc:"how training completions are rewarded"`
 	ProbeEvery    int      `yaml:"probe_every" doc:"measure the pool's in-zone fraction every this many steps; with a runner that cannot report exact success probabilities (a GPU worker) each measurement costs probe × G completions; 0: never" min:"0"`
 }
