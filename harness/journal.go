@@ -16,8 +16,8 @@ import (
 
 // A run's directory holds what it needs to resume after a kill:
 //
-//	state.json          the last complete step: checkpoint ids, source state
-//	journal/NNNNNN.gob  the rows produced by step NNNNNN (0: the base evaluation)
+//	state.json          the last complete step: checkpoint ids
+//	journal/NNNNNN.gob  step NNNNNN's rows and source delta (0: the base evaluation)
 //	ckpt/NNNNNN/        the runner's current and published checkpoints after that step
 //	rollouts.parquet    the run's shards, written once every step is complete
 //	steps.parquet
@@ -26,7 +26,12 @@ import (
 // A step is committed in this order: journal, checkpoints, state. A kill
 // before the state is written leaves the previous step as the last complete
 // one; the journal and checkpoint of the half-done step are simply written
-// again on resume.
+// again on resume. The source's state is never written whole: each journal
+// entry holds the delta of its step (source.Source.Delta), and a resumed
+// run applies the deltas of steps 1..completed, in order, to a new source.
+// The journal is read in full on resume anyway (the progress figures), and
+// it is deleted once the shards are written, when no state is needed any
+// more: the deltas need no compaction.
 
 const (
 	stateFile  = "state.json"
@@ -40,15 +45,16 @@ type runState struct {
 	Completed int    `json:"completed"` // steps complete (0: none)
 	Current   string `json:"current"`   // trainer's checkpoint after Completed steps
 	Published string `json:"published"` // last published checkpoint
-	Source    []byte `json:"source"`    // the rollout source's state after Completed steps
 	Done      bool   `json:"done"`      // the run's shards are written
 }
 
-// stepRecord is one journal entry: every row one step produced.
+// stepRecord is one journal entry: every row one step produced, and the
+// source's delta of the step (nil for the base evaluation).
 type stepRecord struct {
 	Rollouts []results.Rollout
 	Steps    []results.Step
 	Evals    []results.Eval
+	Source   []byte
 }
 
 type journal struct{ dir string }
