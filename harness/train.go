@@ -75,6 +75,9 @@ func (e *runEnv) run(ctx context.Context, id cluster.Run) (resumed bool, err err
 	if st != nil && st.SpecHash != e.spec.Hash() {
 		return false, fmt.Errorf("%s belongs to another spec", j.dir)
 	}
+	if st != nil && st.Train != e.sets.Train.Hash {
+		return false, fmt.Errorf("%s was trained on another training set (%s, now %s)", j.dir, st.Train, e.sets.Train.Hash)
+	}
 	if st != nil && st.Done {
 		return false, nil
 	}
@@ -173,7 +176,7 @@ func (e *runEnv) run(ctx context.Context, id cluster.Run) (resumed bool, err err
 
 // newState is the state of a run that has not started.
 func (e *runEnv) newState(r runners.Runner) *runState {
-	return &runState{SpecHash: e.spec.Hash(), Current: r.Base(), Published: r.Base()}
+	return &runState{SpecHash: e.spec.Hash(), Train: e.sets.Train.Hash, Current: r.Base(), Published: r.Base()}
 }
 
 // step runs one training step: the source's groups, the runner's update,
