@@ -18,8 +18,8 @@ import (
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// stateVersion is state.json's. Version 1 (no version field) held the
-// source's whole state as base64; this build refuses it.
+// stateVersion is state.json's. Version 1 (no version field, read as 0)
+// held the source's whole state as base64; this build refuses it.
 const stateVersion = 2
 
 // runState is state.json: a few hundred bytes, rewritten at every step.
@@ -62,17 +62,21 @@ func encodeState(st runState) ([]byte, error) {
 // decodeState reads state.json: one JSON object with exactly runState's
 // fields, of this version, whose checksum matches.
 func decodeState(data []byte) (*runState, error) {
+	// The version first, so that a state of another format says so rather
+	// than naming the first field it does not know; Unmarshal also refuses
+	// anything after the object.
+	var v struct{ Version int }
+	if err := json.Unmarshal(data, &v); err != nil {
+		return nil, err
+	}
+	if v.Version != stateVersion {
+		return nil, fmt.Errorf("state version %d; this build reads version %d (rerun with --force)", v.Version, stateVersion)
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	var st runState
 	if err := dec.Decode(&st); err != nil {
 		return nil, err
-	}
-	if len(bytes.TrimSpace(data[dec.InputOffset():])) > 0 {
-		return nil, errors.New("data after the state")
-	}
-	if st.Version != stateVersion {
-		return nil, fmt.Errorf("state version %d; this build reads version %d (rerun with --force)", st.Version, stateVersion)
 	}
 	sum, err := stateChecksum(st)
 	if err != nil {
