@@ -1,9 +1,6 @@
 package harness
 
 import (
-	"bytes"
-	"encoding/gob"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -16,8 +13,8 @@ import (
 
 // A run's directory holds what it needs to resume after a kill:
 //
-//	state.json          the last complete step: checkpoint ids, source state
-//	journal/NNNNNN.gob  the rows produced by step NNNNNN (0: the base evaluation)
+//	state.json          the last complete step: checkpoint ids (format.go)
+//	journal/NNNNNN.rec  step NNNNNN's rows and source delta (0: the base evaluation)
 //	ckpt/NNNNNN/        the runner's current and published checkpoints after that step
 //	rollouts.parquet    the run's shards, written once every step is complete
 //	steps.parquet
@@ -26,7 +23,12 @@ import (
 // A step is committed in this order: journal, checkpoints, state. A kill
 // before the state is written leaves the previous step as the last complete
 // one; the journal and checkpoint of the half-done step are simply written
-// again on resume.
+// again on resume. The source's state is never written whole: each journal
+// entry holds the delta of its step (source.Source.Delta), and a resumed
+// run applies the deltas of steps 1..completed, in order, to a new source.
+// The journal is read in full on resume anyway (the progress figures), and
+// it is deleted once the shards are written, when no state is needed any
+// more: the deltas need no compaction.
 
 const (
 	stateFile  = "state.json"
@@ -34,61 +36,54 @@ const (
 	ckptDir    = "ckpt"
 )
 
-// runState is state.json.
-type runState struct {
-	SpecHash  string `json:"spec_hash"`
-	Completed int    `json:"completed"` // steps complete (0: none)
-	Current   string `json:"current"`   // trainer's checkpoint after Completed steps
-	Published string `json:"published"` // last published checkpoint
-	Source    []byte `json:"source"`    // the rollout source's state after Completed steps
-	Done      bool   `json:"done"`      // the run's shards are written
-}
-
-// stepRecord is one journal entry: every row one step produced.
+// stepRecord is one journal entry: every row one step produced, and the
+// source's delta of the step (nil for the base evaluation).
 type stepRecord struct {
 	Rollouts []results.Rollout
 	Steps    []results.Step
 	Evals    []results.Eval
+	Source   []byte
 }
 
 type journal struct{ dir string }
 
 func (j journal) readState() (*runState, error) {
-	data, err := os.ReadFile(filepath.Join(j.dir, stateFile))
+	path := filepath.Join(j.dir, stateFile)
+	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	var st runState
-	if err := json.Unmarshal(data, &st); err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Join(j.dir, stateFile), err)
+	st, err := decodeState(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return &st, nil
+	return st, nil
 }
 
 func (j journal) writeState(st *runState) error {
-	data, err := json.MarshalIndent(st, "", "  ")
+	data, err := encodeState(*st)
 	if err != nil {
 		return err
 	}
-	return results.WriteFileAtomic(filepath.Join(j.dir, stateFile), append(data, '\n'))
+	return results.WriteFileAtomic(filepath.Join(j.dir, stateFile), data)
 }
 
 func (j journal) entry(step int) string {
-	return filepath.Join(j.dir, journalDir, fmt.Sprintf("%06d.gob", step))
+	return filepath.Join(j.dir, journalDir, fmt.Sprintf("%06d.rec", step))
 }
 
 func (j journal) writeStep(step int, rec *stepRecord) error {
-	var buf bytes.Buffer
-	if err := gob.NewEncoder(&buf).Encode(rec); err != nil {
+	data, err := encodeEntry(step, rec)
+	if err != nil {
 		return err
 	}
 	if err := os.MkdirAll(filepath.Join(j.dir, journalDir), 0o755); err != nil {
 		return err
 	}
-	return results.WriteFileAtomic(j.entry(step), buf.Bytes())
+	return results.WriteFileAtomic(j.entry(step), data)
 }
 
 func (j journal) readStep(step int) (*stepRecord, error) {
@@ -96,11 +91,11 @@ func (j journal) readStep(step int) (*stepRecord, error) {
 	if err != nil {
 		return nil, err
 	}
-	var rec stepRecord
-	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&rec); err != nil {
+	rec, err := decodeEntry(data, step)
+	if err != nil {
 		return nil, fmt.Errorf("%s: %w", j.entry(step), err)
 	}
-	return &rec, nil
+	return rec, nil
 }
 
 // checkpointDir is where the checkpoints after step are saved; a directory

@@ -31,21 +31,22 @@ func mixedMarket() spec.Arm {
 		sourcetest.Miners(1, market.Stale, "random"), sourcetest.Miners(1, market.Forger, "learned"), sourcetest.Miners(1, market.Copycat, "random"))
 }
 
-// trace runs a source from step from to step to, restoring state first when
-// given, and returns each step's batch digest and State bytes.
-func trace(t *testing.T, arm spec.Arm, state []byte, from, to int) ([][32]byte, [][]byte) {
+// trace runs a source from step from to step to, applying the deltas of
+// the steps before from first, and returns each step's batch digest and
+// delta.
+func trace(t *testing.T, arm spec.Arm, deltas [][]byte, from, to int) ([][32]byte, [][]byte) {
 	t.Helper()
 	p := sourcetest.Pool(t)
 	tr := sourcetest.Train()
 	tr.Cooldown = 3
 	src := mustNew(t, source.Config{Arm: arm, Train: tr, Seed: 9, Pool: p, Runner: sourcetest.NewFake(p)})
-	if state != nil {
-		if err := src.Restore(state); err != nil {
+	for step, d := range deltas[:from] {
+		if err := src.Apply(step, d); err != nil {
 			t.Fatal(err)
 		}
 	}
 	var digests [][32]byte
-	var states [][]byte
+	var out [][]byte
 	for step := from; step < to; step++ {
 		// The trainer moves every step; a checkpoint is published every 3.
 		current, published := fmt.Sprintf("ck-%d", step), fmt.Sprintf("ck-%d", step/3*3)
@@ -53,14 +54,14 @@ func trace(t *testing.T, arm spec.Arm, state []byte, from, to int) ([][32]byte, 
 		if err != nil {
 			t.Fatal(err)
 		}
-		st, err := src.State()
+		d, err := src.Delta()
 		if err != nil {
 			t.Fatal(err)
 		}
 		digests = append(digests, digest(b))
-		states = append(states, st)
+		out = append(out, d)
 	}
-	return digests, states
+	return digests, out
 }
 
 func sameTrace(t *testing.T, what string, d1, d2 [][32]byte, s1, s2 [][]byte) {
@@ -70,7 +71,7 @@ func sameTrace(t *testing.T, what string, d1, d2 [][32]byte, s1, s2 [][]byte) {
 			t.Fatalf("%s: batch %d differs", what, i)
 		}
 		if !bytes.Equal(s1[i], s2[i]) {
-			t.Fatalf("%s: state after batch %d differs:\n%s\n%s", what, i, s1[i], s2[i])
+			t.Fatalf("%s: delta of batch %d differs:\n%x\n%x", what, i, s1[i], s2[i])
 		}
 	}
 }
@@ -86,27 +87,32 @@ func TestDeterministicWhateverGOMAXPROCS(t *testing.T) {
 	}
 }
 
+// TestResume resumes a source after step k by applying the deltas of steps
+// 0..k-1 to a new one: every later batch and delta is the uninterrupted
+// run's, for every k, which is what a resumed run relies on.
 func TestResume(t *testing.T) {
 	for _, arm := range []spec.Arm{mixedMarket(), sourcetest.FilterArm("filter")} {
 		d, s := trace(t, arm, nil, 0, 10)
-		d2, s2 := trace(t, arm, s[4], 5, 10)
-		sameTrace(t, arm.Name+" resumed after step 5", d[5:], d2, s[5:], s2)
+		for _, k := range []int{1, 5, 9} {
+			d2, s2 := trace(t, arm, s, k, 10)
+			sameTrace(t, fmt.Sprintf("%s resumed after step %d", arm.Name, k), d[k:], d2, s[k:], s2)
+		}
 	}
 }
 
-func TestRestoreRejectsAnotherSource(t *testing.T) {
+func TestApplyRejectsAnotherSource(t *testing.T) {
 	p := sourcetest.Pool(t)
 	_, s := trace(t, mixedMarket(), nil, 0, 1)
 	src := mustNew(t, source.Config{Arm: sourcetest.FilterArm("filter"), Train: sourcetest.Train(), Pool: p, Runner: sourcetest.NewFake(p)})
-	want := `source state: version 1 of a market source of arm "mixed"; want version 1 of a uniform source of arm "filter"`
-	if err := src.Restore(s[0]); err == nil || err.Error() != want {
+	want := `source delta: a delta of a "market" source; want uniform`
+	if err := src.Apply(0, s[0]); err == nil || err.Error() != want {
 		t.Fatalf("error %v\nwant %s", err, want)
 	}
 	other := mixedMarket()
-	other.Market.Miners[0].Estimator.Kind = "history"
+	other.Market.Miners[0].Count++
 	m := mustNew(t, source.Config{Arm: other, Train: sourcetest.Train(), Pool: p, Runner: sourcetest.NewFake(p)})
-	want = "source state: miner honest-00 has a learned estimator; the market's has history"
-	if err := m.Restore(s[0]); err == nil || err.Error() != want {
+	want = "source delta: a market of 13 miners; this one has 14"
+	if err := m.Apply(0, s[0]); err == nil || err.Error() != want {
 		t.Fatalf("error %v\nwant %s", err, want)
 	}
 }

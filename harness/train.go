@@ -75,6 +75,9 @@ func (e *runEnv) run(ctx context.Context, id cluster.Run) (resumed bool, err err
 	if st != nil && st.SpecHash != e.spec.Hash() {
 		return false, fmt.Errorf("%s belongs to another spec", j.dir)
 	}
+	if st != nil && st.Train != e.sets.Train.Hash {
+		return false, fmt.Errorf("%s was trained on another training set (%s, now %s)", j.dir, st.Train, e.sets.Train.Hash)
+	}
 	if st != nil && st.Done {
 		return false, nil
 	}
@@ -118,7 +121,7 @@ func (e *runEnv) run(ctx context.Context, id cluster.Run) (resumed bool, err err
 				return false, err
 			}
 		}
-		return false, e.finish(j, &runState{SpecHash: e.spec.Hash(), Current: r.Base(), Published: r.Base()}, r, 0)
+		return false, e.finish(j, e.newState(r), r, 0)
 	}
 
 	src, err := newSource(source.Config{
@@ -129,7 +132,7 @@ func (e *runEnv) run(ctx context.Context, id cluster.Run) (resumed bool, err err
 		return false, err
 	}
 	if st == nil {
-		st = &runState{SpecHash: e.spec.Hash(), Current: r.Base(), Published: r.Base()}
+		st = e.newState(r)
 	} else {
 		resumed = true
 		dir := j.checkpointDir(st.Completed)
@@ -139,13 +142,19 @@ func (e *runEnv) run(ctx context.Context, id cluster.Run) (resumed bool, err err
 		if st.Published, err = r.Load(ctx, filepath.Join(dir, "published")); err != nil {
 			return true, fmt.Errorf("resuming at step %d: %w", st.Completed, err)
 		}
-		if err := src.Restore(st.Source); err != nil {
-			return true, fmt.Errorf("resuming at step %d: %w", st.Completed, err)
-		}
 	}
+	// A resumed run reads its journal once: for the progress figures, and
+	// for the source's deltas, which rebuild its state applied in order.
 	tally := &runTally{pass1: math.NaN()}
-	if err := tally.replay(j, st.Completed); err != nil {
-		return resumed, err
+	for step := 1; step <= st.Completed; step++ {
+		rec, err := j.readStep(step)
+		if err != nil {
+			return resumed, fmt.Errorf("resuming at step %d: %w", st.Completed, err)
+		}
+		tally.add(rec)
+		if err := src.Apply(step-1, rec.Source); err != nil {
+			return resumed, fmt.Errorf("resuming at step %d: %s: %w", st.Completed, j.entry(step), err)
+		}
 	}
 	for step := st.Completed; step < steps; step++ {
 		if err := ctx.Err(); err != nil {
@@ -163,6 +172,11 @@ func (e *runEnv) run(ctx context.Context, id cluster.Run) (resumed bool, err err
 		e.progress.Step(id, StepReport{Step: step + 1, Steps: steps, Accepted: tally.accepted, Waste: tally.waste(), Pass1: tally.pass1})
 	}
 	return resumed, e.finish(j, st, r, steps)
+}
+
+// newState is the state of a run that has not started.
+func (e *runEnv) newState(r runners.Runner) *runState {
+	return &runState{SpecHash: e.spec.Hash(), Train: e.sets.Train.Hash, Current: r.Base(), Published: r.Base()}
 }
 
 // step runs one training step: the source's groups, the runner's update,
@@ -199,16 +213,20 @@ func evalDue(s *spec.Spec, completed int) bool {
 	return completed == s.Train.Steps || (s.Eval.Every > 0 && completed%s.Eval.Every == 0)
 }
 
-// commit makes step durable: its rows, then the checkpoints, then the state
-// that names them.
+// commit makes step durable: its rows and the source's delta, then the
+// checkpoints, then the state that names them.
 func (e *runEnv) commit(ctx context.Context, j journal, r runners.Runner, src source.Source, st *runState, completed int, rec *stepRecord, prevPublished string) error {
+	var err error
+	if rec.Source, err = src.Delta(); err != nil {
+		return err
+	}
 	if err := j.writeStep(completed, rec); err != nil {
 		return err
 	}
 	if err := e.fail(fmt.Sprintf("step %d: journal", completed)); err != nil {
 		return err
 	}
-	err := j.saveCheckpoints(completed, func(dir string) error {
+	err = j.saveCheckpoints(completed, func(dir string) error {
 		current, published := filepath.Join(dir, "current"), filepath.Join(dir, "published")
 		if err := r.Save(ctx, st.Current, current); err != nil {
 			return err
@@ -231,11 +249,6 @@ func (e *runEnv) commit(ctx context.Context, j journal, r runners.Runner, src so
 	if err := e.fail(fmt.Sprintf("step %d: checkpoints", completed)); err != nil {
 		return err
 	}
-	srcState, err := src.State()
-	if err != nil {
-		return err
-	}
-	st.Source = srcState
 	st.Completed = completed
 	if err := j.writeState(st); err != nil {
 		return err
@@ -292,7 +305,6 @@ func (e *runEnv) finish(j journal, st *runState, r runners.Runner, steps int) er
 	}
 	st.Done = true
 	st.Completed = steps
-	st.Source = nil
 	if err := j.writeState(st); err != nil {
 		return err
 	}
@@ -401,18 +413,6 @@ func (t *runTally) waste() float64 {
 		return math.NaN()
 	}
 	return 1 - float64(t.used)/float64(t.generated)
-}
-
-// replay rebuilds the tally of a resumed run from its journal.
-func (t *runTally) replay(j journal, completed int) error {
-	for step := 1; step <= completed; step++ {
-		rec, err := j.readStep(step)
-		if err != nil {
-			return err
-		}
-		t.add(rec)
-	}
-	return nil
 }
 
 // linkedOrCopied reports whether the checkpoint src now also stands at dst.

@@ -1,7 +1,6 @@
 package market
 
 import (
-	"cmp"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -25,8 +24,6 @@ type estimator interface {
 	predict(w *window, i int, rng *rand.Rand) (float64, error)
 	// learn folds in one window's observations, once, after the window.
 	learn(obs []observation)
-	save(pool *dataset.Set) estimatorState
-	load(st estimatorState, index map[string]int) error
 }
 
 // observation is one group seen at a window: its prompt and rewards.
@@ -57,8 +54,6 @@ type randomEstimator struct{}
 func (randomEstimator) kind() string                                      { return "random" }
 func (randomEstimator) predict(*window, int, *rand.Rand) (float64, error) { return 0.5, nil }
 func (randomEstimator) learn([]observation)                               {}
-func (randomEstimator) save(*dataset.Set) estimatorState                  { return estimatorState{Kind: "random"} }
-func (randomEstimator) load(estimatorState, map[string]int) error         { return nil }
 
 // oracleEstimator reads the runner's true success probability at the
 // published checkpoint and blurs its logit with Normal(0, noise²) noise.
@@ -72,9 +67,7 @@ func (o oracleEstimator) predict(w *window, i int, rng *rand.Rand) (float64, err
 	}
 	return sigmoid(logit(p) + o.noise*rng.NormFloat64()), nil
 }
-func (oracleEstimator) learn([]observation)                       {}
-func (oracleEstimator) save(*dataset.Set) estimatorState          { return estimatorState{Kind: "oracle"} }
-func (oracleEstimator) load(estimatorState, map[string]int) error { return nil }
+func (oracleEstimator) learn([]observation) {}
 
 // memory is a decayed pass-rate count.
 type memory struct{ s, t float64 }
@@ -166,37 +159,6 @@ func (h *history) learn(obs []observation) {
 	}
 }
 
-func (h *history) save(pool *dataset.Set) estimatorState {
-	st := estimatorState{Kind: "history", Prompts: savePrompts(h.prompts, pool)}
-	for k, m := range h.keys {
-		for v, mem := range m {
-			st.Features = append(st.Features, featureMemory{Feature: keyNames[k], Value: v, S: mem.s, T: mem.t})
-		}
-	}
-	slices.SortFunc(st.Features, func(a, b featureMemory) int {
-		return cmp.Or(cmp.Compare(a.Feature, b.Feature), cmp.Compare(a.Value, b.Value))
-	})
-	return st
-}
-
-func (h *history) load(st estimatorState, index map[string]int) error {
-	var err error
-	if h.prompts, err = loadPrompts(st.Prompts, index); err != nil {
-		return err
-	}
-	for k := range h.keys {
-		h.keys[k] = map[int]*memory{}
-	}
-	for _, fm := range st.Features {
-		k := slices.Index(keyNames[:], fm.Feature)
-		if k < 0 {
-			return fmt.Errorf("unknown history feature %q", fm.Feature)
-		}
-		h.keys[k][fm.Value] = &memory{s: fm.S, t: fm.T}
-	}
-	return nil
-}
-
 // learned is an online logistic regression of a prompt's success
 // probability on its standardized features, its topic (one-hot) and its
 // own decayed history (the logit of its smoothed pass rate and the weight
@@ -250,62 +212,6 @@ func (l *learned) learn(obs []observation) {
 	for _, o := range obs {
 		remember(l.mem, o.prompt, o.successes, o.trials)
 	}
-}
-
-func (l *learned) save(pool *dataset.Set) estimatorState {
-	return estimatorState{Kind: "learned", Prompts: savePrompts(l.mem, pool), Weights: slices.Clone(l.w)}
-}
-
-func (l *learned) load(st estimatorState, index map[string]int) error {
-	if len(st.Weights) != len(l.w) {
-		return fmt.Errorf("learned estimator has %d weights; want %d", len(st.Weights), len(l.w))
-	}
-	copy(l.w, st.Weights)
-	var err error
-	l.mem, err = loadPrompts(st.Prompts, index)
-	return err
-}
-
-// estimatorState is an estimator in State.
-type estimatorState struct {
-	Kind     string          `json:"kind"`
-	Prompts  []promptMemory  `json:"prompts,omitempty"`
-	Features []featureMemory `json:"features,omitempty"`
-	Weights  []float64       `json:"weights,omitempty"`
-}
-
-type promptMemory struct {
-	Prompt string  `json:"prompt"`
-	S      float64 `json:"s"`
-	T      float64 `json:"t"`
-}
-
-type featureMemory struct {
-	Feature string  `json:"feature"`
-	Value   int     `json:"value"`
-	S       float64 `json:"s"`
-	T       float64 `json:"t"`
-}
-
-func savePrompts(m map[int]*memory, pool *dataset.Set) []promptMemory {
-	out := make([]promptMemory, 0, len(m))
-	for i, v := range m {
-		out = append(out, promptMemory{Prompt: pool.Problems[i].ID, S: v.s, T: v.t})
-	}
-	slices.SortFunc(out, func(a, b promptMemory) int { return cmp.Compare(a.Prompt, b.Prompt) })
-	return out
-}
-
-func loadPrompts(ps []promptMemory, index map[string]int) (map[int]*memory, error) {
-	m := make(map[int]*memory, len(ps))
-	for _, p := range ps {
-		i, ok := index[p.Prompt]
-		if !ok {
-			return nil, fmt.Errorf("prompt %q is not in the training pool", p.Prompt)
-		}
-		m[i] = &memory{s: p.S, t: p.T}
-	}
-	return m, nil
 }
 
 func sigmoid(x float64) float64 { return 1 / (1 + math.Exp(-x)) }

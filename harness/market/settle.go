@@ -80,32 +80,64 @@ func (w *window) batch() *source.Batch {
 	return b
 }
 
-// teach gives every estimator the window's observations: the groups its
-// miner generated (their rewards are the miner's own), then the groups the
-// validator accepted from others (published with their rewards).
-func (w *window) teach() {
-	g := float64(w.m.cfg.Train.GroupSize)
-	obs := func(a *attempt) observation {
+// lesson is what a closed window teaches the market: every group generated
+// (its miner, prompt and reward sum), in generation order, and which of them
+// the validator accepted, in acceptance order. It is all a window changes in
+// the market's state — the estimators learn from it and the accepted
+// prompts begin their cooldown — and so it is the market's delta.
+type lesson struct {
+	groups   []lessonGroup
+	accepted []int // indices into groups
+}
+
+type lessonGroup struct {
+	miner, prompt int
+	successes     float64 // the sum of the group's rewards
+}
+
+// lesson is the window's lesson.
+func (w *window) lesson() lesson {
+	l := lesson{groups: make([]lessonGroup, len(w.attempts)), accepted: make([]int, len(w.accepted))}
+	for i, a := range w.attempts {
 		var s float64
 		for _, r := range a.rewards {
 			s += r
 		}
-		return observation{prompt: a.prompt, successes: s, trials: g}
+		l.groups[i] = lessonGroup{miner: a.miner.index, prompt: a.prompt, successes: s}
 	}
-	own := make([][]observation, len(w.m.miners))
-	for _, a := range w.attempts {
-		own[a.miner.index] = append(own[a.miner.index], obs(a))
+	for i, a := range w.accepted {
+		l.accepted[i] = a.index
 	}
-	for _, mn := range w.m.miners {
+	return l
+}
+
+// learn applies window step's lesson: every estimator learns from the groups
+// its miner generated (their rewards are the miner's own), then from the
+// groups the validator accepted from others (published with their rewards);
+// the accepted prompts begin their cooldown. A live window and a resumed
+// run's replay both come here, so that they cannot differ.
+func (m *Source) learn(step int, l lesson) {
+	g := float64(m.cfg.Train.GroupSize)
+	obs := func(lg lessonGroup) observation {
+		return observation{prompt: lg.prompt, successes: lg.successes, trials: g}
+	}
+	own := make([][]observation, len(m.miners))
+	for _, lg := range l.groups {
+		own[lg.miner] = append(own[lg.miner], obs(lg))
+	}
+	for _, mn := range m.miners {
 		if mn.est == nil {
 			continue
 		}
 		o := own[mn.index]
-		for _, a := range w.accepted {
-			if a.miner != mn {
-				o = append(o, obs(a))
+		for _, i := range l.accepted {
+			if l.groups[i].miner != mn.index {
+				o = append(o, obs(l.groups[i]))
 			}
 		}
 		mn.est.learn(o)
+	}
+	for _, i := range l.accepted {
+		m.cool.Use(l.groups[i].prompt, step)
 	}
 }

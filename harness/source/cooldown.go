@@ -1,9 +1,7 @@
 package source
 
 import (
-	"cmp"
 	"fmt"
-	"slices"
 
 	"github.com/relix-lab/relix/experiment/dataset"
 	"github.com/relix-lab/relix/experiment/spec"
@@ -56,40 +54,8 @@ func (c *Cooldown) CoolingAt(step int) map[int]bool {
 // Use starts pool index i's cooldown at step.
 func (c *Cooldown) Use(i, step int) { c.last[i] = step }
 
-// CooldownEntry is one prompt's last use, as a source's State stores it: by
-// problem id, so that a state stays readable and is checked against the
-// pool on Restore.
-type CooldownEntry struct {
-	Prompt string `json:"prompt"`
-	Step   int    `json:"step"`
-}
-
-// State lists the last uses, sorted by prompt, so that the State bytes are a
-// function of the steps run alone.
-func (c *Cooldown) State(pool *dataset.Set) []CooldownEntry {
-	out := make([]CooldownEntry, 0, len(c.last))
-	for i, s := range c.last {
-		out = append(out, CooldownEntry{Prompt: pool.Problems[i].ID, Step: s})
-	}
-	slices.SortFunc(out, func(a, b CooldownEntry) int { return cmp.Compare(a.Prompt, b.Prompt) })
-	return out
-}
-
-// Restore replaces the last uses with a State's; index is PoolIndex(pool).
-func (c *Cooldown) Restore(pool *dataset.Set, index map[string]int, entries []CooldownEntry) error {
-	c.last = make(map[int]int, len(entries))
-	for _, e := range entries {
-		i, ok := index[e.Prompt]
-		if !ok {
-			return fmt.Errorf("source state: prompt %q is not in the training pool %s", e.Prompt, pool.Name)
-		}
-		c.last[i] = e.Step
-	}
-	return nil
-}
-
-// PoolIndex maps problem ids to their index in the pool: states and
-// submissions name prompts by id, sources index them by position.
+// PoolIndex maps problem ids to their index in the pool: submissions name
+// prompts by id, sources index them by position.
 func PoolIndex(pool *dataset.Set) map[string]int {
 	m := make(map[string]int, pool.Len())
 	for i, p := range pool.Problems {

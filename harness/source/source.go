@@ -19,7 +19,7 @@
 //
 // Every random draw derives from (run seed, arm, step, purpose) through
 // experiment/seed, never from call order or scheduling, so a source gives the
-// same batches and the same State bytes whatever GOMAXPROCS.
+// same batches and the same deltas whatever GOMAXPROCS.
 package source
 
 import (
@@ -74,12 +74,15 @@ type Source interface {
 	// generate with published, the uniform trainer with current. Steps are
 	// expected in order, each once (a resumed run Restores first).
 	Next(ctx context.Context, step int, current, published string) (*Batch, error)
-	// State serializes everything needed to resume after the last step
-	// Next returned (cooldowns, estimator state); the bytes are a
-	// deterministic function of the steps run. Restore loads them into a
-	// source made with the same Config.
-	State() ([]byte, error)
-	Restore([]byte) error
+	// Delta encodes what the last Next changed in the source's state (the
+	// cooldowns it began, what its estimators learned) as a delta
+	// (delta.go); the bytes are a deterministic function of the steps run.
+	// Apply redoes the delta of step on a source made with the same
+	// Config: applying the deltas of steps 0..k-1 in order to a new source
+	// leaves it as it was after step k-1, so that Next(k) gives the same
+	// batch. This is how a run resumes.
+	Delta() ([]byte, error)
+	Apply(step int, delta []byte) error
 }
 
 // Batch is one step's groups, its account and every generated completion

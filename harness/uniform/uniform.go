@@ -6,7 +6,6 @@ package uniform
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math"
 
@@ -32,8 +31,8 @@ import (
 type Source struct {
 	cfg   source.Config
 	cool  *source.Cooldown
-	index map[string]int
 	probe *source.Probe
+	used  []int // the prompts the last step trained on (Delta)
 }
 
 var _ source.Source = (*Source)(nil)
@@ -55,7 +54,7 @@ func New(cfg source.Config) (*Source, error) {
 	default:
 		return nil, fmt.Errorf("source: arm %q has filter %q; want none or dynamic", cfg.Arm.Name, cfg.Arm.Filter)
 	}
-	u := &Source{cfg: cfg, cool: source.NewCooldown(cfg.Train.Cooldown), index: source.PoolIndex(cfg.Pool)}
+	u := &Source{cfg: cfg, cool: source.NewCooldown(cfg.Train.Cooldown)}
 	u.probe = source.NewProbe(&u.cfg, source.DefaultProbeSize, eval.NewZone(cfg.Train.GroupSize, cfg.Train.SigmaMin))
 	return u, nil
 }
@@ -137,6 +136,7 @@ func (u *Source) Next(ctx context.Context, step int, current, _ string) (*source
 	for _, k := range used {
 		u.cool.Use(k, step)
 	}
+	u.used = used
 	if err := u.probe.Measure(ctx, step, current, acct); err != nil {
 		return nil, err
 	}
@@ -144,32 +144,42 @@ func (u *Source) Next(ctx context.Context, step int, current, _ string) (*source
 	return b, nil
 }
 
-// uniformState is the uniform source's State.
-type uniformState struct {
-	Version  int                    `json:"version"`
-	Source   string                 `json:"source"`
-	Arm      string                 `json:"arm"`
-	Cooldown []source.CooldownEntry `json:"cooldown"`
+// deltaVersion changes whenever the encoding of Delta does, so that a run
+// resumed by another build refuses a delta it would misread.
+const deltaVersion = 1
+
+// Delta is the prompts the last step trained on, which began their
+// cooldown: a uniform source's only state.
+func (u *Source) Delta() ([]byte, error) { return encodeDelta(u.used), nil }
+
+func encodeDelta(used []int) []byte {
+	e := source.NewDelta("uniform", deltaVersion)
+	e.Uint(len(used))
+	for _, k := range used {
+		e.Uint(k)
+	}
+	return e.Bytes()
 }
 
-// stateVersion changes whenever uniformState does, so that a run resumed by
-// another build refuses a state it would misread.
-const stateVersion = 1
-
-// State returns the cooldowns.
-func (u *Source) State() ([]byte, error) {
-	return json.Marshal(uniformState{Version: stateVersion, Source: "uniform", Arm: u.cfg.Arm.Name, Cooldown: u.cool.State(u.cfg.Pool)})
+// Apply starts the cooldowns of step's delta.
+func (u *Source) Apply(step int, delta []byte) error {
+	used, err := decodeDelta(delta, u.cfg.Pool.Len())
+	if err != nil {
+		return err
+	}
+	for _, k := range used {
+		u.cool.Use(k, step)
+	}
+	u.used = used
+	return nil
 }
 
-// Restore loads a State.
-func (u *Source) Restore(b []byte) error {
-	var st uniformState
-	if err := json.Unmarshal(b, &st); err != nil {
-		return fmt.Errorf("source state: %w", err)
+// decodeDelta reads encodeDelta's bytes for a pool of pool prompts.
+func decodeDelta(delta []byte, pool int) ([]int, error) {
+	d := source.ReadDelta(delta, "uniform", deltaVersion)
+	used := make([]int, d.Count(1))
+	for i := range used {
+		used[i] = d.Uint(pool)
 	}
-	if st.Version != stateVersion || st.Source != "uniform" || st.Arm != u.cfg.Arm.Name {
-		return fmt.Errorf("source state: version %d of a %s source of arm %q; want version %d of a uniform source of arm %q",
-			st.Version, st.Source, st.Arm, stateVersion, u.cfg.Arm.Name)
-	}
-	return u.cool.Restore(u.cfg.Pool, u.index, st.Cooldown)
+	return used, d.End()
 }

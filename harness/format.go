@@ -1,0 +1,156 @@
+package harness
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/gob"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+)
+
+// The two files a run rewrites while it trains, and how they are read back.
+// Both are read on resume from a disk that a kill, a full disk or a user may
+// have left in any state, so their readers are strict: a file that is
+// truncated, corrupted, of another version or not canonical is an error,
+// never a run resumed from a different state.
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// stateVersion is state.json's. Version 1 (no version field, read as 0)
+// held the source's whole state as base64; this build refuses it.
+const stateVersion = 2
+
+// runState is state.json: a few hundred bytes, rewritten at every step.
+type runState struct {
+	Version   int    `json:"version"`
+	SpecHash  string `json:"spec_hash"`
+	Train     string `json:"train"`     // the training set's hash: source deltas name prompts by index
+	Completed int    `json:"completed"` // steps complete (0: none)
+	Current   string `json:"current"`   // trainer's checkpoint after Completed steps
+	Published string `json:"published"` // last published checkpoint
+	Done      bool   `json:"done"`      // the run's shards are written
+	// Checksum is "crc32c:" and the 8 hex digits of the CRC-32C of the
+	// file as written with Checksum empty, so that a changed value is
+	// caught even where the JSON still parses.
+	Checksum string `json:"checksum"`
+}
+
+func stateChecksum(st runState) (string, error) {
+	st.Checksum = ""
+	data, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("crc32c:%08x", crc32.Checksum(data, castagnoli)), nil
+}
+
+// encodeState is state.json's bytes: st as indented JSON, of this version,
+// with its checksum.
+func encodeState(st runState) ([]byte, error) {
+	st.Version = stateVersion
+	sum, err := stateChecksum(st)
+	if err != nil {
+		return nil, err
+	}
+	st.Checksum = sum
+	data, err := json.MarshalIndent(st, "", "  ")
+	return append(data, '\n'), err
+}
+
+// decodeState reads state.json: one JSON object with exactly runState's
+// fields, of this version, whose checksum matches.
+func decodeState(data []byte) (*runState, error) {
+	// The version first, so that a state of another format says so rather
+	// than naming the first field it does not know; Unmarshal also refuses
+	// anything after the object.
+	var v struct{ Version int }
+	if err := json.Unmarshal(data, &v); err != nil {
+		return nil, err
+	}
+	if v.Version != stateVersion {
+		return nil, fmt.Errorf("state version %d; this build reads version %d (rerun with --force)", v.Version, stateVersion)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var st runState
+	if err := dec.Decode(&st); err != nil {
+		return nil, err
+	}
+	sum, err := stateChecksum(st)
+	if err != nil {
+		return nil, err
+	}
+	if st.Checksum != sum {
+		return nil, fmt.Errorf("checksum %q; the content's is %q: the file is corrupted", st.Checksum, sum)
+	}
+	if st.Completed < 0 || st.SpecHash == "" {
+		return nil, fmt.Errorf("state of %d steps complete of spec %q", st.Completed, st.SpecHash)
+	}
+	return &st, nil
+}
+
+// A journal entry is one record:
+//
+//	"relixjnl"            magic, 8 bytes
+//	version               uvarint (journalVersion)
+//	step                  uvarint, the entry's own step
+//	length                uvarint, the payload's
+//	payload               gob of stepRecord
+//	checksum              CRC-32C of every byte above, uint32 little-endian
+//
+// Varints are minimal and nothing follows the checksum.
+const (
+	journalMagic   = "relixjnl"
+	journalVersion = 1
+)
+
+func encodeEntry(step int, rec *stepRecord) ([]byte, error) {
+	var payload bytes.Buffer
+	if err := gob.NewEncoder(&payload).Encode(rec); err != nil {
+		return nil, err
+	}
+	b := append([]byte(journalMagic), binary.AppendUvarint(nil, journalVersion)...)
+	b = binary.AppendUvarint(b, uint64(step))
+	b = binary.AppendUvarint(b, uint64(payload.Len()))
+	b = append(b, payload.Bytes()...)
+	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli)), nil
+}
+
+// decodeEntry reads the journal entry of step.
+func decodeEntry(data []byte, step int) (*stepRecord, error) {
+	if !bytes.HasPrefix(data, []byte(journalMagic)) {
+		return nil, errors.New("not a relix journal entry")
+	}
+	body := data[:max(len(data)-4, 0)]
+	if len(data) < len(journalMagic)+4 || binary.LittleEndian.Uint32(data[len(body):]) != crc32.Checksum(body, castagnoli) {
+		return nil, errors.New("checksum mismatch: the entry is truncated or corrupted")
+	}
+	rest := body[len(journalMagic):]
+	var header [3]uint64
+	for i := range header {
+		v, n := binary.Uvarint(rest)
+		if n <= 0 || n != len(binary.AppendUvarint(nil, v)) {
+			return nil, errors.New("malformed entry header")
+		}
+		header[i], rest = v, rest[n:]
+	}
+	switch version, got, length := header[0], header[1], header[2]; {
+	case version != journalVersion:
+		return nil, fmt.Errorf("journal entry version %d; this build reads version %d (rerun with --force)", version, journalVersion)
+	case got != uint64(step):
+		return nil, fmt.Errorf("the entry of step %d, not %d", got, step)
+	case length != uint64(len(rest)):
+		return nil, fmt.Errorf("a payload of %d bytes where %d follow", length, len(rest))
+	}
+	r := bytes.NewReader(rest)
+	var rec stepRecord
+	if err := gob.NewDecoder(r).Decode(&rec); err != nil {
+		return nil, err
+	}
+	if r.Len() > 0 {
+		return nil, fmt.Errorf("%d bytes after the record", r.Len())
+	}
+	return &rec, nil
+}
