@@ -89,31 +89,6 @@ func NewCoefficients(r Randomness) Coefficients {
 	return c
 }
 
-// Bucket maps a hidden-state value to its signed log-magnitude bucket:
-// ⌊log2(|x|+1)·Buckets/10⌋ clamped to [0, Buckets−1], with x's sign; 0 for
-// |x| < 1e-6 and for NaN, ±(Buckets−1) for ±Inf.
-func Bucket(x float32) int64 {
-	v := float64(x)
-	switch {
-	case math.IsNaN(v):
-		return 0
-	case math.IsInf(v, 1):
-		return Buckets - 1
-	case math.IsInf(v, -1):
-		return -(Buckets - 1)
-	}
-	a := math.Abs(v)
-	if a < 1e-6 {
-		return 0
-	}
-	b := int64(math.Log2(a+1) * Buckets / 10)
-	b = min(max(b, 0), Buckets-1)
-	if v < 0 {
-		return -b
-	}
-	return b
-}
-
 // Commitment is a miner's claim about one position: the indices of the
 // hidden state's top-K entries by magnitude (largest first) and the sketch
 // of those entries.
