@@ -57,12 +57,12 @@ func (w *window) forge(a *attempt) *submission {
 		splice[j] = a.rng.IntN(max(1, c.NumTokens/4))
 	}
 	sub.completions = comps
-	sub.materialize = func(ctx context.Context) ([][]uint32, []proof.Opener, error) {
+	sub.materialize = func(ctx context.Context, hidden proof.HiddenFunc) ([][]uint32, []proof.Opener, error) {
 		generated, err := w.replay(ctx, a)
 		if err != nil {
 			return nil, nil, err
 		}
-		openers := w.provers(a, generated) // bound to what it really generated
+		openers := w.provers(a, generated, hidden) // bound to what it really generated
 		submitted := make([][]uint32, len(generated))
 		for j, t := range generated {
 			p, edited := splice[j]

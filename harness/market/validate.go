@@ -22,9 +22,10 @@ type submission struct {
 	rewards     []float64 // claimed
 	forgery     string    // a forger's mode (forgeRewards, forgeTokens); "" otherwise
 	// materialize returns the submitted token ids of every completion and
-	// the miner's commitments to them. It is called only when the proof is
-	// checked: the token ids are asked of the runner then (see replay).
-	materialize func(ctx context.Context) ([][]uint32, []proof.Opener, error)
+	// the miner's commitments to them, which compute hidden states with
+	// hidden. It is called only when the proof is checked: the token ids are
+	// asked of the runner then (see replay).
+	materialize func(ctx context.Context, hidden proof.HiddenFunc) ([][]uint32, []proof.Opener, error)
 }
 
 // rewardTolerance is how far a claimed reward may be from the harness's.
@@ -75,9 +76,15 @@ func (w *window) verify(ctx context.Context, s *submission, skip string) (string
 
 // proofs checks every completion's proof against the published checkpoint,
 // the completions in parallel (each result is independent of the others, so
-// the outcome does not depend on scheduling).
+// the outcome does not depend on scheduling). The miners' commitments and
+// the validator share one proof.Memo of the runner's Hidden: where a miner
+// generated with the published checkpoint and submitted its tokens as
+// generated, its commitment opens the very states the validator recomputes,
+// and they are computed once; a stale miner's or a forger's are not the
+// same computation and are computed apart.
 func (w *window) proofs(ctx context.Context, s *submission) (bool, error) {
-	tokens, openers, err := s.materialize(ctx)
+	hidden := proof.Memo(w.m.cfg.Runner.Hidden)
+	tokens, openers, err := s.materialize(ctx, hidden)
 	if err != nil {
 		return false, err
 	}
@@ -89,7 +96,6 @@ func (w *window) proofs(ctx context.Context, s *submission) (bool, error) {
 			return false, nil
 		}
 	}
-	r := w.m.cfg.Runner
 	ok := make([]bool, len(tokens))
 	errs := make([]error, len(tokens))
 	var wg sync.WaitGroup
@@ -97,7 +103,7 @@ func (w *window) proofs(ctx context.Context, s *submission) (bool, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			res, err := proof.Verify(ctx, r.Hidden, w.published, tokens[j], openers[j], w.randomness, w.m.mk.ProofBase)
+			res, err := proof.Verify(ctx, hidden, w.published, tokens[j], openers[j], w.randomness, w.m.mk.ProofBase)
 			ok[j], errs[j] = res.OK, err
 		}()
 	}
@@ -143,10 +149,10 @@ func (w *window) replay(ctx context.Context, a *attempt) ([][]uint32, error) {
 
 // provers binds a commitment to each generated completion: the checkpoint
 // that really generated it and its tokens as generated.
-func (w *window) provers(a *attempt, tokens [][]uint32) []proof.Opener {
+func (w *window) provers(a *attempt, tokens [][]uint32, hidden proof.HiddenFunc) []proof.Opener {
 	out := make([]proof.Opener, len(tokens))
 	for j, t := range tokens {
-		out[j] = proof.NewProver(w.m.cfg.Runner.Hidden, a.ckpt, t, w.randomness)
+		out[j] = proof.NewProver(hidden, a.ckpt, t, w.randomness)
 	}
 	return out
 }
@@ -158,12 +164,12 @@ func (w *window) honestSubmission(a *attempt) *submission {
 	return &submission{
 		window: w.step, checkpoint: w.published, prompt: w.m.cfg.Pool.Problems[a.prompt].ID,
 		completions: a.comps, rewards: a.rewards,
-		materialize: func(ctx context.Context) ([][]uint32, []proof.Opener, error) {
+		materialize: func(ctx context.Context, hidden proof.HiddenFunc) ([][]uint32, []proof.Opener, error) {
 			tokens, err := w.replay(ctx, a)
 			if err != nil {
 				return nil, nil, err
 			}
-			return tokens, w.provers(a, tokens), nil
+			return tokens, w.provers(a, tokens, hidden), nil
 		},
 	}
 }

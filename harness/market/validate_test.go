@@ -114,6 +114,41 @@ func TestValidatorChecks(t *testing.T) {
 	}
 }
 
+func TestProofComputesSharedHiddenStatesOnce(t *testing.T) {
+	// An honest group's commitments and the validator's check are the same
+	// computation and cost one Hidden call per completion; a stale miner's
+	// are not (another checkpoint), cost two, and are still rejected.
+	p := sourcetest.Pool(t)
+	f := sourcetest.NewFake(p)
+	tr := sourcetest.Train()
+	m := newMarket(t, sourcetest.MarketArm("market", sourcetest.Miners(1, Honest, "random"), sourcetest.Miners(1, Stale, "random")), tr, 3, f)
+	w, err := m.openRace(1, "ck-2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mid := middling(t, f, "ck-2", 2)
+	for _, c := range []struct {
+		name  string
+		mn    *miner
+		i     int
+		want  string
+		calls int64
+	}{
+		{"honest", m.miners[0], mid[0], source.ReasonAccepted, int64(tr.GroupSize)},
+		{"stale", m.miners[1], mid[1], "rejected:proof", 2 * int64(tr.GroupSize)}, // every completion is checked
+	} {
+		sub := w.honestSubmission(inZoneAttempt(t, w.window, c.mn, c.i, true))
+		before := f.HiddenCalls()
+		got, err := w.validate(context.Background(), sub)
+		if err != nil || got != c.want {
+			t.Fatalf("%s: %s (%v), want %s", c.name, got, err, c.want)
+		}
+		if n := f.HiddenCalls() - before; n != c.calls {
+			t.Errorf("%s: %d Hidden calls for %d completions, want %d", c.name, n, tr.GroupSize, c.calls)
+		}
+	}
+}
+
 func TestProofThroughRunner(t *testing.T) {
 	p := sourcetest.Pool(t)
 	f := sourcetest.NewFake(p)

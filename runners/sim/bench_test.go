@@ -76,3 +76,20 @@ func BenchmarkHidden(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkHiddenProof measures what a proof asks: 32 sorted positions of an
+// 8192-token completion, the last near its end.
+func BenchmarkHiddenProof(b *testing.B) {
+	f := newFixture(b)
+	tokens := tokenIDs(1, 8192)
+	positions := make([]int, 32)
+	for i := range positions {
+		positions[i] = 255 + 256*i
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := f.runner.Hidden(ctx, f.runner.Base(), tokens, positions); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

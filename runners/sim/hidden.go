@@ -1,8 +1,10 @@
 package sim
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 )
 
 // HiddenSize is the width of the sim's hidden states.
@@ -17,40 +19,55 @@ const HiddenSize = 64
 // magnitudes spread over several orders, as a sketch of the top entries by
 // log-magnitude expects. The cost is one hash per token up to the last
 // position plus HiddenSize/2 per requested position.
+//
+// The rolling hash is walked once, in order of position, and only its
+// values at the requested positions are kept: a proof asks for 32 positions
+// of up to 8,192 tokens, and keeping every prefix's hash cost an allocation
+// as large as the tokens for nothing.
 func (r *Runner) Hidden(ctx context.Context, ckID string, tokens []uint32, positions []int) ([][]float32, error) {
 	ck, err := r.checkpoint(ckID)
 	if err != nil {
 		return nil, err
 	}
-	last := -1
 	for _, p := range positions {
 		if p < 0 || p >= len(tokens) {
 			return nil, fmt.Errorf("sim: hidden state at position %d of a %d-token sequence; want 0 ≤ position < %d",
 				p, len(tokens), len(tokens))
 		}
-		last = max(last, p)
-	}
-	prefix := make([]uint64, last+1)
-	h := ck.hidden
-	for t := 0; t <= last; t++ {
-		if t%4096 == 4095 && ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		h = splitmix(h ^ (uint64(tokens[t]) | uint64(t)<<32))
-		prefix[t] = h
 	}
 	out := make([][]float32, len(positions))
 	flat := make([]float32, len(positions)*HiddenSize)
-	for i, p := range positions {
+	h, t := ck.hidden, 0 // h is the hash of tokens[:t]
+	for _, i := range ascending(positions) {
+		p := positions[i]
+		for ; t <= p; t++ {
+			if t%4096 == 4095 && ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			h = splitmix(h ^ (uint64(tokens[t]) | uint64(t)<<32))
+		}
 		v := flat[i*HiddenSize : (i+1)*HiddenSize : (i+1)*HiddenSize]
 		for k := 0; k < HiddenSize; k += 2 {
-			x := splitmix(prefix[p] + uint64(k+1)*0x9e3779b97f4a7c15)
+			x := splitmix(h + uint64(k+1)*0x9e3779b97f4a7c15)
 			v[k] = cubed(uint32(x))
 			v[k+1] = cubed(uint32(x >> 32))
 		}
 		out[i] = v
 	}
 	return out, nil
+}
+
+// ascending returns the indices of positions in increasing order of
+// position (a proof's are sorted already, and cost no sort).
+func ascending(positions []int) []int {
+	order := make([]int, len(positions))
+	for i := range order {
+		order[i] = i
+	}
+	if !slices.IsSorted(positions) {
+		slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(positions[a], positions[b]) })
+	}
+	return order
 }
 
 // cubed maps 32 random bits to 4·u³, u uniform in [−1, 1).

@@ -89,31 +89,6 @@ func NewCoefficients(r Randomness) Coefficients {
 	return c
 }
 
-// Bucket maps a hidden-state value to its signed log-magnitude bucket:
-// ⌊log2(|x|+1)·Buckets/10⌋ clamped to [0, Buckets−1], with x's sign; 0 for
-// |x| < 1e-6 and for NaN, ±(Buckets−1) for ±Inf.
-func Bucket(x float32) int64 {
-	v := float64(x)
-	switch {
-	case math.IsNaN(v):
-		return 0
-	case math.IsInf(v, 1):
-		return Buckets - 1
-	case math.IsInf(v, -1):
-		return -(Buckets - 1)
-	}
-	a := math.Abs(v)
-	if a < 1e-6 {
-		return 0
-	}
-	b := int64(math.Log2(a+1) * Buckets / 10)
-	b = min(max(b, 0), Buckets-1)
-	if v < 0 {
-		return -b
-	}
-	return b
-}
-
 // Commitment is a miner's claim about one position: the indices of the
 // hidden state's top-K entries by magnitude (largest first) and the sketch
 // of those entries.
@@ -129,27 +104,35 @@ func Commit(hidden []float32, c *Coefficients) (Commitment, error) {
 	if len(hidden) < TopK {
 		return Commitment{}, fmt.Errorf("proof: hidden state has %d entries; want at least %d", len(hidden), TopK)
 	}
-	var cm Commitment
 	// Keep the top K in descending order of magnitude with an insertion
 	// pass: K is small and hidden states are a few thousand wide at most.
-	var mags [TopK]float64
+	// An entry's key is the bit pattern of |x| (non-negative float32s order
+	// as their bits do, so this orders exactly as float64 magnitudes; a NaN
+	// counts as 0) above its index complemented, so that keys are distinct
+	// and, of equal magnitudes, the lower index ranks first.
+	var keys [TopK]uint64
 	n := 0
 	for i, x := range hidden {
-		m := math.Abs(float64(x))
-		if math.IsNaN(m) {
+		m := math.Float32bits(x) &^ signBit
+		if m > infBits {
 			m = 0
 		}
-		if n == TopK && m <= mags[TopK-1] {
+		k := uint64(m)<<32 | uint64(^uint32(i))
+		if n == TopK && k < keys[TopK-1] {
 			continue
 		}
 		// Insert at its rank; when the list is full the last entry drops.
 		j := min(n, TopK-1)
-		for j > 0 && mags[j-1] < m {
-			mags[j], cm.Indices[j] = mags[j-1], cm.Indices[j-1]
+		for j > 0 && keys[j-1] < k {
+			keys[j] = keys[j-1]
 			j--
 		}
-		mags[j], cm.Indices[j] = m, uint32(i)
+		keys[j] = k
 		n = min(n+1, TopK)
+	}
+	var cm Commitment
+	for j, k := range keys {
+		cm.Indices[j] = ^uint32(k)
 	}
 	cm.Sketch = sketch(hidden, &cm.Indices, c)
 	return cm, nil
@@ -198,6 +181,24 @@ func ChallengePositions(tokens []uint32, r Randomness, k int) []int {
 		}
 		return pos
 	}
+	rng := rand.New(rand.NewChaCha8(challengeSeed(tokens, r)))
+	// Floyd's algorithm: k distinct draws from [0, n) with k random numbers.
+	// The draws so far are the set (k is small: a scan beats a map).
+	pos := make([]int, 0, k)
+	for j := n - k; j < n; j++ {
+		t := rng.IntN(j + 1)
+		if slices.Contains(pos, t) {
+			t = j
+		}
+		pos = append(pos, t)
+	}
+	slices.Sort(pos)
+	return pos
+}
+
+// challengeSeed is the PRF labelled "open" of SHA-256(tokens, 4
+// little-endian bytes each) and the randomness.
+func challengeSeed(tokens []uint32, r Randomness) [32]byte {
 	h := sha256.New()
 	var buf [4096]byte // written in chunks: one Write per token costs more than the hashing
 	for len(tokens) > 0 {
@@ -210,20 +211,7 @@ func ChallengePositions(tokens []uint32, r Randomness, k int) []int {
 	}
 	var seed [32]byte
 	prf("open", seed[:], h.Sum(nil), r[:])
-	rng := rand.New(rand.NewChaCha8(seed))
-	// Floyd's algorithm: k distinct draws from [0, n) with k random numbers.
-	picked := make(map[int]bool, k)
-	pos := make([]int, 0, k)
-	for j := n - k; j < n; j++ {
-		t := rng.IntN(j + 1)
-		if picked[t] {
-			t = j
-		}
-		picked[t] = true
-		pos = append(pos, t)
-	}
-	slices.Sort(pos)
-	return pos
+	return seed
 }
 
 // HiddenFunc returns a checkpoint's last hidden state after each prefix

@@ -114,6 +114,9 @@ func (f *Fake) Step(_ context.Context, ck string, groups []runners.Group, _ runn
 	return "ck-" + strconv.Itoa(n+1), runners.StepMetrics{Groups: len(groups), Updated: true}, nil
 }
 
+// HiddenCalls is how many times Hidden has been called.
+func (f *Fake) HiddenCalls() int64 { return f.hidden.Load() }
+
 func (f *Fake) Hidden(_ context.Context, ck string, tokens []uint32, positions []int) ([][]float32, error) {
 	if _, err := f.level(ck); err != nil {
 		return nil, err

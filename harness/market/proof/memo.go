@@ -1,0 +1,68 @@
+package proof
+
+import (
+	"context"
+	"slices"
+	"sync"
+)
+
+// Memo returns a HiddenFunc that answers as h does and computes each
+// distinct request once: a call with the checkpoint, tokens (compared by
+// value) and positions of an earlier successful call returns that call's
+// states. By the Runner contract the same checkpoint and tokens give the
+// same vectors, so this changes no answer. It lets a miner's commitment and
+// the validator's check share the hidden states when they are the same
+// computation — an honest miner opens the published checkpoint's states of
+// the tokens it submitted, exactly what the validator recomputes — while a
+// stale miner's checkpoint or a forger's edited tokens miss and are computed
+// on their own.
+//
+// It keeps the callers' slices rather than copies (copying every
+// completion's tokens cost 6% of the proofs in the zone sweep): callers
+// must not modify the tokens they pass, nor the states returned, while the
+// memo is in use (Verify and Prover do neither). It is safe for concurrent
+// use; errors are not kept.
+func Memo(h HiddenFunc) HiddenFunc {
+	m := &memo{h: h}
+	return m.hidden
+}
+
+type memo struct {
+	h     HiddenFunc
+	mu    sync.Mutex
+	calls []memoCall
+}
+
+type memoCall struct {
+	checkpoint string
+	tokens     []uint32
+	positions  []int
+	states     [][]float32
+}
+
+func (m *memo) hidden(ctx context.Context, checkpoint string, tokens []uint32, positions []int) ([][]float32, error) {
+	if s, ok := m.lookup(checkpoint, tokens, positions); ok {
+		return s, nil
+	}
+	states, err := m.h(ctx, checkpoint, tokens, positions)
+	if err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	m.calls = append(m.calls, memoCall{checkpoint, tokens, positions, states})
+	m.mu.Unlock()
+	return states, nil
+}
+
+func (m *memo) lookup(checkpoint string, tokens []uint32, positions []int) ([][]float32, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i := range m.calls {
+		c := &m.calls[i]
+		// Cheapest first: the positions differ between completions.
+		if c.checkpoint == checkpoint && slices.Equal(c.positions, positions) && slices.Equal(c.tokens, tokens) {
+			return c.states, true
+		}
+	}
+	return nil, false
+}

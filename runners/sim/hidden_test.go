@@ -1,0 +1,62 @@
+package sim
+
+import (
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// hiddenReference is Hidden as first written: the rolling hash of every
+// prefix up to the last position kept in an array, then read at each
+// position. Hidden must give exactly its vectors.
+func hiddenReference(seed uint64, tokens []uint32, positions []int) [][]float32 {
+	last := -1
+	for _, p := range positions {
+		last = max(last, p)
+	}
+	prefix := make([]uint64, last+1)
+	h := seed
+	for t := 0; t <= last; t++ {
+		h = splitmix(h ^ (uint64(tokens[t]) | uint64(t)<<32))
+		prefix[t] = h
+	}
+	out := make([][]float32, len(positions))
+	for i, p := range positions {
+		v := make([]float32, HiddenSize)
+		for k := 0; k < HiddenSize; k += 2 {
+			x := splitmix(prefix[p] + uint64(k+1)*0x9e3779b97f4a7c15)
+			v[k] = cubed(uint32(x))
+			v[k+1] = cubed(uint32(x >> 32))
+		}
+		out[i] = v
+	}
+	return out
+}
+
+func TestHiddenMatchesReference(t *testing.T) {
+	r := newFixture(t).runner
+	ck, err := r.checkpoint(r.Base())
+	require.NoError(t, err)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for trial := range 200 {
+		n := 1 + rng.IntN(9000)
+		tokens := tokenIDs(uint64(trial), n)
+		positions := make([]int, rng.IntN(40))
+		for i := range positions {
+			positions[i] = rng.IntN(n)
+		}
+		switch trial % 3 {
+		case 0:
+			slices.Sort(positions) // as a proof asks
+		case 1:
+			if len(positions) > 1 {
+				positions[1] = positions[0] // a repeated position
+			}
+		}
+		got, err := r.Hidden(ctx, r.Base(), tokens, positions)
+		require.NoError(t, err)
+		require.Equal(t, hiddenReference(ck.hidden, tokens, positions), got, "trial %d: %d tokens, positions %v", trial, n, positions)
+	}
+}
