@@ -2,6 +2,7 @@ package results
 
 import (
 	"sync"
+	"sync/atomic"
 	_ "unsafe" // for go:linkname: Arrow v15 has no way to register a codec
 
 	"github.com/apache/arrow/go/v15/parquet/compress"
@@ -45,10 +46,33 @@ type pooledZstd struct {
 	compress.Codec
 }
 
-// zstdEncoders holds idle encoders, one pool per zstd level. A sync.Pool
-// keeps one per goroutine compressing at the same time and lets the
-// collector take them back once no file is being written.
-var zstdEncoders [zstd.SpeedBestCompression + 1]sync.Pool
+// zstdEncoders holds idle encoders, one pool per zstd level.
+var zstdEncoders [zstd.SpeedBestCompression + 1]encoderPool
+
+// encoderPool keeps one idle encoder for good and any more in a sync.Pool.
+// A sync.Pool alone let the one writer's encoder be lost about once a file
+// (an item Put on one P is invisible to a Get on another, and two
+// collections drop it): a new 17 MiB encoder each time. The spare bounds
+// what stays allocated to one encoder per level used; encoders of
+// concurrent writers go to the sync.Pool, which the collector may empty.
+type encoderPool struct {
+	spare atomic.Pointer[zstd.Encoder]
+	more  sync.Pool
+}
+
+func (p *encoderPool) get() *zstd.Encoder {
+	if enc := p.spare.Swap(nil); enc != nil {
+		return enc
+	}
+	enc, _ := p.more.Get().(*zstd.Encoder)
+	return enc
+}
+
+func (p *encoderPool) put(enc *zstd.Encoder) {
+	if !p.spare.CompareAndSwap(nil, enc) {
+		p.more.Put(enc)
+	}
+}
 
 // zstdLevel maps a Parquet compression level to an encoder level exactly
 // as Arrow's codec does.
@@ -62,7 +86,7 @@ func zstdLevel(level int) zstd.EncoderLevel {
 func (z pooledZstd) EncodeLevel(dst, src []byte, level int) []byte {
 	lvl := zstdLevel(level)
 	pool := &zstdEncoders[lvl]
-	enc, _ := pool.Get().(*zstd.Encoder)
+	enc := pool.get()
 	if enc == nil {
 		var err error
 		// Arrow's options, plus a concurrency of one: EncodeAll runs on
@@ -75,6 +99,6 @@ func (z pooledZstd) EncodeLevel(dst, src []byte, level int) []byte {
 		}
 	}
 	out := enc.EncodeAll(src, dst[:0])
-	pool.Put(enc)
+	pool.put(enc)
 	return out
 }
