@@ -35,12 +35,20 @@ type colBuf struct {
 	// for a nullable one, 1 for a value and 0 for a null.
 	def   []int16
 	nulls int
-	valid []byte // validity bitmap of def, built when there are nulls
+	valid []byte   // validity bitmap of def, built when there are nulls
+	dict  *dictBuf // dictionary-encoded string columns, in place of bytes
 }
 
 // str appends a string column's value; a null (null set) takes a slot.
 func (b *colBuf) str(v string, null bool) {
-	b.bytes = append(b.bytes, stringBytes(v))
+	switch {
+	case b.dict == nil:
+		b.bytes = append(b.bytes, stringBytes(v))
+	case null:
+		b.dict.idx = append(b.dict.idx, 0)
+	default:
+		b.dict.add(v)
+	}
 }
 
 // emptyBytes is the value of an empty string: non-nil, as an Arrow string
@@ -67,7 +75,11 @@ func (b *colBuf) reserve(n int, typ arrow.DataType, nullable bool) {
 	case arrow.BOOL:
 		b.bools = slices.Grow(b.bools, n-len(b.bools))
 	case arrow.STRING:
-		b.bytes = slices.Grow(b.bytes, n-len(b.bytes))
+		if b.dict != nil {
+			b.dict.idx = slices.Grow(b.dict.idx, n-len(b.dict.idx))
+		} else {
+			b.bytes = slices.Grow(b.bytes, n-len(b.bytes))
+		}
 	}
 	if nullable {
 		b.def = slices.Grow(b.def, n-len(b.def))
@@ -92,6 +104,9 @@ func (b *colBuf) reset() {
 		b.def = b.def[:0]
 	}
 	b.nulls = 0
+	if b.dict != nil {
+		b.dict.reset()
+	}
 }
 
 // validBits builds the validity bitmap of def, padded to 64 bytes as
@@ -111,6 +126,19 @@ func (b *colBuf) validBits() []byte {
 	return b.valid
 }
 
+// spellOut turns a dictionary column's indices back into values, for
+// Parquet's per-value path.
+func (b *colBuf) spellOut() {
+	b.bytes = b.bytes[:0]
+	for i, k := range b.dict.idx {
+		if b.def != nil && b.def[i] == 0 {
+			b.bytes = append(b.bytes, emptyBytes)
+			continue
+		}
+		b.bytes = append(b.bytes, b.dict.uniq[k])
+	}
+}
+
 // writeTo writes the buffered column as the column chunk of cw. Parquet's
 // spaced writes report failures by panicking; the caller recovers.
 func (b *colBuf) writeTo(cw file.ColumnChunkWriter) error {
@@ -128,6 +156,12 @@ func (b *colBuf) writeTo(cw file.ColumnChunkWriter) error {
 	case *file.BooleanColumnChunkWriter:
 		return writeBatch(w, b.bools, b.def, valid)
 	case *file.ByteArrayColumnChunkWriter:
+		if b.dict != nil {
+			if done, err := b.dict.writeIndices(w, b); done {
+				return err
+			}
+			b.spellOut()
+		}
 		return writeBatch(w, b.bytes, b.def, valid)
 	}
 	return fmt.Errorf("column %s: no writer for Parquet type %s", cw.Descr().Name(), cw.Type())

@@ -92,6 +92,11 @@ func Create[R Row](path string, opts Options) (*Writer[R], error) {
 	}
 	w := &Writer[R]{t: t, out: out, buf: bufio.NewWriterSize(out, 1<<20), perRG: perRG,
 		cols: make([]colBuf, len(t.cols))}
+	for c, col := range t.cols {
+		if col.flags&dict != 0 {
+			w.cols[c].dict = newDictBuf()
+		}
+	}
 	// The Parquet schema is the one pqarrow derives from the Arrow schema
 	// (what the readers check), and the file writer is set up as pqarrow's
 	// own FileWriter sets it up, so the files are the same byte for byte.
