@@ -10,11 +10,11 @@ import (
 	"strconv"
 
 	"github.com/apache/arrow/go/v15/arrow"
-	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/arrow/memory"
 	"github.com/apache/arrow/go/v15/parquet"
 	"github.com/apache/arrow/go/v15/parquet/compress"
 	"github.com/apache/arrow/go/v15/parquet/file"
+	"github.com/apache/arrow/go/v15/parquet/metadata"
 	"github.com/apache/arrow/go/v15/parquet/pqarrow"
 )
 
@@ -40,8 +40,8 @@ type Options struct {
 }
 
 // Writer streams rows of one table into a Parquet file. Rows are buffered
-// in Arrow builders and flushed as a row group every RowGroupRows rows, so
-// memory stays bounded however many rows are written. The file appears
+// column by column (colBuf) and flushed as a row group every RowGroupRows
+// rows, so memory stays bounded however many rows are written. The file appears
 // under its final name only at Commit; until then it is a temporary file in
 // the same directory, which Abort (or RemoveTemp after a crash) deletes.
 // A Writer is not safe for concurrent use.
@@ -49,9 +49,8 @@ type Writer[R Row] struct {
 	t       *table[R]
 	out     *atomicFile
 	buf     *bufio.Writer
-	fw      *pqarrow.FileWriter
-	rb      *array.RecordBuilder
-	fields  []array.Builder
+	fw      *file.Writer
+	cols    []colBuf // one per column, reused by every row group
 	perRG   int
 	pending int
 	rows    int64
@@ -91,16 +90,26 @@ func Create[R Row](path string, opts Options) (*Writer[R], error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &Writer[R]{t: t, out: out, buf: bufio.NewWriterSize(out, 1<<20), perRG: perRG}
-	schema := t.schema()
-	// The bufio.Writer hides the file's Close from the Parquet writer, which
-	// would otherwise close the file before it can be synced.
-	w.fw, err = pqarrow.NewFileWriter(schema, w.buf, parquet.NewWriterProperties(props...),
-		pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(mem)))
+	w := &Writer[R]{t: t, out: out, buf: bufio.NewWriterSize(out, 1<<20), perRG: perRG,
+		cols: make([]colBuf, len(t.cols))}
+	for c, col := range t.cols {
+		if col.flags&dict != 0 {
+			w.cols[c].dict = newDictBuf()
+		}
+	}
+	// The Parquet schema is the one pqarrow derives from the Arrow schema
+	// (what the readers check), and the file writer is set up as pqarrow's
+	// own FileWriter sets it up, so the files are the same byte for byte.
+	wprops := parquet.NewWriterProperties(props...)
+	pqschema, err := pqarrow.ToParquet(t.schema(), wprops, pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(mem)))
 	if err != nil {
 		_ = out.abort()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	// The bufio.Writer hides the file's Close from the Parquet writer, which
+	// would otherwise close the file before it can be synced.
+	w.fw = file.NewParquetWriter(w.buf, pqschema.Root(), file.WithWriterProps(wprops),
+		file.WithWriteMetadata(make(metadata.KeyValueMetadata, 0)))
 	for _, kv := range [][2]string{
 		{metaTable, t.name},
 		{metaSchemaVersion, strconv.Itoa(SchemaVersion)},
@@ -111,8 +120,6 @@ func Create[R Row](path string, opts Options) (*Writer[R], error) {
 			return nil, err
 		}
 	}
-	w.rb = array.NewRecordBuilder(mem, schema)
-	w.fields = w.rb.Fields()
 	return w, nil
 }
 
@@ -130,34 +137,76 @@ func (w *Writer[R]) Write(rows ...R) error {
 	if w.closed {
 		return fmt.Errorf("%s: write after commit or abort", w.out.final)
 	}
-	for i := range rows {
-		r := &rows[i]
-		for c, col := range w.t.cols {
-			col.put(w.fields[c], r)
+	w.reserve(len(rows))
+	for len(rows) > 0 {
+		n := min(len(rows), w.perRG-w.pending, putBlock)
+		for c := range w.cols {
+			w.t.cols[c].put(&w.cols[c], rows[:n])
 		}
-		w.pending++
-		w.rows++
+		rows = rows[n:]
+		w.pending += n
+		w.rows += int64(n)
 		if w.pending == w.perRG {
 			if err := w.flush(); err != nil {
 				return err
 			}
+			w.reserve(len(rows))
 		}
 	}
 	return nil
+}
+
+// putBlock is how many rows Write converts a column at a time: a few
+// hundred rows (tens of KiB) stay in the CPU's cache while every column
+// reads them.
+const putBlock = 256
+
+// reserve sizes the column buffers for n more rows (at most a row group)
+// at once, rather than by doubling: a bulk write, the usual case, then
+// allocates each buffer once.
+func (w *Writer[R]) reserve(n int) {
+	n = min(w.pending+n, w.perRG)
+	for c := range w.cols {
+		w.cols[c].reserve(n, w.t.cols[c].typ, w.t.cols[c].flags&nullable != 0)
+	}
 }
 
 func (w *Writer[R]) flush() error {
 	if w.pending == 0 {
 		return nil
 	}
-	rec := w.rb.NewRecord()
-	defer rec.Release()
 	w.pending = 0
-	if err := w.fw.Write(rec); err != nil {
+	err := w.writeRowGroup()
+	for c := range w.cols {
+		w.cols[c].reset()
+	}
+	if err != nil {
 		w.err = fmt.Errorf("%s: %w", w.out.final, err)
 		return w.err
 	}
 	return nil
+}
+
+// writeRowGroup writes the buffered rows as one row group. Parquet's
+// column writers report some failures by panicking (pqarrow let those
+// through); they become the writer's error.
+func (w *Writer[R]) writeRowGroup() (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("parquet: %v", r)
+		}
+	}()
+	rgw := w.fw.AppendRowGroup()
+	for c := range w.cols {
+		cw, err := rgw.NextColumn()
+		if err != nil {
+			return err
+		}
+		if err := w.cols[c].writeTo(cw); err != nil {
+			return err
+		}
+	}
+	return rgw.Close()
 }
 
 // Commit flushes the last row group, writes the footer, syncs the file and
@@ -166,10 +215,13 @@ func (w *Writer[R]) Commit() error {
 	if w.closed {
 		return fmt.Errorf("%s: already committed or aborted", w.out.final)
 	}
+	if w.err != nil {
+		// A row group failed: what the file holds is not a table.
+		_ = w.Abort()
+		return w.err
+	}
 	err := w.flush()
-	w.closed = true
-	w.rb.Release()
-	if cerr := w.fw.Close(); err == nil && cerr != nil {
+	if cerr := w.close(); err == nil && cerr != nil {
 		err = fmt.Errorf("%s: %w", w.out.final, cerr)
 	}
 	if err == nil {
@@ -186,11 +238,21 @@ func (w *Writer[R]) Commit() error {
 // It is a no-op after Commit, so `defer w.Abort()` is the usual pattern.
 func (w *Writer[R]) Abort() error {
 	if !w.closed {
-		w.closed = true
-		w.rb.Release()
-		_ = w.fw.Close()
+		_ = w.close()
 	}
 	return w.out.abort()
+}
+
+// close writes the footer into the buffer.
+func (w *Writer[R]) close() (err error) {
+	w.closed = true
+	w.cols = nil
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("parquet: %v", r)
+		}
+	}()
+	return w.fw.Close()
 }
 
 // WriteFile writes rows as a complete table file in one call.
