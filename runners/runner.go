@@ -199,6 +199,39 @@ type Oracle interface {
 	SuccessProbability(ctx context.Context, checkpoint string, prompt Prompt, s Sampling, truncated string) (float64, error)
 }
 
+// BatchOracle is an Oracle that answers for many prompts in one call: a
+// worker then asks once over its pipe instead of once per prompt.
+type BatchOracle interface {
+	Oracle
+	// SuccessProbabilities is SuccessProbability of each prompt, in order.
+	SuccessProbabilities(ctx context.Context, checkpoint string, prompts []Prompt, s Sampling, truncated string) ([]float64, error)
+}
+
+// SuccessProbabilities returns o's success probability of each prompt, in
+// prompt order: in one call when o is a BatchOracle, else one per prompt.
+// Either way the numbers are the same.
+func SuccessProbabilities(ctx context.Context, o Oracle, checkpoint string, prompts []Prompt, s Sampling, truncated string) ([]float64, error) {
+	if b, ok := o.(BatchOracle); ok {
+		qs, err := b.SuccessProbabilities(ctx, checkpoint, prompts, s, truncated)
+		if err != nil {
+			return nil, err
+		}
+		if len(qs) != len(prompts) {
+			return nil, fmt.Errorf("runner returned %d success probabilities for %d prompts", len(qs), len(prompts))
+		}
+		return qs, nil
+	}
+	qs := make([]float64, len(prompts))
+	for i, p := range prompts {
+		q, err := o.SuccessProbability(ctx, checkpoint, p, s, truncated)
+		if err != nil {
+			return nil, err
+		}
+		qs[i] = q
+	}
+	return qs, nil
+}
+
 // Identifier is implemented by runners that can say what served a run — a
 // worker program and the model it loaded — for the run's manifest.
 type Identifier interface {

@@ -108,13 +108,14 @@ func (p *Probe) inZone(ctx context.Context, checkpoint string) (float64, string,
 // exact averages each probe prompt's chance of passing the gate, from its
 // true success probability under the training sampling and reward.
 func (p *Probe) exact(ctx context.Context, checkpoint string) (probeResult, error) {
-	s := Sampling(p.cfg.Train, 0)
+	// One batched call: over a worker's pipe, one request for the probe
+	// instead of one per prompt.
+	qs, err := runners.SuccessProbabilities(ctx, p.oracle, checkpoint, p.prompts, Sampling(p.cfg.Train, 0), p.cfg.Train.Reward.Truncated)
+	if err != nil {
+		return probeResult{}, err
+	}
 	var sum float64
-	for _, pr := range p.prompts {
-		q, err := p.oracle.SuccessProbability(ctx, checkpoint, pr, s, p.cfg.Train.Reward.Truncated)
-		if err != nil {
-			return probeResult{}, err
-		}
+	for _, q := range qs {
 		sum += p.zone.Chance(q)
 	}
 	return probeResult{fraction: sum / float64(len(p.prompts)), method: InZoneOracle}, nil

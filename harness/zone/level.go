@@ -157,14 +157,16 @@ func inZoneFraction(ctx context.Context, r runners.Runner, train spec.Train, poo
 		return 0, fmt.Errorf("zone: runner %T does not know true success probabilities (runners.Oracle)", r)
 	}
 	s := runners.Sampling{Temperature: train.Sampling.Temperature, TopP: train.Sampling.TopP, MaxTokens: train.Sampling.MaxTokens}
-	base := r.Base()
-	var sum float64
+	prompts := make([]runners.Prompt, len(pool.Problems))
 	for i := range pool.Problems {
-		pr := &pool.Problems[i]
-		p, err := o.SuccessProbability(ctx, base, runners.Prompt{ID: pr.ID, Text: pr.Statement}, s, train.Reward.Truncated)
-		if err != nil {
-			return 0, err
-		}
+		prompts[i] = runners.Prompt{ID: pool.Problems[i].ID, Text: pool.Problems[i].Statement}
+	}
+	ps, err := runners.SuccessProbabilities(ctx, o, r.Base(), prompts, s, train.Reward.Truncated)
+	if err != nil {
+		return 0, err
+	}
+	var sum float64
+	for _, p := range ps {
 		sum += eval.InZoneChance(p, train.GroupSize, train.SigmaMin)
 	}
 	return sum / float64(len(pool.Problems)), nil

@@ -44,3 +44,71 @@ func BenchmarkProtocolOverhead(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkHiddenRoundTrip is one proof's hidden request through the sim
+// worker (Serve over real pipes): the ids of the longest completion of a
+// group generated with an 8,192-token cap, 32 positions, 32 vectors of 64
+// back. "json" is an older worker's way (no features), "binary" sends the
+// ids and the vectors in the attachment, "handle" names ids the worker
+// generated instead of sending them.
+func BenchmarkHiddenRoundTrip(b *testing.B) {
+	for _, lane := range []struct{ name, features string }{
+		{"json", "none"}, {"binary", FeatureBinary}, {"handle", FeatureBinary + "," + FeatureHandles},
+	} {
+		b.Run(lane.name, func(b *testing.B) {
+			cfg := fakeConfig(b, "sim")
+			cfg.Env["RELIX_FAKE_FEATURES"] = lane.features
+			r, _ := startFake(b, cfg)
+			tokens, positions := longCompletion8192(b, r)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := r.Hidden(ctx, r.Base(), tokens, positions); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(len(tokens)), "tokens")
+		})
+	}
+}
+
+// longCompletion8192 generates a group at an 8,192-token cap and returns
+// the ids of its longest completion and 32 positions spread over them.
+func longCompletion8192(b *testing.B, r runners.Runner) ([]uint32, []int) {
+	b.Helper()
+	s := runners.Sampling{Temperature: 0.9, TopP: 1, MaxTokens: 8192, Seed: 3, Tokens: true}
+	comps, err := r.Generate(ctx, r.Base(), prompts(b, 4), 8, s)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var tokens []uint32
+	for _, cs := range comps {
+		for _, c := range cs {
+			if len(c.Tokens) > len(tokens) {
+				tokens = c.Tokens
+			}
+		}
+	}
+	positions := make([]int, 32)
+	for i := range positions {
+		positions[i] = (i*len(tokens))/len(positions) + len(tokens)/64
+	}
+	return tokens, positions
+}
+
+// BenchmarkSimGroupRoundTrip is one market attempt's generate through the
+// sim worker: one prompt, eight completions without ids. The time is the
+// sim's and the protocol's together; the sim alone is ~15 µs of it.
+func BenchmarkSimGroupRoundTrip(b *testing.B) {
+	r, _ := startFake(b, fakeConfig(b, "sim"))
+	ps := prompts(b, 1)
+	s := runners.Sampling{Temperature: 0.9, TopP: 1, MaxTokens: 8192}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		s.Seed = uint64(i)
+		if _, err := r.Generate(ctx, r.Base(), ps, 8, s); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

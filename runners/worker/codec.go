@@ -51,41 +51,78 @@ func (l *lineReader) next() ([]byte, error) {
 	}
 }
 
-// DecodeResponse decodes one line from a worker. It checks the envelope
-// only: a positive id and exactly one of result and error (with a code).
-func DecodeResponse(line []byte) (Response, error) {
-	var r Response
-	if err := strictUnmarshal(line, &r); err != nil {
-		return Response{}, err
+// attachment reads the n-byte binary attachment that follows a line of
+// lineLen bytes; the two together may not be longer than max. An
+// attachment cut short is io.ErrUnexpectedEOF: a writer that died
+// mid-message.
+func (l *lineReader) attachment(n, lineLen int) ([]byte, error) {
+	if n > l.max-lineLen {
+		return nil, fmt.Errorf("%w: message %d has a %d-byte line and a %d-byte attachment, longer than %d bytes together", ErrTooLarge, l.n, lineLen, n, l.max)
 	}
-	switch {
-	case r.ID == 0:
-		return Response{}, errors.New(`no "id" (want the positive id of the request it answers)`)
-	case r.Error != nil && len(r.Result) > 0:
-		return Response{}, fmt.Errorf(`response %d has both "result" and "error"`, r.ID)
-	case r.Error == nil && len(r.Result) == 0:
-		return Response{}, fmt.Errorf(`response %d has neither "result" nor "error"`, r.ID)
-	case r.Error != nil && r.Error.Code == "":
-		return Response{}, fmt.Errorf(`response %d: error without a "code"`, r.ID)
-	case r.Error == nil && bytes.Equal(bytes.TrimSpace(r.Result), []byte("null")):
-		return Response{}, fmt.Errorf(`response %d: "result" is null (want an object)`, r.ID)
+	att := make([]byte, n)
+	if _, err := io.ReadFull(l.br, att); err != nil {
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, fmt.Errorf("message %d's %d-byte attachment: %w", l.n, n, err)
 	}
-	return r, nil
+	return att, nil
 }
 
-// DecodeRequest decodes one line from relix.
-func DecodeRequest(line []byte) (Request, error) {
-	var r Request
-	if err := strictUnmarshal(line, &r); err != nil {
-		return Request{}, err
+// DecodeResponse decodes one line from a worker. It checks the envelope
+// only: a positive id and exactly one of result and error (with a code).
+// Result is a slice of line.
+func DecodeResponse(line []byte) (Response, error) {
+	env, err := parseEnvelope(line, false)
+	if err == nil {
+		err = checkResponse(&env)
 	}
+	if err != nil {
+		return Response{}, err
+	}
+	return Response{ID: env.ID, Result: env.Body, Error: env.Error, Bin: env.Bin}, nil
+}
+
+func checkResponse(r *envelope) error {
 	switch {
 	case r.ID == 0:
-		return Request{}, errors.New(`no "id" (want a positive request id)`)
-	case r.Method == "":
-		return Request{}, fmt.Errorf(`request %d has no "method"`, r.ID)
+		return errors.New(`no "id" (want the positive id of the request it answers)`)
+	case r.Error != nil && len(r.Body) > 0:
+		return fmt.Errorf(`response %d has both "result" and "error"`, r.ID)
+	case r.Error == nil && len(r.Body) == 0:
+		return fmt.Errorf(`response %d has neither "result" nor "error"`, r.ID)
+	case r.Error != nil && r.Error.Code == "":
+		return fmt.Errorf(`response %d: error without a "code"`, r.ID)
+	case r.Error == nil && isJSONNull(r.Body):
+		return fmt.Errorf(`response %d: "result" is null (want an object)`, r.ID)
+	case r.Bin < 0:
+		return fmt.Errorf(`response %d: "bin" is %d (want the attachment's length in bytes)`, r.ID, r.Bin)
 	}
-	return r, nil
+	return nil
+}
+
+// DecodeRequest decodes one line from relix. Params is a slice of line.
+func DecodeRequest(line []byte) (Request, error) {
+	env, err := parseEnvelope(line, true)
+	if err == nil {
+		err = checkRequest(&env)
+	}
+	if err != nil {
+		return Request{}, err
+	}
+	return Request{ID: env.ID, Method: env.Method, Params: env.Body, Bin: env.Bin}, nil
+}
+
+func checkRequest(r *envelope) error {
+	switch {
+	case r.ID == 0:
+		return errors.New(`no "id" (want a positive request id)`)
+	case r.Method == "":
+		return fmt.Errorf(`request %d has no "method"`, r.ID)
+	case r.Bin < 0:
+		return fmt.Errorf(`request %d: "bin" is %d (want the attachment's length in bytes)`, r.ID, r.Bin)
+	}
+	return nil
 }
 
 // strictUnmarshal decodes exactly one JSON value into v and explains the
@@ -125,9 +162,10 @@ func hasNonFinite(data []byte) bool {
 	return false
 }
 
-// decodeResult decodes a response's result into v.
-func decodeResult(method string, raw json.RawMessage, v any) error {
-	if err := strictUnmarshal(raw, v); err != nil {
+// decodeResult decodes a response's result into v, with the bulk arrays
+// it refers to in att.
+func decodeResult(method string, raw json.RawMessage, att []byte, v any) error {
+	if err := decodeBody(raw, att, v); err != nil {
 		return fmt.Errorf("%s result does not decode: %w", method, err)
 	}
 	return nil
@@ -164,7 +202,7 @@ func checkGenerate(p *GenerateParams, r *GenerateResult) error {
 			return fmt.Errorf("generate: prompt %d (%s): %d completions; asked for %d", i, p.Prompts[i].ID, len(cs), p.N)
 		}
 		for j := range cs {
-			if err := checkCompletion(&cs[j], p.Sampling); err != nil {
+			if err := checkCompletion(&cs[j].Completion, p.Sampling); err != nil {
 				return fmt.Errorf("generate: prompt %d (%s) completion %d: %w", i, p.Prompts[i].ID, j, err)
 			}
 		}
@@ -221,6 +259,18 @@ func checkHidden(p *HiddenParams, r *HiddenResult) error {
 func checkProbability(r *ProbabilityResult) error {
 	if !(r.Probability >= 0 && r.Probability <= 1) {
 		return fmt.Errorf("probability %g; want 0 ≤ p ≤ 1", r.Probability)
+	}
+	return nil
+}
+
+func checkProbabilities(p *ProbabilitiesParams, r *ProbabilitiesResult) error {
+	if len(r.Probabilities) != len(p.Prompts) {
+		return fmt.Errorf("probabilities: %d for %d prompts", len(r.Probabilities), len(p.Prompts))
+	}
+	for i, q := range r.Probabilities {
+		if !(q >= 0 && q <= 1) {
+			return fmt.Errorf("probabilities: prompt %d (%s): probability %g; want 0 ≤ p ≤ 1", i, p.Prompts[i].ID, q)
+		}
 	}
 	return nil
 }

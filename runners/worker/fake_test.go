@@ -34,6 +34,8 @@ func TestMain(m *testing.M) {
 //	hang-step    the sim, but the process hangs in its first step
 //	hang         the sim, but every step hangs
 //	forget       the sim, but it has let the first trained checkpoint asked for go
+//	forget-hidden  the same, asked for by hidden
+//	few-ids      the sim, keeping the ids of only about two completions for handles
 //	crash-start  dies before hello, with a message on stderr
 //	garbage      writes a log line on stdout before answering hello
 //	version      answers hello with protocol version 99
@@ -42,6 +44,9 @@ func TestMain(m *testing.M) {
 //	stranger     answers a request id it was never sent
 //	huge         answers generate with a line over the limit
 //	instant      answers generate at once with fixed completions
+//
+// RELIX_FAKE_FEATURES lists the features a Serve-based worker takes up
+// ("none": JSON only, as an older worker); unset, all of them.
 //
 // "Once" faults happen only in the first process: the file named by
 // RELIX_FAKE_MARK records that they did.
@@ -57,8 +62,19 @@ func fakeWorker(mode string) int {
 	if mode == "garbage" {
 		fmt.Println("Loading checkpoint shards: 100%")
 	}
+	var features []string
+	if f, ok := os.LookupEnv("RELIX_FAKE_FEATURES"); ok {
+		features = []string{}
+		if f != "none" {
+			features = strings.Split(f, ",")
+		}
+	}
+	held := 0
+	if mode == "few-ids" {
+		held = 3000
+	}
 	err := Serve(context.Background(), os.Stdin, os.Stdout, ServeOptions{
-		Worker: "fake/" + mode, Model: "sim", Serves: "sim", NeedsProblems: true, Concurrency: 2,
+		Worker: "fake/" + mode, Model: "sim", Serves: "sim", NeedsProblems: true, Concurrency: 2, Features: features, heldIDs: held,
 		New: func(_ context.Context, cfg Config, problems []*dataset.Set) (runners.Runner, error) {
 			p := spec.DefaultSimPolicy()
 			if cfg.Sim != nil {
@@ -93,6 +109,15 @@ func (f *faulty) Generate(ctx context.Context, ck string, prompts []runners.Prom
 		return nil, fmt.Errorf("fake: %w: %s was let go", runners.ErrUnknownCheckpoint, ck)
 	}
 	return f.Runner.Generate(ctx, ck, prompts, n, s)
+}
+
+// Hidden, in mode forget-hidden, answers unknown_checkpoint once for a
+// trained checkpoint.
+func (f *faulty) Hidden(ctx context.Context, ck string, tokens []uint32, positions []int) ([][]float32, error) {
+	if f.mode == "forget-hidden" && ck != f.Base() && once() {
+		return nil, fmt.Errorf("fake: %w: %s was let go", runners.ErrUnknownCheckpoint, ck)
+	}
+	return f.Runner.Hidden(ctx, ck, tokens, positions)
 }
 
 func (f *faulty) Step(ctx context.Context, ck string, groups []runners.Group, h runners.Hyper) (string, runners.StepMetrics, error) {

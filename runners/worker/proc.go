@@ -1,8 +1,8 @@
 package worker
 
 import (
+	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -34,13 +34,22 @@ type proc struct {
 
 	mu      sync.Mutex
 	nextID  uint64
-	pending map[uint64]chan Response // nil: abandoned by a cancelled caller
-	held    map[string]bool          // checkpoints this process holds
-	err     *procError               // why it is gone; set before done closes
+	pending map[uint64]chan answer // nil: abandoned by a cancelled caller
+	held    map[string]bool        // checkpoints this process holds
+	err     *procError             // why it is gone; set before done closes
 	done    chan struct{}
 
 	restoreMu sync.Mutex // one restoration at a time
 	hello     HelloResult
+	// binary and handles are the features hello negotiated: set before the
+	// process serves any request, read-only after.
+	binary, handles bool
+}
+
+// answer is a response as read: its envelope and its attachment.
+type answer struct {
+	env envelope
+	att []byte
 }
 
 // startProc starts the command. Its stderr goes to stderr; stdout is the
@@ -64,7 +73,7 @@ func startProc(argv []string, env []string, stderr *logTail, max int) (*proc, er
 	}
 	p := &proc{
 		cmd: cmd, stdin: stdin, log: stderr, max: max, nextID: 1,
-		pending: map[uint64]chan Response{}, held: map[string]bool{}, done: make(chan struct{}),
+		pending: map[uint64]chan answer{}, held: map[string]bool{}, done: make(chan struct{}),
 	}
 	go p.read(stdout)
 	return p, nil
@@ -76,27 +85,38 @@ func (p *proc) read(stdout io.Reader) {
 	for {
 		line, err := lines.next()
 		if err != nil {
-			if errors.Is(err, ErrTooLarge) {
-				p.fail(&procError{msg: fmt.Sprintf("the worker wrote a message longer than the limit (%v; raise runner.max_message_mib if it is legitimate)", err), fatal: true})
-			}
+			p.tooLarge(err)
 			break
 		}
-		resp, err := DecodeResponse(line)
+		// The caller decodes the result from the line after this loop has
+		// read the next one into the reader's buffer.
+		line = bytes.Clone(line)
+		env, err := parseEnvelope(line, false)
+		if err == nil {
+			err = checkResponse(&env)
+		}
 		if err != nil {
 			p.fail(&procError{msg: fmt.Sprintf("the worker wrote a line on stdout that is not a protocol message (line %d: %s): %v; "+
 				"a worker writes only protocol messages on stdout and its logs on stderr", lines.n, quote(line, 120), err), fatal: true})
 			break
 		}
+		a := answer{env: env}
+		if env.Bin > 0 {
+			if a.att, err = lines.attachment(env.Bin, len(line)); err != nil {
+				p.tooLarge(err)
+				break
+			}
+		}
 		p.mu.Lock()
-		ch, ok := p.pending[resp.ID]
-		delete(p.pending, resp.ID)
+		ch, ok := p.pending[env.ID]
+		delete(p.pending, env.ID)
 		p.mu.Unlock()
 		if !ok {
-			p.fail(&procError{msg: fmt.Sprintf("the worker answered request %d, which relix never sent or which was answered already (line %d)", resp.ID, lines.n), fatal: true})
+			p.fail(&procError{msg: fmt.Sprintf("the worker answered request %d, which relix never sent or which was answered already (line %d)", env.ID, lines.n), fatal: true})
 			break
 		}
 		if ch != nil {
-			ch <- resp // buffered: never blocks
+			ch <- a // buffered: never blocks
 		}
 	}
 	p.kill()
@@ -108,6 +128,14 @@ func (p *proc) read(stdout io.Reader) {
 	}
 	p.mu.Unlock()
 	close(p.done)
+}
+
+// tooLarge fails the process for a message over the limit; other read
+// errors are the process's end, which Wait explains.
+func (p *proc) tooLarge(err error) {
+	if errors.Is(err, ErrTooLarge) {
+		p.fail(&procError{msg: fmt.Sprintf("the worker wrote a message longer than the limit (%v; raise runner.max_message_mib if it is legitimate)", err), fatal: true})
+	}
 }
 
 func exitMessage(err error) string {
@@ -182,32 +210,33 @@ func (p *proc) forget(ids []string) {
 // A structured error comes back as *Error; a failure of the process as
 // *procError.
 func (p *proc) call(ctx context.Context, method string, params any, timeout time.Duration, result any) error {
-	raw, err := json.Marshal(params)
+	e := encoder{binary: p.binary}
+	body, err := encodeBody(&e, params)
 	if err != nil {
 		return fmt.Errorf("%s params do not encode as JSON: %w", method, err)
 	}
-	ch := make(chan Response, 1)
+	p.mu.Lock()
+	id := p.nextID
+	p.nextID++
+	p.mu.Unlock()
+	// The message is built outside the lock: a step's can be megabytes.
+	msg := appendRequest(make([]byte, 0, len(body)+len(e.att)+96), id, method, body, len(e.att))
+	if n := len(msg) + len(e.att); n > p.max {
+		return fmt.Errorf("%s request of %d bytes is longer than the message limit of %d bytes (runner.max_message_mib)", method, n, p.max)
+	}
+	msg = append(append(msg, '\n'), e.att...)
+	ch := make(chan answer, 1)
 	p.mu.Lock()
 	if p.err != nil {
 		p.mu.Unlock()
 		<-p.done
 		return p.err
 	}
-	id := p.nextID
-	p.nextID++
-	line, err := json.Marshal(Request{ID: id, Method: method, Params: raw})
-	if err == nil && len(line) > p.max {
-		err = fmt.Errorf("%s request of %d bytes is longer than the message limit of %d bytes (runner.max_message_mib)", method, len(line), p.max)
-	}
-	if err != nil {
-		p.mu.Unlock()
-		return err
-	}
 	p.pending[id] = ch
 	p.mu.Unlock()
 
 	p.wmu.Lock()
-	_, err = p.stdin.Write(append(line, '\n'))
+	_, err = p.stdin.Write(msg)
 	p.wmu.Unlock()
 	if err != nil {
 		p.fail(&procError{msg: fmt.Sprintf("writing the %s request: %v", method, err)})
@@ -217,11 +246,11 @@ func (p *proc) call(ctx context.Context, method string, params any, timeout time
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	select {
-	case resp := <-ch:
-		if resp.Error != nil {
-			return resp.Error
+	case a := <-ch:
+		if a.env.Error != nil {
+			return a.env.Error
 		}
-		return decodeResult(method, resp.Result, result)
+		return decodeResult(method, a.env.Body, a.att, result)
 	case <-p.done:
 		return p.err
 	case <-timer.C:

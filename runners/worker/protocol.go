@@ -2,6 +2,7 @@ package worker
 
 import (
 	"encoding/json"
+	"slices"
 
 	"github.com/relix-lab/relix/experiment/dataset"
 	"github.com/relix-lab/relix/experiment/spec"
@@ -22,7 +23,11 @@ const (
 	MethodSave        = "save"
 	MethodLoad        = "load"
 	MethodProbability = "probability"
-	MethodShutdown    = "shutdown"
+	// MethodProbabilities is probability for many prompts in one request.
+	MethodProbabilities = "probabilities"
+	// MethodBatch carries several independent requests in one message.
+	MethodBatch    = "batch"
+	MethodShutdown = "shutdown"
 )
 
 // Capabilities a worker announces at hello. generate and step are
@@ -36,7 +41,29 @@ const (
 	CapSave        = MethodSave
 	CapLoad        = MethodLoad
 	CapProbability = MethodProbability
+	// CapProbabilities: the batched probability; relix falls back to one
+	// probability request per prompt without it.
+	CapProbabilities = MethodProbabilities
+	// CapBatch: the worker answers batch requests; relix then sends
+	// hidden requests that wait on one another as one batch.
+	CapBatch = MethodBatch
 )
+
+// Features are optional ways of speaking, offered by relix at hello and
+// used only when the worker's hello result lists them too; JSON without
+// handles is what both sides fall back to (PROTOCOL.md, "Features").
+const (
+	// FeatureBinary: bulk numeric arrays travel in a binary attachment
+	// after the message's line instead of as JSON numbers.
+	FeatureBinary = "binary"
+	// FeatureHandles: the worker names each completion it generated with
+	// token ids by a handle, and hidden may name those ids by it.
+	FeatureHandles = "handles"
+)
+
+// Features lists the features this relix offers and this package's Serve
+// speaks.
+var Features = []string{FeatureBinary, FeatureHandles}
 
 // NeedProblems in a hello result asks relix for the problem sets (a
 // "problems" request) before any other request.
@@ -49,6 +76,7 @@ const (
 	CodeUnknownMethod     = "unknown_method"     // a method the worker does not implement
 	CodeUnknownCheckpoint = "unknown_checkpoint" // a checkpoint id the worker does not hold
 	CodeFailed            = "failed"             // the request was understood and failed
+	CodeUnknownHandle     = "unknown_handle"     // hidden: a handle the worker does not hold (any more)
 )
 
 // DefaultMaxMessage is the largest message either side sends unless the
@@ -60,6 +88,9 @@ type Request struct {
 	ID     uint64          `json:"id"`
 	Method string          `json:"method"`
 	Params json.RawMessage `json:"params,omitempty"`
+	// Bin is the length in bytes of the binary attachment that follows
+	// the line (FeatureBinary); 0: none.
+	Bin int `json:"bin,omitempty"`
 }
 
 // Response is one line from the worker to relix: the request's id and
@@ -68,6 +99,7 @@ type Response struct {
 	ID     uint64          `json:"id"`
 	Result json.RawMessage `json:"result,omitempty"`
 	Error  *Error          `json:"error,omitempty"`
+	Bin    int             `json:"bin,omitempty"`
 }
 
 // Error is a structured error: the worker understood that a request
@@ -93,6 +125,8 @@ type Hello struct {
 	// MaxMessage is the largest line, in bytes, either side may send.
 	MaxMessage int    `json:"max_message"`
 	Config     Config `json:"config"`
+	// Features are the features relix offers (FeatureBinary, …).
+	Features []string `json:"features,omitempty"`
 }
 
 // Config is what a worker needs of the spec's runner block: where its
@@ -146,17 +180,16 @@ type HelloResult struct {
 	// sends no more than that, so a request's timeout is its own time.
 	// 0 means 1.
 	Concurrency int `json:"concurrency,omitempty"`
+	// Features are the offered features the worker will use; a worker
+	// that knows none leaves it out.
+	Features []string `json:"features,omitempty"`
 }
 
 // Has reports whether the worker announced capability c.
-func (h *HelloResult) Has(c string) bool {
-	for _, x := range h.Capabilities {
-		if x == c {
-			return true
-		}
-	}
-	return false
-}
+func (h *HelloResult) Has(c string) bool { return slices.Contains(h.Capabilities, c) }
+
+// Speaks reports whether the worker takes up feature f.
+func (h *HelloResult) Speaks(f string) bool { return slices.Contains(h.Features, f) }
 
 // ProblemsParams carries the problem sets to a worker that needs them.
 type ProblemsParams struct {
@@ -173,7 +206,14 @@ type GenerateParams struct {
 
 // GenerateResult holds N completions per prompt, in prompt order.
 type GenerateResult struct {
-	Completions [][]runners.Completion `json:"completions"`
+	Completions [][]Completion `json:"completions"`
+}
+
+// Completion is a completion as it travels: with FeatureHandles, one
+// generated with token ids carries the handle that names them.
+type Completion struct {
+	runners.Completion
+	Handle uint64 `json:"handle,omitempty"`
 }
 
 // StepParams asks for one GRPO optimizer step.
@@ -189,10 +229,12 @@ type StepResult struct {
 	Metrics    runners.StepMetrics `json:"metrics"`
 }
 
-// HiddenParams asks for last hidden states after prefixes of Tokens.
+// HiddenParams asks for last hidden states after prefixes of Tokens, or
+// of the ids that Handle names (FeatureHandles; then Tokens is left out).
 type HiddenParams struct {
 	Checkpoint string   `json:"checkpoint"`
-	Tokens     []uint32 `json:"tokens"`
+	Tokens     []uint32 `json:"tokens,omitempty"`
+	Handle     uint64   `json:"handle,omitempty"`
 	Positions  []int    `json:"positions"`
 }
 
@@ -229,6 +271,44 @@ type ProbabilityParams struct {
 // ProbabilityResult is that probability.
 type ProbabilityResult struct {
 	Probability float64 `json:"probability"`
+}
+
+// ProbabilitiesParams asks for the success probabilities of many prompts
+// at one checkpoint (runners.BatchOracle).
+type ProbabilitiesParams struct {
+	Checkpoint string           `json:"checkpoint"`
+	Prompts    []runners.Prompt `json:"prompts"`
+	Sampling   runners.Sampling `json:"sampling"`
+	Truncated  string           `json:"truncated"`
+}
+
+// ProbabilitiesResult holds one probability per prompt, in prompt order.
+type ProbabilitiesResult struct {
+	Probabilities []float64 `json:"probabilities"`
+}
+
+// BatchParams are independent requests answered in one response: each
+// one's params as its method's, bulk references pointing into the batch
+// message's one attachment.
+type BatchParams struct {
+	Requests []BatchRequest `json:"requests"`
+}
+
+// BatchRequest is one request of a batch: no id, the batch's is enough.
+type BatchRequest struct {
+	Method string          `json:"method"`
+	Params json.RawMessage `json:"params,omitempty"`
+}
+
+// BatchResult holds one response per request, in order.
+type BatchResult struct {
+	Responses []BatchResponse `json:"responses"`
+}
+
+// BatchResponse is one request's result or error.
+type BatchResponse struct {
+	Result json.RawMessage `json:"result,omitempty"`
+	Error  *Error          `json:"error,omitempty"`
 }
 
 // Empty is the params and result of methods that carry nothing.

@@ -23,28 +23,41 @@ var (
 )
 
 // roundTrip sends v as the params of a request and as the result of a
-// response, and decodes both back into a fresh value of v's type.
+// response, in the JSON lane and in the binary one, and decodes both back
+// into a fresh value of v's type. In the JSON lane the body is exactly
+// encoding/json's of the public type, as PROTOCOL.md describes it.
 func roundTrip[T any](t *testing.T, method string, v T) {
 	t.Helper()
-	raw, err := json.Marshal(v)
-	require.NoError(t, err)
-	line, err := json.Marshal(Request{ID: 7, Method: method, Params: raw})
-	require.NoError(t, err)
-	require.NotContains(t, string(line), "\n", "one message, one line")
-	req, err := DecodeRequest(line)
-	require.NoError(t, err)
-	assert.Equal(t, method, req.Method)
-	var got T
-	require.NoError(t, strictUnmarshal(req.Params, &got))
-	assert.Equal(t, v, got, "%s params", method)
+	for _, binary := range []bool{false, true} {
+		e := encoder{binary: binary}
+		raw, err := encodeBody(&e, v)
+		require.NoError(t, err)
+		if !binary {
+			plain, err := json.Marshal(v)
+			require.NoError(t, err)
+			if hp, ok := any(v).(HiddenParams); !ok || len(hp.Tokens) > 0 {
+				assert.JSONEq(t, string(plain), string(raw), "%s: the JSON lane is the public type's JSON", method)
+			}
+			assert.Empty(t, e.att)
+		}
+		line := appendRequest(nil, 7, method, raw, len(e.att))
+		require.NotContains(t, string(line), "\n", "one message, one line")
+		req, err := DecodeRequest(line)
+		require.NoError(t, err)
+		assert.Equal(t, method, req.Method)
+		assert.Equal(t, len(e.att), req.Bin)
+		var got T
+		require.NoError(t, decodeBody(req.Params, e.att, &got))
+		assert.Equal(t, v, got, "%s params (binary %v)", method, binary)
 
-	line, err = json.Marshal(Response{ID: 7, Result: raw})
-	require.NoError(t, err)
-	resp, err := DecodeResponse(line)
-	require.NoError(t, err)
-	var back T
-	require.NoError(t, decodeResult(method, resp.Result, &back))
-	assert.Equal(t, v, back, "%s result", method)
+		line, err = appendResponse(nil, 7, raw, nil, len(e.att))
+		require.NoError(t, err)
+		resp, err := DecodeResponse(line)
+		require.NoError(t, err)
+		var back T
+		require.NoError(t, decodeResult(method, resp.Result, e.att, &back))
+		assert.Equal(t, v, back, "%s result (binary %v)", method, binary)
+	}
 }
 
 func TestRoundTrips(t *testing.T) {
@@ -58,19 +71,25 @@ func TestRoundTrips(t *testing.T) {
 	roundTrip(t, MethodGenerate, GenerateParams{Checkpoint: "c", Prompts: prompts, N: 8, Sampling: sampling})
 	comp := runners.Completion{Text: "é\n", NumTokens: 5, Finish: runners.FinishLength,
 		Tokens: []uint32{0, 1, math.MaxUint32, 151935, 7}, LogProbs: odd32, Trace: odd64}
-	roundTrip(t, MethodGenerate, GenerateResult{Completions: [][]runners.Completion{{comp, comp}, {}}})
+	roundTrip(t, MethodGenerate, GenerateResult{Completions: [][]Completion{{{Completion: comp, Handle: 3}, {Completion: comp}}, {}, {{}}}})
 	h := runners.Hyper{Step: 3, LR: odd64[2], Advantage: "std", StdEpsilon: 1e-8, ClipLow: 0.2, ClipHigh: 0.28, KLBeta: 0.04,
 		Reference: "r", Betas: [2]float64{0.9, 0.999}, WeightDecay: 0.01, GradClip: 1, Epochs: 2, LossAgg: "token-mean"}
 	roundTrip(t, MethodStep, StepParams{Checkpoint: "c", Groups: []runners.Group{{Prompt: prompts[0], Completions: []runners.Completion{comp}, Rewards: odd64[:1], Checkpoint: "b"}}, Hyper: h})
 	roundTrip(t, MethodStep, StepResult{Checkpoint: "n", Metrics: runners.StepMetrics{Loss: odd64[3], GradNorm: odd64[4], ClipFrac: 0.5, KL: odd64[6],
 		Entropy: 2, Groups: 8, Skipped: 3, Sequences: 40, Tokens: 1 << 40, Updated: true}})
 	roundTrip(t, MethodHidden, HiddenParams{Checkpoint: "c", Tokens: []uint32{1, 2, 3}, Positions: []int{0, 2}})
+	roundTrip(t, MethodHidden, HiddenParams{Checkpoint: "c", Handle: 9, Positions: []int{0, 2}})
+	roundTrip(t, MethodHidden, HiddenParams{Checkpoint: "c", Tokens: []uint32{}, Positions: []int{}})
 	roundTrip(t, MethodHidden, HiddenResult{Hidden: [][]float32{odd32, odd32}})
+	roundTrip(t, MethodHidden, HiddenResult{Hidden: [][]float32{odd32, odd32[:2]}}) // ragged: JSON in both lanes, refused by the check
+	roundTrip(t, MethodHidden, HiddenResult{Hidden: [][]float32{}})
 	roundTrip(t, MethodSave, SaveParams{Checkpoint: "c", Dir: "/tmp/dir with spaces/ü"})
 	roundTrip(t, MethodLoad, LoadParams{Dir: "d"})
 	roundTrip(t, MethodLoad, LoadResult{Checkpoint: "c"})
 	roundTrip(t, MethodProbability, ProbabilityParams{Checkpoint: "c", Prompt: prompts[0], Sampling: sampling, Truncated: "grade"})
 	roundTrip(t, MethodProbability, ProbabilityResult{Probability: odd64[3]})
+	roundTrip(t, MethodProbabilities, ProbabilitiesParams{Checkpoint: "c", Prompts: prompts, Sampling: sampling, Truncated: "zero"})
+	roundTrip(t, MethodProbabilities, ProbabilitiesResult{Probabilities: odd64})
 	roundTrip(t, MethodShutdown, Empty{})
 }
 
@@ -103,21 +122,24 @@ func TestDecodeResponseErrors(t *testing.T) {
 func TestResultChecks(t *testing.T) {
 	t.Parallel()
 	gp := &GenerateParams{Prompts: []runners.Prompt{{ID: "a"}}, N: 2, Sampling: runners.Sampling{Tokens: true}}
-	ok := runners.Completion{NumTokens: 1, Finish: "stop", Tokens: []uint32{3}}
+	ok := Completion{Completion: runners.Completion{NumTokens: 1, Finish: "stop", Tokens: []uint32{3}}}
+	c := func(c runners.Completion) Completion { return Completion{Completion: c} }
 	tests := []struct {
 		err  error
 		want string
 	}{
 		{checkGenerate(gp, &GenerateResult{}), "0 completion lists for 1 prompts"},
-		{checkGenerate(gp, &GenerateResult{Completions: [][]runners.Completion{{ok}}}), "prompt 0 (a): 1 completions; asked for 2"},
-		{checkGenerate(gp, &GenerateResult{Completions: [][]runners.Completion{{ok, {NumTokens: 1, Finish: "eos", Tokens: []uint32{1}}}}}), `completion 1: finish "eos"`},
-		{checkGenerate(gp, &GenerateResult{Completions: [][]runners.Completion{{ok, {NumTokens: 2, Finish: "stop", Tokens: []uint32{1}}}}}), "1 token ids for num_tokens 2"},
-		{checkGenerate(gp, &GenerateResult{Completions: [][]runners.Completion{{ok, {NumTokens: 1, Finish: "stop", Tokens: []uint32{1}, LogProbs: []float32{0.5}}}}}), "logprob 0.5 at token 0"},
+		{checkGenerate(gp, &GenerateResult{Completions: [][]Completion{{ok}}}), "prompt 0 (a): 1 completions; asked for 2"},
+		{checkGenerate(gp, &GenerateResult{Completions: [][]Completion{{ok, c(runners.Completion{NumTokens: 1, Finish: "eos", Tokens: []uint32{1}})}}}), `completion 1: finish "eos"`},
+		{checkGenerate(gp, &GenerateResult{Completions: [][]Completion{{ok, c(runners.Completion{NumTokens: 2, Finish: "stop", Tokens: []uint32{1}})}}}), "1 token ids for num_tokens 2"},
+		{checkGenerate(gp, &GenerateResult{Completions: [][]Completion{{ok, c(runners.Completion{NumTokens: 1, Finish: "stop", Tokens: []uint32{1}, LogProbs: []float32{0.5}})}}}), "logprob 0.5 at token 0"},
 		{checkStep(&StepResult{}), `no "checkpoint"`},
 		{checkStep(&StepResult{Checkpoint: "c", Metrics: runners.StepMetrics{Groups: 1, Skipped: 2}}), "skipped ≤ groups"},
 		{checkHidden(&HiddenParams{Positions: []int{0, 1}}, &HiddenResult{Hidden: [][]float32{{1}}}), "1 vectors for 2 positions"},
 		{checkHidden(&HiddenParams{Positions: []int{0, 1}}, &HiddenResult{Hidden: [][]float32{{1}, {1, 2}}}), "vector 1 has 2 entries"},
 		{checkProbability(&ProbabilityResult{Probability: 1.5}), "probability 1.5"},
+		{checkProbabilities(&ProbabilitiesParams{Prompts: []runners.Prompt{{ID: "a"}}}, &ProbabilitiesResult{}), "0 for 1 prompts"},
+		{checkProbabilities(&ProbabilitiesParams{Prompts: []runners.Prompt{{ID: "a"}}}, &ProbabilitiesResult{Probabilities: []float64{-0.5}}), "prompt 0 (a): probability -0.5"},
 		{checkHello(&HelloResult{Protocol: 2}), "protocol version 2; relix speaks 1"},
 		{checkHello(&HelloResult{Protocol: 1, Base: "b", Capabilities: []string{"generate"}}), "must at least generate and step"},
 		{checkHello(&HelloResult{Protocol: 1, Base: "b", Capabilities: []string{"generate", "step"}, Needs: []string{"gpu"}}), `needs "gpu"`},
@@ -127,7 +149,7 @@ func TestResultChecks(t *testing.T) {
 			assert.Contains(t, tt.err.Error(), tt.want)
 		}
 	}
-	assert.NoError(t, checkGenerate(gp, &GenerateResult{Completions: [][]runners.Completion{{ok, ok}}}))
+	assert.NoError(t, checkGenerate(gp, &GenerateResult{Completions: [][]Completion{{ok, ok}}}))
 }
 
 func TestLineReader(t *testing.T) {
@@ -212,6 +234,8 @@ func paramsOf(method string) any {
 		return &LoadParams{}
 	case MethodProbability:
 		return &ProbabilityParams{}
+	case MethodProbabilities:
+		return &ProbabilitiesParams{}
 	case MethodShutdown:
 		return &Empty{}
 	}
@@ -232,6 +256,8 @@ func resultOf(method string) any {
 		return &LoadResult{}
 	case MethodProbability:
 		return &ProbabilityResult{}
+	case MethodProbabilities:
+		return &ProbabilitiesResult{}
 	case MethodProblems, MethodSave, MethodShutdown:
 		return &Empty{}
 	}
@@ -259,7 +285,7 @@ func FuzzWorkerMessage(f *testing.F) {
 	f.Fuzz(func(t *testing.T, line []byte) {
 		if req, err := DecodeRequest(line); err == nil {
 			if v := paramsOf(req.Method); v != nil && len(req.Params) > 0 {
-				_ = strictUnmarshal(req.Params, v)
+				_ = decodeBody(req.Params, nil, v)
 			}
 		}
 		resp, err := DecodeResponse(line)
@@ -277,23 +303,23 @@ func FuzzWorkerMessage(f *testing.F) {
 			return
 		}
 		var h HelloResult
-		if decodeResult(MethodHello, resp.Result, &h) == nil {
+		if decodeResult(MethodHello, resp.Result, nil, &h) == nil {
 			_ = checkHello(&h)
 		}
 		var g GenerateResult
-		if decodeResult(MethodGenerate, resp.Result, &g) == nil {
+		if decodeResult(MethodGenerate, resp.Result, nil, &g) == nil {
 			_ = checkGenerate(gp, &g)
 		}
 		var s StepResult
-		if decodeResult(MethodStep, resp.Result, &s) == nil {
+		if decodeResult(MethodStep, resp.Result, nil, &s) == nil {
 			_ = checkStep(&s)
 		}
 		var hr HiddenResult
-		if decodeResult(MethodHidden, resp.Result, &hr) == nil {
+		if decodeResult(MethodHidden, resp.Result, nil, &hr) == nil {
 			_ = checkHidden(hp, &hr)
 		}
 		var pr ProbabilityResult
-		if decodeResult(MethodProbability, resp.Result, &pr) == nil {
+		if decodeResult(MethodProbability, resp.Result, nil, &pr) == nil {
 			_ = checkProbability(&pr)
 		}
 	})

@@ -14,13 +14,24 @@ import (
 func (r *Runner) Generate(ctx context.Context, checkpoint string, prompts []runners.Prompt, n int, s runners.Sampling) ([][]runners.Completion, error) {
 	params := GenerateParams{Checkpoint: checkpoint, Prompts: nonNil(prompts), N: n, Sampling: s}
 	var res GenerateResult
-	if _, err := r.do(ctx, MethodGenerate, params, r.cfg.Timeouts.Generate.Std(), &res, checkpoint); err != nil {
+	p, err := r.do(ctx, MethodGenerate, params, r.cfg.Timeouts.Generate.Std(), &res, checkpoint)
+	if err != nil {
 		return nil, err
 	}
 	if err := checkGenerate(&params, &res); err != nil {
 		return nil, fmt.Errorf("worker: %w", err)
 	}
-	return res.Completions, nil
+	out := make([][]runners.Completion, len(res.Completions))
+	for i, cs := range res.Completions {
+		out[i] = make([]runners.Completion, len(cs))
+		for j, c := range cs {
+			out[i][j] = c.Completion
+			if p.handles && c.Handle != 0 {
+				r.handles.put(p, c.Handle, c.Tokens)
+			}
+		}
+	}
+	return out, nil
 }
 
 // Step asks the worker for one GRPO step.
@@ -45,19 +56,6 @@ func (r *Runner) Step(ctx context.Context, checkpoint string, groups []runners.G
 	p.hold(res.Checkpoint)
 	r.remember(res.Checkpoint, &params)
 	return res.Checkpoint, res.Metrics, nil
-}
-
-// Hidden asks the worker for last hidden states.
-func (r *Runner) Hidden(ctx context.Context, checkpoint string, tokens []uint32, positions []int) ([][]float32, error) {
-	params := HiddenParams{Checkpoint: checkpoint, Tokens: nonNil(tokens), Positions: nonNil(positions)}
-	var res HiddenResult
-	if _, err := r.do(ctx, MethodHidden, params, r.cfg.Timeouts.Other.Std(), &res, checkpoint); err != nil {
-		return nil, err
-	}
-	if err := checkHidden(&params, &res); err != nil {
-		return nil, fmt.Errorf("worker: %w", err)
-	}
-	return res.Hidden, nil
 }
 
 // Save asks the worker to write checkpoint to dir, then keeps relix's own
@@ -113,6 +111,24 @@ func (o oracleRunner) SuccessProbability(ctx context.Context, checkpoint string,
 		return 0, fmt.Errorf("worker: %w", err)
 	}
 	return res.Probability, nil
+}
+
+// SuccessProbabilities asks for the probabilities of many prompts in one
+// request when the worker serves the batched method (CapProbabilities),
+// else in one request each.
+func (o oracleRunner) SuccessProbabilities(ctx context.Context, checkpoint string, prompts []runners.Prompt, s runners.Sampling, truncated string) ([]float64, error) {
+	if !o.hello.Has(CapProbabilities) {
+		return runners.SuccessProbabilities(ctx, struct{ runners.Oracle }{o}, checkpoint, prompts, s, truncated)
+	}
+	params := ProbabilitiesParams{Checkpoint: checkpoint, Prompts: nonNil(prompts), Sampling: s, Truncated: truncated}
+	var res ProbabilitiesResult
+	if _, err := o.do(ctx, MethodProbabilities, params, o.cfg.Timeouts.Other.Std(), &res, checkpoint); err != nil {
+		return nil, err
+	}
+	if err := checkProbabilities(&params, &res); err != nil {
+		return nil, fmt.Errorf("worker: %w", err)
+	}
+	return res.Probabilities, nil
 }
 
 // Close shuts the worker down (a shutdown request, then a kill after

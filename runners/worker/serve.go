@@ -1,11 +1,13 @@
 package worker
 
 import (
+	"bytes"
+	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 
 	"github.com/relix-lab/relix/experiment/dataset"
@@ -23,8 +25,21 @@ type ServeOptions struct {
 	// come, the problem sets (nil at hello; with NeedsProblems the runner
 	// is made again when they arrive and must keep its base checkpoint).
 	New func(ctx context.Context, cfg Config, problems []*dataset.Set) (runners.Runner, error)
-	// Concurrency is how many requests are served at once (0: 1).
+	// Concurrency is how many requests are served at once (0: 1). At 1
+	// each request is answered on the goroutine that read it, which
+	// spares two thread hand-offs per request: most of a small request's
+	// cost on a busy machine.
 	Concurrency int
+	// Features are those Serve may take up when relix offers them: nil
+	// means all it speaks (Features), an empty list none, as a worker
+	// older than them answers.
+	Features []string
+	// Log, when set, gets one line at the end: the requests served by
+	// method and the bytes they carried.
+	Log io.Writer
+	// heldIDs bounds the ids kept for handles (0: workerHeldIDs); tests
+	// make it small to see handles let go.
+	heldIDs int
 }
 
 // Serve speaks the worker side of the protocol on in and out until a
@@ -45,9 +60,19 @@ func Serve(ctx context.Context, in io.Reader, out io.Writer, o ServeOptions) err
 		if err != nil {
 			return fmt.Errorf("reading requests: %w", err)
 		}
-		req, err := DecodeRequest(line)
+		line = bytes.Clone(line) // the params are decoded concurrently with the next read
+		env, err := parseEnvelope(line, true)
+		if err == nil {
+			err = checkRequest(&env)
+		}
 		if err != nil {
 			return fmt.Errorf("request line %d is not a protocol request: %w", lines.n, err)
+		}
+		req := request{envelope: env}
+		if env.Bin > 0 {
+			if req.att, err = lines.attachment(env.Bin, len(line)); err != nil {
+				return fmt.Errorf("reading requests: %w", err)
+			}
 		}
 		done, err := s.handle(ctx, req)
 		if err != nil || done {
@@ -57,10 +82,20 @@ func Serve(ctx context.Context, in io.Reader, out io.Writer, o ServeOptions) err
 	}
 }
 
+// request is a request as read: its envelope and its attachment.
+type request struct {
+	envelope
+	att []byte
+}
+
 type server struct {
 	o   ServeOptions
 	out io.Writer
 	max int
+	// binary and handles are the features hello took up.
+	binary, handles bool
+	ids             *idStore
+	tally           tally
 
 	wmu sync.Mutex // serializes lines on out
 	sem chan struct{}
@@ -74,14 +109,15 @@ type server struct {
 
 func (s *server) close() {
 	s.wg.Wait()
+	s.tally.write(s.o.Log, s.o.Worker)
 	if s.runner != nil {
 		_ = s.runner.Close()
 	}
 }
 
-// handle answers req, concurrently for the runner's methods; it reports
-// done after shutdown.
-func (s *server) handle(ctx context.Context, req Request) (done bool, err error) {
+// handle answers req, concurrently for the runner's methods when Serve
+// may work on several; it reports done after shutdown.
+func (s *server) handle(ctx context.Context, req request) (done bool, err error) {
 	switch {
 	case req.Method == MethodHello:
 		return s.helloed(ctx, req)
@@ -95,6 +131,10 @@ func (s *server) handle(ctx context.Context, req Request) (done bool, err error)
 	case s.o.NeedsProblems && !s.problems:
 		return false, s.reply(req.ID, nil, &Error{CodeBadRequest, fmt.Sprintf("%s before problems: this worker needs the problem sets first", req.Method)})
 	}
+	if s.o.Concurrency <= 1 {
+		s.answer(ctx, req)
+		return false, nil
+	}
 	select {
 	case s.sem <- struct{}{}:
 	case <-ctx.Done():
@@ -104,15 +144,26 @@ func (s *server) handle(ctx context.Context, req Request) (done bool, err error)
 	go func() {
 		defer s.wg.Done()
 		defer func() { <-s.sem }()
-		result, rerr := s.call(ctx, req)
-		_ = s.reply(req.ID, result, rerr) // when relix is gone the next read ends the loop
+		s.answer(ctx, req)
 	}()
 	return false, nil
 }
 
-func (s *server) helloed(ctx context.Context, req Request) (bool, error) {
+// answer runs a runner method and writes its answer. A write that fails
+// is not an error here: relix is gone, and the next read ends the loop.
+func (s *server) answer(ctx context.Context, req request) {
+	result, rerr := s.call(ctx, req)
+	items := 0
+	if b, ok := result.(batchReplies); ok {
+		items = len(b)
+	}
+	n, _ := s.replied(req.ID, result, rerr)
+	s.tally.add(req.Method, items, len(req.Body)+len(req.att), n)
+}
+
+func (s *server) helloed(ctx context.Context, req request) (bool, error) {
 	var h Hello
-	if err := strictUnmarshal(req.Params, &h); err != nil {
+	if err := strictUnmarshal(req.Body, &h); err != nil {
 		return false, s.reply(req.ID, nil, &Error{CodeBadRequest, "hello params: " + err.Error()})
 	}
 	if h.Protocol != Version {
@@ -133,13 +184,26 @@ func (s *server) helloed(ctx context.Context, req Request) (bool, error) {
 	if h.MaxMessage > 0 {
 		s.max = h.MaxMessage
 	}
-	caps := []string{CapGenerate, CapStep, CapHidden, CapSave, CapLoad}
+	caps := []string{CapGenerate, CapStep, CapHidden, CapSave, CapLoad, CapBatch}
 	if _, ok := r.(runners.Oracle); ok {
-		caps = append(caps, CapProbability)
+		caps = append(caps, CapProbability, CapProbabilities)
 	}
 	res := HelloResult{
 		Protocol: Version, Worker: s.o.Worker, Model: s.o.Model, Serves: s.o.Serves, Base: s.base,
 		Capabilities: caps, Concurrency: max(s.o.Concurrency, 1),
+	}
+	speaks := Features
+	if s.o.Features != nil {
+		speaks = s.o.Features
+	}
+	for _, f := range h.Features {
+		if slices.Contains(speaks, f) && slices.Contains(Features, f) && !slices.Contains(res.Features, f) {
+			res.Features = append(res.Features, f)
+		}
+	}
+	s.binary, s.handles = res.Speaks(FeatureBinary), res.Speaks(FeatureHandles)
+	if s.handles {
+		s.ids = newIDStore(cmp.Or(s.o.heldIDs, workerHeldIDs))
 	}
 	if s.o.NeedsProblems {
 		res.Needs = []string{NeedProblems}
@@ -147,9 +211,9 @@ func (s *server) helloed(ctx context.Context, req Request) (bool, error) {
 	return false, s.reply(req.ID, res, nil)
 }
 
-func (s *server) loadProblems(ctx context.Context, req Request) error {
+func (s *server) loadProblems(ctx context.Context, req request) error {
 	var p ProblemsParams
-	if err := strictUnmarshal(req.Params, &p); err != nil {
+	if err := strictUnmarshal(req.Body, &p); err != nil {
 		return s.reply(req.ID, nil, &Error{CodeBadRequest, "problems params: " + err.Error()})
 	}
 	set, err := dataset.NewSet("problems", p.Problems)
@@ -168,108 +232,4 @@ func (s *server) loadProblems(ctx context.Context, req Request) error {
 	_ = s.runner.Close()
 	s.runner, s.problems = r, true
 	return s.reply(req.ID, Empty{}, nil)
-}
-
-// call runs one runner method and returns its result or a structured error.
-func (s *server) call(ctx context.Context, req Request) (any, *Error) {
-	r := s.runner
-	bad := func(err error) *Error { return &Error{CodeBadRequest, req.Method + " params: " + err.Error()} }
-	switch req.Method {
-	case MethodGenerate:
-		var p GenerateParams
-		if err := strictUnmarshal(req.Params, &p); err != nil {
-			return nil, bad(err)
-		}
-		cs, err := r.Generate(ctx, p.Checkpoint, p.Prompts, p.N, p.Sampling)
-		if err != nil {
-			return nil, failure(err)
-		}
-		return GenerateResult{Completions: cs}, nil
-	case MethodStep:
-		var p StepParams
-		if err := strictUnmarshal(req.Params, &p); err != nil {
-			return nil, bad(err)
-		}
-		next, m, err := r.Step(ctx, p.Checkpoint, p.Groups, p.Hyper)
-		if err != nil {
-			return nil, failure(err)
-		}
-		return StepResult{Checkpoint: next, Metrics: m}, nil
-	case MethodHidden:
-		var p HiddenParams
-		if err := strictUnmarshal(req.Params, &p); err != nil {
-			return nil, bad(err)
-		}
-		h, err := r.Hidden(ctx, p.Checkpoint, p.Tokens, p.Positions)
-		if err != nil {
-			return nil, failure(err)
-		}
-		return HiddenResult{Hidden: h}, nil
-	case MethodSave:
-		var p SaveParams
-		if err := strictUnmarshal(req.Params, &p); err != nil {
-			return nil, bad(err)
-		}
-		if err := r.Save(ctx, p.Checkpoint, p.Dir); err != nil {
-			return nil, failure(err)
-		}
-		return Empty{}, nil
-	case MethodLoad:
-		var p LoadParams
-		if err := strictUnmarshal(req.Params, &p); err != nil {
-			return nil, bad(err)
-		}
-		id, err := r.Load(ctx, p.Dir)
-		if err != nil {
-			return nil, failure(err)
-		}
-		return LoadResult{Checkpoint: id}, nil
-	case MethodProbability:
-		o, ok := r.(runners.Oracle)
-		if !ok {
-			break
-		}
-		var p ProbabilityParams
-		if err := strictUnmarshal(req.Params, &p); err != nil {
-			return nil, bad(err)
-		}
-		pr, err := o.SuccessProbability(ctx, p.Checkpoint, p.Prompt, p.Sampling, p.Truncated)
-		if err != nil {
-			return nil, failure(err)
-		}
-		return ProbabilityResult{Probability: pr}, nil
-	}
-	return nil, &Error{CodeUnknownMethod, fmt.Sprintf("method %q is not served here", req.Method)}
-}
-
-func failure(err error) *Error {
-	if errors.Is(err, runners.ErrUnknownCheckpoint) {
-		return &Error{CodeUnknownCheckpoint, err.Error()}
-	}
-	return &Error{CodeFailed, err.Error()}
-}
-
-// reply writes one response line. A result that cannot be encoded (a
-// non-finite number) or is longer than the limit goes back as an error.
-func (s *server) reply(id uint64, result any, e *Error) error {
-	resp := Response{ID: id, Error: e}
-	if e == nil {
-		data, err := json.Marshal(result)
-		switch {
-		case err != nil:
-			resp.Error = &Error{CodeFailed, "result does not encode as JSON: " + err.Error()}
-		case len(data) > s.max:
-			resp.Error = &Error{CodeFailed, fmt.Sprintf("result of %d bytes is longer than the message limit of %d bytes", len(data), s.max)}
-		default:
-			resp.Result = data
-		}
-	}
-	line, err := json.Marshal(resp)
-	if err != nil {
-		return err
-	}
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	_, err = s.out.Write(append(line, '\n'))
-	return err
 }

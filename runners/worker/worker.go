@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -43,6 +44,9 @@ type Runner struct {
 	store    *store
 	hello    HelloResult // of the first process; later ones must agree on Base
 	sem      chan struct{}
+	handles  *handleCache
+	memo     hiddenMemo
+	queue    hiddenQueue
 
 	mu       sync.Mutex
 	proc     *proc
@@ -68,7 +72,7 @@ var _ runners.Runner = (*Runner)(nil)
 // oracleRunner is a Runner whose worker answers probability requests.
 type oracleRunner struct{ *Runner }
 
-var _ runners.Oracle = oracleRunner{}
+var _ runners.BatchOracle = oracleRunner{}
 
 // New starts the worker of cfg and greets it. A worker that fails to start
 // the first time is not retried: that is a configuration error.
@@ -85,6 +89,7 @@ func New(ctx context.Context, cfg spec.Runner, opts runners.Options) (runners.Ru
 		log:     newLogTail(opts.Log),
 		store:   newStore(opts.Log),
 		lineage: map[string]*replay{},
+		handles: newHandleCache(relixHeldIDs),
 	}
 	if cfg.MaxMessage > 0 {
 		r.max = cfg.MaxMessage << 20
@@ -140,13 +145,18 @@ func (r *Runner) start(ctx context.Context) (*proc, error) {
 		<-p.done
 		return nil, pe
 	}
-	r.log.notef("worker %s (pid %d) serves %s, base checkpoint %s", p.hello.Worker, p.cmd.Process.Pid, p.hello.Model, p.hello.Base)
+	speaks := "JSON only"
+	if len(p.hello.Features) > 0 {
+		speaks = "features " + strings.Join(p.hello.Features, ", ")
+	}
+	r.log.notef("worker %s (pid %d) serves %s, base checkpoint %s, %s", p.hello.Worker, p.cmd.Process.Pid, p.hello.Model, p.hello.Base, speaks)
 	return p, nil
 }
 
 func (r *Runner) greet(ctx context.Context, p *proc) error {
 	timeout := r.cfg.Timeouts.Start.Std()
-	h := Hello{Protocol: Version, Relix: r.relix, MaxMessage: r.max, Config: Config{Model: r.cfg.Model, Dtype: r.cfg.Dtype, Device: r.cfg.Device}}
+	h := Hello{Protocol: Version, Relix: r.relix, MaxMessage: r.max, Config: Config{Model: r.cfg.Model, Dtype: r.cfg.Dtype, Device: r.cfg.Device},
+		Features: Features}
 	if r.cfg.ServesSim() {
 		sim := SimPolicy(r.cfg.Sim)
 		h.Config.Sim = &sim
@@ -170,6 +180,7 @@ func (r *Runner) greet(ctx context.Context, p *proc) error {
 			r.cfg.Command, res.Serves, res.Worker)
 	}
 	p.hello = res
+	p.binary, p.handles = res.Speaks(FeatureBinary), res.Speaks(FeatureHandles)
 	p.hold(res.Base)
 	if slices.Contains(res.Needs, NeedProblems) {
 		if err := p.call(ctx, MethodProblems, ProblemsParams{Problems: r.problems}, timeout, &Empty{}); err != nil {
@@ -272,7 +283,11 @@ func (r *Runner) do(ctx context.Context, method string, params any, timeout time
 		}
 		err = r.restore(ctx, p, needs)
 		if err == nil {
-			err = r.send(ctx, p, method, params, timeout, result)
+			body := params
+			if pp, ok := params.(perProc); ok {
+				body = pp.on(p)
+			}
+			err = r.send(ctx, p, method, body, timeout, result)
 		}
 		var pe *procError
 		var we *Error
@@ -293,6 +308,10 @@ func (r *Runner) do(ctx context.Context, method string, params any, timeout time
 		}
 	}
 }
+
+// perProc is params that depend on the process they go to (a handle is
+// only good on the process that issued it).
+type perProc interface{ on(p *proc) any }
 
 // send makes one call within the worker's announced concurrency.
 func (r *Runner) send(ctx context.Context, p *proc, method string, params any, timeout time.Duration, result any) error {

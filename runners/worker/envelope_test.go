@@ -1,0 +1,238 @@
+package worker
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"math"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/relix-lab/relix/runners"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var envelopeSeeds = []string{
+	`{"id":1,"result":{"protocol":1,"worker":"w","model":"m","base":"b","capabilities":["generate","step"]}}`,
+	`{"id":2,"result":{"completions":[[{"text":"x","num_tokens":1,"finish":"stop","tokens":{"bin":[0,1]},"handle":3}]]},"bin":4}`,
+	`{"id":4,"result":{"hidden":{"bin":[0,4],"width":2}},"bin":16}`,
+	`{"id":5,"error":{"code":"unknown_handle","message":"no"}}`,
+	`{"id":7,"result":{"loss":NaN}}`,
+	`{"id":8,"method":"hidden","params":{"checkpoint":"c","handle":2,"positions":[0,5]}}`,
+	`{"id":9,"method":"batch","params":{"requests":[{"method":"hidden","params":{"checkpoint":"c","tokens":{"bin":[0,2]},"positions":[1]}}]},"bin":8}`,
+	` { "id" : 3 , "result" : { } , "extra" : [1, -2.5e+3, true, null, "\u00e9\"\\"] } `,
+	`{"ID":1,"result":{}}`,
+	`{"id":1,"id":2,"result":{}}`,
+	`{"id":1.0,"result":{}}`,
+	`{"id":1,"result":null}`,
+	`{"id":1,"result":{}}]`,
+	`{"i\u0064":1,"result":{}}`,
+	`{"id":18446744073709551615,"result":{}}`,
+	`{"id":1,"result":{},"bin":-1}`,
+	`{"id":1,"error":null,"result":{}}`,
+	"{\"id\":1,\"method\":\"\x83\"}", // json mends invalid UTF-8
+}
+
+// FuzzEnvelope holds the one-pass envelope reader to encoding/json's
+// reading of the same line: both accept or both refuse, and what they
+// accept is the same message.
+func FuzzEnvelope(f *testing.F) {
+	for _, s := range envelopeSeeds {
+		f.Add([]byte(s), false)
+		f.Add([]byte(s), true)
+	}
+	f.Fuzz(func(t *testing.T, line []byte, request bool) {
+		fast, ok := fastEnvelope(line, request)
+		slow, err := slowEnvelope(line, request)
+		if !ok {
+			return // the slow path decides: nothing to compare
+		}
+		if err != nil {
+			t.Fatalf("the fast path accepts what encoding/json refuses (%v): %q", err, line)
+		}
+		if fast.ID != slow.ID || fast.Method != slow.Method || fast.Bin != slow.Bin ||
+			!bytes.Equal(fast.Body, slow.Body) || (fast.Error == nil) != (slow.Error == nil) ||
+			(fast.Error != nil && *fast.Error != *slow.Error) {
+			t.Fatalf("the paths read %q differently:\nfast %+v\nslow %+v", line, fast, slow)
+		}
+	})
+}
+
+func TestEnvelopeSeeds(t *testing.T) {
+	for _, s := range envelopeSeeds {
+		for _, request := range []bool{false, true} {
+			fast, ok := fastEnvelope([]byte(s), request)
+			slow, err := slowEnvelope([]byte(s), request)
+			if ok {
+				require.NoError(t, err, s)
+				assert.Equal(t, slow, fast, s)
+			}
+		}
+	}
+	_, ok := fastEnvelope([]byte(envelopeSeeds[1]), false)
+	assert.True(t, ok, "a usual line takes the fast path")
+}
+
+// FuzzFrame feeds arbitrary bytes to the frame reader as a stream of
+// messages and decodes every body it accepts as each method's params and
+// result: refusals are errors, never panics, and a body that decodes
+// survives a second trip through both lanes unchanged.
+func FuzzFrame(f *testing.F) {
+	att := appendLE(nil, []uint32{7, 8, 9, 10})
+	for _, s := range envelopeSeeds {
+		f.Add(append(append([]byte(s), '\n'), att...))
+	}
+	f.Fuzz(func(t *testing.T, stream []byte) {
+		lines := newLineReader(bytes.NewReader(stream), 1<<16)
+		for {
+			line, err := lines.next()
+			if err != nil {
+				return
+			}
+			line = bytes.Clone(line)
+			env, err := parseEnvelope(line, bytes.Contains(line, []byte(`"method"`)))
+			if err != nil {
+				return
+			}
+			var att []byte
+			if env.Bin > 0 {
+				if att, err = lines.attachment(env.Bin, len(line)); err != nil {
+					return
+				}
+			}
+			for _, v := range []any{&GenerateResult{}, &StepParams{}, &HiddenParams{}, &HiddenResult{}, &BatchParams{}, &ProbabilitiesResult{}} {
+				if decodeBody(env.Body, att, v) == nil {
+					secondTrip(t, v)
+				}
+			}
+		}
+	})
+}
+
+// secondTrip encodes a decoded body in both lanes and decodes it again.
+func secondTrip(t *testing.T, v any) {
+	for _, binary := range []bool{false, true} {
+		e := encoder{binary: binary}
+		var body any
+		switch v := v.(type) {
+		case *GenerateResult:
+			body = *v
+		case *StepParams:
+			body = *v
+		case *HiddenParams:
+			body = *v
+		case *HiddenResult:
+			body = *v
+		default:
+			return
+		}
+		raw, err := encodeBody(&e, body)
+		if err != nil {
+			continue // a non-finite float: JSON cannot say it, and relix refuses it
+		}
+		if len(raw) == 0 {
+			t.Fatalf("an empty body for %T", v)
+		}
+	}
+}
+
+func TestAttachmentLimits(t *testing.T) {
+	t.Parallel()
+	lr := newLineReader(strings.NewReader("{}\nabc"), 6)
+	line, err := lr.next()
+	require.NoError(t, err)
+	_, err = lr.attachment(5, len(line))
+	assert.ErrorIs(t, err, ErrTooLarge, "line and attachment together are over the limit")
+	lr = newLineReader(strings.NewReader("{}\nabc"), 100)
+	line, _ = lr.next()
+	_, err = lr.attachment(5, len(line))
+	assert.ErrorIs(t, err, io.ErrUnexpectedEOF, "a writer that died mid-attachment")
+
+	var hp HiddenParams
+	err = decodeBody([]byte(`{"checkpoint":"c","tokens":{"bin":[4,2]},"positions":[0]}`), make([]byte, 8), &hp)
+	assert.ErrorContains(t, err, "outside the 8-byte attachment")
+	err = decodeBody([]byte(`{"checkpoint":"c","tokens":{"bin":[-4,2]},"positions":[0]}`), make([]byte, 8), &hp)
+	assert.ErrorContains(t, err, "non-negative")
+	err = decodeBody([]byte(`{"checkpoint":"c","tokens":{"at":1},"positions":[0]}`), nil, &hp)
+	assert.ErrorContains(t, err, `{"bin":[offset,length]}`)
+	var hr HiddenResult
+	err = decodeBody([]byte(`{"hidden":{"bin":[0,3],"width":2}}`), make([]byte, 12), &hr)
+	assert.ErrorContains(t, err, "3 numbers in rows of width 2")
+	require.NoError(t, decodeBody([]byte(`{"hidden":{"bin":[4,4],"width":2}}`), appendLE(nil, []float32{9, 1, 2, 3, 4}), &hr))
+	assert.Equal(t, [][]float32{{1, 2}, {3, 4}}, hr.Hidden)
+}
+
+// A worker's reply that cannot be written as JSON (a NaN) goes back as an
+// error, with no attachment; in the binary lane the NaN travels.
+func TestNonFiniteBodies(t *testing.T) {
+	t.Parallel()
+	nan := GenerateResult{Completions: [][]Completion{{{Completion: runners.Completion{Text: "x", NumTokens: 1, Finish: "stop", LogProbs: []float32{float32(math.NaN())}}}}}}
+	_, err := encodeBody(&encoder{}, nan)
+	var ue *json.UnsupportedValueError
+	assert.True(t, errors.As(err, &ue), "%v", err)
+	e := encoder{binary: true}
+	raw, err := encodeBody(&e, nan)
+	require.NoError(t, err)
+	var back GenerateResult
+	require.NoError(t, decodeBody(raw, e.att, &back))
+	assert.ErrorContains(t, checkGenerate(&GenerateParams{Prompts: []runners.Prompt{{ID: "a"}}, N: 1}, &back), "logprob NaN")
+}
+
+var bodySeeds = []string{
+	`{"completions":[[{"text":"Let me \"think\".\nSo $\\boxed{42}$ é","num_tokens":12,"finish":"stop","trace":{"bin":[0,2]},"tokens":[1,2,4294967295],"logprobs":[-0.5,-1e-7,0],"handle":3}],[]]}`,
+	`{"completions":[[{"text":"x","num_tokens":-3,"finish":"length","logprobs":[1e40],"extra":{"a":[1,{"b":null}]}}]]}`,
+	`{"completions":[[{"Text":"x"}]]}`,
+	`{"completions":[[{"text":"\u00e9","tokens":[4294967296]}]]}`,
+	`{"completions":null}`,
+	`{"completions":[[{"text":"a","text":"b"}]]}`,
+	`{"completions":[[{"num_tokens":1.5,"tokens":{"bin":[1]}}]]}`,
+	`{"completions":[[{"tokens":{"bin":[1,2],"width":3},"trace":[1e-320,5e-324,-0]}]]}`,
+	`{"hidden":{"bin":[0,4],"width":2}}`,
+	`{"hidden":[[1,2.5,-3e-2],[],[0.1]]}`,
+	`{"hidden":{"bin":[0,3],"width":2}}`,
+	`{"hidden":{"bin":[0,4],"width":0}}`,
+	`{"hidden":null}`,
+	`{}`,
+}
+
+// FuzzFastBodies holds the fast body reader to encoding/json: where it
+// reads a body, encoding/json reads the same values.
+func FuzzFastBodies(f *testing.F) {
+	for _, s := range bodySeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		if _, ok := fastEnvelope(append(append([]byte(`{"id":1,"result":`), raw...), '}'), false); !ok {
+			return // bodies reach the reader only from a line the envelope reader took
+		}
+		for _, pair := range [][2]any{{&wireGenerateResult{}, &wireGenerateResult{}}, {&wireHiddenResult{}, &wireHiddenResult{}}} {
+			fast, slow := pair[0], pair[1]
+			if !fastDecode(raw, fast) {
+				continue
+			}
+			if err := strictUnmarshal(raw, slow); err != nil {
+				t.Fatalf("the fast reader took what encoding/json refuses (%v): %s", err, raw)
+			}
+			if !reflect.DeepEqual(fast, slow) {
+				t.Fatalf("the readers differ on %s:\nfast %#v\nslow %#v", raw, fast, slow)
+			}
+		}
+	})
+}
+
+func TestFastBodySeeds(t *testing.T) {
+	took := 0
+	for _, s := range bodySeeds {
+		for _, pair := range [][2]any{{&wireGenerateResult{}, &wireGenerateResult{}}, {&wireHiddenResult{}, &wireHiddenResult{}}} {
+			if fastDecode([]byte(s), pair[0]) {
+				took++
+				require.NoError(t, strictUnmarshal([]byte(s), pair[1]), s)
+				assert.Equal(t, pair[1], pair[0], s)
+			}
+		}
+	}
+	assert.GreaterOrEqual(t, took, 4)
+}

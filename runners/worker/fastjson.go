@@ -1,0 +1,266 @@
+package worker
+
+import (
+	"bytes"
+	"math"
+	"strconv"
+	"unicode/utf8"
+)
+
+// The bodies relix reads most — generate results, one a market attempt,
+// and hidden results — are read here in one pass over bytes the envelope
+// reader has already validated, instead of encoding/json's two passes and
+// reflection. Anything unusual (null, an escape other than the simple
+// ones, a key in another case, a repeated key, a number that is not plain)
+// makes the fast reader give up, and encoding/json reads the body as it
+// always did; FuzzFastBodies holds the two to the same values.
+
+// fastDecode decodes raw into dst when it can; false: use encoding/json.
+func fastDecode(raw []byte, dst any) bool {
+	s := scanner{b: raw}
+	var ok bool
+	switch d := dst.(type) {
+	case *wireGenerateResult:
+		var w wireGenerateResult
+		ok = fastGenerate(&s, &w)
+		if ok {
+			*d = w
+		}
+	case *wireHiddenResult:
+		var w wireHiddenResult
+		ok = fastObject(&s, []string{"hidden"}, func(int) bool {
+			w.Hidden = &matrix{}
+			return fastMatrix(&s, w.Hidden)
+		})
+		if ok {
+			*d = w
+		}
+	}
+	return ok && s.end()
+}
+
+// fastObject reads an object whose known members are keys, calling member
+// with a key's index with the scanner at its value; other members are
+// skipped, as encoding/json skips fields a struct does not have.
+func fastObject(s *scanner, keys []string, member func(int) bool) bool {
+	var seen uint64
+	return s.object(func(raw []byte) bool {
+		if bytes.IndexByte(raw, '\\') >= 0 {
+			return false
+		}
+		k := -1
+		for i, name := range keys {
+			if string(raw) == name {
+				k = i
+				break
+			}
+			if len(raw) == len(name) && bytes.EqualFold(raw, []byte(name)) {
+				return false // json matches keys case-insensitively
+			}
+		}
+		switch {
+		case k < 0:
+			return s.value(0)
+		case seen&(1<<k) != 0:
+			return false
+		}
+		seen |= 1 << k
+		return !s.peek('n') && member(k) // null, or a value the fast reader does not take: json's
+	})
+}
+
+// fastArray reads an array, calling item with the scanner at each item
+// that is not null.
+func fastArray(s *scanner, item func() bool) bool {
+	return s.array(func() bool { return !s.peek('n') && item() })
+}
+
+func (s *scanner) peek(c byte) bool { return s.i < len(s.b) && s.b[s.i] == c }
+
+var completionKeys = []string{"text", "num_tokens", "finish", "tokens", "logprobs", "trace", "handle"}
+
+func fastGenerate(s *scanner, w *wireGenerateResult) bool {
+	return fastObject(s, []string{"completions"}, func(int) bool {
+		w.Completions = [][]wireCompletion{}
+		return fastArray(s, func() bool {
+			group := []wireCompletion{}
+			ok := fastArray(s, func() bool {
+				var c wireCompletion
+				ok := fastObject(s, completionKeys, func(k int) bool {
+					var ok bool
+					switch k {
+					case 0:
+						c.Text, ok = s.plainString()
+					case 1:
+						var n int64
+						n, ok = s.plainInt()
+						c.NumTokens = int(n)
+					case 2:
+						c.Finish, ok = s.plainString()
+					case 3:
+						c.Tokens, ok = fastBulk[uint32](s)
+					case 4:
+						c.LogProbs, ok = fastBulk[float32](s)
+					case 5:
+						c.Trace, ok = fastBulk[float64](s)
+					case 6:
+						c.Handle, ok = s.plainUint()
+					}
+					return ok
+				})
+				group = append(group, c)
+				return ok
+			})
+			w.Completions = append(w.Completions, group)
+			return ok
+		})
+	})
+}
+
+// fastBulk reads a numeric array inline or a reference.
+func fastBulk[T elem](s *scanner) (*bulk[T], bool) {
+	if s.peek('{') {
+		off, n, width, ok := fastRef(s)
+		return &bulk[T]{ref: true, off: off, n: n}, ok && width < 0
+	}
+	b := &bulk[T]{v: []T{}}
+	ok := fastArray(s, func() bool {
+		x, ok := fastNumber[T](s)
+		b.v = append(b.v, x)
+		return ok
+	})
+	return b, ok
+}
+
+func fastMatrix(s *scanner, m *matrix) bool {
+	if s.peek('{') {
+		off, n, width, ok := fastRef(s)
+		if !ok || width <= 0 || n%width != 0 {
+			return false // encoding/json's reader words the error
+		}
+		m.ref, m.off, m.n, m.wd = true, off, n, width
+		return true
+	}
+	m.v = [][]float32{}
+	return fastArray(s, func() bool {
+		row := []float32{}
+		ok := fastArray(s, func() bool {
+			x, ok := fastNumber[float32](s)
+			row = append(row, x)
+			return ok
+		})
+		m.v = append(m.v, row)
+		return ok
+	})
+}
+
+// fastRef reads {"bin":[offset,length]} and, for a matrix, "width"; width
+// is -1 without it.
+func fastRef(s *scanner) (off, n, width int, ok bool) {
+	width = -1
+	var got bool
+	ok = fastObject(s, []string{"bin", "width"}, func(k int) bool {
+		if k == 1 {
+			w, ok := s.plainInt()
+			width = int(w)
+			return ok && w > 0
+		}
+		var xs []int64
+		ok := fastArray(s, func() bool {
+			x, ok := s.plainInt()
+			xs = append(xs, x)
+			return ok && x >= 0 && len(xs) <= 2
+		})
+		if !ok || len(xs) != 2 {
+			return false
+		}
+		off, n, got = int(xs[0]), int(xs[1]), true
+		return true
+	})
+	return off, n, width, ok && got
+}
+
+// plainString reads a string with at most the simple escapes, as
+// encoding/json would give it; false for \u escapes and invalid UTF-8.
+func (s *scanner) plainString() (string, bool) {
+	start := s.i
+	if !s.str() {
+		return "", false
+	}
+	raw := s.b[start+1 : s.i-1]
+	if bytes.IndexByte(raw, '\\') < 0 {
+		if !utf8.Valid(raw) {
+			return "", false
+		}
+		return string(raw), true
+	}
+	out := make([]byte, 0, len(raw))
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		if c != '\\' {
+			out = append(out, c)
+			continue
+		}
+		i++
+		switch raw[i] {
+		case '"', '\\', '/':
+			out = append(out, raw[i])
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		default:
+			return "", false // \u: encoding/json's rules for surrogates
+		}
+	}
+	if !utf8.Valid(out) {
+		return "", false
+	}
+	return string(out), true
+}
+
+// plainInt reads an integer of at most 18 digits.
+func (s *scanner) plainInt() (int64, bool) {
+	neg := s.eat('-')
+	n, ok := s.plainUint()
+	if neg {
+		return -int64(n), ok
+	}
+	return int64(n), ok
+}
+
+func (s *scanner) plainUint() (uint64, bool) {
+	start := s.i
+	if !s.number() {
+		return 0, false
+	}
+	n, ok := plainUint(s.b[start:s.i])
+	return n, ok
+}
+
+// fastNumber reads one element as encoding/json would: a uint32 must be a
+// plain integer in range, a float any JSON number that fits.
+func fastNumber[T elem](s *scanner) (T, bool) {
+	start := s.i
+	if !s.number() {
+		return 0, false
+	}
+	lit := s.b[start:s.i]
+	var z T
+	switch any(z).(type) {
+	case uint32:
+		n, ok := plainUint(lit)
+		return T(n), ok && n <= math.MaxUint32
+	case float32:
+		f, err := strconv.ParseFloat(string(lit), 32)
+		return T(f), err == nil
+	}
+	f, err := strconv.ParseFloat(string(lit), 64)
+	return T(f), err == nil
+}

@@ -1,0 +1,137 @@
+package worker
+
+import (
+	"encoding/json"
+	"math"
+	"testing"
+)
+
+// BenchmarkHiddenCodec is what each way of carrying bulk arrays costs one
+// hidden round trip in encoding and decoding alone (no pipe, no sim): the
+// request with 8,192 token ids, encoded by relix and decoded by the
+// worker, and the answer of 32 vectors of 64, encoded by the worker and
+// decoded by relix. "base64" is the alternative PROTOCOL.md weighed
+// against the attachment: the same little-endian bytes as a base64 string
+// inside the JSON.
+func BenchmarkHiddenCodec(b *testing.B) {
+	tokens := make([]uint32, 8192)
+	for i := range tokens {
+		tokens[i] = uint32(i*7919) % 151936
+	}
+	positions := make([]int, 32)
+	hidden := make([][]float32, 32)
+	for i := range positions {
+		positions[i] = i * 256
+		hidden[i] = make([]float32, 64)
+		for k := range hidden[i] {
+			hidden[i][k] = float32(math.Sin(float64(i*64+k))) * 3
+		}
+	}
+	for _, lane := range []string{"json", "base64", "binary"} {
+		b.Run(lane, func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				var n int
+				if lane == "base64" {
+					n = base64RoundTrip(b, tokens, positions, hidden)
+				} else {
+					n = laneRoundTrip(b, lane == "binary", tokens, positions, hidden)
+				}
+				b.SetBytes(int64(n))
+			}
+		})
+	}
+}
+
+// laneRoundTrip is the shipped path: encodeBody, the envelope, parsing it
+// and decodeBody, both ways. It returns the bytes that would cross.
+func laneRoundTrip(b *testing.B, bin bool, tokens []uint32, positions []int, hidden [][]float32) int {
+	e := encoder{binary: bin}
+	body, err := encodeBody(&e, HiddenParams{Checkpoint: "sim-0123456789abcdef", Tokens: tokens, Positions: positions})
+	if err != nil {
+		b.Fatal(err)
+	}
+	line := appendRequest(nil, 7, MethodHidden, body, len(e.att))
+	env, err := parseEnvelope(line, true)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var p HiddenParams
+	if err := decodeBody(env.Body, e.att, &p); err != nil || len(p.Tokens) != len(tokens) {
+		b.Fatal(err)
+	}
+	sent := len(line) + len(e.att)
+	e = encoder{binary: bin}
+	if body, err = encodeBody(&e, HiddenResult{Hidden: hidden}); err != nil {
+		b.Fatal(err)
+	}
+	if line, err = appendResponse(nil, 7, body, nil, len(e.att)); err != nil {
+		b.Fatal(err)
+	}
+	if env, err = parseEnvelope(line, false); err != nil {
+		b.Fatal(err)
+	}
+	var r HiddenResult
+	if err := decodeBody(env.Body, e.att, &r); err != nil || len(r.Hidden) != len(hidden) {
+		b.Fatal(err)
+	}
+	return sent + len(line) + len(e.att)
+}
+
+// The base64 lane's bodies: encoding/json writes a []byte as base64.
+type b64HiddenParams struct {
+	Checkpoint string `json:"checkpoint"`
+	Tokens     []byte `json:"tokens"`
+	Positions  []int  `json:"positions"`
+}
+
+type b64HiddenResult struct {
+	Hidden []byte `json:"hidden"`
+	Width  int    `json:"width"`
+}
+
+func base64RoundTrip(b *testing.B, tokens []uint32, positions []int, hidden [][]float32) int {
+	body, err := json.Marshal(b64HiddenParams{Checkpoint: "sim-0123456789abcdef", Tokens: appendLE(nil, tokens), Positions: positions})
+	if err != nil {
+		b.Fatal(err)
+	}
+	line := appendRequest(nil, 7, MethodHidden, body, 0)
+	env, err := parseEnvelope(line, true)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var p b64HiddenParams
+	if err := strictUnmarshal(env.Body, &p); err != nil {
+		b.Fatal(err)
+	}
+	if got := fromLE[uint32](p.Tokens, len(p.Tokens)/4); len(got) != len(tokens) {
+		b.Fatal("tokens lost")
+	}
+	sent := len(line)
+	var flat []byte
+	for _, h := range hidden {
+		flat = appendLE(flat, h)
+	}
+	if body, err = json.Marshal(b64HiddenResult{Hidden: flat, Width: 64}); err != nil {
+		b.Fatal(err)
+	}
+	if line, err = appendResponse(nil, 7, body, nil, 0); err != nil {
+		b.Fatal(err)
+	}
+	if env, err = parseEnvelope(line, false); err != nil {
+		b.Fatal(err)
+	}
+	var r b64HiddenResult
+	if err := strictUnmarshal(env.Body, &r); err != nil {
+		b.Fatal(err)
+	}
+	vals := fromLE[float32](r.Hidden, len(r.Hidden)/4)
+	rows := make([][]float32, len(vals)/r.Width)
+	for i := range rows {
+		rows[i] = vals[i*r.Width : (i+1)*r.Width]
+	}
+	if len(rows) != len(hidden) {
+		b.Fatal("hidden lost")
+	}
+	return sent + len(line)
+}
