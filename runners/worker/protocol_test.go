@@ -3,6 +3,7 @@ package worker
 import (
 	"bufio"
 	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"math"
@@ -176,38 +177,97 @@ func TestLineReader(t *testing.T) {
 
 // Every example in PROTOCOL.md is a message of the protocol: a request
 // (→) or a response (←) whose params or result decode strictly, unknown
-// fields refused, into the method's types.
+// fields refused, into the method's types; one with an attachment (the
+// "bin" line after it, in hex, "…" where the document cuts it short)
+// decodes against it, every reference inside it.
 func TestProtocolExamples(t *testing.T) {
 	t.Parallel()
 	doc, err := os.ReadFile("PROTOCOL.md")
 	require.NoError(t, err)
-	methods := map[uint64]string{}
-	requests, responses := 0, 0
+	type message struct {
+		text string
+		att  []byte
+	}
+	var msgs []*message
 	sc := bufio.NewScanner(bytes.NewReader(doc))
 	for sc.Scan() {
 		text := sc.Text()
 		switch {
-		case strings.HasPrefix(text, "→ "):
-			req, err := DecodeRequest([]byte(text[len("→ "):]))
+		case strings.HasPrefix(text, "→ ") || strings.HasPrefix(text, "← "):
+			msgs = append(msgs, &message{text: text})
+		case strings.HasPrefix(text, "  bin "):
+			require.NotEmpty(t, msgs, text)
+			h := strings.TrimSuffix(text[len("  bin "):], "…")
+			att, err := hex.DecodeString(h)
 			require.NoError(t, err, text)
-			methods[req.ID] = req.Method
-			if v := paramsOf(req.Method); v != nil && len(req.Params) > 0 {
-				require.NoError(t, exactly(req.Params, v), text)
-			}
-			requests++
-		case strings.HasPrefix(text, "← "):
-			resp, err := DecodeResponse([]byte(text[len("← "):]))
-			require.NoError(t, err, text)
-			method, ok := methods[resp.ID]
-			require.True(t, ok, "response to an id no example sent: %s", text)
-			if v := resultOf(method); v != nil && resp.Error == nil {
-				require.NoError(t, exactly(resp.Result, v), text)
-			}
-			responses++
+			msgs[len(msgs)-1].att = att
 		}
 	}
-	assert.GreaterOrEqual(t, requests, 9)
-	assert.GreaterOrEqual(t, responses, 9)
+	methods := map[uint64]string{}
+	requests, responses, attached := 0, 0, 0
+	for _, m := range msgs {
+		line := []byte(m.text[len("→ "):])
+		var bin int
+		var body json.RawMessage
+		var method string
+		if strings.HasPrefix(m.text, "→ ") {
+			req, err := DecodeRequest(line)
+			require.NoError(t, err, m.text)
+			methods[req.ID] = req.Method
+			method, body, bin = req.Method, req.Params, req.Bin
+			requests++
+		} else {
+			resp, err := DecodeResponse(line)
+			require.NoError(t, err, m.text)
+			var ok bool
+			method, ok = methods[resp.ID]
+			require.True(t, ok, "response to an id no example sent: %s", m.text)
+			if resp.Error != nil {
+				continue
+			}
+			body, bin = resp.Result, resp.Bin
+			responses++
+		}
+		require.LessOrEqual(t, len(m.att), bin, "%s: the attachment is the length the line says", m.text)
+		if bin == 0 {
+			v := paramsOf(method)
+			if strings.HasPrefix(m.text, "← ") {
+				v = resultOf(method)
+			}
+			if v != nil && len(body) > 0 {
+				require.NoError(t, exactly(body, v), m.text)
+			}
+			continue
+		}
+		attached++
+		att := append(m.att, make([]byte, bin-len(m.att))...)
+		if strings.HasPrefix(m.text, "→ ") && method != MethodBatch {
+			require.NoError(t, decodeBody(body, att, paramsOf(method)), m.text)
+			continue
+		}
+		if strings.HasPrefix(m.text, "→ ") {
+			var batch BatchParams
+			require.NoError(t, decodeBody(body, att, &batch), m.text)
+			for _, item := range batch.Requests {
+				require.NoError(t, decodeBody(item.Params, att, paramsOf(item.Method)), m.text)
+			}
+			continue
+		}
+		if method != MethodBatch {
+			require.NoError(t, decodeBody(body, att, resultOf(method)), m.text)
+			continue
+		}
+		var res batchAnswer
+		require.NoError(t, decodeBody(body, att, &res), m.text)
+		for _, item := range res.Responses {
+			if item.Error == nil {
+				require.NoError(t, decodeBody(item.Result, att, &HiddenResult{}), m.text)
+			}
+		}
+	}
+	assert.GreaterOrEqual(t, requests, 14)
+	assert.GreaterOrEqual(t, responses, 14)
+	assert.GreaterOrEqual(t, attached, 4)
 }
 
 func exactly(raw json.RawMessage, v any) error {
@@ -236,6 +296,8 @@ func paramsOf(method string) any {
 		return &ProbabilityParams{}
 	case MethodProbabilities:
 		return &ProbabilitiesParams{}
+	case MethodBatch:
+		return &BatchParams{}
 	case MethodShutdown:
 		return &Empty{}
 	}
@@ -258,6 +320,8 @@ func resultOf(method string) any {
 		return &ProbabilityResult{}
 	case MethodProbabilities:
 		return &ProbabilitiesResult{}
+	case MethodBatch:
+		return &BatchResult{}
 	case MethodProblems, MethodSave, MethodShutdown:
 		return &Empty{}
 	}

@@ -20,6 +20,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import torch  # noqa: E402
 
+import frames  # noqa: E402
 import tensors  # noqa: E402
 import worker  # noqa: E402
 
@@ -31,7 +32,7 @@ PROMPTS = [{"id": "p-a", "text": "What is the remainder when $28$ is divided by 
 
 
 def args(**kw):
-    a = {"tiny": True, "model": "", "dtype": "", "device": "cpu", "backend": "auto", "keep": 3, "trace": False}
+    a = {"tiny": True, "model": "", "dtype": "", "device": "cpu", "backend": "auto", "keep": 3, "trace": False, "json_only": False}
     a.update(kw)
     return argparse.Namespace(**a)
 
@@ -67,7 +68,8 @@ class WorkerTest(unittest.TestCase):
     def test_hello(self):
         self.assertEqual(self.hello["protocol"], 1)
         self.assertTrue(self.base.startswith("base-"))
-        self.assertEqual(set(self.hello["capabilities"]), {"generate", "step", "hidden", "save", "load"})
+        self.assertEqual(set(self.hello["capabilities"]), {"generate", "step", "hidden", "save", "load", "batch"})
+        self.assertNotIn("features", self.hello, "relix offered none")
         again = worker.Worker(args())
         _, [h] = converse(again, {"id": 1, "method": "hello", "params": {"protocol": 1, "config": {}}})
         self.assertEqual(h["result"]["base"], self.base, "a fresh process names the same base")
@@ -178,6 +180,110 @@ class WorkerTest(unittest.TestCase):
             status = worker.serve(self.w, io.BytesIO(b"not json\n"), io.BytesIO())
         self.assertEqual(status, 2)
         self.assertIn("request line 1 is not a protocol request", log.getvalue())
+
+
+def frame(request, att=b""):
+    """A request's bytes: its line, then its attachment."""
+    if att:
+        request = dict(request, bin=len(att))
+    return json.dumps(request).encode() + b"\n" + att
+
+
+def converse_frames(w, *frames_):
+    """The protocol loop over request frames; returns the exit status and
+    the responses with their attachments resolved."""
+    stdout = io.BytesIO()
+    with contextlib.redirect_stderr(io.StringIO()):
+        status = worker.serve(w, io.BytesIO(b"".join(frames_)), stdout)
+    out, data = [], io.BytesIO(stdout.getvalue())
+    while line := data.readline():
+        resp = json.loads(line)
+        att = data.read(resp.get("bin", 0))
+        out.append((resp, frames.resolve(resp, att)))
+    return status, out
+
+
+def u32(*xs):
+    return struct.pack(f"<{len(xs)}I", *xs)
+
+
+class FeaturesTest(unittest.TestCase):
+    """The binary attachment and handles, against the plain JSON of the same
+    worker: the same completions, hidden states and steps."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.w = worker.Worker(args())
+        cls.json = worker.Worker(args())
+        hello = {"id": 1, "method": "hello", "params": {"protocol": 1, "config": {}, "features": ["binary", "handles", "future"]}}
+        _, [(h, _)] = converse_frames(cls.w, frame(hello))
+        cls.hello = h["result"]
+        _, [(hj, _)] = converse_frames(cls.json, frame({"id": 1, "method": "hello", "params": {"protocol": 1, "config": {}}}))
+        cls.base = hj["result"]["base"]
+
+    def call(self, w, method, params, att=b""):
+        _, [(raw, resp)] = converse_frames(w, frame({"id": 7, "method": method, "params": params}, att))
+        return raw, resp
+
+    def test_negotiation(self):
+        self.assertEqual(self.hello["features"], ["binary", "handles"], "what it knows of what relix offered")
+        quiet = worker.Worker(args(json_only=True))
+        _, [(h, _)] = converse_frames(quiet, frame({"id": 1, "method": "hello", "params": {"protocol": 1, "config": {}, "features": ["binary"]}}))
+        self.assertNotIn("features", h["result"])
+
+    def test_generate_hidden_and_batch(self):
+        params = {"checkpoint": self.base, "prompts": PROMPTS, "n": 3, "sampling": SAMPLING}
+        raw, got = self.call(self.w, "generate", params)
+        self.assertIn("bin", raw, "ids, log-probs and traces travel in the attachment")
+        self.assertIn("bin", raw["result"]["completions"][0][0]["tokens"])
+        _, want = self.call(self.json, "generate", params)
+        comps = got["result"]["completions"]
+        handles = [c.pop("handle") for cs in comps for c in cs]
+        self.assertEqual(len(set(handles)), 6)
+        for cs, ws in zip(comps, want["result"]["completions"], strict=True):
+            for c, wc in zip(cs, ws, strict=True):
+                self.assertEqual({k: v for k, v in c.items() if k != "logprobs"}, {k: v for k, v in wc.items() if k != "logprobs"})
+                for a, b in zip(c["logprobs"], wc["logprobs"], strict=True):
+                    self.assertAlmostEqual(a, b, places=5)  # f32 in the attachment, f64 in JSON
+
+        toks = comps[0][1]["tokens"]
+        pos = [0, len(toks) - 1]
+        raw, by_handle = self.call(self.w, "hidden", {"checkpoint": self.base, "handle": handles[1], "positions": pos})
+        self.assertEqual(raw["result"]["hidden"]["width"], 64)
+        _, by_ids = self.call(self.json, "hidden", {"checkpoint": self.base, "tokens": toks, "positions": pos})
+        self.assertEqual(by_handle["result"]["hidden"], by_ids["result"]["hidden"], "f32 both ways: the same numbers")
+
+        batch = {"requests": [{"method": "hidden", "params": {"checkpoint": self.base, "handle": handles[1], "positions": pos}},
+                              {"method": "hidden", "params": {"checkpoint": self.base, "tokens": {"bin": [0, len(toks)]}, "positions": pos}},
+                              {"method": "hidden", "params": {"checkpoint": self.base, "handle": 10**6, "positions": [0]}},
+                              {"method": "shutdown", "params": {}}]}
+        _, res = self.call(self.w, "batch", batch, u32(*toks))
+        r = res["result"]["responses"]
+        self.assertEqual(r[0]["result"]["hidden"], by_ids["result"]["hidden"])
+        self.assertEqual(r[1]["result"]["hidden"], by_ids["result"]["hidden"])
+        self.assertEqual(r[2]["error"]["code"], "unknown_handle")
+        self.assertEqual(r[3]["error"]["code"], "bad_request")
+
+    def test_a_step_from_the_attachment(self):
+        comps = self.call(self.json, "generate", {"checkpoint": self.base, "prompts": PROMPTS[:1], "n": 2, "sampling": SAMPLING})[1]["result"]["completions"][0]
+        att, sent = b"", []
+        for c in comps:  # the traces as relix sends them: f64 in the attachment
+            trace = struct.pack(f"<{len(c['trace'])}d", *c["trace"])
+            sent.append(dict(c, trace={"bin": [len(att), len(c["trace"])]}))
+            att += trace
+        step = {"checkpoint": self.base, "groups": [{"prompt": PROMPTS[0], "completions": comps, "rewards": [1, 0]}], "hyper": HYPER}
+        _, want = self.call(self.json, "step", step)
+        _, got = self.call(self.w, "step", dict(step, groups=[dict(step["groups"][0], completions=sent)]), att)
+        self.assertEqual(got["result"], want["result"])
+
+    def test_bad_frames(self):
+        _, resp = self.call(self.w, "hidden", {"checkpoint": self.base, "tokens": {"bin": [4, 3]}, "positions": [0]}, u32(1, 2))
+        self.assertEqual(resp["error"]["code"], "bad_request")
+        self.assertIn("outside the 8-byte attachment", resp["error"]["message"])
+        with contextlib.redirect_stderr(io.StringIO()) as log:
+            status = worker.serve(self.w, io.BytesIO(b'{"id":3,"method":"hidden","params":{},"bin":10}\n1234'), io.BytesIO())
+        self.assertEqual(status, 2, "an attachment cut short: relix went away mid-message")
+        self.assertIn("ends after 4 of its 10 bytes", log.getvalue())
 
 
 class TensorsTest(unittest.TestCase):

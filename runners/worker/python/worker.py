@@ -13,17 +13,28 @@ this worker generates, trains, and keeps checkpoints.
 """
 
 import argparse
+import array
+import collections
 import hashlib
 import json
 import math
 import os
+import struct
 import sys
 import time
 import traceback
 
+import frames
+
 PROTOCOL = 1
 NAME = "relix-python/1"
 FORMAT = "relix-python-checkpoint/1"
+# The optional features this worker takes up when relix offers them.
+FEATURES = ("binary", "handles")
+# With handles, the ids of this many completions generated with
+# sampling.tokens are kept (4 bytes an id), the oldest let go first; relix
+# sends the ids again for a handle let go.
+KEEP_IDS = 4096
 
 
 class RequestError(Exception):
@@ -64,6 +75,9 @@ class Worker:
         self.lm = None
         self.checkpoints = {}
         self.active = None  # the checkpoint whose weights the model holds
+        self.binary = self.handles = False  # the features hello took up
+        self.ids = collections.OrderedDict()  # handle -> the ids it names, oldest first
+        self.next_handle = 0
 
     # --- hello ---------------------------------------------------------------
 
@@ -88,9 +102,15 @@ class Worker:
         self.base = "base-" + hashlib.sha256(f"{NAME}\x00{self.identity}".encode()).hexdigest()[:16]
         self.checkpoints[self.base] = Checkpoint(self.snapshot(), None)
         self.active = self.base
-        log(f"worker: {self.identity} on {next(self.lm.parameters()).device} in {time.monotonic() - t0:.1f}s; base {self.base}")
-        return {"protocol": PROTOCOL, "worker": NAME, "model": self.identity, "base": self.base,
-                "capabilities": ["generate", "step", "hidden", "save", "load"], "concurrency": 1}
+        features = [f for f in FEATURES if f in (p.get("features") or []) and not getattr(self.args, "json_only", False)]
+        self.binary, self.handles = "binary" in features, "handles" in features
+        log(f"worker: {self.identity} on {next(self.lm.parameters()).device} in {time.monotonic() - t0:.1f}s; base {self.base}; "
+            f"features {', '.join(features) or 'none'}")
+        res = {"protocol": PROTOCOL, "worker": NAME, "model": self.identity, "base": self.base,
+               "capabilities": ["generate", "step", "hidden", "save", "load", "batch"], "concurrency": 1}
+        if features:
+            res["features"] = features
+        return res
 
     # --- checkpoints ---------------------------------------------------------
 
@@ -136,6 +156,8 @@ class Worker:
                      "trace": [float(s["temperature"])] + toks}
                 if s.get("tokens"):
                     c["tokens"] = toks
+                    if self.handles:
+                        c["handle"] = self.keep_ids(toks)
                 if lps is not None:
                     c["logprobs"] = [min(lp, 0.0) for lp in lps]
                 out[-1].append(c)
@@ -194,8 +216,9 @@ class Worker:
             raise RequestError("failed", f"the step's metrics are not finite: {metrics}")
         metrics["updated"] = True
         # The new id names the parent and the request: the same history
-        # gives the same ids in every process, as relix's restarts need.
-        ck = "ck-" + hashlib.sha256((parent + "\x00" + json.dumps(p, sort_keys=True, separators=(",", ":"))).encode()).hexdigest()[:16]
+        # gives the same ids in every process, as relix's restarts need —
+        # whether the request came as JSON or with its arrays attached.
+        ck = "ck-" + hashlib.sha256((parent + "\x00" + json.dumps(canonical(p), sort_keys=True, separators=(",", ":"))).encode()).hexdigest()[:16]
         for c in self.checkpoints.values():
             if c.train is not None:
                 c.train = DROPPED
@@ -204,16 +227,46 @@ class Worker:
         self.gen.load_weights(self.checkpoints[ck].weights)
         return {"checkpoint": ck, "metrics": metrics}
 
+    def keep_ids(self, toks):
+        """Keeps a completion's ids under a new handle (FEATURES)."""
+        self.next_handle += 1
+        self.ids[self.next_handle] = array.array("I", toks)
+        while len(self.ids) > KEEP_IDS:
+            self.ids.popitem(last=False)
+        return self.next_handle
+
     def hidden(self, p):
         torch = self.torch
         self.activate(p["checkpoint"])
-        tokens, positions = p.get("tokens") or [], p.get("positions") or []
+        tokens, positions, handle = p.get("tokens") or [], p.get("positions") or [], p.get("handle")
+        if handle:
+            if tokens or not self.handles:
+                raise RequestError("bad_request", "hidden: a handle with tokens, or without the handles feature")
+            if handle not in self.ids:
+                raise RequestError("unknown_handle", f"handle {handle} is not held (any more): send the token ids")
+            tokens = self.ids[handle].tolist()
         bad = [q for q in positions if not 0 <= q < len(tokens)]
         if bad:
             raise RequestError("bad_request", f"positions {bad} outside a {len(tokens)}-token sequence")
         device = next(self.lm.parameters()).device
         h = self.lm.hidden(torch.tensor([tokens], device=device))[0].float().cpu()
-        return {"hidden": [h[q].tolist() for q in positions]}
+        return {"hidden": h[positions]}  # a tensor: frames writes it as bytes or as lists
+
+    def batch(self, p):
+        """Independent requests, each answered as if it came alone."""
+        out = []
+        for item in p.get("requests") or []:
+            method = item.get("method")
+            try:
+                if method in ("hello", "problems", "shutdown", "batch"):
+                    raise RequestError("bad_request", f"a batch may not hold a {method} request")
+                out.append({"result": self.handle({"method": method, "params": item.get("params") or {}})})
+            except RequestError as e:
+                out.append({"error": {"code": e.code, "message": str(e)}})
+            except Exception as e:  # one request failed; the others stand
+                log(traceback.format_exc())
+                out.append({"error": {"code": "failed", "message": f"{type(e).__name__}: {e}"}})
+        return {"responses": out}
 
     def save(self, p):
         import tensors
@@ -264,7 +317,8 @@ class Worker:
             raise RequestError("bad_request", f"{method} before hello: hello comes first")
         if method == "shutdown":
             return {}
-        fn = {"generate": self.generate, "step": self.step, "hidden": self.hidden, "save": self.save, "load": self.load}.get(method)
+        fn = {"generate": self.generate, "step": self.step, "hidden": self.hidden, "save": self.save, "load": self.load,
+              "batch": self.batch}.get(method)
         if fn is None:
             raise RequestError("unknown_method", f"method {method!r} is not served here")
         try:
@@ -273,43 +327,60 @@ class Worker:
             raise RequestError("bad_request", f"{method}: {type(e).__name__}: {e}")
 
 
-def encode(rid, result=None, error=None):
-    body = {"id": rid, "error": error} if error else {"id": rid, "result": result}
-    return json.dumps(body, allow_nan=False, separators=(",", ":"))
+def canonical(value, key=None):
+    """A request's numbers in one form however they travelled: a trace's
+    as f64 (JSON writes 512.0 as 512, which Python reads as an int), log-probs
+    as the f32 values they are (JSON writes their shortest decimal)."""
+    if isinstance(value, dict):
+        return {k: canonical(v, k) for k, v in value.items()}
+    if isinstance(value, list) and key == "trace":
+        return [float(x) for x in value]
+    if isinstance(value, list) and key == "logprobs":
+        return list(struct.unpack(f"<{len(value)}f", struct.pack(f"<{len(value)}f", *value)))
+    if isinstance(value, list):
+        return [canonical(v, key) for v in value]
+    return value
 
 
 def serve(worker, stdin, stdout):
-    """The protocol loop: one request, one response, until shutdown or the
-    end of stdin. Returns the exit status."""
-    for n, line in enumerate(stdin, 1):
+    """The protocol loop: one request (its line, and the attachment it
+    announces), one response, until shutdown or the end of stdin. Returns
+    the exit status."""
+    n = 0
+    while True:
+        line = stdin.readline()
+        if not line:
+            return 0
+        n += 1
         try:
             req = json.loads(line)
             rid = req["id"]
-        except (ValueError, KeyError, TypeError) as e:
+            att = frames.read_exactly(stdin, req["bin"]) if req.get("bin") else b""
+        except (ValueError, KeyError, TypeError, EOFError) as e:
             log(f"worker: request line {n} is not a protocol request: {e}")
             return 2
         t0 = time.monotonic()
         try:
-            out = encode(rid, worker.handle(req))
+            try:
+                req["params"] = frames.resolve(req.get("params") or {}, att)
+            except ValueError as e:
+                raise RequestError("bad_request", f"{req.get('method')}: {e}")
+            out = frames.encode(rid, worker.handle(req), binary=worker.binary)
         except RequestError as e:
-            out = encode(rid, error={"code": e.code, "message": str(e)})
-        except ValueError as e:  # a NaN in a result, among others
+            out = frames.encode(rid, error={"code": e.code, "message": str(e)})
+        except Exception as e:  # the request failed (a NaN in a JSON result, among others); the worker lives on
             log(traceback.format_exc())
-            out = encode(rid, error={"code": "failed", "message": f"{type(e).__name__}: {e}"})
-        except Exception as e:  # the request failed; the worker lives on
-            log(traceback.format_exc())
-            out = encode(rid, error={"code": "failed", "message": f"{type(e).__name__}: {e}"})
-        if len(out) > worker.max_message:  # ASCII: characters are bytes
-            out = encode(rid, error={"code": "failed", "message": f"result of {len(out)} bytes is longer than the message limit"})
-        stdout.write(out.encode() + b"\n")
+            out = frames.encode(rid, error={"code": "failed", "message": f"{type(e).__name__}: {e}"})
+        if len(out) > worker.max_message:
+            out = frames.encode(rid, error={"code": "failed", "message": f"result of {len(out)} bytes is longer than the message limit"})
+        stdout.write(out)
         stdout.flush()
         if worker.args.trace:
             p = req.get("params") or {}
             what = f" {len(p['prompts'])}x{p['n']} {p['sampling']}" if req.get("method") == "generate" else ""
             log(f"worker: {req.get('method')} {rid}{what}: {time.monotonic() - t0:.3f}s, {len(out)} bytes")
-        if req.get("method") == "shutdown" or (req.get("method") == "hello" and '"protocol_version"' in out):
+        if req.get("method") == "shutdown" or (req.get("method") == "hello" and b'"protocol_version"' in out):
             return 0 if req.get("method") == "shutdown" else 1
-    return 0
 
 
 def main():
@@ -321,6 +392,7 @@ def main():
     ap.add_argument("--backend", default="auto", choices=["auto", "vllm", "hf"], help="generation backend of a real model (auto: vLLM when importable)")
     ap.add_argument("--keep", type=int, default=3, help="checkpoints held in memory besides the base (relix restores others)")
     ap.add_argument("--trace", action="store_true", help="log every request's method, time and answer size")
+    ap.add_argument("--json-only", action="store_true", help="take up no optional feature: plain JSON, no handles (as before them)")
     args = ap.parse_args()
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     stdout = sys.stdout.buffer
