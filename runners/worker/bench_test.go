@@ -97,10 +97,13 @@ func longCompletion8192(b *testing.B, r runners.Runner) ([]uint32, []int) {
 }
 
 // BenchmarkSimGroupRoundTrip is one market attempt's generate through the
-// sim worker: one prompt, eight completions without ids. The time is the
-// sim's and the protocol's together; the sim alone is ~15 µs of it.
+// sim worker as relix worker serves it (one request at a time): one
+// prompt, eight completions without ids. The time is the sim's and the
+// protocol's together; the sim alone is ~15 µs of it.
 func BenchmarkSimGroupRoundTrip(b *testing.B) {
-	r, _ := startFake(b, fakeConfig(b, "sim"))
+	cfg := fakeConfig(b, "sim")
+	cfg.Env["RELIX_FAKE_CONCURRENCY"] = "1"
+	r, _ := startFake(b, cfg)
 	ps := prompts(b, 1)
 	s := runners.Sampling{Temperature: 0.9, TopP: 1, MaxTokens: 8192}
 	b.ReportAllocs()

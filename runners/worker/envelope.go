@@ -311,6 +311,13 @@ func (s *scanner) str() bool {
 		return false
 	}
 	for s.i < len(s.b) {
+		// Skip the plain run first: texts are long and mostly plain.
+		for s.i < len(s.b) && plainByte[s.b[s.i]] {
+			s.i++
+		}
+		if s.i >= len(s.b) {
+			break
+		}
 		c := s.b[s.i]
 		switch {
 		case c == '"':
@@ -345,6 +352,15 @@ func (s *scanner) str() bool {
 	}
 	return false
 }
+
+// plainByte marks the bytes a string holds as they are: not a quote, a
+// backslash or a control character.
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 func isHex(c byte) bool {
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
