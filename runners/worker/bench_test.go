@@ -58,11 +58,16 @@ func BenchmarkHiddenRoundTrip(b *testing.B) {
 		b.Run(lane.name, func(b *testing.B) {
 			cfg := fakeConfig(b, "sim")
 			cfg.Env["RELIX_FAKE_FEATURES"] = lane.features
+			cfg.Env["RELIX_FAKE_CONCURRENCY"] = "1" // as relix worker serves
 			r, _ := startFake(b, cfg)
-			tokens, positions := longCompletion8192(b, r)
+			tokens, base := longCompletion8192(b, r)
+			positions := make([]int, len(base))
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
+				for j, p := range base { // new positions each time: relix's memo must not answer
+					positions[j] = (p + i) % len(tokens)
+				}
 				if _, err := r.Hidden(ctx, r.Base(), tokens, positions); err != nil {
 					b.Fatal(err)
 				}
