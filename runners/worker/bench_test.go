@@ -58,11 +58,16 @@ func BenchmarkHiddenRoundTrip(b *testing.B) {
 		b.Run(lane.name, func(b *testing.B) {
 			cfg := fakeConfig(b, "sim")
 			cfg.Env["RELIX_FAKE_FEATURES"] = lane.features
+			cfg.Env["RELIX_FAKE_CONCURRENCY"] = "1" // as relix worker serves
 			r, _ := startFake(b, cfg)
-			tokens, positions := longCompletion8192(b, r)
+			tokens, base := longCompletion8192(b, r)
+			positions := make([]int, len(base))
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
+				for j, p := range base { // new positions each time: relix's memo must not answer
+					positions[j] = (p + i) % len(tokens)
+				}
 				if _, err := r.Hidden(ctx, r.Base(), tokens, positions); err != nil {
 					b.Fatal(err)
 				}
@@ -97,10 +102,13 @@ func longCompletion8192(b *testing.B, r runners.Runner) ([]uint32, []int) {
 }
 
 // BenchmarkSimGroupRoundTrip is one market attempt's generate through the
-// sim worker: one prompt, eight completions without ids. The time is the
-// sim's and the protocol's together; the sim alone is ~15 µs of it.
+// sim worker as relix worker serves it (one request at a time): one
+// prompt, eight completions without ids. The time is the sim's and the
+// protocol's together; the sim alone is ~15 µs of it.
 func BenchmarkSimGroupRoundTrip(b *testing.B) {
-	r, _ := startFake(b, fakeConfig(b, "sim"))
+	cfg := fakeConfig(b, "sim")
+	cfg.Env["RELIX_FAKE_CONCURRENCY"] = "1"
+	r, _ := startFake(b, cfg)
 	ps := prompts(b, 1)
 	s := runners.Sampling{Temperature: 0.9, TopP: 1, MaxTokens: 8192}
 	b.ReportAllocs()

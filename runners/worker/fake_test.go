@@ -47,6 +47,8 @@ func TestMain(m *testing.M) {
 //
 // RELIX_FAKE_FEATURES lists the features a Serve-based worker takes up
 // ("none": JSON only, as an older worker); unset, all of them.
+// RELIX_FAKE_CONCURRENCY is its concurrency (2 by default; 1 answers on
+// the reading goroutine, as relix worker does).
 //
 // "Once" faults happen only in the first process: the file named by
 // RELIX_FAKE_MARK records that they did.
@@ -69,12 +71,16 @@ func fakeWorker(mode string) int {
 			features = strings.Split(f, ",")
 		}
 	}
+	concurrency := 2
+	if c, err := strconv.Atoi(os.Getenv("RELIX_FAKE_CONCURRENCY")); err == nil {
+		concurrency = c
+	}
 	held := 0
 	if mode == "few-ids" {
 		held = 3000
 	}
 	err := Serve(context.Background(), os.Stdin, os.Stdout, ServeOptions{
-		Worker: "fake/" + mode, Model: "sim", Serves: "sim", NeedsProblems: true, Concurrency: 2, Features: features, heldIDs: held,
+		Worker: "fake/" + mode, Model: "sim", Serves: "sim", NeedsProblems: true, Concurrency: concurrency, Features: features, heldIDs: held,
 		New: func(_ context.Context, cfg Config, problems []*dataset.Set) (runners.Runner, error) {
 			p := spec.DefaultSimPolicy()
 			if cfg.Sim != nil {

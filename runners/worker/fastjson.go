@@ -196,12 +196,14 @@ func (s *scanner) plainString() (string, bool) {
 	}
 	out := make([]byte, 0, len(raw))
 	for i := 0; i < len(raw); i++ {
-		c := raw[i]
-		if c != '\\' {
-			out = append(out, c)
-			continue
+		// Copy the run up to the next escape at once.
+		j := bytes.IndexByte(raw[i:], '\\')
+		if j < 0 {
+			out = append(out, raw[i:]...)
+			break
 		}
-		i++
+		out = append(out, raw[i:i+j]...)
+		i += j + 1
 		switch raw[i] {
 		case '"', '\\', '/':
 			out = append(out, raw[i])

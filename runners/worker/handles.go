@@ -3,6 +3,7 @@ package worker
 import (
 	"slices"
 	"sync"
+	"sync/atomic"
 )
 
 // Handles (FeatureHandles) spare hidden its token ids: a proof asks for
@@ -38,7 +39,7 @@ type handleEntry struct {
 	proc   *proc
 	handle uint64
 	ids    []uint32
-	gone   bool
+	gone   atomic.Bool // evicted or dropped: set under the cache's lock, read without it
 }
 
 func newHandleCache(max int) *handleCache {
@@ -80,7 +81,7 @@ func (c *handleCache) put(p *proc, handle uint64, ids []uint32) {
 // fifo.
 func (c *handleCache) evict(e *handleEntry) {
 	c.held -= len(e.ids)
-	e.gone = true
+	e.gone.Store(true)
 	list := slices.DeleteFunc(c.byKey[e.key], func(x *handleEntry) bool { return x == e })
 	if len(list) == 0 {
 		delete(c.byKey, e.key)
@@ -105,16 +106,33 @@ func (c *handleCache) find(p *proc, ids []uint32) (uint64, bool) {
 	return 0, false
 }
 
+// lookup returns relix's newest copy of ids, from any process, or nil.
+func (c *handleCache) lookup(ids []uint32) *handleEntry {
+	if len(ids) == 0 {
+		return nil
+	}
+	key := idsKey(ids)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	list := c.byKey[key]
+	for i := len(list) - 1; i >= 0; i-- {
+		if slices.Equal(list[i].ids, ids) {
+			return list[i]
+		}
+	}
+	return nil
+}
+
 // drop forgets p's handle, which the worker no longer holds.
 func (c *handleCache) drop(p *proc, handle uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, e := range c.fifo {
-		if e.proc == p && e.handle == handle && !e.gone {
+		if e.proc == p && e.handle == handle && !e.gone.Load() {
 			c.evict(e)
 		}
 	}
-	c.fifo = slices.DeleteFunc(c.fifo, func(e *handleEntry) bool { return e.gone })
+	c.fifo = slices.DeleteFunc(c.fifo, func(e *handleEntry) bool { return e.gone.Load() })
 }
 
 // idStore is a worker's side: the ids of the completions it generated with

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"sync"
 )
@@ -27,28 +28,31 @@ const maxBatch = 64
 
 // Hidden asks the worker for last hidden states.
 func (r *Runner) Hidden(ctx context.Context, checkpoint string, tokens []uint32, positions []int) ([][]float32, error) {
-	params := HiddenParams{Checkpoint: checkpoint, Tokens: nonNil(tokens), Positions: nonNil(positions)}
-	if h, ok := r.memo.get(&params); ok {
+	req := hiddenRequest{r: r, params: HiddenParams{Checkpoint: checkpoint, Tokens: nonNil(tokens), Positions: nonNil(positions)}}
+	// The ids came from the worker (relix holds a copy under a handle):
+	// the memo may know the answer.
+	req.ids = r.handles.lookup(req.params.Tokens)
+	if h, ok := r.memo.get(req.ids, checkpoint, req.params.Positions); ok {
 		return h, nil
 	}
 	var h [][]float32
 	var err error
 	if r.hello.Has(CapBatch) {
-		h, err = r.hiddenQueued(ctx, params)
+		h, err = r.hiddenQueued(ctx, req)
 	} else {
-		h, err = r.hiddenOne(ctx, params)
+		h, err = r.hiddenOne(ctx, req)
 	}
 	if err != nil {
 		return nil, err
 	}
-	r.memo.put(&params, h)
+	r.memo.put(req.ids, checkpoint, req.params.Positions, h)
 	return h, nil
 }
 
 // hiddenOne is one hidden request. A handle the worker has let go costs one
 // more request, with the ids.
-func (r *Runner) hiddenOne(ctx context.Context, params HiddenParams) ([][]float32, error) {
-	req := &hiddenRequest{r: r, params: params}
+func (r *Runner) hiddenOne(ctx context.Context, q hiddenRequest) ([][]float32, error) {
+	req, params := &q, q.params
 	var res HiddenResult
 	_, err := r.do(ctx, MethodHidden, req, r.cfg.Timeouts.Other.Std(), &res, params.Checkpoint)
 	if we := (*Error)(nil); errors.As(err, &we) && we.Code == CodeUnknownHandle && req.sent != nil {
@@ -70,6 +74,7 @@ func (r *Runner) hiddenOne(ctx context.Context, params HiddenParams) ([][]float3
 type hiddenRequest struct {
 	r        *Runner
 	params   HiddenParams
+	ids      *handleEntry // relix's newest copy of the ids, if it holds one
 	noHandle bool
 	sent     *proc // the process a handle was sent to, and the handle
 	handle   uint64
@@ -80,7 +85,12 @@ func (q *hiddenRequest) on(p *proc) any {
 	if !p.handles || q.noHandle {
 		return q.params
 	}
-	h, ok := q.r.handles.find(p, q.params.Tokens)
+	h, ok := uint64(0), false
+	if q.ids != nil && q.ids.proc == p && !q.ids.gone.Load() {
+		h, ok = q.ids.handle, true
+	} else {
+		h, ok = q.r.handles.find(p, q.params.Tokens) // an older copy from this process
+	}
 	if !ok {
 		return q.params
 	}
@@ -98,14 +108,14 @@ type hiddenQueue struct {
 }
 
 type hiddenCall struct {
-	params HiddenParams
+	req    hiddenRequest
 	hidden [][]float32
 	err    error
 	done   chan struct{}
 }
 
-func (r *Runner) hiddenQueued(ctx context.Context, params HiddenParams) ([][]float32, error) {
-	c := &hiddenCall{params: params, done: make(chan struct{})}
+func (r *Runner) hiddenQueued(ctx context.Context, req hiddenRequest) ([][]float32, error) {
+	c := &hiddenCall{req: req, done: make(chan struct{})}
 	q := &r.queue
 	q.mu.Lock()
 	q.waiting = append(q.waiting, c)
@@ -117,11 +127,17 @@ func (r *Runner) hiddenQueued(ctx context.Context, params HiddenParams) ([][]flo
 			return nil, ctx.Err() // the sender still answers c; nobody reads it
 		}
 		if c.err != nil && ctx.Err() == nil && (errors.Is(c.err, context.Canceled) || errors.Is(c.err, context.DeadlineExceeded)) {
-			return r.hiddenOne(ctx, params) // the sender's context ended, not this caller's
+			return r.hiddenOne(ctx, req) // the sender's context ended, not this caller's
 		}
 		return c.hidden, c.err
 	}
 	q.sending = true
+	q.mu.Unlock()
+	// A proof burst starts its requests together: let the others that are
+	// ready to run reach the queue first, so the first batch takes them all
+	// instead of this request alone.
+	runtime.Gosched()
+	q.mu.Lock()
 	for len(q.waiting) > 0 {
 		batch := q.waiting[:min(len(q.waiting), maxBatch)]
 		q.waiting = q.waiting[len(batch):]
@@ -146,14 +162,14 @@ func (r *Runner) hiddenBatch(ctx context.Context, calls []*hiddenCall) {
 		}
 	}()
 	if len(calls) == 1 {
-		calls[0].hidden, calls[0].err = r.hiddenOne(ctx, calls[0].params)
+		calls[0].hidden, calls[0].err = r.hiddenOne(ctx, calls[0].req)
 		return
 	}
 	req := &batchRequest{items: make([]hiddenRequest, len(calls))}
 	var needs []string
 	for i, c := range calls {
-		req.items[i] = hiddenRequest{r: r, params: c.params}
-		needs = append(needs, c.params.Checkpoint)
+		req.items[i] = c.req
+		needs = append(needs, c.req.params.Checkpoint)
 	}
 	var res batchAnswer
 	_, err := r.do(ctx, MethodBatch, req, r.cfg.Timeouts.Other.Std(), &res, dedupe(needs)...)
@@ -171,14 +187,14 @@ func (r *Runner) hiddenBatch(ctx context.Context, calls []*hiddenCall) {
 			if item.Error.Code == CodeUnknownHandle && sent.sent != nil {
 				r.handles.drop(sent.sent, sent.handle)
 			}
-			c.hidden, c.err = r.hiddenOne(ctx, c.params)
+			c.hidden, c.err = r.hiddenOne(ctx, c.req)
 		case item.Error != nil:
 			c.err = fmt.Errorf("worker: hidden: %w", item.Error)
 		default:
 			var h HiddenResult
 			if c.err = decodeResult(MethodHidden, item.Result, res.att, &h); c.err != nil {
 				c.err = fmt.Errorf("worker: batch: %w", c.err)
-			} else if c.err = checkHidden(&c.params, &h); c.err != nil {
+			} else if c.err = checkHidden(&c.req.params, &h); c.err != nil {
 				c.err = fmt.Errorf("worker: %w", c.err)
 			} else {
 				c.hidden = h.Hidden
@@ -212,64 +228,50 @@ type batchAnswer struct {
 	att []byte
 }
 
-// hiddenMemo keeps the last answers to hidden requests, by a copy of their
-// checkpoint, ids and positions.
+// hiddenMemo keeps the last answers to hidden requests for ids relix holds
+// a copy of under a handle (the copy is the key: ids compared in full once,
+// when the copy was looked up), by checkpoint and positions.
 type hiddenMemo struct {
 	mu      sync.Mutex
 	entries []memoEntry // oldest first
-	held    int         // ids held by the entries
 }
 
 type memoEntry struct {
-	key    uint64
-	params HiddenParams
-	hidden [][]float32
+	ids        *handleEntry
+	checkpoint string
+	positions  []int
+	hidden     [][]float32
 }
 
-// memoIDs and memoEntries bound the memo (8 MiB of ids): a window's proofs
-// ask for each completion twice in a row, so a few dozen entries suffice.
-const (
-	memoIDs     = 2 << 20
-	memoEntries = 256
-)
-
-func memoKey(p *HiddenParams) uint64 {
-	h := idsKey(p.Tokens)
-	for _, x := range p.Positions {
-		h = (h ^ uint64(x)) * 0x100000001b3
-	}
-	for i := 0; i < len(p.Checkpoint); i++ {
-		h = (h ^ uint64(p.Checkpoint[i])) * 0x100000001b3
-	}
-	return h
-}
+// memoEntries bounds the memo: a window's proofs ask for each completion
+// twice in a row, so a few dozen entries suffice.
+const memoEntries = 256
 
 // get returns a copy of a kept answer: callers own what Hidden returns.
-func (m *hiddenMemo) get(p *HiddenParams) ([][]float32, bool) {
-	key := memoKey(p)
+func (m *hiddenMemo) get(ids *handleEntry, checkpoint string, positions []int) ([][]float32, bool) {
+	if ids == nil {
+		return nil, false
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for i := len(m.entries) - 1; i >= 0; i-- {
 		e := &m.entries[i]
-		if e.key == key && e.params.Checkpoint == p.Checkpoint && slices.Equal(e.params.Positions, p.Positions) && slices.Equal(e.params.Tokens, p.Tokens) {
+		if e.ids == ids && e.checkpoint == checkpoint && slices.Equal(e.positions, positions) {
 			return cloneRows(e.hidden), true
 		}
 	}
 	return nil, false
 }
 
-func (m *hiddenMemo) put(p *HiddenParams, hidden [][]float32) {
-	if len(p.Tokens) > memoIDs {
+func (m *hiddenMemo) put(ids *handleEntry, checkpoint string, positions []int, hidden [][]float32) {
+	if ids == nil {
 		return
 	}
-	e := memoEntry{key: memoKey(p), hidden: cloneRows(hidden),
-		params: HiddenParams{Checkpoint: p.Checkpoint, Tokens: slices.Clone(p.Tokens), Positions: slices.Clone(p.Positions)}}
+	e := memoEntry{ids: ids, checkpoint: checkpoint, positions: slices.Clone(positions), hidden: cloneRows(hidden)}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.entries = append(m.entries, e)
-	m.held += len(e.params.Tokens)
-	for m.held > memoIDs || len(m.entries) > memoEntries {
-		m.held -= len(m.entries[0].params.Tokens)
+	if len(m.entries) > memoEntries {
 		m.entries = m.entries[1:]
 	}
 }
