@@ -65,7 +65,7 @@ func BenchmarkHiddenRoundTrip(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				for j, p := range base { // new positions each time: relix's memo must not answer
+				for j, p := range base { // new positions each time
 					positions[j] = (p + i) % len(tokens)
 				}
 				if _, err := r.Hidden(ctx, r.Base(), tokens, positions); err != nil {

@@ -34,7 +34,7 @@ func TestEveryFeatureGivesTheSimsResults(t *testing.T) {
 
 // sameAsSim checks w against the in-process sim s: generation with ids, a
 // step, the hidden states of every completion one at a time, all at once
-// (batches) and again (the memo), and the batched probabilities.
+// (batches) and again, and the batched probabilities.
 func sameAsSim(t *testing.T, w runners.Runner, s *sim.Runner) {
 	t.Helper()
 	ps := prompts(t, 3)
@@ -71,7 +71,7 @@ func sameAsSim(t *testing.T, w runners.Runner, s *sim.Runner) {
 	}
 	want, got := hidden(sn, 0)
 	assert.Equal(t, want, got)
-	got[0][0]++ // the caller owns what it got: the memo keeps its own copy
+	got[0][0]++ // the caller owns what it got
 	_, again := hidden(sn, 0)
 	assert.Equal(t, want, again)
 

@@ -5,19 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"slices"
 	"sync"
 )
 
 // A proof asks for hidden states in bursts: a group's completions are
-// checked at once, each by the validator and then by the miner's prover,
-// often for the same checkpoint, ids and positions. Each request is a
-// round trip whose fixed cost (system calls, waking two processes) dwarfs
-// the sim's work, so Hidden
+// checked at once. Each request is a round trip whose fixed cost (system
+// calls, waking two processes) dwarfs the sim's work, so Hidden
 //
-//   - answers a request it answered before from a memo: by the Runner
-//     contract the states are a function of (checkpoint, ids, positions)
-//     alone, so the answer is the one the worker would give;
 //   - sends requests that wait on one another as one batch request
 //     (CapBatch): while one is in flight, the others queue, and the next
 //     batch takes them all;
@@ -29,24 +23,12 @@ const maxBatch = 64
 // Hidden asks the worker for last hidden states.
 func (r *Runner) Hidden(ctx context.Context, checkpoint string, tokens []uint32, positions []int) ([][]float32, error) {
 	req := hiddenRequest{r: r, params: HiddenParams{Checkpoint: checkpoint, Tokens: nonNil(tokens), Positions: nonNil(positions)}}
-	// The ids came from the worker (relix holds a copy under a handle):
-	// the memo may know the answer.
+	// The ids came from the worker when relix holds a copy under a handle.
 	req.ids = r.handles.lookup(req.params.Tokens)
-	if h, ok := r.memo.get(req.ids, checkpoint, req.params.Positions); ok {
-		return h, nil
-	}
-	var h [][]float32
-	var err error
 	if r.hello.Has(CapBatch) {
-		h, err = r.hiddenQueued(ctx, req)
-	} else {
-		h, err = r.hiddenOne(ctx, req)
+		return r.hiddenQueued(ctx, req)
 	}
-	if err != nil {
-		return nil, err
-	}
-	r.memo.put(req.ids, checkpoint, req.params.Positions, h)
-	return h, nil
+	return r.hiddenOne(ctx, req)
 }
 
 // hiddenOne is one hidden request. A handle the worker has let go costs one
@@ -226,66 +208,4 @@ type batchOf struct {
 type batchAnswer struct {
 	BatchResult
 	att []byte
-}
-
-// hiddenMemo keeps the last answers to hidden requests for ids relix holds
-// a copy of under a handle (the copy is the key: ids compared in full once,
-// when the copy was looked up), by checkpoint and positions.
-type hiddenMemo struct {
-	mu      sync.Mutex
-	entries []memoEntry // oldest first
-}
-
-type memoEntry struct {
-	ids        *handleEntry
-	checkpoint string
-	positions  []int
-	hidden     [][]float32
-}
-
-// memoEntries bounds the memo: a window's proofs ask for each completion
-// twice in a row, so a few dozen entries suffice.
-const memoEntries = 256
-
-// get returns a copy of a kept answer: callers own what Hidden returns.
-func (m *hiddenMemo) get(ids *handleEntry, checkpoint string, positions []int) ([][]float32, bool) {
-	if ids == nil {
-		return nil, false
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for i := len(m.entries) - 1; i >= 0; i-- {
-		e := &m.entries[i]
-		if e.ids == ids && e.checkpoint == checkpoint && slices.Equal(e.positions, positions) {
-			return cloneRows(e.hidden), true
-		}
-	}
-	return nil, false
-}
-
-func (m *hiddenMemo) put(ids *handleEntry, checkpoint string, positions []int, hidden [][]float32) {
-	if ids == nil {
-		return
-	}
-	e := memoEntry{ids: ids, checkpoint: checkpoint, positions: slices.Clone(positions), hidden: cloneRows(hidden)}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.entries = append(m.entries, e)
-	if len(m.entries) > memoEntries {
-		m.entries = m.entries[1:]
-	}
-}
-
-func cloneRows(rows [][]float32) [][]float32 {
-	n := 0
-	for _, r := range rows {
-		n += len(r)
-	}
-	flat := make([]float32, 0, n)
-	out := make([][]float32, len(rows))
-	for i, r := range rows {
-		flat = append(flat, r...)
-		out[i] = flat[len(flat)-len(r) : len(flat) : len(flat)]
-	}
-	return out
 }

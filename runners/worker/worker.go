@@ -45,7 +45,6 @@ type Runner struct {
 	hello    HelloResult // of the first process; later ones must agree on Base
 	sem      chan struct{}
 	handles  *handleCache
-	memo     hiddenMemo
 	queue    hiddenQueue
 
 	mu       sync.Mutex
