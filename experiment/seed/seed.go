@@ -55,3 +55,13 @@ func Stream(root uint64, labels ...any) *rand.Rand {
 	s := Derive(root, labels...)
 	return rand.New(rand.NewPCG(s, s^0x9e3779b97f4a7c15))
 }
+
+// Mix is SplitMix64's output function, a bijective 64-bit mixer: the cheap
+// hash behind the sim's token ids and hidden states, the fake runners' and
+// the market's tie-breaks, where a SHA-256 per value would cost too much.
+func Mix(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
+	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
+	return x ^ (x >> 31)
+}

@@ -86,16 +86,8 @@ func (q *eventQueue) Pop() any {
 }
 
 func (r *race) push(kind int, t float64, a *attempt) {
-	tie := mix64(r.tieSeed ^ mix64(uint64(a.miner.index)<<40^uint64(a.seq)<<2^uint64(kind)))
+	tie := seed.Mix(r.tieSeed ^ seed.Mix(uint64(a.miner.index)<<40^uint64(a.seq)<<2^uint64(kind)))
 	heap.Push(&r.events, &event{time: t, tie: tie, kind: kind, a: a})
-}
-
-// mix64 is SplitMix64's finalizer.
-func mix64(x uint64) uint64 {
-	x += 0x9e3779b97f4a7c15
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
-	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
-	return x ^ (x >> 31)
 }
 
 // run races the window until it seals or nothing is left to happen.

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/relix-lab/relix/experiment/seed"
+
 	"github.com/relix-lab/relix/experiment/spec"
 	"github.com/relix-lab/relix/harness/source"
 	"github.com/relix-lab/relix/harness/source/sourcetest"
@@ -30,7 +32,7 @@ func byArrival(w *race) []*attempt {
 		}
 	}
 	tie := func(a *attempt) uint64 {
-		return mix64(w.tieSeed ^ mix64(uint64(a.miner.index)<<40^uint64(a.seq)<<2^uint64(evArrive)))
+		return seed.Mix(w.tieSeed ^ seed.Mix(uint64(a.miner.index)<<40^uint64(a.seq)<<2^uint64(evArrive)))
 	}
 	slices.SortFunc(subs, func(a, b *attempt) int { return cmp.Or(cmp.Compare(a.arrival, b.arrival), cmp.Compare(tie(a), tie(b))) })
 	return subs

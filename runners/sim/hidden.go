@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"slices"
+
+	"github.com/relix-lab/relix/experiment/seed"
 )
 
 // HiddenSize is the width of the sim's hidden states.
@@ -44,11 +46,11 @@ func (r *Runner) Hidden(ctx context.Context, ckID string, tokens []uint32, posit
 			if t%4096 == 4095 && ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
-			h = splitmix(h ^ (uint64(tokens[t]) | uint64(t)<<32))
+			h = seed.Mix(h ^ (uint64(tokens[t]) | uint64(t)<<32))
 		}
 		v := flat[i*HiddenSize : (i+1)*HiddenSize : (i+1)*HiddenSize]
 		for k := 0; k < HiddenSize; k += 2 {
-			x := splitmix(h + uint64(k+1)*0x9e3779b97f4a7c15)
+			x := seed.Mix(h + uint64(k+1)*0x9e3779b97f4a7c15)
 			v[k] = cubed(uint32(x))
 			v[k+1] = cubed(uint32(x >> 32))
 		}

@@ -5,28 +5,29 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/relix-lab/relix/experiment/seed"
 	"github.com/stretchr/testify/require"
 )
 
 // hiddenReference is Hidden as first written: the rolling hash of every
 // prefix up to the last position kept in an array, then read at each
 // position. Hidden must give exactly its vectors.
-func hiddenReference(seed uint64, tokens []uint32, positions []int) [][]float32 {
+func hiddenReference(root uint64, tokens []uint32, positions []int) [][]float32 {
 	last := -1
 	for _, p := range positions {
 		last = max(last, p)
 	}
 	prefix := make([]uint64, last+1)
-	h := seed
+	h := root
 	for t := 0; t <= last; t++ {
-		h = splitmix(h ^ (uint64(tokens[t]) | uint64(t)<<32))
+		h = seed.Mix(h ^ (uint64(tokens[t]) | uint64(t)<<32))
 		prefix[t] = h
 	}
 	out := make([][]float32, len(positions))
 	for i, p := range positions {
 		v := make([]float32, HiddenSize)
 		for k := 0; k < HiddenSize; k += 2 {
-			x := splitmix(prefix[p] + uint64(k+1)*0x9e3779b97f4a7c15)
+			x := seed.Mix(prefix[p] + uint64(k+1)*0x9e3779b97f4a7c15)
 			v[k] = cubed(uint32(x))
 			v[k+1] = cubed(uint32(x >> 32))
 		}

@@ -2,6 +2,8 @@ package sim
 
 import (
 	"strconv"
+
+	"github.com/relix-lab/relix/experiment/seed"
 )
 
 // The words of a simulated completion. The text is a short sketch: what is
@@ -61,18 +63,10 @@ const vocabSize = 151936
 
 // tokenIDs derives a completion's n token ids from its own seed (SplitMix64
 // over the position), so they cost nothing unless asked for.
-func tokenIDs(seed uint64, n int) []uint32 {
+func tokenIDs(root uint64, n int) []uint32 {
 	ids := make([]uint32, n)
 	for i := range ids {
-		ids[i] = uint32(splitmix(seed+uint64(i)*0x9e3779b97f4a7c15) % vocabSize)
+		ids[i] = uint32(seed.Mix(root+uint64(i)*0x9e3779b97f4a7c15) % vocabSize)
 	}
 	return ids
-}
-
-// splitmix is SplitMix64's output function: a bijective 64-bit mixer.
-func splitmix(x uint64) uint64 {
-	x += 0x9e3779b97f4a7c15
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
-	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
-	return x ^ (x >> 31)
 }

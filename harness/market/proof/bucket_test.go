@@ -6,6 +6,8 @@ import (
 	"runtime"
 	"sync"
 	"testing"
+
+	"github.com/relix-lab/relix/experiment/seed"
 )
 
 var exhaustive = flag.Bool("exhaustive", false, "check Bucket on all 2³² float32 bit patterns (about a minute of CPU)")
@@ -121,7 +123,7 @@ func TestBucketMatchesFormula(t *testing.T) {
 func BenchmarkBucket(b *testing.B) {
 	xs := make([]float32, 1024)
 	for i := range xs {
-		u := float32(int32(uint32(mix(uint64(i))))) / (1 << 31)
+		u := float32(int32(uint32(seed.Mix(uint64(i))))) / (1 << 31)
 		xs[i] = 4 * u * u * u
 	}
 	var s int64

@@ -9,6 +9,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/relix-lab/relix/experiment/seed"
 )
 
 // model is a stand-in for a runner's Hidden: the state after a prefix is a
@@ -21,27 +23,20 @@ func model(width int) HiddenFunc {
 		last := slices.Max(positions)
 		prefix := make([]uint64, last+1)
 		for t := 0; t <= last; t++ {
-			h = mix(h ^ uint64(tokens[t]) ^ uint64(t)<<32)
+			h = seed.Mix(h ^ uint64(tokens[t]) ^ uint64(t)<<32)
 			prefix[t] = h
 		}
 		out := make([][]float32, len(positions))
 		for i, p := range positions {
 			v := make([]float32, width)
 			for k := range v {
-				u := float32(int32(uint32(mix(prefix[p]+uint64(k+1)*0x9e3779b97f4a7c15)))) / (1 << 31)
+				u := float32(int32(uint32(seed.Mix(prefix[p]+uint64(k+1)*0x9e3779b97f4a7c15)))) / (1 << 31)
 				v[k] = 4 * u * u * u
 			}
 			out[i] = v
 		}
 		return out, nil
 	}
-}
-
-func mix(x uint64) uint64 {
-	x += 0x9e3779b97f4a7c15
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
-	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
-	return x ^ (x >> 31)
 }
 
 func randomness(i int) Randomness { return sha256.Sum256(fmt.Appendf(nil, "window %d", i)) }

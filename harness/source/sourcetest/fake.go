@@ -133,14 +133,14 @@ func (f *Fake) Hidden(_ context.Context, ck string, tokens []uint32, positions [
 	}
 	prefix := make([]uint64, last+1)
 	for t := 0; t <= last; t++ {
-		h = mix64(h ^ uint64(tokens[t]) ^ uint64(t)<<32)
+		h = seed.Mix(h ^ uint64(tokens[t]) ^ uint64(t)<<32)
 		prefix[t] = h
 	}
 	out := make([][]float32, len(positions))
 	for i, p := range positions {
 		v := make([]float32, 32)
 		for k := range v {
-			u := float32(int32(uint32(mix64(prefix[p]+uint64(k+1)*0x9e3779b97f4a7c15)))) / (1 << 31)
+			u := float32(int32(uint32(seed.Mix(prefix[p]+uint64(k+1)*0x9e3779b97f4a7c15)))) / (1 << 31)
 			v[k] = 4 * u * u * u
 		}
 		out[i] = v
@@ -170,13 +170,5 @@ type NoOracle struct{ runners.Runner }
 
 // The market has these too, unexported; sourcetest cannot import the
 // market, whose tests import sourcetest.
-
-// mix64 is SplitMix64's finalizer.
-func mix64(x uint64) uint64 {
-	x += 0x9e3779b97f4a7c15
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
-	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
-	return x ^ (x >> 31)
-}
 
 func sigmoid(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
