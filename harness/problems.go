@@ -75,7 +75,7 @@ func loadSet(ps spec.ProblemSet, split dataset.Split, dir, field string) (*datas
 	)
 	switch {
 	case ps.Generated != nil:
-		set, err = dataset.Generate(dataset.GeneratorConfig{Size: ps.Generated.Size, Seed: ps.Generated.Seed, Mix: ps.Generated.Mix}, split)
+		set, err = dataset.Generate(dataset.GeneratorConfig{Size: ps.Generated.Size, Seed: ps.Generated.Seed, Mix: ps.Generated.Mix, Levels: ps.Generated.Levels}, split)
 	case ps.JSONL != nil:
 		set, err = dataset.LoadJSONL(resolve(dir, ps.JSONL.Path), columns(ps.JSONL.Columns))
 		set, err = limit(set, err, ps.JSONL.Limit)

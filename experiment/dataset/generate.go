@@ -18,6 +18,51 @@ type GeneratorConfig struct {
 	// means every topic equally; a topic left out or weighted 0 is not
 	// generated.
 	Mix map[string]float64
+	// Levels is the relative weight of each difficulty level 1..Levels.
+	// Nil means every level equally (and the draws of the sets generated
+	// before levels could be weighted, byte for byte).
+	Levels []float64
+}
+
+// CheckLevels reports whether w can weight the generator's levels.
+func CheckLevels(w []float64) error {
+	if len(w) != Levels {
+		return fmt.Errorf("%d level weights; want %d, one per level 1..%d", len(w), Levels, Levels)
+	}
+	var sum float64
+	for i, x := range w {
+		if !(x >= 0) || math.IsInf(x, 0) {
+			return fmt.Errorf("level %d weight %g; want a finite number ≥ 0", i+1, x)
+		}
+		sum += x
+	}
+	if !(sum > 0) {
+		return fmt.Errorf("level weights sum to %g; want a positive sum", sum)
+	}
+	return nil
+}
+
+// level draws a candidate's difficulty level.
+func (cfg GeneratorConfig) level(r *rand.Rand) int {
+	if cfg.Levels == nil {
+		return 1 + r.IntN(Levels)
+	}
+	var sum float64
+	for _, w := range cfg.Levels {
+		sum += w
+	}
+	u := r.Float64() * sum
+	for i, w := range cfg.Levels {
+		if u < w {
+			return i + 1
+		}
+		u -= w
+	}
+	for i := len(cfg.Levels) - 1; ; i-- { // rounding left u at the top
+		if cfg.Levels[i] > 0 {
+			return i + 1
+		}
+	}
 }
 
 // Levels is the number of difficulty levels a topic generates, from 1 (a
@@ -90,6 +135,11 @@ func Generate(cfg GeneratorConfig, split Split) (*Set, error) {
 	if cfg.Size < 1 {
 		return nil, fmt.Errorf("dataset: generator size %d; want at least 1", cfg.Size)
 	}
+	if cfg.Levels != nil {
+		if err := CheckLevels(cfg.Levels); err != nil {
+			return nil, fmt.Errorf("dataset: %w", err)
+		}
+	}
 	sched, err := newSchedule(cfg.Mix)
 	if err != nil {
 		return nil, err
@@ -99,7 +149,7 @@ func Generate(cfg GeneratorConfig, split Split) (*Set, error) {
 	for i := range cfg.Size {
 		t := topics[sched.next()]
 		r := seed.Stream(cfg.Seed, "dataset", string(split), i, "problem")
-		p, ok := candidate(r, t, split, seen)
+		p, ok := candidate(r, t, cfg, split, seen)
 		if !ok {
 			return nil, fmt.Errorf("dataset: no new %s problem for %s problem %d after %d candidates: "+
 				"the topic is nearly exhausted at this size; lower the size or the topic's weight",
@@ -108,12 +158,16 @@ func Generate(cfg GeneratorConfig, split Split) (*Set, error) {
 		seen[p.ID] = struct{}{}
 		problems = append(problems, p)
 	}
-	return NewSet(fmt.Sprintf("generated/%s/seed-%d", split, cfg.Seed), problems)
+	name := fmt.Sprintf("generated/%s/seed-%d", split, cfg.Seed)
+	if cfg.Levels != nil {
+		name += fmt.Sprintf("/levels-%v", cfg.Levels)
+	}
+	return NewSet(name, problems)
 }
 
-func candidate(r *rand.Rand, t topic, split Split, seen map[string]struct{}) (Problem, bool) {
+func candidate(r *rand.Rand, t topic, cfg GeneratorConfig, split Split, seen map[string]struct{}) (Problem, bool) {
 	for range maxAttempts {
-		d := t.generate(r, 1+r.IntN(Levels))
+		d := t.generate(r, cfg.level(r))
 		if SplitOf(d.statement) != split {
 			continue
 		}

@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files and fixtures under testdata/")
@@ -226,11 +228,11 @@ func TestCandidateGivesUpWhenExhausted(t *testing.T) {
 	fixed := topic{"fixed", func(*rand.Rand, int) draft { return only }}
 	split := SplitOf(only.statement)
 	r := newTestRand(1)
-	p, ok := candidate(r, fixed, split, map[string]struct{}{})
+	p, ok := candidate(r, fixed, GeneratorConfig{}, split, map[string]struct{}{})
 	if !ok {
 		t.Fatal("first candidate refused")
 	}
-	if _, ok := candidate(r, fixed, split, map[string]struct{}{p.ID: {}}); ok {
+	if _, ok := candidate(r, fixed, GeneratorConfig{}, split, map[string]struct{}{p.ID: {}}); ok {
 		t.Fatal("a repeated problem was accepted")
 	}
 }
@@ -284,3 +286,24 @@ func BenchmarkGenerate(b *testing.B) {
 }
 
 func newTestRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 0x5eed)) }
+
+func TestGenerateLevelsWeightTheDifficulty(t *testing.T) {
+	t.Parallel()
+	meanSteps := func(levels []float64) float64 {
+		s := mustGenerate(t, GeneratorConfig{Size: 400, Seed: 3, Levels: levels}, Train)
+		again := mustGenerate(t, GeneratorConfig{Size: 400, Seed: 3, Levels: levels}, Train)
+		assert.Equal(t, s.Hash, again.Hash, "deterministic")
+		var sum float64
+		for _, p := range s.Problems {
+			sum += float64(p.Features.Steps)
+		}
+		return sum / float64(s.Len())
+	}
+	easy, even, hard := meanSteps([]float64{1, 1, 0, 0, 0}), meanSteps(nil), meanSteps([]float64{0, 0, 0, 1, 1})
+	assert.Less(t, easy, even)
+	assert.Less(t, even, hard)
+	for _, bad := range [][]float64{{1, 1}, {0, 0, 0, 0, 0}, {1, -1, 1, 1, 1}, {1, 1, 1, 1, math.Inf(1)}} {
+		_, err := Generate(GeneratorConfig{Size: 10, Seed: 1, Levels: bad}, Train)
+		assert.Error(t, err, "%v", bad)
+	}
+}

@@ -198,6 +198,8 @@ func (p *ProblemSet) clearAlternatives() { *p = ProblemSet{} }
 // the file's path.
 func (p ProblemSet) Describe() string {
 	switch {
+	case p.Generated != nil && p.Generated.Levels != nil:
+		return fmt.Sprintf("generated:%d:%d:levels=%v", p.Generated.Size, p.Generated.Seed, p.Generated.Levels)
 	case p.Generated != nil:
 		return fmt.Sprintf("generated:%d:%d", p.Generated.Size, p.Generated.Seed)
 	case p.JSONL != nil:

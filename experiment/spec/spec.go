@@ -55,6 +55,9 @@ type Generated struct {
 	Size int                `yaml:"size" doc:"number of problems (the generator makes up to about 100,000 per split)" min:"1" max:"100000"`
 	Seed uint64             `yaml:"seed" doc:"generator seed (the split, train or heldout, is mixed in)"`
 	Mix  map[string]float64 `yaml:"mix,omitempty" doc:"relative weight of each topic (default: all topics equally)"`
+	// Levels gives a pool its own difficulty distribution: the generator's
+	// problems come in levels 1 (one step, small numbers) to 5.
+	Levels []float64 `yaml:"levels,omitempty" doc:"relative weight of each difficulty level 1..5, five numbers (default: every level equally)"`
 }
 
 // ProblemFile is a problem set read from disk.
@@ -105,6 +108,26 @@ type SimPolicy struct {
 	Stop            float64 `yaml:"stop" doc:"initial stopping logit η: after boxing its answer a completion ends with probability σ(η)"`
 	NoiseChoices    int     `yaml:"noise_choices" doc:"reward-irrelevant choices of each kind a completion makes besides its decisive ones (the wording of its reasoning); their log-probability gradients are GRPO's gradient noise" min:"0" max:"4096"`
 	LRScale         float64 `yaml:"lr_scale" doc:"the sim's learning rate is train.grpo.lr × lr_scale (its parameters are few and O(1))" xmin:"0"`
+
+	// The second model's mechanisms (runners/sim/README.md, "The second
+	// model"). Each one absent is the first model's behaviour, so a spec
+	// without them reproduces the first model's results byte for byte.
+	Reach       *SimReach       `yaml:"reach,omitempty" doc:"reachability: a completion is right only if every reasoning step of its problem is, each step through one skill (absent: one correctness choice per completion over the problem's skill mix)"`
+	Termination *SimTermination `yaml:"termination,omitempty" doc:"termination that depends on the problem and on the answer: repetition loops, and a wrong answer that stops less often (absent: one global stop logit, no loops)"`
+	Sharpen     bool            `yaml:"sharpen,omitempty" doc:"a trainable sharpness κ: every correctness logit is multiplied by e^κ, so training can concentrate probability within a problem (false: no such parameter)"`
+}
+
+// SimReach configures the sim's reachability mechanism.
+type SimReach struct {
+	StepSD float64 `yaml:"step_sd" json:"step_sd" doc:"std of a reasoning step's own difficulty around its problem's: how unevenly a problem's steps are hard" min:"0"`
+}
+
+// SimTermination configures how a simulated completion ends.
+type SimTermination struct {
+	Loop           float64 `yaml:"loop" json:"loop" doc:"initial loop logit ρ: a completion falls into a repetition loop (no answer, runs to the cap) with probability σ((ρ + loop_wrong·[wrong] + loop_difficulty·d)/T)"`
+	LoopWrong      float64 `yaml:"loop_wrong" json:"loop_wrong" doc:"how much more often reasoning that is going wrong loops (added to the loop logit)" min:"0"`
+	LoopDifficulty float64 `yaml:"loop_difficulty" json:"loop_difficulty" doc:"how much more often a harder problem loops (loop logit per unit of problem difficulty d)" min:"0"`
+	StopWrong      float64 `yaml:"stop_wrong" json:"stop_wrong" doc:"how much less often a completion stops after a wrong boxed answer (subtracted from the stop logit η)" min:"0"`
 }
 
 // Timeouts bound each worker request.

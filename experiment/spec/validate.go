@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/relix-lab/relix/experiment/dataset"
 )
 
 // validator checks a decoded, resolved spec: the bounds declared in struct
@@ -183,6 +185,11 @@ func (v *validator) problemSet(p ProblemSet, path string) {
 	}
 	if n != 1 {
 		v.failf(path, "want exactly one of generated, jsonl, parquet (got %d)", n)
+	}
+	if g := p.Generated; g != nil && g.Levels != nil {
+		if err := dataset.CheckLevels(g.Levels); err != nil {
+			v.failf(path+".generated.levels", "%v", err)
+		}
 	}
 	for _, alt := range []struct {
 		kind string

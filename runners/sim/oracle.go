@@ -16,6 +16,11 @@ type chances struct {
 	correct  float64 // σ(z/T): the boxed answer is right
 	room     float64 // P(⌈R⌉ < cap): boxed with room left to end
 	stop     float64 // σ(η/T): ends after its box, given room
+	// The second model's termination: the stop chance after a wrong
+	// answer and the loop chances; nil loops without termination.
+	stopWrong            float64
+	loopRight, loopWrong float64
+	loops                bool
 }
 
 func (c *config) chances(psi params, pr *problem, temperature float64, maxTokens int) chances {
@@ -26,25 +31,41 @@ func (c *config) chances(psi params, pr *problem, temperature float64, maxTokens
 		}
 		return 0.5 * math.Erfc(-(math.Log(x)-at.mu)/(at.sigmaT*math.Sqrt2))
 	}
-	return chances{
+	ch := chances{
 		answered: cdf(float64(maxTokens)),
 		correct:  at.p,
 		room:     cdf(float64(maxTokens - 1)),
 		stop:     at.q,
 	}
-}
-
-// success is P(reward 1): correct and boxed, and for truncated "zero" also
-// ended.
-func (p chances) success(truncated string) float64 {
-	if truncated == "zero" {
-		return p.correct * p.room * p.stop
+	if at.loops {
+		ch.loops = true
+		ch.stopWrong, ch.loopRight, ch.loopWrong = at.qWrong, at.loop.pRight, at.loop.pWrong
 	}
-	return p.correct * p.answered
+	return ch
 }
 
-// truncation is P(finish "length").
-func (p chances) truncation() float64 { return 1 - p.room*p.stop }
+// success is P(reward 1): correct, not looped and boxed, and for truncated
+// "zero" also ended.
+func (p chances) success(truncated string) float64 {
+	correct := p.correct
+	if p.loops {
+		correct *= 1 - p.loopRight
+	}
+	if truncated == "zero" {
+		return correct * p.room * p.stop
+	}
+	return correct * p.answered
+}
+
+// truncation is P(finish "length"): not ending after the box, for want of
+// room, of a stop or (termination) because of a loop.
+func (p chances) truncation() float64 {
+	if !p.loops {
+		return 1 - p.room*p.stop
+	}
+	ended := p.correct*(1-p.loopRight)*p.stop + (1-p.correct)*(1-p.loopWrong)*p.stopWrong
+	return 1 - p.room*ended
+}
 
 // SuccessProbability implements runners.Oracle.
 func (r *Runner) SuccessProbability(_ context.Context, ckID string, prompt runners.Prompt, s runners.Sampling, truncated string) (float64, error) {

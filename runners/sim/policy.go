@@ -64,7 +64,22 @@ type problem struct {
 	difficulty float64
 	// logLength is log ℓ_i = log(tokens_per_step·(1 + steps_i)) + lengthHiddenSD·g_i.
 	logLength float64
+	// chain holds the problem's reasoning steps when reachability is on
+	// (README.md, "Reachability"): a completion is right only if each is.
+	chain []chainStep
 }
+
+// chainStep is one reasoning step of a problem: the skill it goes through
+// and its margin at that skill's ability 0. Step s is right with chance
+// σ(β·(θ_k + margin)/T).
+type chainStep struct {
+	skill  int
+	margin float64
+}
+
+// maxChain bounds a problem's reasoning steps under reachability (the
+// generator's problems have at most 7; a problem file's may estimate more).
+const maxChain = 16
 
 // newProblem derives a problem's latents from its ID, topic and features
 // alone (its own seed stream), so a problem is the same in any set, in any
@@ -101,16 +116,98 @@ func newProblem(p dataset.Problem, c spec.SimPolicy) *problem {
 	for i := range pr.wrong {
 		pr.wrong[i] = dataset.WrongAnswer(p, wr)
 	}
+	if c.Reach != nil {
+		pr.chain = newChain(pr, c.Ability, c.Reach.StepSD, seed.Stream(0, "sim", "chain", p.ID))
+	}
 	return pr
 }
 
-// params is the policy ψ = (θ_1..θ_K, λ, η): ability per skill, verbosity,
-// stopping logit.
+// newChain draws a problem's reasoning steps from its own stream: each
+// step's skill from the problem's skill mix, and its own difficulty offset
+// o_s ~ N(0, step_sd²). The steps split the problem's first-model chance
+// between them: their margins are c − o_s with c solving
+// Π_s σ(c − o_s) = σ(ability − d), so the base policy's chance on the
+// problem (at T = 1) is the first model's, and reachability changes how
+// training moves it, not where it starts. The stream is not the one the
+// first model's latents come from, so turning reachability on changes no
+// other latent.
+func newChain(pr *problem, ability, stepSD float64, r *rand.Rand) []chainStep {
+	chain := make([]chainStep, min(pr.steps, maxChain))
+	offsets := make([]float64, len(chain))
+	for i := range chain {
+		u, k := r.Float64(), 0
+		for k < len(pr.skills)-1 && u >= pr.skills[k] {
+			u -= pr.skills[k]
+			k++
+		}
+		chain[i].skill = k
+		offsets[i] = stepSD * r.NormFloat64()
+	}
+	// log Π σ(c − o_s) rises with c: bisect on it against log σ(ability − d).
+	target := logSigmoid(ability - pr.difficulty)
+	logChance := func(c float64) float64 {
+		var l float64
+		for _, o := range offsets {
+			l += logSigmoid(c - o)
+		}
+		return l
+	}
+	lo, hi := -60.0, 60.0
+	for range 100 {
+		mid := (lo + hi) / 2
+		if logChance(mid) < target {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	c := (lo + hi) / 2
+	for i := range chain {
+		chain[i].margin = c - offsets[i] - ability
+	}
+	return chain
+}
+
+// params is the policy ψ = (θ_1..θ_K, λ, η[, ρ][, κ]): ability per skill,
+// verbosity, stopping logit, and with the second model's mechanisms the
+// loop logit (termination) and the sharpness (sharpen).
 type params []float64
 
 func (c *config) lambdaIndex() int { return c.policy.Skills }
 func (c *config) etaIndex() int    { return c.policy.Skills + 1 }
-func (c *config) numParams() int   { return c.policy.Skills + 2 }
+
+// rhoIndex is the loop logit's index, −1 without termination.
+func (c *config) rhoIndex() int {
+	if c.policy.Termination == nil {
+		return -1
+	}
+	return c.policy.Skills + 2
+}
+
+// kappaIndex is the sharpness's index, −1 without sharpen.
+func (c *config) kappaIndex() int {
+	if !c.policy.Sharpen {
+		return -1
+	}
+	return c.policy.Skills + 2 + btoi(c.policy.Termination != nil)
+}
+
+func (c *config) numParams() int {
+	return c.policy.Skills + 2 + btoi(c.policy.Termination != nil) + btoi(c.policy.Sharpen)
+}
+
+// second reports whether any of the second model's mechanisms is on.
+func (c *config) second() bool {
+	p := c.policy
+	return p.Reach != nil || p.Termination != nil || p.Sharpen
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
 
 // logit is z = θ·s_i − d_i, the correctness logit before temperature.
 func logit(psi params, pr *problem) float64 {
@@ -129,23 +226,41 @@ type choices struct {
 	reasoning   float64 // R: tokens up to and including the boxed answer (continuous)
 	stopped     bool    // the stop draw (used only when there was room to stop)
 	noise       uint64  // seed of the completion's noise choices
+	// The second model's choices.
+	looped bool   // fell into a repetition loop (termination)
+	steps  uint32 // bit s set: reasoning step s was right (reachability)
 }
 
+// The first model's trace has traceLen numbers; the second model's two
+// more (looped, steps).
 const traceLen = 7
 
-func (ch choices) trace() []float64 {
-	return []float64{ch.temperature, float64(ch.maxTokens), b2f(ch.correct), ch.reasoning, b2f(ch.stopped),
+func (c *config) traceLen() int { return traceLen + 2*btoi(c.second()) }
+
+func (c *config) trace(ch choices) []float64 {
+	t := []float64{ch.temperature, float64(ch.maxTokens), b2f(ch.correct), ch.reasoning, b2f(ch.stopped),
 		float64(ch.noise >> 32), float64(ch.noise & 0xffffffff)}
+	if c.second() {
+		t = append(t, b2f(ch.looped), float64(ch.steps))
+	}
+	return t
 }
 
-func parseTrace(t []float64) (choices, bool) {
-	if len(t) != traceLen || !(t[0] > 0) || math.IsInf(t[0], 0) || !(t[1] >= 1) || t[1] > 1<<40 || t[1] != math.Trunc(t[1]) ||
+func (c *config) parseTrace(t []float64) (choices, bool) {
+	if len(t) != c.traceLen() || !(t[0] > 0) || math.IsInf(t[0], 0) || !(t[1] >= 1) || t[1] > 1<<40 || t[1] != math.Trunc(t[1]) ||
 		(t[2] != 0 && t[2] != 1) || !(t[3] > 0) || math.IsInf(t[3], 0) || (t[4] != 0 && t[4] != 1) ||
 		!isUint32(t[5]) || !isUint32(t[6]) {
 		return choices{}, false
 	}
-	return choices{temperature: t[0], maxTokens: int(t[1]), correct: t[2] == 1, reasoning: t[3], stopped: t[4] == 1,
-		noise: uint64(t[5])<<32 | uint64(t[6])}, true
+	ch := choices{temperature: t[0], maxTokens: int(t[1]), correct: t[2] == 1, reasoning: t[3], stopped: t[4] == 1,
+		noise: uint64(t[5])<<32 | uint64(t[6])}
+	if c.second() {
+		if (t[7] != 0 && t[7] != 1) || !isUint32(t[8]) || (t[7] == 1 && c.policy.Termination == nil) {
+			return choices{}, false
+		}
+		ch.looped, ch.steps = t[7] == 1, uint32(t[8])
+	}
+	return ch, true
 }
 
 func isUint32(x float64) bool { return x >= 0 && x <= math.MaxUint32 && x == math.Trunc(x) }
@@ -166,9 +281,10 @@ func (ch choices) answered() bool { return ch.reasoning <= float64(ch.maxTokens)
 // decidedStop reports whether the completion had room to end after its box.
 func (ch choices) decidedStop() bool { return ch.boxedAt() < float64(ch.maxTokens) }
 
-// outcome returns the completion's token count and finish reason.
+// outcome returns the completion's token count and finish reason. A
+// looped completion runs to the cap.
 func (ch choices) outcome() (int, bool) {
-	if ch.answered() && ch.decidedStop() && ch.stopped {
+	if !ch.looped && ch.answered() && ch.decidedStop() && ch.stopped {
 		return int(ch.boxedAt()) + 1, false // the end-of-sequence token
 	}
 	return ch.maxTokens, true
@@ -187,14 +303,39 @@ func (c *config) sample(psi params, pr *problem, temperature float64, maxTokens 
 	tokens := r.Uint64()
 	noise := r.Uint64()
 	at := c.at(psi, pr, temperature)
-	return choices{
+	ch := choices{
 		temperature: temperature,
 		maxTokens:   maxTokens,
 		correct:     uCorrect < at.p,
 		reasoning:   math.Exp(at.mu + at.sigmaT*eLength),
 		stopped:     uStop < at.q,
 		noise:       noise,
-	}, wrong, tokens
+	}
+	if !c.second() {
+		return ch, wrong, tokens
+	}
+	// The second model's draws come after the first model's, so a
+	// mechanism's draws never shift another's.
+	uLoop := r.Float64()
+	if at.steps > 0 {
+		ch.correct = true
+		for s := range at.steps {
+			u := uCorrect
+			if s > 0 {
+				u = r.Float64()
+			}
+			if u < at.stepP[s] {
+				ch.steps |= 1 << s
+			} else {
+				ch.correct = false
+			}
+		}
+	}
+	if !ch.correct {
+		ch.stopped = uStop < at.qWrong
+	}
+	ch.looped = at.loops && uLoop < at.loopP(!ch.correct)
+	return ch, wrong, tokens
 }
 
 // policyAt is the policy ψ on one problem at temperature T: everything a
@@ -202,25 +343,69 @@ func (c *config) sample(psi params, pr *problem, temperature float64, maxTokens 
 // variance of the log length, as it does an LM's logits.
 type policyAt struct {
 	T      float64
-	x      float64 // z/T, z = θ·s − d: the correctness logit
-	p      float64 // σ(z/T): P(correct)
+	x      float64 // β·z/T, z = θ·s − d: the correctness logit (no chain)
+	p      float64 // P(correct): σ(x), or the product of the steps' chances
 	mu     float64 // log ℓ + λ: mean log reasoning length
 	sigmaT float64 // σ_len·√T
 	y      float64 // η/T: the stopping logit
 	q      float64 // σ(η/T): P(stop after the box)
+
+	// The second model's. yWrong and qWrong are the stop logit and chance
+	// after a wrong answer (y and q without termination).
+	yWrong, qWrong float64
+	beta           float64 // e^κ, 1 without sharpen
+	steps          int     // the chain's length, 0 without reachability
+	stepX, stepP   [maxChain]float64
+	loops          bool       // termination is on
+	loop           loopLogits // with loops
+}
+
+// loopLogits are a completion's loop logits, (ρ + loop_wrong·[wrong] +
+// loop_difficulty·d)/T, and chances.
+type loopLogits struct {
+	right, wrong   float64
+	pRight, pWrong float64
+}
+
+// loopP is the chance of a loop given whether the answer is wrong.
+func (a policyAt) loopP(wrong bool) float64 {
+	if wrong {
+		return a.loop.pWrong
+	}
+	return a.loop.pRight
 }
 
 func (c *config) at(psi params, pr *problem, T float64) policyAt {
-	x, y := logit(psi, pr)/T, psi[c.etaIndex()]/T
-	return policyAt{
-		T:      T,
-		x:      x,
-		p:      sigmoid(x),
-		mu:     pr.logLength + psi[c.lambdaIndex()],
-		sigmaT: c.policy.LengthSD * math.Sqrt(T),
-		y:      y,
-		q:      sigmoid(y),
+	z := logit(psi, pr)
+	a := policyAt{T: T, beta: 1}
+	if k := c.kappaIndex(); k >= 0 {
+		a.beta = math.Exp(psi[k])
+		z *= a.beta
 	}
+	a.x = z / T
+	a.p = sigmoid(a.x)
+	a.mu = pr.logLength + psi[c.lambdaIndex()]
+	a.sigmaT = c.policy.LengthSD * math.Sqrt(T)
+	a.y = psi[c.etaIndex()] / T
+	a.q = sigmoid(a.y)
+	a.yWrong, a.qWrong = a.y, a.q
+	if len(pr.chain) > 0 {
+		a.steps, a.p = len(pr.chain), 1
+		for s, st := range pr.chain {
+			a.stepX[s] = a.beta * (psi[st.skill] + st.margin) / T
+			a.stepP[s] = sigmoid(a.stepX[s])
+			a.p *= a.stepP[s]
+		}
+	}
+	if t := c.policy.Termination; t != nil {
+		a.yWrong = (psi[c.etaIndex()] - t.StopWrong) / T
+		a.qWrong = sigmoid(a.yWrong)
+		right := (psi[c.rhoIndex()] + t.LoopDifficulty*pr.difficulty) / T
+		wrong := right + t.LoopWrong/T
+		a.loops = true
+		a.loop = loopLogits{right: right, wrong: wrong, pRight: sigmoid(right), pWrong: sigmoid(wrong)}
+	}
+	return a
 }
 
 // A unit is one choice of a completion: GRPO's "token". Its kinds:
@@ -228,11 +413,14 @@ const (
 	unitCorrect    uint8 = iota // x = 1 if the answer is right, 0 if not: Bernoulli(σ(z/T))
 	unitLength                  // x = log R: Normal(μ, σ_T²) on the log length
 	unitUnanswered              // x = log cap: the reasoning ran past the cap, P = Φ̄((x − μ)/σ_T)
-	unitStop                    // x = 1 if it ended after its box, 0 if not: Bernoulli(σ(η/T))
+	unitStop                    // x = 1 if it ended after its box, 0 if not: Bernoulli(σ(η/T)); arg 1 after a wrong answer
+	unitStep                    // x = 1 if reasoning step arg was right: Bernoulli(σ(β(θ_k − d − o)/T))
+	unitLoop                    // x = 1 if it looped: Bernoulli(σ(loop logit)); arg 1 for a wrong answer
 )
 
 type unit struct {
 	kind uint8
+	arg  uint8 // the step (unitStep), or whether the answer was wrong (unitStop, unitLoop)
 	x    float64
 }
 
@@ -242,11 +430,11 @@ type unit struct {
 // choice.
 func decisive(ch choices, dst []unit) []unit {
 	if !ch.answered() {
-		return append(dst, unit{unitUnanswered, math.Log(float64(ch.maxTokens))})
+		return append(dst, unit{kind: unitUnanswered, x: math.Log(float64(ch.maxTokens))})
 	}
-	dst = append(dst, unit{unitCorrect, b2f(ch.correct)}, unit{unitLength, math.Log(ch.reasoning)})
+	dst = append(dst, unit{kind: unitCorrect, x: b2f(ch.correct)}, unit{kind: unitLength, x: math.Log(ch.reasoning)})
 	if ch.decidedStop() {
-		dst = append(dst, unit{unitStop, b2f(ch.stopped)})
+		dst = append(dst, unit{kind: unitStop, x: b2f(ch.stopped)})
 	}
 	return dst
 }
@@ -257,6 +445,9 @@ func decisive(ch choices, dst []unit) []unit {
 // the reasoning: the policy makes them, the reward does not depend on them,
 // and their scores are the gradient noise every GRPO step carries.
 func (c *config) units(beh policyAt, ch choices) []unit {
+	if c.second() {
+		return c.secondUnits(beh, ch)
+	}
 	units := decisive(ch, make([]unit, 0, 3+3*c.policy.NoiseChoices))
 	if c.policy.NoiseChoices == 0 {
 		return units
@@ -266,9 +457,63 @@ func (c *config) units(beh policyAt, ch choices) []unit {
 	r := rand.New(&src)
 	for range c.policy.NoiseChoices {
 		units = append(units,
-			unit{unitCorrect, b2f(r.Float64() < beh.p)},
-			unit{unitLength, beh.mu + beh.sigmaT*r.NormFloat64()},
-			unit{unitStop, b2f(r.Float64() < beh.q)})
+			unit{kind: unitCorrect, x: b2f(r.Float64() < beh.p)},
+			unit{kind: unitLength, x: beh.mu + beh.sigmaT*r.NormFloat64()},
+			unit{kind: unitStop, x: b2f(r.Float64() < beh.q)})
+	}
+	return units
+}
+
+// secondUnits are units for the second model. The answer's choices are
+// made first, whatever follows, so they are units of every completion;
+// then the loop choice; then, unless it looped, the first model's length
+// and stop choices.
+func (c *config) secondUnits(beh policyAt, ch choices) []unit {
+	wrong := uint8(btoi(!ch.correct))
+	units := make([]unit, 0, beh.steps+4+4*c.policy.NoiseChoices)
+	if beh.steps > 0 {
+		for s := range beh.steps {
+			units = append(units, unit{kind: unitStep, arg: uint8(s), x: b2f(ch.steps&(1<<s) != 0)})
+		}
+	} else {
+		units = append(units, unit{kind: unitCorrect, x: b2f(ch.correct)})
+	}
+	if beh.loops {
+		units = append(units, unit{kind: unitLoop, arg: wrong, x: b2f(ch.looped)})
+	}
+	switch {
+	case ch.looped:
+	case !ch.answered():
+		units = append(units, unit{kind: unitUnanswered, x: math.Log(float64(ch.maxTokens))})
+	default:
+		units = append(units, unit{kind: unitLength, x: math.Log(ch.reasoning)})
+		if ch.decidedStop() {
+			units = append(units, unit{kind: unitStop, arg: wrong, x: b2f(ch.stopped)})
+		}
+	}
+	if c.policy.NoiseChoices == 0 {
+		return units
+	}
+	var src rand.PCG
+	src.Seed(ch.noise, 0x6e6f697365) // "noise"
+	r := rand.New(&src)
+	for i := range c.policy.NoiseChoices {
+		if beh.steps > 0 {
+			s := i % beh.steps
+			units = append(units, unit{kind: unitStep, arg: uint8(s), x: b2f(r.Float64() < beh.stepP[s])})
+		} else {
+			units = append(units, unit{kind: unitCorrect, x: b2f(r.Float64() < beh.p)})
+		}
+		stop := beh.q
+		if wrong == 1 {
+			stop = beh.qWrong
+		}
+		units = append(units,
+			unit{kind: unitLength, x: beh.mu + beh.sigmaT*r.NormFloat64()},
+			unit{kind: unitStop, arg: wrong, x: b2f(r.Float64() < stop)})
+		if beh.loops {
+			units = append(units, unit{kind: unitLoop, arg: wrong, x: b2f(r.Float64() < beh.loopP(wrong == 1))})
+		}
 	}
 	return units
 }
@@ -276,6 +521,18 @@ func (c *config) units(beh policyAt, ch choices) []unit {
 // logProb is a unit's log-probability under the policy.
 func (a policyAt) logProb(u unit) float64 {
 	switch u.kind {
+	case unitStep:
+		return logBernoulli(u.x, a.stepX[u.arg])
+	case unitLoop:
+		if u.arg == 1 {
+			return logBernoulli(u.x, a.loop.wrong)
+		}
+		return logBernoulli(u.x, a.loop.right)
+	case unitStop:
+		if u.arg == 1 {
+			return logBernoulli(u.x, a.yWrong)
+		}
+		return logBernoulli(u.x, a.y)
 	case unitCorrect:
 		return logBernoulli(u.x, a.x)
 	case unitLength:
@@ -295,6 +552,15 @@ func (a policyAt) logProb(u unit) float64 {
 // ∂/∂λ = score).
 func (a policyAt) score(u unit) float64 {
 	switch u.kind {
+	case unitStep:
+		return u.x - a.stepP[u.arg]
+	case unitLoop:
+		return u.x - a.loopP(u.arg == 1)
+	case unitStop:
+		if u.arg == 1 {
+			return u.x - a.qWrong
+		}
+		return u.x - a.q
 	case unitCorrect:
 		return u.x - a.p
 	case unitLength:
@@ -319,12 +585,65 @@ func (c *config) addGrad(grad []float64, pr *problem, T, correct, length, stop f
 	grad[c.etaIndex()] += stop / T
 }
 
+// scores are one completion's weighted scores summed by the parameter
+// they reach (the second model's addGrad).
+type scores struct {
+	correct, length, stop, loop float64
+	steps                       [maxChain]float64
+}
+
+// add routes one unit's weighted score g.
+func (sc *scores) add(u unit, g float64) {
+	switch u.kind {
+	case unitCorrect:
+		sc.correct += g
+	case unitStep:
+		sc.steps[u.arg] += g
+	case unitStop:
+		sc.stop += g
+	case unitLoop:
+		sc.loop += g
+	default:
+		sc.length += g
+	}
+}
+
+// addSecondGrad adds a completion's gradient under the second model. A
+// correctness logit is β·z/T, so ∂/∂θ_k = score·β·s_k/T (a chain step's
+// skill alone: β/T) and ∂/∂κ = score·(the logit itself).
+func (c *config) addSecondGrad(grad []float64, pr *problem, a policyAt, sc *scores) {
+	var sharp float64
+	if a.steps > 0 {
+		for s, st := range pr.chain {
+			grad[st.skill] += sc.steps[s] * a.beta / a.T
+			sharp += sc.steps[s] * a.stepX[s]
+		}
+	} else {
+		for k, s := range pr.skills {
+			grad[k] += sc.correct * s * a.beta / a.T
+		}
+		sharp = sc.correct * a.x
+	}
+	grad[c.lambdaIndex()] += sc.length
+	grad[c.etaIndex()] += sc.stop / a.T
+	if i := c.rhoIndex(); i >= 0 {
+		grad[i] += sc.loop / a.T
+	}
+	if i := c.kappaIndex(); i >= 0 {
+		grad[i] += sharp
+	}
+}
+
 // entropy is the entropy (nats) of the two binary choices a completion of
 // pr makes at temperature T: correct or not, stop or not. The log-length's
 // differential entropy is left out: it is a constant of the model.
 func (c *config) entropy(psi params, pr *problem, T float64) float64 {
 	at := c.at(psi, pr, T)
-	return bernoulliEntropy(at.p) + bernoulliEntropy(at.q)
+	h := bernoulliEntropy(at.p) + bernoulliEntropy(at.q)
+	if at.loops {
+		h += bernoulliEntropy(at.loop.pRight)
+	}
+	return h
 }
 
 // logBernoulli is log P(x) for x ∈ {0, 1} with P(1) = σ(logit).

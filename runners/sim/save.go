@@ -44,6 +44,10 @@ type savedPolicy struct {
 	Stop            float64 `json:"stop"`
 	NoiseChoices    int     `json:"noise_choices"`
 	LRScale         float64 `json:"lr_scale"`
+
+	Reach       *spec.SimReach       `json:"reach,omitempty"`
+	Termination *spec.SimTermination `json:"termination,omitempty"`
+	Sharpen     bool                 `json:"sharpen,omitempty"`
 }
 
 func policyRecord(p spec.SimPolicy) savedPolicy { return savedPolicy(p) }

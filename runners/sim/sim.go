@@ -29,6 +29,10 @@ const Kind = "sim"
 // of a changed model never collide with old ones.
 const version = "relix-sim/1"
 
+// versionSecond names the second model: the first with any of its
+// mechanisms (reach, termination, sharpen) on.
+const versionSecond = "relix-sim/2"
+
 // Backend makes the sim from a spec's runner block: the sim's
 // runners.Factory.
 func Backend(_ context.Context, cfg spec.Runner, opts runners.Options) (runners.Runner, error) {
@@ -108,7 +112,12 @@ func checkPolicy(p spec.SimPolicy) error {
 // worldHash hashes the model version and the base policy's constants.
 func worldHash(p spec.SimPolicy) [32]byte {
 	h := sha256.New()
-	h.Write([]byte(version))
+	second := p.Reach != nil || p.Termination != nil || p.Sharpen
+	if second {
+		h.Write([]byte(versionSecond))
+	} else {
+		h.Write([]byte(version))
+	}
 	var b [8]byte
 	for _, n := range []int{p.Skills, p.NoiseChoices} {
 		binary.LittleEndian.PutUint64(b[:], uint64(n))
@@ -118,6 +127,26 @@ func worldHash(p spec.SimPolicy) [32]byte {
 		p.LengthSD, p.TokensPerStep, p.Stop, p.LRScale} {
 		binary.LittleEndian.PutUint64(b[:], math.Float64bits(x))
 		h.Write(b[:])
+	}
+	if second {
+		// Which mechanisms are on, then their constants (NaN marks an
+		// absent one, so no two settings hash alike).
+		var xs []float64
+		if r := p.Reach; r != nil {
+			xs = append(xs, r.StepSD)
+		} else {
+			xs = append(xs, math.NaN())
+		}
+		if t := p.Termination; t != nil {
+			xs = append(xs, t.Loop, t.LoopWrong, t.LoopDifficulty, t.StopWrong)
+		} else {
+			xs = append(xs, math.NaN())
+		}
+		xs = append(xs, b2f(p.Sharpen))
+		for _, x := range xs {
+			binary.LittleEndian.PutUint64(b[:], math.Float64bits(x))
+			h.Write(b[:])
+		}
 	}
 	var sum [32]byte
 	h.Sum(sum[:0])
@@ -132,7 +161,10 @@ func (c *config) baseParams() params {
 	}
 	psi[c.lambdaIndex()] = c.policy.Verbosity
 	psi[c.etaIndex()] = c.policy.Stop
-	return psi
+	if i := c.rhoIndex(); i >= 0 {
+		psi[i] = c.policy.Termination.Loop
+	}
+	return psi // the sharpness κ starts at 0: β = 1
 }
 
 // register makes the checkpoint of a state, or returns the one already
@@ -255,7 +287,7 @@ func (c *config) complete(psi params, pr *problem, s runners.Sampling, promptSee
 		Text:      completionText(pr, ch, wrong, truncated),
 		NumTokens: numTokens,
 		Finish:    runners.FinishStop,
-		Trace:     ch.trace(),
+		Trace:     c.trace(ch),
 	}
 	if truncated {
 		comp.Finish = runners.FinishLength

@@ -119,7 +119,7 @@ func TestCompletionsAreGradedByTheRealGrader(t *testing.T) {
 	for i, cs := range out {
 		p := f.heldout.Problems[i]
 		for _, c := range cs {
-			ch, ok := parseTrace(c.Trace)
+			ch, ok := f.runner.cfg.parseTrace(c.Trace)
 			require.True(t, ok)
 			v := eval.Grade(c.Text, p.Answer, eval.GradeOptions{})
 			switch {

@@ -134,7 +134,7 @@ func (r *Runner) samples(ck, ref *checkpoint, groups []runners.Group, h runners.
 			}
 		}
 		for j, comp := range g.Completions {
-			ch, ok := parseTrace(comp.Trace)
+			ch, ok := c.parseTrace(comp.Trace)
 			if n, trunc := ch.outcome(); !ok || n != comp.NumTokens || trunc != comp.Truncated() {
 				return nil, fmt.Errorf("sim: group %d (%s) completion %d: %w", gi, g.Prompt.ID, j, errBadTrace)
 			}
@@ -194,6 +194,8 @@ func (c *config) surrogate(psi params, samples []sample, h runners.Hyper, grad [
 		at := c.at(psi, s.pr, s.T)
 		wu := s.weight / float64(len(s.units))
 		var correct, length, stop, kl float64
+		var sc scores
+		second := c.second()
 		for u, un := range s.units {
 			lp := at.logProb(un)
 			rho := math.Exp(clampLog(lp - s.lpOld[u]))
@@ -223,6 +225,10 @@ func (c *config) surrogate(psi params, samples []sample, h runners.Hyper, grad [
 				continue
 			}
 			g := wu * coef * at.score(un)
+			if second {
+				sc.add(un, g)
+				continue
+			}
 			switch un.kind {
 			case unitCorrect:
 				correct += g
@@ -232,7 +238,11 @@ func (c *config) surrogate(psi params, samples []sample, h runners.Hyper, grad [
 				length += g
 			}
 		}
-		c.addGrad(grad, s.pr, s.T, correct, length, stop)
+		if second {
+			c.addSecondGrad(grad, s.pr, at, &sc)
+		} else {
+			c.addGrad(grad, s.pr, s.T, correct, length, stop)
+		}
 		out.units += len(s.units)
 		out.kl += kl / float64(len(s.units)) / float64(len(samples))
 		out.entropy += c.entropy(psi, s.pr, s.T) / float64(len(samples))

@@ -20,6 +20,11 @@ const (
 	// answer is cut off.
 	textUnfinished = "Next, we need to consider the case where"
 	textStep       = ": work it out.\n"
+	// textLoop is the line a looped completion repeats until the cap.
+	textLoop = "Wait, let me re-check that step.\n"
+	// loopRepeats is how many times the text shows it (the token count,
+	// not the text, carries the loop's length).
+	loopRepeats = 4
 )
 
 // completionText writes a completion: an opening, a line per reasoning
@@ -35,6 +40,19 @@ func completionText(pr *problem, ch choices, wrong int, truncated bool) string {
 	steps := min(pr.steps, 9)
 	b := make([]byte, 0, len(textOpening)+steps*(len("Step 9")+len(textStep))+len(textAnswer)+len(answer)+len(textClose)+len(textRamble))
 	b = append(b, textOpening...)
+	if ch.looped {
+		// It loops somewhere in its reasoning and never boxes an answer.
+		done := max(1, steps/2)
+		for i := 1; i <= done; i++ {
+			b = append(b, "Step "...)
+			b = strconv.AppendInt(b, int64(i), 10)
+			b = append(b, textStep...)
+		}
+		for range loopRepeats {
+			b = append(b, textLoop...)
+		}
+		return string(b)
+	}
 	done := steps
 	if !ch.answered() {
 		// The share of the steps written before the cap.

@@ -155,6 +155,10 @@ type SimPolicy struct {
 	Stop            float64 `json:"stop"`
 	NoiseChoices    int     `json:"noise_choices"`
 	LRScale         float64 `json:"lr_scale"`
+
+	Reach       *spec.SimReach       `json:"reach,omitempty"`
+	Termination *spec.SimTermination `json:"termination,omitempty"`
+	Sharpen     bool                 `json:"sharpen,omitempty"`
 }
 
 // Spec returns the policy as the spec's type.

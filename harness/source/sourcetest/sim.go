@@ -32,7 +32,7 @@ func loadPaired(t testing.TB) (*spec.Spec, *dataset.Set) {
 			return
 		}
 		g := paired.Dataset.Train.Generated
-		pairedPool, pairedErr = dataset.Generate(dataset.GeneratorConfig{Size: g.Size, Seed: g.Seed, Mix: g.Mix}, dataset.Train)
+		pairedPool, pairedErr = dataset.Generate(dataset.GeneratorConfig{Size: g.Size, Seed: g.Seed, Mix: g.Mix, Levels: g.Levels}, dataset.Train)
 	})
 	if pairedErr != nil {
 		t.Fatal(pairedErr)
