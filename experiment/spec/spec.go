@@ -213,7 +213,14 @@ type Market struct {
 	Candidates int          `yaml:"candidates" doc:"prompts a miner scores with its estimator before picking one" min:"1" max:"100000"`
 	ProbeSize  int          `yaml:"probe_size" doc:"prompts in the fixed probe sample used to measure the pool's in-zone fraction" min:"1"`
 	ProofBase  float64      `yaml:"proof_base" doc:"proof tolerance at position 0 (sketch units); the tolerance grows as base + 5·√position" min:"0"`
+	Timing     string       `yaml:"timing,omitempty" doc:"how long a miner takes to generate a group: serial (its completions one after another: total tokens / throughput; the default) or batch (all at once, as real miners generate: the longest completion / throughput, throughput then being tokens per second per sequence)" enum:",serial,batch"`
 }
+
+// The market's timing models (Market.Timing).
+const (
+	TimingSerial = "serial"
+	TimingBatch  = "batch"
+)
 
 // MinerGroup is Count miners sharing an estimator, throughput and behaviour.
 type MinerGroup struct {

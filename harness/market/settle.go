@@ -45,7 +45,7 @@ func (w *window) batch() *source.Batch {
 			ma.Missed++
 		case source.ReasonInFlight:
 			ma.InFlight++
-			acct.InFlightTokens += min(a.tokens, int64((w.sealTime-a.start)*a.miner.spec.Throughput))
+			acct.InFlightTokens += a.tokensBy(w.sealTime-a.start, w.m.mk.Timing, a.miner.spec.Throughput)
 		case source.ReasonLate:
 			ma.Late++
 		case source.ReasonDuplicate:
