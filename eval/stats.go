@@ -3,6 +3,7 @@ package eval
 import (
 	"fmt"
 	"math"
+	"math/bits"
 	"math/rand/v2"
 	"slices"
 
@@ -90,40 +91,107 @@ type Bootstrap struct {
 // share of draws in which a beats b. The same seed gives the same result:
 // the draws come from a PCG source seeded with seed, never a global one.
 func PairedBootstrap(a, b []float64, draws int, seed uint64) (Bootstrap, error) {
-	switch {
-	case len(a) != len(b):
-		return Bootstrap{}, fmt.Errorf("paired bootstrap needs the same problems in both arms: %d values against %d", len(a), len(b))
-	case len(a) == 0:
-		return Bootstrap{}, fmt.Errorf("paired bootstrap needs at least one problem")
-	case draws < 1:
-		return Bootstrap{}, fmt.Errorf("paired bootstrap needs at least one draw, got %d", draws)
+	out, err := PairedBootstraps([][]float64{a}, [][]float64{b}, draws, seed)
+	if err != nil {
+		return Bootstrap{}, err
 	}
-	n := len(a)
-	d := make([]float64, n)
-	for i := range a {
-		d[i] = a[i] - b[i]
+	return out[0], nil
+}
+
+// PairedBootstraps is PairedBootstrap(a[m], b[m], draws, seed) for every m:
+// several metrics of the same problems, bootstrapped with one seed. The
+// same seed draws the same problems, so where the metrics have as many
+// problems each, every draw is made once for all of them; the results are
+// exactly those of the separate calls.
+func PairedBootstraps(a, b [][]float64, draws int, seed uint64) ([]Bootstrap, error) {
+	if len(a) != len(b) {
+		return nil, fmt.Errorf("paired bootstrap needs the same metrics in both arms: %d against %d", len(a), len(b))
+	}
+	for m := range a {
+		switch {
+		case len(a[m]) != len(b[m]):
+			return nil, fmt.Errorf("paired bootstrap needs the same problems in both arms: %d values against %d", len(a[m]), len(b[m]))
+		case len(a[m]) == 0:
+			return nil, fmt.Errorf("paired bootstrap needs at least one problem")
+		case draws < 1:
+			return nil, fmt.Errorf("paired bootstrap needs at least one draw, got %d", draws)
+		}
+	}
+	out := make([]Bootstrap, 0, len(a))
+	for lo := 0; lo < len(a); {
+		// The longest run of metrics from lo with the same problem count.
+		hi := lo + 1
+		for hi < len(a) && len(a[hi]) == len(a[lo]) {
+			hi++
+		}
+		out = append(out, bootstrap(a[lo:hi], b[lo:hi], draws, seed)...)
+		lo = hi
+	}
+	return out, nil
+}
+
+// bootstrap is PairedBootstraps of metrics of n problems each.
+func bootstrap(a, b [][]float64, draws int, seed uint64) []Bootstrap {
+	n, k := len(a[0]), len(a)
+	// d[i*k+m] is problem i's difference in metric m: a draw's k values lie
+	// together.
+	d := make([]float64, n*k)
+	for m := range a {
+		for i := range n {
+			d[i*k+m] = a[m][i] - b[m][i]
+		}
 	}
 	// The second PCG word names this stream, so that the same seed used for
 	// another purpose draws different numbers.
-	rng := rand.New(rand.NewPCG(seed, 0x626f6f7473747270)) // "bootstrp"
-	means := make([]float64, draws)
-	wins := 0
-	for j := range means {
-		var sum float64
+	src := rand.NewPCG(seed, 0x626f6f7473747270) // "bootstrp"
+	means := make([]float64, draws*k)            // metric m's at [m*draws:(m+1)*draws]
+	wins := make([]int, k)
+	sums := make([]float64, k)
+	for j := range draws {
+		clear(sums)
 		for range n {
-			sum += d[rng.IntN(n)]
+			p := d[intN(src, n)*k:][:k]
+			for m, v := range p {
+				sums[m] += v
+			}
 		}
-		means[j] = sum / float64(n)
-		if means[j] > 0 {
-			wins++
+		for m, sum := range sums {
+			mean := sum / float64(n)
+			means[m*draws+j] = mean
+			if mean > 0 {
+				wins[m]++
+			}
 		}
 	}
-	slices.Sort(means)
-	return Bootstrap{
-		Draws: draws, Seed: seed,
-		Low: percentile(means, 0.025), High: percentile(means, 0.975),
-		ShareAWins: float64(wins) / float64(draws),
-	}, nil
+	out := make([]Bootstrap, k)
+	for m := range out {
+		ms := means[m*draws : (m+1)*draws]
+		slices.Sort(ms)
+		out[m] = Bootstrap{
+			Draws: draws, Seed: seed,
+			Low: percentile(ms, 0.025), High: percentile(ms, 0.975),
+			ShareAWins: float64(wins[m]) / float64(draws),
+		}
+	}
+	return out
+}
+
+// intN is rand.New(src).IntN(n), number for number (Lemire's multiply and
+// reject, as math/rand/v2 draws it on every platform), without a call
+// through the Source interface for each of a bootstrap's millions of draws.
+func intN(src *rand.PCG, n int) int {
+	u := uint64(n)
+	if u&(u-1) == 0 {
+		return int(src.Uint64() & (u - 1))
+	}
+	hi, lo := bits.Mul64(src.Uint64(), u)
+	if lo < u {
+		thresh := -u % u
+		for lo < thresh {
+			hi, lo = bits.Mul64(src.Uint64(), u)
+		}
+	}
+	return int(hi)
 }
 
 // percentile of sorted values, interpolating linearly between order

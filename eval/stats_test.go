@@ -2,6 +2,8 @@ package eval
 
 import (
 	"math"
+	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -172,4 +174,101 @@ func TestWilson(t *testing.T) {
 			t.Errorf("Wilson(%d, %d, %v) gave no error", tc.s, tc.n, tc.z)
 		}
 	}
+}
+
+func TestIntNDrawsWhatRandIntNDraws(t *testing.T) {
+	t.Parallel()
+	for _, n := range []int{1, 2, 3, 7, 8, 500, 1000, 1<<20 + 1, 1<<31 - 1, 1 << 40, 1<<62 + 3, math.MaxInt} {
+		ours, theirs := rand.NewPCG(uint64(n), 9), rand.New(rand.NewPCG(uint64(n), 9))
+		for i := range 2000 {
+			if got, want := intN(ours, n), theirs.IntN(n); got != want {
+				t.Fatalf("n %d, draw %d: %d, want %d", n, i, got, want)
+			}
+		}
+	}
+}
+
+// referenceBootstrap is PairedBootstrap as first written, one metric at a
+// time through rand.Rand: the numbers every published interval came from.
+func referenceBootstrap(a, b []float64, draws int, seed uint64) Bootstrap {
+	n := len(a)
+	d := make([]float64, n)
+	for i := range a {
+		d[i] = a[i] - b[i]
+	}
+	rng := rand.New(rand.NewPCG(seed, 0x626f6f7473747270))
+	means := make([]float64, draws)
+	wins := 0
+	for j := range means {
+		var sum float64
+		for range n {
+			sum += d[rng.IntN(n)]
+		}
+		means[j] = sum / float64(n)
+		if means[j] > 0 {
+			wins++
+		}
+	}
+	slices.Sort(means)
+	return Bootstrap{Draws: draws, Seed: seed, Low: percentile(means, 0.025), High: percentile(means, 0.975), ShareAWins: float64(wins) / float64(draws)}
+}
+
+func TestPairedBootstrapsAreTheSeparateBootstraps(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(3, 4))
+	metric := func(n int) []float64 {
+		xs := make([]float64, n)
+		for i := range xs {
+			xs[i] = float64(rng.IntN(9)) / 8
+		}
+		return xs
+	}
+	// Three metrics of 50 problems, then two of 7: draws are shared within
+	// each run of equal lengths only.
+	var a, b [][]float64
+	for _, n := range []int{50, 50, 50, 7, 7} {
+		a, b = append(a, metric(n)), append(b, metric(n))
+	}
+	got, err := PairedBootstraps(a, b, 3000, 11)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for m := range a {
+		if want := referenceBootstrap(a[m], b[m], 3000, 11); got[m] != want {
+			t.Errorf("metric %d: %+v, want %+v", m, got[m], want)
+		}
+	}
+	if _, err := PairedBootstraps(a, b[:4], 10, 1); err == nil {
+		t.Error("unpaired metrics gave no error")
+	}
+}
+
+// BenchmarkPairedBootstraps bootstraps one compared pair of paired.yaml:
+// three metrics of 500 problems, 30,000 draws. "reference" is one metric
+// at a time through rand.Rand, as PairedBootstrap first drew them; "shared"
+// is PairedBootstraps, with the same results.
+func BenchmarkPairedBootstraps(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var as, bs [][]float64
+	for range 3 {
+		x, y := make([]float64, 500), make([]float64, 500)
+		for i := range x {
+			x[i], y[i] = float64(rng.IntN(9))/8, float64(rng.IntN(9))/8
+		}
+		as, bs = append(as, x), append(bs, y)
+	}
+	b.Run("reference", func(b *testing.B) {
+		for b.Loop() {
+			for m := range as {
+				referenceBootstrap(as[m], bs[m], DefaultBootstrapDraws, 7)
+			}
+		}
+	})
+	b.Run("shared", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := PairedBootstraps(as, bs, DefaultBootstrapDraws, 7); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

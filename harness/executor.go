@@ -79,9 +79,15 @@ func (e *runEnv) slurm(opts Options, jobs int, runs []cluster.Run) (cluster.Exec
 		if st != nil && st.Done {
 			continue
 		}
-		if st != nil && st.Completed > 0 {
-			resumed = append(resumed, id)
-			from[id] = st.Completed
+		if st != nil {
+			completed, err := journal{id.Dir(e.out)}.completed()
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			if completed > 0 {
+				resumed = append(resumed, id)
+				from[id] = completed
+			}
 		}
 		todo = append(todo, id)
 	}
@@ -141,16 +147,23 @@ func (p *taskProgress) Running(id cluster.Run) {
 	t := p.runs[id]
 	j := journal{id.Dir(p.env.out)}
 	st, err := j.readState()
-	if err != nil || st == nil || st.Done || st.Completed <= t.read {
+	if err != nil || st == nil || st.Done {
 		return
 	}
-	for step := t.read + 1; step <= st.Completed; step++ {
+	// Every entry in place is a complete step; the first missing one is
+	// the step in progress, or the run just finished and removed its
+	// journal.
+	read := t.read
+	for step := t.read + 1; step <= t.steps; step++ {
 		rec, err := j.readStep(step)
 		if err != nil {
-			return // the run just finished and removed its journal
+			break
 		}
 		t.tally.add(rec)
 		t.read = step
+	}
+	if t.read == read {
+		return
 	}
 	p.env.progress.Step(id, StepReport{Step: t.read, Steps: t.steps, Accepted: t.tally.accepted, Waste: t.tally.waste(), Pass1: t.tally.pass1})
 }

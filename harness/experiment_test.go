@@ -89,13 +89,14 @@ func TestJobsDoNotChangeTheBytes(t *testing.T) {
 	resultstest.SameFiles(t, want, resultstest.ParquetFiles(t, out))
 }
 
-// TestInterruptedRunsResumeToTheSameBytes stops a run at each commit point —
-// after a step's journal, after its checkpoints, after its state, in the
-// middle of writing shards, before merging — and checks that running again
-// gives exactly the files of an uninterrupted run.
+// TestInterruptedRunsResumeToTheSameBytes stops a run on either side of a
+// step's commit point — after its checkpoints, before its journal entry;
+// after the entry, before the previous checkpoints are pruned — in the
+// middle of writing shards and before merging, and checks that running
+// again gives exactly the files of an uninterrupted run.
 func TestInterruptedRunsResumeToTheSameBytes(t *testing.T) {
 	want := referenceRun(t)
-	for _, point := range []string{"step 1: journal", "step 2: checkpoints", "step 3: state", "step 4: journal", "shards 2", "merge"} {
+	for _, point := range []string{"step 1: checkpoints", "step 1: journal", "step 3: checkpoints", "step 3: journal", "step 4: journal", "shards 2", "merge"} {
 		t.Run(point, func(t *testing.T) {
 			s, path := tiny(t)
 			out := filepath.Join(t.TempDir(), "out")
@@ -114,12 +115,49 @@ func TestInterruptedRunsResumeToTheSameBytes(t *testing.T) {
 			require.ErrorIs(t, err, boom)
 			oc, err := runTiny(t, s, path, out, 2, nil)
 			require.NoError(t, err)
-			if point == "step 3: state" {
+			switch point {
+			case "step 1: journal", "step 3: checkpoints", "step 3: journal":
 				assert.NotEmpty(t, oc.Resumed, "a run with complete steps must resume, not restart")
 			}
 			resultstest.SameFiles(t, want, resultstest.ParquetFiles(t, out))
 		})
 	}
+}
+
+// TestAJournalWithoutItsStateIsNotResumed checks that a run's journal
+// entries count as its complete steps only under the state written before
+// them: with the state gone, the run starts again, and entries and
+// checkpoints left from before cannot pass for steps of the new run.
+func TestAJournalWithoutItsStateIsNotResumed(t *testing.T) {
+	want := referenceRun(t)
+	s, path := tiny(t)
+	out := filepath.Join(t.TempDir(), "out")
+	boom := errors.New("killed")
+	_, err := Run(context.Background(), s, Options{Backends: simOnly, SpecPath: path, Out: out, Jobs: 1, Now: fixedClock, Arms: []string{"market"}, Seeds: []uint64{5}, NoMerge: true,
+		failpoint: func(p string) error {
+			if p == "step 3: journal" {
+				return boom
+			}
+			return nil
+		}})
+	require.ErrorIs(t, err, boom)
+	run := filepath.Join(out, "runs", "market", "seed-5")
+	require.NoError(t, os.Remove(filepath.Join(run, stateFile)))
+	_, err = Run(context.Background(), s, Options{Backends: simOnly, SpecPath: path, Out: out, Jobs: 1, Now: fixedClock, Arms: []string{"market"}, Seeds: []uint64{5}, NoMerge: true,
+		failpoint: func(p string) error {
+			if p == "step 1: journal" {
+				return boom
+			}
+			return nil
+		}})
+	require.ErrorIs(t, err, boom)
+	completed, err := journal{run}.completed()
+	require.NoError(t, err)
+	assert.Equal(t, 1, completed, "the entries of the earlier steps 2 and 3 were removed")
+	oc, err := runTiny(t, s, path, out, 2, nil)
+	require.NoError(t, err)
+	assert.Contains(t, oc.Resumed, cluster.Run{Arm: "market", Seed: 5})
+	resultstest.SameFiles(t, want, resultstest.ParquetFiles(t, out))
 }
 
 func TestCancelledRunResumes(t *testing.T) {
@@ -132,7 +170,7 @@ func TestCancelledRunResumes(t *testing.T) {
 	_, err := Run(ctx, s, Options{Backends: simOnly, SpecPath: path, Out: out, Jobs: 1, Now: fixedClock, failpoint: func(p string) error {
 		mu.Lock()
 		defer mu.Unlock()
-		if strings.HasSuffix(p, ": state") {
+		if strings.HasSuffix(p, ": journal") {
 			if steps++; steps == 3 {
 				cancel()
 			}

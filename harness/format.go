@@ -22,7 +22,10 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // held the source's whole state as base64; this build refuses it.
 const stateVersion = 2
 
-// runState is state.json: a few hundred bytes, rewritten at every step.
+// runState is state.json: a few hundred bytes, written when a trained run
+// starts (nothing complete) and when it is done. In between, how far the
+// run got and its checkpoints are the journal's (journal.go); in memory,
+// the run keeps them here.
 type runState struct {
 	Version   int    `json:"version"`
 	SpecHash  string `json:"spec_hash"`
@@ -103,7 +106,7 @@ func decodeState(data []byte) (*runState, error) {
 // Varints are minimal and nothing follows the checksum.
 const (
 	journalMagic   = "relixjnl"
-	journalVersion = 1
+	journalVersion = 2 // 1 had no checkpoint ids: the state held them
 )
 
 func encodeEntry(step int, rec *stepRecord) ([]byte, error) {

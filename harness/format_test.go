@@ -129,7 +129,7 @@ func TestResumeRefusesADamagedJournal(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "out")
 			opts := Options{Backends: simOnly, SpecPath: path, Out: out, Jobs: 1, Now: fixedClock, Arms: []string{"market"}, Seeds: []uint64{5}, NoMerge: true}
 			opts.failpoint = func(p string) error {
-				if p == "step 3: state" {
+				if p == "step 3: journal" {
 					return errKilled
 				}
 				return nil

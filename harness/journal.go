@@ -13,22 +13,29 @@ import (
 
 // A run's directory holds what it needs to resume after a kill:
 //
-//	state.json          the last complete step: checkpoint ids (format.go)
-//	journal/NNNNNN.rec  step NNNNNN's rows and source delta (0: the base evaluation)
+//	state.json          the run's identity (format.go), and once done, its end
+//	journal/NNNNNN.rec  step NNNNNN's rows, source delta and checkpoint ids (0: the base evaluation)
 //	ckpt/NNNNNN/        the runner's current and published checkpoints after that step
 //	rollouts.parquet    the run's shards, written once every step is complete
 //	steps.parquet
 //	eval.parquet
 //
-// A step is committed in this order: journal, checkpoints, state. A kill
-// before the state is written leaves the previous step as the last complete
-// one; the journal and checkpoint of the half-done step are simply written
-// again on resume. The source's state is never written whole: each journal
-// entry holds the delta of its step (source.Source.Delta), and a resumed
-// run applies the deltas of steps 1..completed, in order, to a new source.
-// The journal is read in full on resume anyway (the progress figures), and
-// it is deleted once the shards are written, when no state is needed any
-// more: the deltas need no compaction.
+// state.json is written when a trained run starts, before its first step,
+// and again when it is done. A step is committed in two writes: its
+// checkpoints, saved under a directory no committed step names, then its
+// journal entry, which names them and is renamed into place and synced.
+// That rename is the step's one commit point, so a step costs the runner's
+// save and one synced file: the entries that exist, 1, 2, … in order, are
+// the complete steps. A kill before the entry is in place leaves the
+// previous step as the last complete one, and the half-done step's
+// checkpoints are simply saved again on resume; the previous step's
+// checkpoints are removed only after the entry is synced. The source's
+// state is never written whole: each journal entry holds the delta of its
+// step (source.Source.Delta), and a resumed run applies the deltas of steps
+// 1..completed, in order, to a new source. The journal is read in full on
+// resume anyway (the progress figures, the deltas, the last checkpoints),
+// and it is deleted once the shards are written, when no state is needed
+// any more: the deltas need no compaction.
 
 const (
 	stateFile  = "state.json"
@@ -36,13 +43,17 @@ const (
 	ckptDir    = "ckpt"
 )
 
-// stepRecord is one journal entry: every row one step produced, and the
-// source's delta of the step (nil for the base evaluation).
+// stepRecord is one journal entry: every row one step produced, the
+// source's delta of the step (nil for the base evaluation) and the ids of
+// the checkpoints saved after it (empty for the base evaluation), which a
+// resumed run loads.
 type stepRecord struct {
-	Rollouts []results.Rollout
-	Steps    []results.Step
-	Evals    []results.Eval
-	Source   []byte
+	Rollouts  []results.Rollout
+	Steps     []results.Step
+	Evals     []results.Eval
+	Source    []byte
+	Current   string
+	Published string
 }
 
 type journal struct{ dir string }
@@ -84,6 +95,30 @@ func (j journal) writeStep(step int, rec *stepRecord) error {
 		return err
 	}
 	return results.WriteFileAtomic(j.entry(step), data)
+}
+
+// completed is the number of steps complete: the journal's entries from
+// step 1 up to the first that is missing. It only looks for the entries;
+// reading them is the caller's.
+func (j journal) completed() (int, error) {
+	n := 0
+	for {
+		_, err := os.Stat(j.entry(n + 1))
+		if errors.Is(err, fs.ErrNotExist) {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+		n++
+	}
+}
+
+// reset removes a journal and checkpoints that a run's state does not
+// account for, before the run starts afresh: they cannot be committed
+// steps of this run, and would otherwise be read as such on resume.
+func (j journal) reset() error {
+	return errors.Join(os.RemoveAll(filepath.Join(j.dir, journalDir)), os.RemoveAll(filepath.Join(j.dir, ckptDir)))
 }
 
 func (j journal) readStep(step int) (*stepRecord, error) {

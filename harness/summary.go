@@ -167,6 +167,7 @@ func metricRows(arm string, sd *uint64, step *int32, ms []eval.Metric) []results
 
 func compareRows(pair spec.Pair, a, b []eval.Metric, draws int, bootSeed uint64) ([]results.Summary, error) {
 	var out []results.Summary
+	var perA, perB [][]float64
 	for i := range a {
 		if a[i].Name != b[i].Name || len(a[i].PerProblem) != len(b[i].PerProblem) {
 			return nil, fmt.Errorf("arms were not scored on the same problems and metrics")
@@ -175,19 +176,23 @@ func compareRows(pair spec.Pair, a, b []eval.Metric, draws int, bootSeed uint64)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", a[i].Name, err)
 		}
-		row := results.Summary{
+		out = append(out, results.Summary{
 			Arm: pair[0], Compare: pair[1], Metric: a[i].Name,
 			Value: d.Diff, StdErr: d.SE, CILow: d.CILow, CIHigh: d.CIHigh, Method: "paired t",
 			P: d.P, BootLow: math.NaN(), BootHigh: math.NaN(), ShareGreater: math.NaN(), N: int64(d.N),
+		})
+		perA, perB = append(perA, a[i].PerProblem), append(perB, b[i].PerProblem)
+	}
+	if draws > 0 {
+		// Every metric of the pair is bootstrapped with the pair's seed, so
+		// the resampled problems are drawn once for all of them.
+		boots, err := eval.PairedBootstraps(perA, perB, draws, bootSeed)
+		if err != nil {
+			return nil, err
 		}
-		if draws > 0 {
-			boot, err := eval.PairedBootstrap(a[i].PerProblem, b[i].PerProblem, draws, bootSeed)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", a[i].Name, err)
-			}
-			row.BootLow, row.BootHigh, row.ShareGreater = boot.Low, boot.High, boot.ShareAWins
+		for i, boot := range boots {
+			out[i].BootLow, out[i].BootHigh, out[i].ShareGreater = boot.Low, boot.High, boot.ShareAWins
 		}
-		out = append(out, row)
 	}
 	return out, nil
 }

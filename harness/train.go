@@ -87,8 +87,10 @@ func (e *runEnv) run(ctx context.Context, id cluster.Run) (resumed bool, err err
 		steps = 0
 	}
 	from := 0
-	if st != nil {
-		from = st.Completed
+	if st != nil && arm.Source != "none" {
+		if from, err = j.completed(); err != nil {
+			return false, err
+		}
 	}
 	e.progress.Start(id, from, steps)
 	defer func() { e.progress.Finish(id, err) }()
@@ -132,28 +134,42 @@ func (e *runEnv) run(ctx context.Context, id cluster.Run) (resumed bool, err err
 		return false, err
 	}
 	if st == nil {
+		// The state comes first: it says whose the journal is, so whatever
+		// an earlier run with another state left must go before it.
 		st = e.newState(r)
-	} else {
-		resumed = true
-		dir := j.checkpointDir(st.Completed)
-		if st.Current, err = r.Load(ctx, filepath.Join(dir, "current")); err != nil {
-			return true, fmt.Errorf("resuming at step %d: %w", st.Completed, err)
+		if err := j.reset(); err != nil {
+			return false, err
 		}
-		if st.Published, err = r.Load(ctx, filepath.Join(dir, "published")); err != nil {
-			return true, fmt.Errorf("resuming at step %d: %w", st.Completed, err)
+		if err := j.writeState(st); err != nil {
+			return false, err
 		}
 	}
-	// A resumed run reads its journal once: for the progress figures, and
-	// for the source's deltas, which rebuild its state applied in order.
+	// A resumed run reads its journal once: for the progress figures, for
+	// the source's deltas, which rebuild its state applied in order, and
+	// for the checkpoints of its last complete step.
 	tally := &runTally{pass1: math.NaN()}
-	for step := 1; step <= st.Completed; step++ {
+	for step := 1; step <= from; step++ {
 		rec, err := j.readStep(step)
 		if err != nil {
-			return resumed, fmt.Errorf("resuming at step %d: %w", st.Completed, err)
+			return resumed, fmt.Errorf("resuming at step %d: %w", from, err)
 		}
 		tally.add(rec)
 		if err := src.Apply(step-1, rec.Source); err != nil {
-			return resumed, fmt.Errorf("resuming at step %d: %s: %w", st.Completed, j.entry(step), err)
+			return resumed, fmt.Errorf("resuming at step %d: %s: %w", from, j.entry(step), err)
+		}
+		st.Completed, st.Current, st.Published = step, rec.Current, rec.Published
+	}
+	if from > 0 {
+		resumed = true
+		dir := j.checkpointDir(from)
+		for _, ck := range []struct{ name, want string }{{"current", st.Current}, {"published", st.Published}} {
+			got, err := r.Load(ctx, filepath.Join(dir, ck.name))
+			if err != nil {
+				return true, fmt.Errorf("resuming at step %d: %w", from, err)
+			}
+			if got != ck.want {
+				return true, fmt.Errorf("resuming at step %d: %s holds checkpoint %s; the journal names %s", from, filepath.Join(dir, ck.name), got, ck.want)
+			}
 		}
 	}
 	for step := st.Completed; step < steps; step++ {
@@ -213,17 +229,13 @@ func evalDue(s *spec.Spec, completed int) bool {
 	return completed == s.Train.Steps || (s.Eval.Every > 0 && completed%s.Eval.Every == 0)
 }
 
-// commit makes step durable: its rows and the source's delta, then the
-// checkpoints, then the state that names them.
+// commit makes step durable (see journal.go): the checkpoints, then the
+// journal entry that holds the step's rows, the source's delta and the
+// checkpoints' ids, whose rename is the step's commit point; only then is
+// the previous step's checkpoint removed.
 func (e *runEnv) commit(ctx context.Context, j journal, r runners.Runner, src source.Source, st *runState, completed int, rec *stepRecord, prevPublished string) error {
 	var err error
 	if rec.Source, err = src.Delta(); err != nil {
-		return err
-	}
-	if err := j.writeStep(completed, rec); err != nil {
-		return err
-	}
-	if err := e.fail(fmt.Sprintf("step %d: journal", completed)); err != nil {
 		return err
 	}
 	err = j.saveCheckpoints(completed, func(dir string) error {
@@ -249,11 +261,12 @@ func (e *runEnv) commit(ctx context.Context, j journal, r runners.Runner, src so
 	if err := e.fail(fmt.Sprintf("step %d: checkpoints", completed)); err != nil {
 		return err
 	}
-	st.Completed = completed
-	if err := j.writeState(st); err != nil {
+	rec.Current, rec.Published = st.Current, st.Published
+	if err := j.writeStep(completed, rec); err != nil {
 		return err
 	}
-	if err := e.fail(fmt.Sprintf("step %d: state", completed)); err != nil {
+	st.Completed = completed
+	if err := e.fail(fmt.Sprintf("step %d: journal", completed)); err != nil {
 		return err
 	}
 	return j.prune(completed)

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -52,8 +54,8 @@ type savedPolicy struct {
 
 func policyRecord(p spec.SimPolicy) savedPolicy { return savedPolicy(p) }
 
-// Save writes the checkpoint to dir/sim-checkpoint.json (temp file, fsync,
-// rename), creating dir.
+// Save writes the checkpoint to dir/sim-checkpoint.json and syncs it,
+// creating dir; a file already there is replaced whole (temp file, rename).
 func (r *Runner) Save(_ context.Context, ckID, dir string) error {
 	ck, err := r.checkpoint(ckID)
 	if err != nil {
@@ -79,6 +81,31 @@ func (r *Runner) Save(_ context.Context, ckID, dir string) error {
 }
 
 func writeAtomic(path string, data []byte) error {
+	// Where no checkpoint stands yet — the harness saves every step into a
+	// new directory that it renames into place once the save returns —
+	// there is nothing a torn write could destroy, and Load refuses a torn
+	// file (it does not parse, or its contents do not hash to its id), so
+	// the file is written under its own name: a temporary name and a rename
+	// would only add system calls to every step. 0o600 is the mode the
+	// temporary file gets.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err == nil {
+		_, err = f.Write(data)
+		if err == nil {
+			err = f.Sync()
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			_ = os.Remove(path)
+			return fmt.Errorf("sim: save %s: %w", path, err)
+		}
+		return nil
+	}
+	if !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("sim: save: %w", err)
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
 	if err != nil {
 		return fmt.Errorf("sim: save: %w", err)
