@@ -77,10 +77,47 @@ func (z Zone) Chance(p float64) float64 {
 	var c float64
 	for k, in := range z.in {
 		if in {
-			c += z.coef[k] * math.Pow(p, float64(k)) * math.Pow(1-p, float64(g-k))
+			c += z.coef[k] * powInt(p, k) * powInt(1-p, g-k)
 		}
 	}
 	return c
+}
+
+// powInt is math.Pow(x, float64(n)) for n ≥ 0, bit for bit: for a finite
+// positive x it takes math.Pow's own path for an integer exponent
+// (squarings of the mantissa, the exponent counted apart, one Ldexp),
+// without the special cases and the split of the exponent into whole and
+// fractional parts that cannot apply; anything else goes to math.Pow. A
+// miner rates every candidate prompt with Chance, and math.Pow was most of
+// picking. TestPowIntMatchesPow compares the two.
+func powInt(x float64, n int) float64 {
+	switch {
+	case n == 0 || x == 1:
+		return 1
+	case n == 1:
+		return x
+	case !(x > 0 && x <= math.MaxFloat64) || n < 0:
+		return math.Pow(x, float64(n))
+	}
+	a1, ae := 1.0, 0
+	x1, xe := math.Frexp(x)
+	for i := n; i != 0; i >>= 1 {
+		if xe < -1<<12 || 1<<12 < xe {
+			ae += xe
+			break
+		}
+		if i&1 == 1 {
+			a1 *= x1
+			ae += xe
+		}
+		x1 *= x1
+		xe <<= 1
+		if x1 < .5 {
+			x1 += x1
+			xe--
+		}
+	}
+	return math.Ldexp(a1, ae)
 }
 
 func binomial(n, k int) float64 {

@@ -2,6 +2,7 @@ package eval
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -48,5 +49,24 @@ func TestInZoneChance(t *testing.T) {
 	}
 	if got := InZoneChance(p, 8, 0.43); math.Abs(got-want) > 1e-12 {
 		t.Errorf("InZoneChance(0.3, 8, 0.43) = %g, want %g", got, want)
+	}
+}
+
+func TestPowIntMatchesPow(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	xs := []float64{0, math.Copysign(0, -1), 1, -1, 0.5, 1e-300, 5e-324, math.SmallestNonzeroFloat64, 1 - 1e-16, math.MaxFloat64, math.Inf(1), math.Inf(-1), math.NaN(), -0.3, 2, 1e300}
+	for range 200000 {
+		xs = append(xs, r.Float64())
+	}
+	for range 20000 {
+		xs = append(xs, math.Float64frombits(r.Uint64()))
+	}
+	for _, x := range xs {
+		for n := 0; n <= 70; n++ {
+			got, want := powInt(x, n), math.Pow(x, float64(n))
+			if math.Float64bits(got) != math.Float64bits(want) && !(math.IsNaN(got) && math.IsNaN(want)) {
+				t.Fatalf("powInt(%v, %d) = %v; math.Pow gives %v", x, n, got, want)
+			}
+		}
 	}
 }

@@ -49,6 +49,8 @@ type Source struct {
 	miners []*miner
 	upper  bool
 	last   lesson // the last window's (Delta)
+
+	oracleP oracleCache // trueProbability's
 }
 
 // miner is one market participant.

@@ -148,11 +148,13 @@ func (w *window) replay(ctx context.Context, a *attempt) ([][]uint32, error) {
 }
 
 // provers binds a commitment to each generated completion: the checkpoint
-// that really generated it and its tokens as generated.
+// that really generated it and its tokens as generated. The tokens are not
+// copied: nothing in the market writes to a completion's ids once replayed
+// (the forger edits a copy, spliceTokens), so the binding holds.
 func (w *window) provers(a *attempt, tokens [][]uint32, hidden proof.HiddenFunc) []proof.Opener {
 	out := make([]proof.Opener, len(tokens))
 	for j, t := range tokens {
-		out[j] = proof.NewProver(hidden, a.ckpt, t, w.randomness)
+		out[j] = proof.BindProver(hidden, a.ckpt, t, w.randomness)
 	}
 	return out
 }

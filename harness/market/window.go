@@ -34,10 +34,11 @@ type window struct {
 	accepted []*attempt   // in acceptance order
 	taken    map[int]bool // prompts accepted so far
 
+	picked []bool // candidates' scratch, all false between calls
+
 	attempts []*attempt // in generation order
 	sealTime float64    // when the window closed, in virtual seconds since it opened
 
-	oracleP map[int]float64 // the oracle estimator's true probabilities, by prompt
 }
 
 // attempt is one group a miner generated in the window.
@@ -68,7 +69,6 @@ func (m *Source) open(step int, published string) (*window, error) {
 		randomness: sha256.Sum256(binary.LittleEndian.AppendUint64([]byte("relix/window\x00"), seed.Derive(cfg.Seed, cfg.Arm.Name, step, "randomness"))),
 		avail:      m.cool.Available(cfg.Pool.Len(), step),
 		taken:      map[int]bool{},
-		oracleP:    map[int]float64{},
 		ctx:        context.Background(),
 	}
 	if n := cfg.Train.GroupsPerStep; len(w.avail) < n {
@@ -133,15 +133,24 @@ func (w *window) candidates(rng *rand.Rand, k int) []int {
 	if k >= n {
 		out = slices.Clone(w.avail)
 	} else {
-		picked := make(map[int]bool, k)
+		// The draws so far are marked in a scratch slice kept for the
+		// window and cleared after: a map made per pick was a tenth of
+		// picking.
+		if len(w.picked) != n {
+			w.picked = make([]bool, n)
+		}
 		out = make([]int, 0, k)
 		for j := n - k; j < n; j++ {
 			t := rng.IntN(j + 1)
-			if picked[t] {
+			if w.picked[t] {
 				t = j
 			}
-			picked[t] = true
-			out = append(out, w.avail[t])
+			w.picked[t] = true
+			out = append(out, t)
+		}
+		for i, t := range out {
+			w.picked[t] = false
+			out[i] = w.avail[t]
 		}
 	}
 	rng.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
@@ -149,10 +158,17 @@ func (w *window) candidates(rng *rand.Rand, k int) []int {
 }
 
 // trueProbability is the runner's success probability of prompt i at the
-// published checkpoint (the oracle estimator's input), cached for the
-// window.
+// published checkpoint (the oracle estimator's input). It is cached for as
+// long as the published checkpoint stays the same, not just for the window:
+// the probability is a function of the checkpoint and the prompt, and the
+// zone sweep holds one checkpoint for all its windows, where computing it
+// again every window was a twentieth of the sweep's time.
 func (w *window) trueProbability(i int) (float64, error) {
-	if p, ok := w.oracleP[i]; ok {
+	c := &w.m.oracleP
+	if c.checkpoint != w.published || c.p == nil {
+		*c = oracleCache{checkpoint: w.published, p: map[int]float64{}}
+	}
+	if p, ok := c.p[i]; ok {
 		return p, nil
 	}
 	cfg := &w.m.cfg
@@ -160,8 +176,14 @@ func (w *window) trueProbability(i int) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	w.oracleP[i] = p
+	c.p[i] = p
 	return p, nil
+}
+
+// oracleCache holds the true probabilities of prompts at one checkpoint.
+type oracleCache struct {
+	checkpoint string
+	p          map[int]float64 // by prompt
 }
 
 func (w *window) accept(a *attempt) {

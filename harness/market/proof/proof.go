@@ -237,7 +237,18 @@ type Prover struct {
 
 // NewProver binds a commitment to checkpoint and a copy of tokens.
 func NewProver(h HiddenFunc, checkpoint string, tokens []uint32, r Randomness) *Prover {
-	return &Prover{hidden: h, checkpoint: checkpoint, tokens: slices.Clone(tokens), coeffs: NewCoefficients(r)}
+	return BindProver(h, checkpoint, slices.Clone(tokens), r)
+}
+
+// BindProver is NewProver without the copy, for a caller that hands tokens
+// over and never writes to them again. The copy, of up to 8,192 ids a
+// completion, guarded against a write that never comes in the market, and
+// sharing the slice lets Memo see that the validator asks for the very same
+// tokens without comparing every id. The binding is as strong as the
+// caller's promise: whoever edits tokens after committing must edit a copy
+// (the market's forger does).
+func BindProver(h HiddenFunc, checkpoint string, tokens []uint32, r Randomness) *Prover {
+	return &Prover{hidden: h, checkpoint: checkpoint, tokens: tokens, coeffs: NewCoefficients(r)}
 }
 
 // Open returns the commitments at positions.
