@@ -67,11 +67,20 @@ func summarize(s *spec.Spec, evals []results.Eval, steps []results.Step) ([]resu
 		}
 	}
 	for _, pair := range s.Compare {
+		bootSeed := seed.Derive(s.Eval.Seed, "bootstrap", pair[0], pair[1])
+		if seeds := pairedSeeds(final[pair[0]], final[pair[1]], s.Seeds); len(seeds) >= 2 {
+			rows, err := crossedRows(pair, final[pair[0]], final[pair[1]], seeds, s.Eval.Bootstrap, bootSeed)
+			if err != nil {
+				return nil, fmt.Errorf("compare %s: %w", pair, err)
+			}
+			out = append(out, rows...)
+			continue
+		}
 		a, b := overSeeds(final[pair[0]], s.Seeds), overSeeds(final[pair[1]], s.Seeds)
 		if a == nil || b == nil {
 			continue
 		}
-		rows, err := compareRows(pair, a, b, s.Eval.Bootstrap, seed.Derive(s.Eval.Seed, "bootstrap", pair[0], pair[1]))
+		rows, err := compareRows(pair, a, b, s.Eval.Bootstrap, bootSeed)
 		if err != nil {
 			return nil, fmt.Errorf("compare %s: %w", pair, err)
 		}
@@ -111,8 +120,10 @@ func (es evalSeries) steps(arm string) []int32 {
 }
 
 // overSeeds averages each problem's metric over the seeds that scored it:
-// the unit of every statistic stays the problem, and seeds only reduce the
-// noise of each problem's value.
+// the unit of an arm's statistics stays the problem, and seeds only reduce
+// the noise of each problem's value. A comparison of arms trained with two
+// or more seeds is made over seeds and problems instead (crossedRows), as
+// the difference varies with the training run too.
 func overSeeds(bySeed map[uint64]eval.Scores, seeds []uint64) []eval.Metric {
 	var first *eval.Scores
 	var n int
@@ -195,6 +206,86 @@ func compareRows(pair spec.Pair, a, b []eval.Metric, draws int, bootSeed uint64)
 		}
 	}
 	return out, nil
+}
+
+// pairedSeeds are the seeds, in spec order, at which both arms were scored
+// on the same problems as at the first of them: the runs that pair by seed
+// as well as by problem.
+func pairedSeeds(a, b map[uint64]eval.Scores, seeds []uint64) []uint64 {
+	var out []uint64
+	var problems []string
+	for _, sd := range seeds {
+		sa, okA := a[sd]
+		sb, okB := b[sd]
+		if !okA || !okB || !slices.Equal(sa.Problems, sb.Problems) {
+			continue
+		}
+		if problems == nil {
+			problems = sa.Problems
+		} else if !slices.Equal(sa.Problems, problems) {
+			continue
+		}
+		out = append(out, sd)
+	}
+	return out
+}
+
+// crossedRows compare two arms trained with two or more seeds over seeds
+// and problems (eval.PairedCrossed, eval.CrossedBootstraps): the unit of
+// replication is then the training run as well as the problem, so a
+// difference the runs disagree on is not mistaken for one the problems
+// agree on. Each seed's own paired comparison over problems comes first,
+// as rows with the seed set, for the spread of the runs.
+func crossedRows(pair spec.Pair, a, b map[uint64]eval.Scores, seeds []uint64, draws int, bootSeed uint64) ([]results.Summary, error) {
+	var perA, perB [][][]float64 // metric, seed, problem
+	var names []string
+	for j, sd := range seeds {
+		ma, mb := a[sd].Metrics(), b[sd].Metrics()
+		if len(ma) != len(mb) || (j > 0 && len(ma) != len(names)) {
+			return nil, fmt.Errorf("arms were not scored on the same problems and metrics")
+		}
+		for m := range ma {
+			if j == 0 {
+				names = append(names, ma[m].Name)
+				perA, perB = append(perA, nil), append(perB, nil)
+			}
+			if ma[m].Name != names[m] || mb[m].Name != names[m] {
+				return nil, fmt.Errorf("arms were not scored on the same problems and metrics")
+			}
+			perA[m], perB[m] = append(perA[m], ma[m].PerProblem), append(perB[m], mb[m].PerProblem)
+		}
+	}
+	var perSeed, out []results.Summary
+	for m, name := range names {
+		d, err := eval.PairedCrossed(perA[m], perB[m], 0.95)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		out = append(out, results.Summary{
+			Arm: pair[0], Compare: pair[1], Metric: name,
+			Value: d.Diff, StdErr: d.SE, CILow: d.CILow, CIHigh: d.CIHigh, Method: "paired t over seeds × problems",
+			P: d.P, BootLow: math.NaN(), BootHigh: math.NaN(), ShareGreater: math.NaN(), N: int64(d.N),
+		})
+		for j, p := range d.PerSeed {
+			perSeed = append(perSeed, results.Summary{
+				Arm: pair[0], Compare: pair[1], Seed: ptr(seeds[j]), Metric: name,
+				Value: p.Diff, StdErr: p.SE, CILow: p.CILow, CIHigh: p.CIHigh, Method: "paired t",
+				P: p.P, BootLow: math.NaN(), BootHigh: math.NaN(), ShareGreater: math.NaN(), N: int64(p.N),
+			})
+		}
+	}
+	if draws > 0 {
+		boots, err := eval.CrossedBootstraps(perA, perB, draws, bootSeed)
+		if err != nil {
+			return nil, err
+		}
+		for i, boot := range boots {
+			out[i].BootLow, out[i].BootHigh, out[i].ShareGreater = boot.Low, boot.High, boot.ShareAWins
+		}
+	}
+	// Seed by seed, then over seeds, as the arms' own rows are.
+	slices.SortStableFunc(perSeed, func(x, y results.Summary) int { return slices.Index(seeds, *x.Seed) - slices.Index(seeds, *y.Seed) })
+	return append(perSeed, out...), nil
 }
 
 // wasteRows summarize each trained arm's steps: the mean over steps (and

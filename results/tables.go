@@ -181,10 +181,26 @@ func (r *Run) pairedTable() Table {
 		Labels: 2,
 		Header: []string{"A − B", "metric", "difference", "SE", "95% CI", "p", "bootstrap 95% CI", "A > B", "n"}}
 	var rows []Summary
+	type key struct{ arm, compare, metric string }
+	perSeed := map[key][]float64{}
 	for _, s := range r.Summary {
-		if s.Compare != "" && s.Seed == nil && s.Step == nil {
+		switch {
+		case s.Compare == "" || s.Step != nil:
+		case s.Seed == nil:
 			rows = append(rows, s)
+		default:
+			k := key{s.Arm, s.Compare, s.Metric}
+			perSeed[k] = append(perSeed[k], s.Value)
 		}
+	}
+	if len(perSeed) > 0 {
+		// Over several seeds the row is the crossed comparison, and the
+		// runs' own differences show how far apart they are.
+		t.Note = "A − B over the same training seeds, problems and sampling seeds: mean difference over seeds × problems, " +
+			"its standard error from the seed, problem and residual variance components, the 95% interval and two-sided " +
+			"p-value (Student's t, Satterthwaite's degrees of freedom), the bootstrap's 95% percentile interval resampling " +
+			"seeds and problems, the share of bootstrap draws in which A beats B; n problems; each seed's own difference."
+		t.Header = append(t.Header, "per seed")
 	}
 	slices.SortStableFunc(rows, func(a, b Summary) int {
 		if d := r.armRank(a.Arm) - r.armRank(b.Arm); d != 0 {
@@ -206,6 +222,18 @@ func (r *Run) pairedTable() Table {
 			Percent(s.ShareGreater),
 			strconv.FormatInt(s.N, 10),
 		})
+		if len(perSeed) > 0 {
+			vs := perSeed[key{s.Arm, s.Compare, s.Metric}]
+			cell := dash
+			if len(vs) > 0 {
+				parts := make([]string, len(vs))
+				for i, v := range vs {
+					parts[i] = num(s.Metric, v, true)
+				}
+				cell = strings.Join(parts, ", ") + unit(s.Metric, true)
+			}
+			t.Rows[len(t.Rows)-1] = append(t.Rows[len(t.Rows)-1], cell)
+		}
 	}
 	return t
 }
