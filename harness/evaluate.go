@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 
 	"github.com/relix-lab/relix/harness/cluster"
+	"github.com/relix-lab/relix/harness/source"
 
 	"github.com/relix-lab/relix/eval"
 	"github.com/relix-lab/relix/experiment/dataset"
@@ -63,6 +65,11 @@ type CheckpointEval struct {
 	Checkpoint string // the runner's checkpoint id
 	Samples    []GradedSample
 	Scores     eval.Scores
+	// TrainInZone is the training pool's exact in-zone fraction at the
+	// checkpoint under the training sampling and reward; NaN where the
+	// runner is not a runners.Oracle.
+	TrainInZone   float64
+	trainProblems int
 }
 
 // EvaluateCheckpoint scores a checkpoint on the spec's held-out set with its
@@ -130,19 +137,55 @@ func EvaluateCheckpoint(ctx context.Context, s *spec.Spec, t EvalTarget) (*Check
 	if out.Scores, err = eval.Score(samples, s.Eval.K); err != nil {
 		return nil, err
 	}
+	out.trainProblems = sets.Train.Len()
+	if out.TrainInZone, err = trainInZone(ctx, s, r, out.Checkpoint, sets.Train); err != nil {
+		return nil, err
+	}
 	return out, nil
+}
+
+// trainInZone is the training pool's exact in-zone fraction at checkpoint
+// (the quantity the sim's base policy is calibrated to), or NaN where the
+// runner cannot report exact success probabilities: sampling it would cost
+// a group per problem.
+func trainInZone(ctx context.Context, s *spec.Spec, r runners.Runner, checkpoint string, pool *dataset.Set) (float64, error) {
+	oracle, ok := r.(runners.Oracle)
+	if !ok {
+		return math.NaN(), nil
+	}
+	prompts := make([]runners.Prompt, pool.Len())
+	for i, p := range pool.Problems {
+		prompts[i] = runners.Prompt{ID: p.ID, Text: p.Statement}
+	}
+	qs, err := runners.SuccessProbabilities(ctx, oracle, checkpoint, prompts, source.Sampling(s.Train, 0), s.Train.Reward.Truncated)
+	if err != nil {
+		return 0, fmt.Errorf("the training pool's in-zone fraction: %w", err)
+	}
+	zone := eval.NewZone(s.Train.GroupSize, s.Train.SigmaMin)
+	var sum float64
+	for _, q := range qs {
+		sum += zone.Chance(q)
+	}
+	return sum / float64(len(qs)), nil
 }
 
 // Report is the evaluation as relix eval prints it; s is the spec it was
 // made with.
 func (c *CheckpointEval) Report(s *spec.Spec) results.EvalReport {
 	e := s.Eval
-	return results.EvalReport{
+	rep := results.EvalReport{
 		Experiment: s.Name, Arm: c.Arm, Seed: c.Seed, Checkpoint: c.Checkpoint,
 		SamplesPerProblem: e.Samples, Temperature: e.Sampling.Temperature, TopP: e.Sampling.TopP, MaxTokens: e.Sampling.MaxTokens,
 		TruncatedZero: e.Truncated == "zero",
 		Scores:        c.Scores,
 	}
+	if !math.IsNaN(c.TrainInZone) {
+		rep.TrainPool = &results.TrainPoolZone{
+			Problems: c.trainProblems, GroupSize: s.Train.GroupSize, SigmaMin: s.Train.SigmaMin,
+			TruncatedZero: s.Train.Reward.Truncated == "zero", InZone: c.TrainInZone,
+		}
+	}
+	return rep
 }
 
 var checkpointStep = regexp.MustCompile(`^[0-9]{6}$`)

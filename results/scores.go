@@ -231,6 +231,21 @@ type EvalReport struct {
 	MaxTokens         int
 	TruncatedZero     bool // truncated completions scored 0 rather than graded on their answer
 	Scores            eval.Scores
+	// TrainPool is the training pool's in-zone fraction at the checkpoint,
+	// nil where the runner cannot report exact success probabilities.
+	TrainPool *TrainPoolZone
+}
+
+// TrainPoolZone is the exact in-zone fraction of the training pool at a
+// checkpoint: the mean over its problems of the chance that a group of
+// GroupSize drawn with the training sampling passes the σ gate under the
+// training reward.
+type TrainPoolZone struct {
+	Problems      int
+	GroupSize     int
+	SigmaMin      float64
+	TruncatedZero bool // the training reward scores truncated completions 0
+	InZone        float64
 }
 
 // Target names what was scored: the arm, or the base policy.
@@ -250,7 +265,19 @@ func (r EvalReport) Write(w io.Writer, style Style) error {
 	fmt.Fprintf(w, "%s: %s, checkpoint %s, seed %d\n", r.Experiment, r.Target(), r.Checkpoint, r.Seed)
 	fmt.Fprintf(w, "%d held-out problems × %d samples, temperature %g, top_p %g, max_tokens %d; truncated completions %s\n\n",
 		len(r.Scores.Problems), r.SamplesPerProblem, r.Temperature, r.TopP, r.MaxTokens, truncated)
-	return scoresTable("policy", []ScoredFile{{Path: r.Target(), Scores: r.Scores}}).Render(w, style)
+	if err := scoresTable("policy", []ScoredFile{{Path: r.Target(), Scores: r.Scores}}).Render(w, style); err != nil {
+		return err
+	}
+	if tp := r.TrainPool; tp != nil {
+		reward := "graded on the answer they contain"
+		if tp.TruncatedZero {
+			reward = "scored 0"
+		}
+		_, err := fmt.Fprintf(w, "\ntraining pool: %d problems, in-zone fraction %s%% (exact: a group of %d with reward std ≥ %g, truncated completions %s)\n",
+			tp.Problems, num("in_zone_fraction", tp.InZone, false), tp.GroupSize, tp.SigmaMin, reward)
+		return err
+	}
+	return nil
 }
 
 // WriteGradeSummary prints relix grade --summary: the accuracy with its

@@ -108,6 +108,9 @@ type evalJSON struct {
 	Problems   int              `json:"problems"`
 	Samples    int              `json:"samples"`
 	Metrics    []evalMetricJSON `json:"metrics"`
+	// TrainInZone is the training pool's exact in-zone fraction, absent
+	// where the runner cannot report it.
+	TrainInZone *float64 `json:"train_in_zone,omitempty"`
 }
 
 type evalMetricJSON struct {
@@ -129,6 +132,9 @@ func (r EvalReport) WriteJSON(w io.Writer) error {
 			mj.SE = &m.SE
 		}
 		out.Metrics = append(out.Metrics, mj)
+	}
+	if r.TrainPool != nil {
+		out.TrainInZone = &r.TrainPool.InZone
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

@@ -17,7 +17,9 @@ func evalCommand(p *process) *cli.Command {
 		Description: "Generates eval.samples completions of each held-out problem with the spec's eval sampling\n" +
 			"and seed, grades them, and prints pass@k and truncation with standard errors over problems.\n" +
 			"Every arm is sampled with the same seeds (common random numbers), so the numbers are\n" +
-			"the same on every run and comparable between arms.\n\n" +
+			"the same on every run and comparable between arms. Where the runner reports exact success\n" +
+			"probabilities (the sim does) it also prints the training pool's in-zone fraction at the\n" +
+			"checkpoint under the training sampling and reward (train.sigma_min, train.group_size).\n\n" +
 			"Without --arm or --checkpoint it scores the runner's base policy; --arm scores that arm's\n" +
 			"latest checkpoint in the results directory of a run (relix run); --checkpoint scores a\n" +
 			"checkpoint directory saved by the runner.",
