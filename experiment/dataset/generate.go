@@ -167,7 +167,8 @@ func Generate(cfg GeneratorConfig, split Split) (*Set, error) {
 
 func candidate(r *rand.Rand, t topic, cfg GeneratorConfig, split Split, seen map[string]struct{}) (Problem, bool) {
 	for range maxAttempts {
-		d := t.generate(r, cfg.level(r))
+		level := cfg.level(r)
+		d := t.generate(r, level)
 		if SplitOf(d.statement) != split {
 			continue
 		}
@@ -178,7 +179,7 @@ func candidate(r *rand.Rand, t topic, cfg GeneratorConfig, split Split, seen map
 		f := statementFeatures(d.statement)
 		f.Unknowns, f.Operations, f.Steps = d.unknowns, d.operations, d.steps
 		f.setAnswer(d.answer)
-		return Problem{ID: id, Statement: d.statement, Answer: d.answer, Topic: t.name, Features: f}, true
+		return Problem{ID: id, Statement: d.statement, Answer: d.answer, Topic: t.name, Features: f, Level: level}, true
 	}
 	return Problem{}, false
 }

@@ -30,6 +30,10 @@ type Problem struct {
 	Answer   string   `json:"answer"`
 	Topic    string   `json:"topic"` // a generator topic, the file's topic column, or ""
 	Features Features `json:"features"`
+	// Level is the generator's difficulty level (1..Levels) a generated
+	// problem was drawn at, as datasets such as MATH label their problems;
+	// 0 when unknown (a loaded problem).
+	Level int `json:"level,omitempty"`
 }
 
 // ProblemID is the ID rule shared by generated problems and loaded problems

@@ -112,9 +112,10 @@ type SimPolicy struct {
 	// The second model's mechanisms (runners/sim/README.md, "The second
 	// model"). Each one absent is the first model's behaviour, so a spec
 	// without them reproduces the first model's results byte for byte.
-	Reach       *SimReach       `yaml:"reach,omitempty" doc:"reachability: a completion is right only if every reasoning step of its problem is, each step through one skill (absent: one correctness choice per completion over the problem's skill mix)"`
-	Termination *SimTermination `yaml:"termination,omitempty" doc:"termination that depends on the problem and on the answer: repetition loops, and a wrong answer that stops less often (absent: one global stop logit, no loops)"`
-	Sharpen     bool            `yaml:"sharpen,omitempty" doc:"a trainable sharpness κ: every correctness logit is multiplied by e^κ, so training can concentrate probability within a problem (false: no such parameter)"`
+	Reach           *SimReach       `yaml:"reach,omitempty" doc:"reachability: a completion is right only if every reasoning step of its problem is, each step through one skill (absent: one correctness choice per completion over the problem's skill mix)"`
+	Termination     *SimTermination `yaml:"termination,omitempty" doc:"termination that depends on the problem and on the answer: repetition loops, and a wrong answer that stops less often (absent: one global stop logit, no loops)"`
+	Sharpen         bool            `yaml:"sharpen,omitempty" doc:"a trainable sharpness κ: every correctness logit is multiplied by e^κ, so training can concentrate probability within a problem (false: no such parameter)"`
+	LevelDifficulty float64         `yaml:"level_difficulty,omitempty" json:"level_difficulty,omitempty" doc:"two pools: how much harder each generator difficulty level makes a problem (d grows by this per level above 3), so a pool's level mix is its difficulty distribution; 0: levels act only through the features they change"`
 }
 
 // SimReach configures the sim's reachability mechanism.

@@ -116,6 +116,9 @@ func newProblem(p dataset.Problem, c spec.SimPolicy) *problem {
 	for i := range pr.wrong {
 		pr.wrong[i] = dataset.WrongAnswer(p, wr)
 	}
+	if c.LevelDifficulty != 0 && p.Level > 0 {
+		pr.difficulty += c.LevelDifficulty * float64(p.Level-3)
+	}
 	if c.Reach != nil {
 		pr.chain = newChain(pr, c.Ability, c.Reach.StepSD, seed.Stream(0, "sim", "chain", p.ID))
 	}

@@ -47,9 +47,10 @@ type savedPolicy struct {
 	NoiseChoices    int     `json:"noise_choices"`
 	LRScale         float64 `json:"lr_scale"`
 
-	Reach       *spec.SimReach       `json:"reach,omitempty"`
-	Termination *spec.SimTermination `json:"termination,omitempty"`
-	Sharpen     bool                 `json:"sharpen,omitempty"`
+	Reach           *spec.SimReach       `json:"reach,omitempty"`
+	Termination     *spec.SimTermination `json:"termination,omitempty"`
+	Sharpen         bool                 `json:"sharpen,omitempty"`
+	LevelDifficulty float64              `json:"level_difficulty,omitempty"`
 }
 
 func policyRecord(p spec.SimPolicy) savedPolicy { return savedPolicy(p) }

@@ -238,3 +238,15 @@ func TestSecondModelMechanisms(t *testing.T) {
 		assert.Positive(t, loops)
 	})
 }
+
+func TestLevelDifficultySeparatesThePools(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	flat := secondFixture(t, func(*spec.SimPolicy) {})
+	steep := secondFixture(t, func(p *spec.SimPolicy) { p.LevelDifficulty = 2 })
+	for _, p := range f.train.Problems[:200] {
+		require.NotZero(t, p.Level, "a generated problem knows its level")
+		want := flat.runner.cfg.problems[p.ID].difficulty + 2*float64(p.Level-3)
+		assert.InDelta(t, want, steep.runner.cfg.problems[p.ID].difficulty, 1e-12, p.ID)
+	}
+}

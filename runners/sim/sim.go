@@ -112,7 +112,7 @@ func checkPolicy(p spec.SimPolicy) error {
 // worldHash hashes the model version and the base policy's constants.
 func worldHash(p spec.SimPolicy) [32]byte {
 	h := sha256.New()
-	second := p.Reach != nil || p.Termination != nil || p.Sharpen
+	second := p.Reach != nil || p.Termination != nil || p.Sharpen || p.LevelDifficulty != 0
 	if second {
 		h.Write([]byte(versionSecond))
 	} else {
@@ -142,7 +142,7 @@ func worldHash(p spec.SimPolicy) [32]byte {
 		} else {
 			xs = append(xs, math.NaN())
 		}
-		xs = append(xs, b2f(p.Sharpen))
+		xs = append(xs, b2f(p.Sharpen), p.LevelDifficulty)
 		for _, x := range xs {
 			binary.LittleEndian.PutUint64(b[:], math.Float64bits(x))
 			h.Write(b[:])

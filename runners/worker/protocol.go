@@ -156,9 +156,10 @@ type SimPolicy struct {
 	NoiseChoices    int     `json:"noise_choices"`
 	LRScale         float64 `json:"lr_scale"`
 
-	Reach       *spec.SimReach       `json:"reach,omitempty"`
-	Termination *spec.SimTermination `json:"termination,omitempty"`
-	Sharpen     bool                 `json:"sharpen,omitempty"`
+	Reach           *spec.SimReach       `json:"reach,omitempty"`
+	Termination     *spec.SimTermination `json:"termination,omitempty"`
+	Sharpen         bool                 `json:"sharpen,omitempty"`
+	LevelDifficulty float64              `json:"level_difficulty,omitempty"`
 }
 
 // Spec returns the policy as the spec's type.
