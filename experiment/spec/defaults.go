@@ -80,8 +80,11 @@ func Default() *Spec {
 }
 
 // DefaultSimPolicy is the simulated policy used when a spec gives none: the
-// base policy calibrated for experiments/paired.yaml (EXPERIMENTS.md,
-// "Calibrating the sim's base policy"), which holds the same values.
+// sim's first model with the base policy calibrated for it
+// (experiments/paired-first-model.yaml holds the same values; EXPERIMENTS.md,
+// "Calibrating the sim's base policy"). The second model's mechanisms are
+// off unless a spec sets them, as experiments/paired.yaml does, so a spec
+// written before them keeps its results.
 func DefaultSimPolicy() SimPolicy {
 	return SimPolicy{
 		Skills:          8,
