@@ -133,6 +133,9 @@ func (e *runEnv) run(ctx context.Context, id cluster.Run) (resumed bool, err err
 	if err != nil {
 		return false, err
 	}
+	if a, ok := src.(source.Ahead); ok {
+		defer a.Close()
+	}
 	if st == nil {
 		// The state comes first: it says whose the journal is, so whatever
 		// an earlier run with another state left must go before it.
@@ -211,6 +214,9 @@ func (e *runEnv) step(ctx context.Context, r runners.Runner, src source.Source, 
 	st.Current = next
 	if (step+1)%s.Train.PublishEvery == 0 {
 		st.Published = next
+	}
+	if a, ok := src.(source.Ahead); ok && step+1 < s.Train.Steps {
+		a.Ahead(ctx, step+1, st.Current, st.Published)
 	}
 	n := int32(step + 1)
 	rec := &stepRecord{

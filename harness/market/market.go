@@ -51,6 +51,7 @@ type Source struct {
 	last   lesson // the last window's (Delta)
 
 	oracleP oracleCache // trueProbability's
+	ahead   *ahead      // the next step's window, raced ahead (Ahead)
 }
 
 // miner is one market participant.
@@ -149,7 +150,89 @@ func New(cfg source.Config) (*Source, error) {
 // Next runs the step's window with the published checkpoint; the trainer's
 // current checkpoint plays no part in a market.
 func (m *Source) Next(ctx context.Context, step int, _, published string) (*source.Batch, error) {
-	return m.Window(ctx, step, published)
+	r, err := m.takeAhead(ctx, step, published)
+	if err != nil {
+		return nil, err
+	}
+	if r == nil {
+		if r, err = m.race(ctx, step, published); err != nil {
+			return nil, err
+		}
+	}
+	return m.settle(ctx, r, step, published)
+}
+
+var _ source.Ahead = (*Source)(nil)
+
+// Ahead starts racing window step in the background, while the trainer
+// evaluates and commits the step before: a race depends only on the
+// source's state, which nothing changes between Next and the next Next,
+// and on the published checkpoint. Next takes the race only if it was
+// raced with the checkpoint it is given and succeeded, and races again
+// otherwise, so that the batch is the same as if the race had not started
+// early. Without it the trainer and the market took turns on one core.
+func (m *Source) Ahead(ctx context.Context, step int, _, published string) {
+	_ = m.Close()
+	m.raceAhead(ctx, step, published)
+}
+
+// ahead is a window raced in the background (Ahead).
+type ahead struct {
+	step      int
+	published string
+	cancel    context.CancelFunc
+	done      chan struct{}
+	r         *race
+	err       error
+}
+
+func (m *Source) raceAhead(ctx context.Context, step int, published string) {
+	ctx, cancel := context.WithCancel(ctx)
+	a := &ahead{step: step, published: published, cancel: cancel, done: make(chan struct{})}
+	m.ahead = a
+	go func() {
+		defer close(a.done)
+		a.r, a.err = m.race(ctx, step, published)
+	}()
+}
+
+// takeAhead returns the window raced ahead if it is step's with published
+// and succeeded, or nil. It waits for any race under way to end, so that
+// no other touches the source's state.
+func (m *Source) takeAhead(ctx context.Context, step int, published string) (*race, error) {
+	a := m.ahead
+	if a == nil {
+		return nil, nil
+	}
+	m.ahead = nil
+	if a.step != step || a.published != published {
+		a.cancel()
+	}
+	select {
+	case <-a.done:
+	case <-ctx.Done():
+		a.cancel()
+		<-a.done
+		return nil, ctx.Err()
+	}
+	a.cancel()
+	if a.step != step || a.published != published || a.err != nil {
+		// A race that failed is raced again: its error, if it recurs, is
+		// reported as a race in turn would report it.
+		return nil, nil
+	}
+	a.r.ctx = ctx // the race's context ends with it (cancel above)
+	return a.r, nil
+}
+
+// Close stops a window raced ahead and waits for it to end.
+func (m *Source) Close() error {
+	if a := m.ahead; a != nil {
+		m.ahead = nil
+		a.cancel()
+		<-a.done
+	}
+	return nil
 }
 
 // Window runs window step: the miners race with checkpoint published until
@@ -163,20 +246,38 @@ func (m *Source) Window(ctx context.Context, step int, published string) (*sourc
 
 // window is Window, also returning the race for tests to inspect.
 func (m *Source) window(ctx context.Context, step int, published string) (*race, *source.Batch, error) {
-	r, err := m.openRace(step, published)
+	if _, err := m.takeAhead(ctx, -1, ""); err != nil {
+		return nil, nil, err
+	}
+	r, err := m.race(ctx, step, published)
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := r.run(ctx); err != nil {
-		return nil, nil, err
+	b, err := m.settle(ctx, r, step, published)
+	return r, b, err
+}
+
+// race opens window step and races it.
+func (m *Source) race(ctx context.Context, step int, published string) (*race, error) {
+	r, err := m.openRace(step, published)
+	if err != nil {
+		return nil, err
 	}
+	if err := r.run(ctx); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// settle makes a raced window's batch and has the source learn from it.
+func (m *Source) settle(ctx context.Context, r *race, step int, published string) (*source.Batch, error) {
 	b := r.batch()
 	if err := m.probe.Measure(ctx, step, published, &b.Account); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	m.last = r.lesson()
 	m.learn(step, m.last)
-	return r, b, nil
+	return b, nil
 }
 
 // deltaVersion changes whenever the encoding of Delta does, so that a run
@@ -207,6 +308,7 @@ func encodeDelta(l lesson, miners int) []byte {
 
 // Apply teaches the market window step's lesson again.
 func (m *Source) Apply(step int, delta []byte) error {
+	_ = m.Close() // a window raced ahead was raced with the state Apply changes
 	l, err := decodeDelta(delta, len(m.miners), m.cfg.Pool.Len())
 	if err != nil {
 		return err

@@ -3,6 +3,7 @@ package market
 import (
 	"container/heap"
 	"context"
+	"sync"
 
 	"github.com/relix-lab/relix/experiment/spec"
 
@@ -38,6 +39,15 @@ type race struct {
 	tried   []map[int]bool
 	sealed  bool
 	now     float64
+
+	// The proofs computed ahead of their submissions' arrival (prove), by
+	// submission until read: proving counts those under way, and
+	// stopProving cancels them once the window closes, for a late
+	// submission's proof is never read.
+	pending     map[*submission]*pendingProof
+	proveCtx    context.Context
+	stopProving context.CancelFunc
+	proving     sync.WaitGroup
 }
 
 func (m *Source) openRace(step int, published string) (*race, error) {
@@ -53,6 +63,7 @@ func (m *Source) openRace(step int, published string) (*race, error) {
 		seq:     make([]int, len(m.miners)),
 		idle:    make([]bool, len(m.miners)),
 		tried:   make([]map[int]bool, len(m.miners)),
+		pending: map[*submission]*pendingProof{},
 	}, nil
 }
 
@@ -95,6 +106,11 @@ func (r *race) push(kind int, t float64, a *attempt) {
 // run races the window until it seals or nothing is left to happen.
 func (r *race) run(ctx context.Context) error {
 	r.ctx = ctx
+	r.proveCtx, r.stopProving = context.WithCancel(ctx)
+	defer func() {
+		r.stopProving()
+		r.proving.Wait()
+	}()
 	for _, mn := range r.m.miners {
 		if err := r.start(ctx, mn, 0); err != nil {
 			return err
@@ -231,6 +247,39 @@ func (r *race) finish(a *attempt) {
 		a.arrival += mn.spec.Latency * a.rng.ExpFloat64()
 	}
 	r.push(evArrive, a.arrival, a)
+	r.pending[a.sub] = r.prove(a.sub)
+}
+
+// pendingProof is the outcome of a submission's proof check, computed
+// while the race goes on.
+type pendingProof struct {
+	done chan struct{}
+	ok   bool
+	err  error
+}
+
+// prove starts checking s's proof at once, in the background. The check
+// is a function of the submission and the window alone (not of what the
+// race does meanwhile), so computing it between the submission and its
+// arrival changes no verdict; it lets the proofs of the submissions under
+// way run beside the race, which otherwise waited for each in turn with a
+// core idle. A proof whose outcome is not read (an earlier check fails, or
+// the submission arrives late) has only cost time: its error, if any, is
+// never reported.
+func (r *race) prove(s *submission) *pendingProof {
+	p := &pendingProof{done: make(chan struct{})}
+	r.proving.Add(1)
+	go func() {
+		defer r.proving.Done()
+		defer close(p.done)
+		p.ok, p.err = r.proofs(r.proveCtx, s)
+	}()
+	return p
+}
+
+func (p *pendingProof) wait() (bool, error) {
+	<-p.done
+	return p.ok, p.err
 }
 
 // validate runs the checks in order on a submission arriving before the
@@ -242,7 +291,12 @@ func (r *race) validate(ctx context.Context, s *submission) (string, error) {
 	if r.sealed {
 		return source.ReasonLate, nil
 	}
-	check, err := r.verify(ctx, s, "")
+	prove := func() (bool, error) { return r.proofs(ctx, s) }
+	if p := r.pending[s]; p != nil {
+		delete(r.pending, s)
+		prove = p.wait
+	}
+	check, err := r.check(s, "", prove)
 	if err != nil || check != "" {
 		return source.RejectedPrefix + check, err
 	}

@@ -85,6 +85,18 @@ type Source interface {
 	Apply(step int, delta []byte) error
 }
 
+// Ahead is a Source that can start on a step's batch before Next asks for
+// it. The trainer calls Ahead with the arguments of the next Next as soon
+// as it knows them, before it evaluates and commits the step, and Close
+// when it is done with the source. Next must return what it would have
+// without the call: Ahead only lets the source work while the trainer
+// does.
+type Ahead interface {
+	Source
+	Ahead(ctx context.Context, step int, current, published string)
+	Close() error
+}
+
 // Batch is one step's groups, its account and every generated completion
 // with its fate.
 type Batch struct {
