@@ -21,7 +21,7 @@ import (
 
 var ctx = context.Background()
 
-// fixture is a runner over the problem sets of experiments/paired.yaml with
+// fixture is a runner over the problem sets of experiments/paired-first-model.yaml with
 // its calibrated base policy.
 type fixture struct {
 	spec           *spec.Spec
@@ -37,11 +37,11 @@ var (
 func newFixture(t testing.TB) fixture {
 	t.Helper()
 	fixtureOnce.Do(func() {
-		s, err := spec.Load(filepath.Join("..", "..", "experiments", "paired.yaml"))
+		s, err := spec.Load(filepath.Join("..", "..", "experiments", "paired-first-model.yaml"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		// The sets of experiments/paired.yaml.
+		// The sets of experiments/paired-first-model.yaml.
 		gen := func(g *spec.Generated, split dataset.Split) *dataset.Set {
 			set, err := dataset.Generate(dataset.GeneratorConfig{Size: g.Size, Seed: g.Seed, Mix: g.Mix}, split)
 			if err != nil {

@@ -11,7 +11,7 @@ import (
 )
 
 // The sim tests run the sources on the embedded simulator with the
-// calibrated base policy and the training pool of experiments/paired.yaml,
+// calibrated base policy and the training pool of experiments/paired-first-model.yaml (the first model),
 // read relative to the test's directory: a source's package two levels
 // below the repository root.
 
@@ -22,12 +22,12 @@ var (
 	pairedErr  error
 )
 
-// loadPaired is experiments/paired.yaml and its training pool, loaded once
+// loadPaired is experiments/paired-first-model.yaml and its training pool, loaded once
 // per test binary.
 func loadPaired(t testing.TB) (*spec.Spec, *dataset.Set) {
 	t.Helper()
 	pairedOnce.Do(func() {
-		paired, pairedErr = spec.Load("../../experiments/paired.yaml")
+		paired, pairedErr = spec.Load("../../experiments/paired-first-model.yaml")
 		if pairedErr != nil {
 			return
 		}
