@@ -58,13 +58,6 @@ func expected(r *Runner, ckID string, set *dataset.Set, s runners.Sampling, trun
 	return e
 }
 
-// pairedSpec loads experiments/paired.yaml and makes its held-out set.
-func pairedSpec(t testing.TB) (*spec.Spec, *dataset.Set) {
-	t.Helper()
-	s, heldout, _ := specSets(t, "paired.yaml")
-	return s, heldout
-}
-
 // specSets loads experiments/NAME and makes its held-out set (the first
 // eval.problems) and training pool.
 func specSets(t testing.TB, name string) (*spec.Spec, *dataset.Set, *dataset.Set) {
