@@ -236,3 +236,18 @@ func TestCommittedConstantsAreCalibrated(t *testing.T) {
 		})
 	}
 }
+
+// The zone sweep puts the main job's training pool, under its policy and
+// reward, at each in-zone fraction, so its spec copies them: this keeps the
+// copies equal.
+func TestSweepSharesThePairedPolicy(t *testing.T) {
+	t.Parallel()
+	paired, _, _ := specSets(t, "paired.yaml")
+	sweep, err := spec.Load(filepath.Join("..", "..", "experiments", "zone-sweep.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	assert.Equal(t, paired.Runner.Sim, sweep.Runner.Sim, "runner.sim")
+	assert.Equal(t, paired.Dataset.Train, sweep.Dataset.Train, "the training pool")
+	assert.Equal(t, paired.Train.Reward, sweep.Train.Reward, "the training reward")
+}
