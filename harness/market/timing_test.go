@@ -31,3 +31,22 @@ func TestGenerationTimeAndTokensInFlight(t *testing.T) {
 		assert.Equal(t, tc.by, a.tokensBy(tc.elapsed, tc.timing, 50), "%q tokens after %gs", tc.timing, tc.elapsed)
 	}
 }
+
+// Only estimators that neither learn within a window nor draw from the
+// miner's stream may have their scores cached for the window: caching a
+// blurred oracle would change its draws.
+func TestScoreFixed(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		est   estimator
+		fixed bool
+	}{
+		{randomEstimator{}, false},
+		{oracleEstimator{noise: 0}, true},
+		{oracleEstimator{noise: 0.5}, false},
+		{&history{}, true},
+		{&learned{}, true},
+	} {
+		assert.Equal(t, tc.fixed, scoreFixed(tc.est), "%T %+v", tc.est, tc.est)
+	}
+}

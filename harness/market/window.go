@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 
@@ -35,6 +36,13 @@ type window struct {
 	taken    map[int]bool // prompts accepted so far
 
 	picked []bool // candidates' scratch, all false between calls
+
+	// scores caches each miner's gate chance of each prompt for the
+	// window (by miner, then pool index; NaN: not scored yet), for
+	// estimators that are fixed while a window runs and draw no randomness
+	// (scoreFixed). A late window can start thousands of groups, each
+	// scoring 64 candidates, mostly the same ones again.
+	scores [][]float64
 
 	attempts []*attempt // in generation order
 	sealTime float64    // when the window closed, in virtual seconds since it opened
@@ -112,16 +120,59 @@ func (w *window) pick(mn *miner, rng *rand.Rand) (int, bool, error) {
 		return cands[rng.IntN(len(cands))], true, nil
 	}
 	best, bestScore := cands[0], -1.0
+	cache := w.scoreCache(mn)
 	for _, i := range cands {
-		p, err := mn.est.predict(w, i, rng)
-		if err != nil {
-			return 0, false, err
+		var s float64
+		if cache != nil && !math.IsNaN(cache[i]) {
+			s = cache[i]
+		} else {
+			p, err := mn.est.predict(w, i, rng)
+			if err != nil {
+				return 0, false, err
+			}
+			s = w.m.zone.Chance(p)
+			if cache != nil {
+				cache[i] = s
+			}
 		}
-		if s := w.m.zone.Chance(p); s > bestScore {
+		if s > bestScore {
 			best, bestScore = i, s
 		}
 	}
 	return best, true, nil
+}
+
+// scoreCache is mn's scores for the window, or nil when its estimator's
+// predictions may differ from one call to the next within a window.
+func (w *window) scoreCache(mn *miner) []float64 {
+	if !scoreFixed(mn.est) {
+		return nil
+	}
+	if w.scores == nil {
+		w.scores = make([][]float64, len(w.m.miners))
+	}
+	if w.scores[mn.index] == nil {
+		c := make([]float64, w.m.cfg.Pool.Len())
+		for i := range c {
+			c[i] = math.NaN()
+		}
+		w.scores[mn.index] = c
+	}
+	return w.scores[mn.index]
+}
+
+// scoreFixed reports whether e's prediction of a prompt is the same at
+// every call within a window and draws nothing from the miner's stream:
+// estimators learn only between windows, and only the blurred oracle
+// draws noise.
+func scoreFixed(e estimator) bool {
+	switch e := e.(type) {
+	case *learned, *history:
+		return true
+	case oracleEstimator:
+		return e.noise == 0
+	}
+	return false
 }
 
 // candidates draws k distinct prompts from those available at the opening
