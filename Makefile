@@ -4,7 +4,7 @@ PKGS      := ./...
 STATICCHECK_VERSION := v0.7.0
 FUZZTIME  ?= 10s
 
-.PHONY: all build test race lint fuzz bench results clean
+.PHONY: all build test race lint fuzz bench results ablation clean
 
 all: build test
 
@@ -45,6 +45,15 @@ results: build
 	bin/relix run -q --force experiments/paired.yaml
 	bin/relix sweep -q experiments/zone-sweep.yaml
 	bin/relix report --experiments EXPERIMENTS.md results/paired results/zone-sweep
+
+## ablation: paired.yaml with each sim and training mechanism off in turn, seed 1 (~15 min on 2 cores)
+ABLATION := all-on no-reach no-termination no-sharpen one-pool zero-reward serial-timing
+ablation: build
+	@set -e; for v in $(ABLATION); do \
+		echo "ablation $$v"; \
+		bin/relix run -q --force --set 'seeds=[1]' experiments/ablation/$$v.yaml; \
+	done
+	$(GO) run ./scripts/ablation -o results/ablation/ablation.md $(addprefix results/ablation/,$(ABLATION))
 
 clean:
 	rm -rf bin
