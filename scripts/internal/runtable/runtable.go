@@ -6,11 +6,13 @@ package runtable
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/relix-lab/relix/results"
 )
@@ -58,6 +60,20 @@ func (r *Run) Row(arm, compare, metric string) (results.Summary, error) {
 		arm += " − " + compare
 	}
 	return results.Summary{}, fmt.Errorf("%s: no %s row for %s", r.Name, metric, arm)
+}
+
+// PerSeed is the per-seed whole-run rows of metric for arm (− compare), in
+// seed order: with few seeds their spread says more than an interval whose
+// t quantile has one or two degrees of freedom.
+func (r *Run) PerSeed(arm, compare, metric string) []results.Summary {
+	var out []results.Summary
+	for _, s := range r.Summary {
+		if s.Arm == arm && s.Compare == compare && s.Metric == metric && s.Seed != nil && s.Step == nil {
+			out = append(out, s)
+		}
+	}
+	slices.SortFunc(out, func(a, b results.Summary) int { return cmp.Compare(*a.Seed, *b.Seed) })
+	return out
 }
 
 // Values returns a reader of whole-run single-arm values that remembers
