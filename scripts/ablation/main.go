@@ -10,16 +10,12 @@
 package main
 
 import (
-	"bytes"
-	"errors"
 	"flag"
 	"fmt"
-	"math"
 	"os"
-	"path/filepath"
 	"strings"
 
-	"github.com/relix-lab/relix/results"
+	"github.com/relix-lab/relix/scripts/internal/runtable"
 )
 
 const (
@@ -66,121 +62,44 @@ func main() {
 		os.Stdout.WriteString(section)
 		return
 	}
-	old, err := os.ReadFile(*out)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err := runtable.WriteSection(*out, beginMarker, endMarker, section); err != nil {
 		fmt.Fprintf(os.Stderr, "ablation: %v\n", err)
 		os.Exit(1)
 	}
-	doc, err := splice(old, section)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "ablation: %s: %v\n", *out, err)
-		os.Exit(1)
-	}
-	if err := os.WriteFile(*out, doc, 0o644); err != nil {
-		fmt.Fprintf(os.Stderr, "ablation: %v\n", err)
-		os.Exit(1)
-	}
-}
-
-// splice replaces what lies between the markers of doc with section; a
-// document without markers (a new file) gets them appended.
-func splice(doc []byte, section string) ([]byte, error) {
-	block := beginMarker + "\n" + section + endMarker
-	b, rest, found := bytes.Cut(doc, []byte(beginMarker))
-	if !found {
-		if len(doc) > 0 && !bytes.HasSuffix(doc, []byte("\n")) {
-			doc = append(doc, '\n')
-		}
-		return append(doc, block+"\n"...), nil
-	}
-	_, after, found := bytes.Cut(rest, []byte(endMarker))
-	if !found {
-		return nil, fmt.Errorf("%s without %s", beginMarker, endMarker)
-	}
-	return append(append(b, block...), after...), nil
 }
 
 func read(dir string) (*variant, error) {
-	summary, err := results.Read[results.Summary](filepath.Join(dir, results.SummaryFile))
-	if err != nil {
-		return nil, err
-	}
-	steps, err := results.Read[results.Step](filepath.Join(dir, results.StepsFile))
+	r, err := runtable.Read(dir)
 	if err != nil {
 		return nil, err
 	}
 	v := &variant{
-		name:   filepath.Base(dir),
-		pass1:  map[string]float64{},
-		pass4:  map[string]float64{},
-		inZone: map[string][]float64{},
-		waste:  map[string]float64{},
+		name:      r.Name,
+		pass1:     map[string]float64{},
+		pass4:     map[string]float64{},
+		inZone:    map[string][]float64{},
+		waste:     map[string]float64{},
+		finalStep: r.FinalStep,
 	}
-	// Only whole-run rows: aggregated over seeds (one seed here, so they
-	// are that seed's) and at the final checkpoint or over the whole run.
-	find := func(arm, compare, metric string) (results.Summary, error) {
-		for _, s := range summary {
-			if s.Arm == arm && s.Compare == compare && s.Metric == metric && s.Seed == nil && s.Step == nil {
-				return s, nil
-			}
-		}
-		if compare != "" {
-			arm += " − " + compare
-		}
-		return results.Summary{}, fmt.Errorf("no %s row for %s", metric, arm)
-	}
-	value := func(arm, metric string, dst *float64) {
-		if err != nil {
-			return
-		}
-		var s results.Summary
-		s, err = find(arm, "", metric)
-		*dst = s.Value
-	}
-	value("base", "pass@1", &v.basePass1)
-	value("base", "pass@4", &v.basePass4)
-	value("base", "truncation", &v.baseTrunc)
+	value := r.Values(&err)
+	v.basePass1, v.basePass4 = value("base", "pass@1"), value("base", "pass@4")
+	v.baseTrunc = value("base", "truncation")
 	for _, arm := range trained {
-		var p1, p4 float64
-		value(arm, "pass@1", &p1)
-		value(arm, "pass@4", &p4)
-		v.pass1[arm], v.pass4[arm] = p1, p4
+		v.pass1[arm], v.pass4[arm] = value(arm, "pass@1"), value(arm, "pass@4")
 	}
 	for _, arm := range []string{"filter", "market"} {
-		var w float64
-		value(arm, "waste", &w)
-		v.waste[arm] = w
+		v.waste[arm] = value(arm, "waste")
 	}
 	if err != nil {
 		return nil, err
 	}
-	d, err := find("market", "uniform", "pass@1")
+	d, err := r.Row("market", "uniform", "pass@1")
 	if err != nil {
 		return nil, err
 	}
 	v.diff, v.diffLow, v.diffHi = d.Value, d.CILow, d.CIHigh
-
-	// A step row's in-zone fraction is the pool's at the checkpoint that
-	// generated the step's rollouts, so the value at checkpoint s is read
-	// from step s+1; the last checkpoint generated nothing, so the final
-	// step's row stands for it.
-	byStep := map[string]map[int32]float64{}
-	for _, s := range steps {
-		if byStep[s.Arm] == nil {
-			byStep[s.Arm] = map[int32]float64{}
-		}
-		byStep[s.Arm][s.Step] = s.InZoneFraction
-		v.finalStep = max(v.finalStep, s.Step)
-	}
 	for _, arm := range trained {
-		for _, at := range probeSteps {
-			row := min(at+1, v.finalStep)
-			z, ok := byStep[arm][row]
-			if !ok {
-				z = math.NaN()
-			}
-			v.inZone[arm] = append(v.inZone[arm], z)
-		}
+		v.inZone[arm] = r.InZone(arm, probeSteps)
 	}
 	return v, nil
 }
