@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"slices"
 
 	"gonum.org/v1/gonum/stat/distuv"
 )
@@ -258,15 +257,5 @@ func CrossedBootstraps(a, b [][][]float64, draws int, seed uint64) ([]Bootstrap,
 			}
 		}
 	}
-	out := make([]Bootstrap, k)
-	for m := range out {
-		ms := means[m*draws : (m+1)*draws]
-		slices.Sort(ms)
-		out[m] = Bootstrap{
-			Draws: draws, Seed: seed,
-			Low: percentile(ms, 0.025), High: percentile(ms, 0.975),
-			ShareAWins: float64(wins[m]) / float64(draws),
-		}
-	}
-	return out, nil
+	return summarizeDraws(means, wins, draws, seed), nil
 }

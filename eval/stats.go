@@ -163,7 +163,13 @@ func bootstrap(a, b [][]float64, draws int, seed uint64) []Bootstrap {
 			}
 		}
 	}
-	out := make([]Bootstrap, k)
+	return summarizeDraws(means, wins, draws, seed)
+}
+
+// summarizeDraws is each metric's bootstrap from its draws' means (metric
+// m's at [m*draws:(m+1)*draws], sorted in place) and how many were positive.
+func summarizeDraws(means []float64, wins []int, draws int, seed uint64) []Bootstrap {
+	out := make([]Bootstrap, len(wins))
 	for m := range out {
 		ms := means[m*draws : (m+1)*draws]
 		slices.Sort(ms)

@@ -33,20 +33,28 @@ func TestAblationVariants(t *testing.T) {
 			}
 		},
 	}
-	files, err := filepath.Glob("../../experiments/ablation/*.yaml")
+	checkVariants(t, "ablation", off)
+}
+
+// checkVariants holds every experiments/DIR/*.yaml to paired.yaml with the
+// one change changes names for it: its own name (DIR-variant) and output
+// directory (results/DIR/variant) aside, nothing else may differ.
+func checkVariants(t *testing.T, dir string, changes map[string]func(*Spec)) {
+	t.Helper()
+	files, err := filepath.Glob("../../experiments/" + dir + "/*.yaml")
 	require.NoError(t, err)
-	require.Len(t, files, len(off), "every variant has its expected change here")
+	require.Len(t, files, len(changes), "every variant has its expected change here")
 	for _, path := range files {
 		name := filepath.Base(path)
 		name = name[:len(name)-len(filepath.Ext(name))]
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			apply, ok := off[name]
+			apply, ok := changes[name]
 			require.True(t, ok, "no expected change for %s", path)
 			want, err := Load("../../experiments/paired.yaml")
 			require.NoError(t, err)
 			apply(want)
-			want.Name, want.Output.Dir = "ablation-"+name, "results/ablation/"+name
+			want.Name, want.Output.Dir = dir+"-"+name, "results/"+dir+"/"+name
 			got, err := Load(path)
 			require.NoError(t, err)
 			assert.Equal(t, want, got)

@@ -1,7 +1,6 @@
 package spec
 
 import (
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -49,26 +48,7 @@ func TestRobustnessVariants(t *testing.T) {
 		"miners-4":             miners(4),
 		"miners-16":            miners(16),
 	}
-	files, err := filepath.Glob("../../experiments/robustness/*.yaml")
-	require.NoError(t, err)
-	require.Len(t, files, len(moved), "every variant has its expected change here")
-	for _, path := range files {
-		name := filepath.Base(path)
-		name = name[:len(name)-len(filepath.Ext(name))]
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			apply, ok := moved[name]
-			require.True(t, ok, "no expected change for %s", path)
-			want, err := Load("../../experiments/paired.yaml")
-			require.NoError(t, err)
-			apply(want)
-			want.Name, want.Output.Dir = "robustness-"+name, "results/robustness/"+name
-			got, err := Load(path)
-			require.NoError(t, err)
-			assert.Equal(t, want, got)
-			assert.Equal(t, want.Hash(), got.Hash())
-		})
-	}
+	checkVariants(t, "robustness", moved)
 }
 
 // The smallest pool of the band is the smallest paired.yaml's schedule

@@ -67,19 +67,7 @@ func TestSecondModelGradientMatchesFiniteDifferences(t *testing.T) {
 			h := hyper(f, 20, base)
 			samples, err := r.samples(ck, mustCheckpoint(t, r, base), groups, h, &runners.StepMetrics{})
 			require.NoError(t, err)
-			psi := append(params(nil), ck.psi...)
-			_, grad := surrogateAt(r.cfg, psi, samples, h)
-			const step = 1e-6
-			for i := range psi {
-				plus := append(params(nil), psi...)
-				minus := append(params(nil), psi...)
-				plus[i] += step
-				minus[i] -= step
-				lp, _ := surrogateAt(r.cfg, plus, samples, h)
-				lm, _ := surrogateAt(r.cfg, minus, samples, h)
-				fd := (lp - lm) / (2 * step)
-				assert.InDelta(t, fd, grad[i], 1e-6+1e-5*math.Abs(fd), "∂L/∂ψ_%d", i)
-			}
+			assertGradientMatchesFiniteDifferences(t, r.cfg, ck.psi, samples, h)
 		})
 	}
 }

@@ -57,12 +57,7 @@ func main() {
 		}
 		vs = append(vs, v)
 	}
-	section := render(vs)
-	if *out == "" {
-		os.Stdout.WriteString(section)
-		return
-	}
-	if err := runtable.WriteSection(*out, beginMarker, endMarker, section); err != nil {
+	if err := runtable.Emit(*out, beginMarker, endMarker, render(vs)); err != nil {
 		fmt.Fprintf(os.Stderr, "ablation: %v\n", err)
 		os.Exit(1)
 	}

@@ -96,12 +96,12 @@ func main() {
 		}
 		vs[v.name] = v
 	}
-	section := render(vs)
-	if *out == "" {
-		os.Stdout.WriteString(section)
-		return
+	if len(vs) == 0 {
+		// Rewriting the committed table from no runs would erase it.
+		fmt.Fprintln(os.Stderr, "robustness: no finished run among the directories given; nothing written")
+		os.Exit(1)
 	}
-	if err := runtable.WriteSection(*out, beginMarker, endMarker, section); err != nil {
+	if err := runtable.Emit(*out, beginMarker, endMarker, render(vs)); err != nil {
 		fmt.Fprintf(os.Stderr, "robustness: %v\n", err)
 		os.Exit(1)
 	}

@@ -145,3 +145,13 @@ func WriteSection(path, begin, end, section string) error {
 	}
 	return os.WriteFile(path, doc, 0o644)
 }
+
+// Emit prints section when path is empty, and otherwise rewrites path's
+// section between begin and end with it (WriteSection).
+func Emit(path, begin, end, section string) error {
+	if path == "" {
+		_, err := os.Stdout.WriteString(section)
+		return err
+	}
+	return WriteSection(path, begin, end, section)
+}
