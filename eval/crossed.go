@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-
-	"gonum.org/v1/gonum/stat/distuv"
 )
 
 // CrossedDiff is the paired comparison of two arms trained with the same
@@ -166,20 +164,10 @@ func PairedCrossed(a, b [][]float64, confidence float64) (CrossedDiff, error) {
 	r.SE = math.Sqrt(v / (Sf * nf))
 	if r.SE == 0 {
 		r.DF = dfRes
-		r.CILow, r.CIHigh = r.Diff, r.Diff
-		if r.Diff == 0 {
-			r.T, r.P = 0, 1
-		} else {
-			r.T, r.P = math.Copysign(math.Inf(1), r.Diff), 0
-		}
-		return r, nil
+	} else {
+		r.DF = v * v / den
 	}
-	r.DF = v * v / den
-	t := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: r.DF}
-	half := t.Quantile(1-(1-confidence)/2) * r.SE
-	r.CILow, r.CIHigh = r.Diff-half, r.Diff+half
-	r.T = r.Diff / r.SE
-	r.P = math.Min(1, 2*t.Survival(math.Abs(r.T)))
+	r.CILow, r.CIHigh, r.T, r.P = studentT(r.Diff, r.SE, r.DF, confidence)
 	return r, nil
 }
 

@@ -58,21 +58,25 @@ func Paired(a, b []float64, confidence float64) (PairedDiff, error) {
 		N: len(a), MeanA: MeanSE(a).Mean, MeanB: MeanSE(b).Mean,
 		Diff: est.Mean, SE: est.SE, Confidence: confidence, DF: len(a) - 1,
 	}
-	if r.SE == 0 {
-		r.CILow, r.CIHigh = r.Diff, r.Diff
-		if r.Diff == 0 {
-			r.T, r.P = 0, 1
-		} else {
-			r.T, r.P = math.Copysign(math.Inf(1), r.Diff), 0
-		}
-		return r, nil
-	}
-	t := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: float64(r.DF)}
-	half := t.Quantile(1-(1-confidence)/2) * r.SE
-	r.CILow, r.CIHigh = r.Diff-half, r.Diff+half
-	r.T = r.Diff / r.SE
-	r.P = math.Min(1, 2*t.Survival(math.Abs(r.T)))
+	r.CILow, r.CIHigh, r.T, r.P = studentT(r.Diff, r.SE, float64(r.DF), confidence)
 	return r, nil
+}
+
+// studentT is the two-sided confidence interval, t statistic and p-value of
+// a difference with standard error se and df degrees of freedom. With no
+// spread at all the interval is the point, and the difference is either
+// certainly zero (p 1) or certainly not (p 0).
+func studentT(diff, se, df, confidence float64) (low, high, t, p float64) {
+	if se == 0 {
+		if diff == 0 {
+			return diff, diff, 0, 1
+		}
+		return diff, diff, math.Copysign(math.Inf(1), diff), 0
+	}
+	dist := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: df}
+	half := dist.Quantile(1-(1-confidence)/2) * se
+	t = diff / se
+	return diff - half, diff + half, t, math.Min(1, 2*dist.Survival(math.Abs(t)))
 }
 
 // Bootstrap is a paired bootstrap of the mean difference between two arms.

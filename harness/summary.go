@@ -201,9 +201,7 @@ func compareRows(pair spec.Pair, a, b []eval.Metric, draws int, bootSeed uint64)
 		if err != nil {
 			return nil, err
 		}
-		for i, boot := range boots {
-			out[i].BootLow, out[i].BootHigh, out[i].ShareGreater = boot.Low, boot.High, boot.ShareAWins
-		}
+		withBootstraps(out, boots)
 	}
 	return out, nil
 }
@@ -279,9 +277,7 @@ func crossedRows(pair spec.Pair, a, b map[uint64]eval.Scores, seeds []uint64, dr
 		if err != nil {
 			return nil, err
 		}
-		for i, boot := range boots {
-			out[i].BootLow, out[i].BootHigh, out[i].ShareGreater = boot.Low, boot.High, boot.ShareAWins
-		}
+		withBootstraps(out, boots)
 	}
 	// Seed by seed, then over seeds, as the arms' own rows are.
 	slices.SortStableFunc(perSeed, func(x, y results.Summary) int { return slices.Index(seeds, *x.Seed) - slices.Index(seeds, *y.Seed) })
@@ -355,6 +351,14 @@ func wasteRows(s *spec.Spec, steps []results.Step) []results.Summary {
 		}
 	}
 	return out
+}
+
+// withBootstraps fills each row's bootstrap columns from its metric's
+// bootstrap (rows and boots in the same metric order).
+func withBootstraps(rows []results.Summary, boots []eval.Bootstrap) {
+	for i, boot := range boots {
+		rows[i].BootLow, rows[i].BootHigh, rows[i].ShareGreater = boot.Low, boot.High, boot.ShareAWins
+	}
 }
 
 func ptr[T any](v T) *T { return &v }

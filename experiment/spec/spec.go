@@ -118,6 +118,12 @@ type SimPolicy struct {
 	LevelDifficulty float64         `yaml:"level_difficulty,omitempty" json:"level_difficulty,omitempty" doc:"two pools: how much harder each generator difficulty level makes a problem (d grows by this per level above 3), so a pool's level mix is its difficulty distribution; 0: levels act only through the features they change"`
 }
 
+// SecondModel reports whether any of the sim's second-model mechanisms is
+// on; with none the sim is its first model, byte for byte.
+func (p SimPolicy) SecondModel() bool {
+	return p.Reach != nil || p.Termination != nil || p.Sharpen || p.LevelDifficulty != 0
+}
+
 // SimReach configures the sim's reachability mechanism.
 type SimReach struct {
 	StepSD float64 `yaml:"step_sd" json:"step_sd" doc:"std of a reasoning step's own difficulty around its problem's: how unevenly a problem's steps are hard" min:"0"`

@@ -174,7 +174,7 @@ func calibrated(t testing.TB, s *spec.Spec, set, train *dataset.Set) spec.SimPol
 	}, targetPass4, 0, 5)
 	withSpread(S)
 	solveShift()
-	if isSecond(p) {
+	if p.SecondModel() {
 		p.LevelDifficulty = bisect(func(x float64) float64 {
 			p.LevelDifficulty = x
 			solveShift()
@@ -188,10 +188,6 @@ func calibrated(t testing.TB, s *spec.Spec, set, train *dataset.Set) spec.SimPol
 		return expectedBase(t, s, set, q).truncation
 	}, targetTruncation, -10, 10)
 	return p
-}
-
-func isSecond(p spec.SimPolicy) bool {
-	return p.Reach != nil || p.Termination != nil || p.Sharpen || p.LevelDifficulty != 0
 }
 
 // trainInZone is the training pool's exact in-zone fraction at the base
@@ -226,7 +222,7 @@ func TestCommittedConstantsAreCalibrated(t *testing.T) {
 			assert.InDelta(t, targetPass1, e.pass[1], 0.002, "pass@1")
 			assert.InDelta(t, targetPass4, e.pass[4], 0.002, "pass@4")
 			assert.InDelta(t, targetTruncation, e.truncation, 0.002, "truncation")
-			if isSecond(s.Runner.Sim) {
+			if s.Runner.Sim.SecondModel() {
 				assert.InDelta(t, targetTrainInZone, trainInZone(t, s, train, s.Runner.Sim), 0.002, "training pool in-zone")
 			} else {
 				assert.Equal(t, spec.DefaultSimPolicy(), s.Runner.Sim, "spec.DefaultSimPolicy mirrors the first model's calibrated runner.sim")

@@ -199,7 +199,9 @@ func (c *config) numParams() int {
 	return c.policy.Skills + 2 + btoi(c.policy.Termination != nil) + btoi(c.policy.Sharpen)
 }
 
-// second reports whether any of the second model's mechanisms is on.
+// second reports whether a second-model mechanism changes a completion's
+// choices (its trace and units); level_difficulty, which moves only the
+// problems' latents, does not.
 func (c *config) second() bool {
 	p := c.policy
 	return p.Reach != nil || p.Termination != nil || p.Sharpen

@@ -112,7 +112,7 @@ func checkPolicy(p spec.SimPolicy) error {
 // worldHash hashes the model version and the base policy's constants.
 func worldHash(p spec.SimPolicy) [32]byte {
 	h := sha256.New()
-	second := p.Reach != nil || p.Termination != nil || p.Sharpen || p.LevelDifficulty != 0
+	second := p.SecondModel()
 	if second {
 		h.Write([]byte(versionSecond))
 	} else {
