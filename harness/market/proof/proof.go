@@ -104,20 +104,77 @@ func Commit(hidden []float32, c *Coefficients) (Commitment, error) {
 	if len(hidden) < TopK {
 		return Commitment{}, fmt.Errorf("proof: hidden state has %d entries; want at least %d", len(hidden), TopK)
 	}
-	// Keep the top K in descending order of magnitude with an insertion
-	// pass: K is small and hidden states are a few thousand wide at most.
-	// An entry's key is the bit pattern of |x| (non-negative float32s order
-	// as their bits do, so this orders exactly as float64 magnitudes; a NaN
-	// counts as 0) above its index complemented, so that keys are distinct
-	// and, of equal magnitudes, the lower index ranks first.
+	var cm Commitment
+	if len(hidden) <= sortWidth {
+		topBySorting(hidden, &cm.Indices)
+	} else {
+		topByInsertion(hidden, &cm.Indices)
+	}
+	cm.Sketch = sketch(hidden, &cm.Indices, c)
+	return cm, nil
+}
+
+// An entry's key is the bit pattern of |x| (non-negative float32s order as
+// their bits do, so this orders exactly as float64 magnitudes; a NaN counts
+// as 0) above its index complemented, so that keys are distinct and, of
+// equal magnitudes, the lower index ranks first.
+func key(x float32, i int) uint64 {
+	m := math.Float32bits(x) &^ signBit
+	if m > infBits {
+		m = 0
+	}
+	return uint64(m)<<32 | uint64(^uint32(i))
+}
+
+//go:generate go run gen_network.go
+
+// sortWidth is the widest hidden state topBySorting takes: on random
+// states it takes half the insertion pass's time at 64 entries and about
+// the same at 256; wider ones (a real model's thousands) go to
+// topByInsertion, which there rarely inserts.
+const sortWidth = 256
+
+// topBySorting writes the indices of the TopK largest keys of hidden,
+// largest first, for a state of at most sortWidth entries (the sim's is
+// 64). An insertion pass over such a state mispredicts a branch on most
+// entries, which made it most of a commitment's cost; a sorting network
+// has no data-dependent branch. The state is cut into runs of TopK keys
+// (the last padded with key 0, below every entry's), each run sorted, and
+// each merged into the top so far: the larger of top[i] and run[TopK−1−i]
+// is a bitonic sequence holding the TopK largest of both, which a bitonic
+// merge sorts.
+func topBySorting(hidden []float32, out *[TopK]uint32) {
+	var top, run [TopK]uint64
+	for start := 0; start < len(hidden); start += TopK {
+		chunk := hidden[start:min(start+TopK, len(hidden))]
+		for i := range run {
+			run[i] = 0
+			if i < len(chunk) {
+				run[i] = key(chunk[i], start+i)
+			}
+		}
+		sortDescending(&run)
+		if start == 0 {
+			top = run
+			continue
+		}
+		for i := range top {
+			top[i] = max(top[i], run[TopK-1-i])
+		}
+		mergeDescending(&top)
+	}
+	for i, k := range top {
+		out[i] = ^uint32(k)
+	}
+}
+
+// topByInsertion is topBySorting for wide states, where an insertion
+// pass rarely inserts: keep the top K in descending order of key.
+func topByInsertion(hidden []float32, out *[TopK]uint32) {
 	var keys [TopK]uint64
 	n := 0
 	for i, x := range hidden {
-		m := math.Float32bits(x) &^ signBit
-		if m > infBits {
-			m = 0
-		}
-		k := uint64(m)<<32 | uint64(^uint32(i))
+		k := key(x, i)
 		if n == TopK && k < keys[TopK-1] {
 			continue
 		}
@@ -130,12 +187,9 @@ func Commit(hidden []float32, c *Coefficients) (Commitment, error) {
 		keys[j] = k
 		n = min(n+1, TopK)
 	}
-	var cm Commitment
 	for j, k := range keys {
-		cm.Indices[j] = ^uint32(k)
+		out[j] = ^uint32(k)
 	}
-	cm.Sketch = sketch(hidden, &cm.Indices, c)
-	return cm, nil
 }
 
 // sketch is Σ_k c_k·Bucket(hidden[indices_k]) mod Prime, in [0, Prime).

@@ -46,7 +46,11 @@ func TestCommitMatchesReference(t *testing.T) {
 	c := NewCoefficients(randomness(3))
 	r := rand.New(rand.NewPCG(5, 6))
 	for trial := range 20000 {
-		h := make([]float32, TopK+r.IntN(100))
+		width := TopK + r.IntN(100)
+		if trial%50 == 0 { // past sortWidth: the insertion pass
+			width = sortWidth + r.IntN(200)
+		}
+		h := make([]float32, width)
 		for i := range h {
 			switch r.IntN(4) {
 			case 0:
@@ -102,6 +106,25 @@ func TestChallengePositionsMatchReference(t *testing.T) {
 func benchStates() [][]float32 {
 	hs, _ := model(64)(context.Background(), "published", tokens(rand.New(rand.NewPCG(1, 1)), 1000), []int{0, 100, 200, 300, 400, 500, 600, 700})
 	return hs
+}
+
+// BenchmarkCommitMany commits 4,096 different hidden states of the sim's
+// width, too many for the branch predictor to learn (BenchmarkCommit's 8
+// it learns, and then measures what no run sees).
+func BenchmarkCommitMany(b *testing.B) {
+	pos := make([]int, 4096)
+	for i := range pos {
+		pos[i] = 2 * i
+	}
+	hs, _ := model(64)(context.Background(), "published", tokens(rand.New(rand.NewPCG(1, 1)), 2*len(pos)), pos)
+	c := NewCoefficients(randomness(1))
+	for b.Loop() {
+		for _, h := range hs {
+			if _, err := Commit(h, &c); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
 }
 
 // BenchmarkCommit commits 8 hidden states of the sim's width.
