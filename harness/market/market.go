@@ -52,6 +52,7 @@ type Source struct {
 
 	oracleP oracleCache // trueProbability's
 	ahead   *ahead      // the next step's window, raced ahead (Ahead)
+	scores  scoreMemo   // the open window's (window.scoreCache)
 }
 
 // miner is one market participant.

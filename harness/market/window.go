@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"slices"
 
@@ -37,12 +36,9 @@ type window struct {
 
 	picked []bool // candidates' scratch, all false between calls
 
-	// scores caches each miner's gate chance of each prompt for the
-	// window (by miner, then pool index; NaN: not scored yet), for
-	// estimators that are fixed while a window runs and draw no randomness
-	// (scoreFixed). A late window can start thousands of groups, each
-	// scoring 64 candidates, mostly the same ones again.
-	scores [][]float64
+	// scoreStamp marks this window's entries in the source's scoreMemo
+	// (0: it has scored nothing yet).
+	scoreStamp uint32
 
 	attempts []*attempt // in generation order
 	sealTime float64    // when the window closed, in virtual seconds since it opened
@@ -120,10 +116,10 @@ func (w *window) pick(mn *miner, rng *rand.Rand) (int, bool, error) {
 		return cands[rng.IntN(len(cands))], true, nil
 	}
 	best, bestScore := cands[0], -1.0
-	cache := w.scoreCache(mn)
+	stamps, cache := w.scoreCache(mn)
 	for _, i := range cands {
 		var s float64
-		if cache != nil && !math.IsNaN(cache[i]) {
+		if stamps != nil && stamps[i] == w.scoreStamp {
 			s = cache[i]
 		} else {
 			p, err := mn.est.predict(w, i, rng)
@@ -131,8 +127,8 @@ func (w *window) pick(mn *miner, rng *rand.Rand) (int, bool, error) {
 				return 0, false, err
 			}
 			s = w.m.zone.Chance(p)
-			if cache != nil {
-				cache[i] = s
+			if stamps != nil {
+				stamps[i], cache[i] = w.scoreStamp, s
 			}
 		}
 		if s > bestScore {
@@ -142,23 +138,41 @@ func (w *window) pick(mn *miner, rng *rand.Rand) (int, bool, error) {
 	return best, true, nil
 }
 
-// scoreCache is mn's scores for the window, or nil when its estimator's
-// predictions may differ from one call to the next within a window.
-func (w *window) scoreCache(mn *miner) []float64 {
+// scoreMemo caches each miner's gate chance of each prompt for the window
+// open (by miner, then pool index), for estimators that are fixed while a
+// window runs and draw no randomness (scoreFixed): a late window can start
+// thousands of groups, each scoring 64 candidates, mostly the same ones
+// again. An entry belongs to the window whose stamp it carries, so a new
+// window reuses the memory without clearing it (allocating it afresh was a
+// tenth of the market's allocation). Windows are raced one at a time
+// (takeAhead waits for the one under way), so one memo serves the source.
+type scoreMemo struct {
+	stamp  uint32
+	stamps [][]uint32 // by miner, then pool index
+	chance [][]float64
+}
+
+// scoreCache is mn's cached scores for the window (an entry is valid where
+// its stamp is the window's), or nil when its estimator's predictions may
+// differ from one call to the next within a window.
+func (w *window) scoreCache(mn *miner) (stamps []uint32, chance []float64) {
 	if !scoreFixed(mn.est) {
-		return nil
+		return nil, nil
 	}
-	if w.scores == nil {
-		w.scores = make([][]float64, len(w.m.miners))
+	memo := &w.m.scores
+	if w.scoreStamp == 0 {
+		memo.stamp++
+		w.scoreStamp = memo.stamp
 	}
-	if w.scores[mn.index] == nil {
-		c := make([]float64, w.m.cfg.Pool.Len())
-		for i := range c {
-			c[i] = math.NaN()
-		}
-		w.scores[mn.index] = c
+	if memo.stamps == nil {
+		memo.stamps = make([][]uint32, len(w.m.miners))
+		memo.chance = make([][]float64, len(w.m.miners))
 	}
-	return w.scores[mn.index]
+	if memo.stamps[mn.index] == nil {
+		memo.stamps[mn.index] = make([]uint32, w.m.cfg.Pool.Len())
+		memo.chance[mn.index] = make([]float64, w.m.cfg.Pool.Len())
+	}
+	return memo.stamps[mn.index], memo.chance[mn.index]
 }
 
 // scoreFixed reports whether e's prediction of a prompt is the same at
