@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"sync"
 
@@ -88,10 +89,12 @@ func (w *window) check(s *submission, skip string, prove func() (bool, error)) (
 // generated with the published checkpoint and submitted its tokens as
 // generated, its commitment opens the very states the validator recomputes,
 // and they are computed once; a stale miner's or a forger's are not the
-// same computation and are computed apart.
+// same computation and are computed apart. A runner that can walk several
+// sequences at once (hiddenMany) is asked for the validator's states of the
+// whole group in one call, and the memo answers the checks from them.
 func (w *window) proofs(ctx context.Context, s *submission) (bool, error) {
-	hidden := proof.Memo(w.m.cfg.Runner.Hidden)
-	tokens, openers, err := s.materialize(ctx, hidden)
+	memo := proof.NewMemo(w.m.cfg.Runner.Hidden)
+	tokens, openers, err := s.materialize(ctx, memo.Hidden)
 	if err != nil {
 		return false, err
 	}
@@ -103,24 +106,78 @@ func (w *window) proofs(ctx context.Context, s *submission) (bool, error) {
 			return false, nil
 		}
 	}
+	// The completions are checked in as many parts as there are cores, each
+	// drawing its challenges, asking a runner that walks several sequences
+	// at once (hiddenMany) for the validator's states of the part in one
+	// call, and checking them: the race waits for this proof, so its
+	// latency, not only its work, counts.
 	ok := make([]bool, len(tokens))
 	errs := make([]error, len(tokens))
-	var wg sync.WaitGroup
-	for j := range tokens {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			res, err := proof.Verify(ctx, hidden, w.published, tokens[j], openers[j], w.randomness, w.m.mk.ProofBase)
-			ok[j], errs[j] = res.OK, err
-		}()
-	}
-	wg.Wait()
+	many, _ := w.m.cfg.Runner.(hiddenMany)
+	parts := min(runtime.GOMAXPROCS(0), len(tokens))
+	parallel(parts, func(part int) {
+		lo, hi := part*len(tokens)/parts, (part+1)*len(tokens)/parts
+		challenges := make([]proof.Challenge, hi-lo)
+		for j := range challenges {
+			challenges[j] = proof.NewChallenge(tokens[lo+j], w.randomness)
+		}
+		if many != nil {
+			if err := w.prefetch(ctx, many, memo, tokens[lo:hi], challenges); err != nil {
+				errs[lo] = err
+				return
+			}
+		}
+		for j, c := range challenges {
+			res, err := proof.Check(ctx, memo.Hidden, w.published, c, openers[lo+j], w.m.mk.ProofBase)
+			ok[lo+j], errs[lo+j] = res.OK, err
+		}
+	})
 	for j := range tokens {
 		if errs[j] != nil {
 			return false, fmt.Errorf("verifying a proof: %w", errs[j])
 		}
 	}
 	return !slices.Contains(ok, false), nil
+}
+
+// hiddenMany is a runner that answers the hidden states of several
+// sequences at one checkpoint in one call (runners/sim's HiddenMany):
+// out[j] is Hidden(checkpoint, tokens[j], positions[j]).
+type hiddenMany interface {
+	HiddenMany(ctx context.Context, checkpoint string, tokens [][]uint32, positions [][]int) ([][][]float32, error)
+}
+
+// prefetch asks many for the published checkpoint's states at the
+// challenged positions of tokens and keeps them in memo.
+func (w *window) prefetch(ctx context.Context, many hiddenMany, memo *proof.Memo, tokens [][]uint32, challenges []proof.Challenge) error {
+	positions := make([][]int, len(tokens))
+	for j, c := range challenges {
+		positions[j] = c.Positions()
+	}
+	states, err := many.HiddenMany(ctx, w.published, tokens, positions)
+	if err != nil {
+		return err
+	}
+	if len(states) != len(tokens) {
+		return fmt.Errorf("the runner's hidden states of %d sequences for %d", len(states), len(tokens))
+	}
+	for j := range tokens {
+		memo.Keep(w.published, tokens[j], positions[j], states[j])
+	}
+	return nil
+}
+
+// parallel runs f(0) … f(n−1) each in its own goroutine and waits for them.
+func parallel(n int, f func(int)) {
+	var wg sync.WaitGroup
+	for j := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f(j)
+		}()
+	}
+	wg.Wait()
 }
 
 // replay asks the runner again for an attempt's completions, with their

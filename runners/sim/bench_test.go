@@ -1,6 +1,8 @@
 package sim
 
 import (
+	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/relix-lab/relix/eval"
@@ -92,4 +94,38 @@ func BenchmarkHiddenProof(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkHiddenGroup is a proof burst: a group's 8 completions of 2,000
+// to 8,192 tokens, 32 sorted positions each, one Hidden call per
+// completion ("each") or one HiddenMany ("many").
+func BenchmarkHiddenGroup(b *testing.B) {
+	f := newFixture(b)
+	rng := rand.New(rand.NewPCG(1, 1))
+	tokens := make([][]uint32, 8)
+	positions := make([][]int, len(tokens))
+	for j := range tokens {
+		n := 2000 + rng.IntN(6193)
+		tokens[j] = tokenIDs(uint64(j), n)
+		for range 32 {
+			positions[j] = append(positions[j], rng.IntN(n))
+		}
+		slices.Sort(positions[j])
+	}
+	b.Run("each", func(b *testing.B) {
+		for b.Loop() {
+			for j := range tokens {
+				if _, err := f.runner.Hidden(ctx, f.runner.Base(), tokens[j], positions[j]); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
+	b.Run("many", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := f.runner.HiddenMany(ctx, f.runner.Base(), tokens, positions); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

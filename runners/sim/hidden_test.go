@@ -61,3 +61,41 @@ func TestHiddenMatchesReference(t *testing.T) {
 		require.Equal(t, hiddenReference(ck.hidden, tokens, positions), got, "trial %d: %d tokens, positions %v", trial, n, positions)
 	}
 }
+
+func TestHiddenManyMatchesHidden(t *testing.T) {
+	r := newFixture(t).runner
+	rng := rand.New(rand.NewPCG(3, 4))
+	for trial := range 100 {
+		tokens := make([][]uint32, rng.IntN(11))
+		positions := make([][]int, len(tokens))
+		for j := range tokens {
+			n := 1 + rng.IntN(9000)
+			if trial%4 == 0 {
+				n = 1 + rng.IntN(5) // shorter than the other lanes' segments
+			}
+			tokens[j] = tokenIDs(uint64(100*trial+j), n)
+			positions[j] = make([]int, rng.IntN(40))
+			for i := range positions[j] {
+				positions[j][i] = rng.IntN(n)
+			}
+			if j%2 == 0 {
+				slices.Sort(positions[j])
+			}
+			if len(positions[j]) > 1 && j%3 == 0 {
+				positions[j][1] = positions[j][0] // a repeated position
+			}
+		}
+		got, err := r.HiddenMany(ctx, r.Base(), tokens, positions)
+		require.NoError(t, err)
+		require.Len(t, got, len(tokens))
+		for j := range tokens {
+			want, err := r.Hidden(ctx, r.Base(), tokens[j], positions[j])
+			require.NoError(t, err)
+			require.Equal(t, want, got[j], "trial %d, sequence %d", trial, j)
+		}
+	}
+	_, err := r.HiddenMany(ctx, r.Base(), [][]uint32{{1, 2}}, [][]int{{2}})
+	require.ErrorContains(t, err, "position 2 of a 2-token sequence")
+	_, err = r.HiddenMany(ctx, r.Base(), [][]uint32{{1, 2}}, nil)
+	require.ErrorContains(t, err, "1 sequences with 0 position lists")
+}

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"sync"
 
 	"github.com/relix-lab/relix/experiment/seed"
@@ -247,6 +248,7 @@ func (r *Runner) Generate(ctx context.Context, ckID string, prompts []runners.Pr
 		return nil, err
 	}
 	out := make([][]runners.Completion, len(prompts))
+	var ids []tokenJob
 	for i, p := range prompts {
 		if i%64 == 0 && ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -258,11 +260,55 @@ func (r *Runner) Generate(ctx context.Context, ckID string, prompts []runners.Pr
 		out[i] = make([]runners.Completion, n)
 		promptSeed := seed.Derive(s.Seed, "sim/completion", p.ID)
 		for j := range out[i] {
-			out[i][j] = r.cfg.complete(ck.psi, pr, s, promptSeed, j)
+			var tokenSeed uint64
+			out[i][j], tokenSeed = r.cfg.complete(ck.psi, pr, s, promptSeed, j)
+			if s.Tokens {
+				ids = append(ids, tokenJob{&out[i][j], tokenSeed})
+			}
 		}
 	}
+	writeTokenIDs(ids)
 	return out, nil
 }
+
+// tokenJob is a completion whose token ids are asked for, and their seed.
+type tokenJob struct {
+	comp *runners.Completion
+	seed uint64
+}
+
+// writeTokenIDs fills in the jobs' token ids. They are the bulk of a call
+// that asks for them (a market proof replays a group of up to 8 × 8,192
+// tokens, and waits for it), and each completion's depend on its own seed
+// alone, so a large call spreads them over the cores.
+func writeTokenIDs(jobs []tokenJob) {
+	total := 0
+	for _, j := range jobs {
+		total += j.comp.NumTokens
+	}
+	workers := min(runtime.GOMAXPROCS(0), len(jobs), total/minTokensPerWorker)
+	if workers <= 1 {
+		for _, j := range jobs {
+			j.comp.Tokens = tokenIDs(j.seed, j.comp.NumTokens)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := w; k < len(jobs); k += workers {
+				jobs[k].comp.Tokens = tokenIDs(jobs[k].seed, jobs[k].comp.NumTokens)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// minTokensPerWorker is the work below which another goroutine costs more
+// than it saves (about 20 µs of ids).
+const minTokensPerWorker = 8192
 
 func checkSampling(s runners.Sampling, n int) error {
 	switch {
@@ -276,8 +322,9 @@ func checkSampling(s runners.Sampling, n int) error {
 	return nil
 }
 
-// complete samples completion j of a prompt.
-func (c *config) complete(psi params, pr *problem, s runners.Sampling, promptSeed uint64, j int) runners.Completion {
+// complete samples completion j of a prompt, and returns the seed of its
+// token ids (Generate writes them when asked for).
+func (c *config) complete(psi params, pr *problem, s runners.Sampling, promptSeed uint64, j int) (runners.Completion, uint64) {
 	var src rand.PCG
 	src.Seed(promptSeed, uint64(j))
 	rng := rand.New(&src)
@@ -292,10 +339,7 @@ func (c *config) complete(psi params, pr *problem, s runners.Sampling, promptSee
 	if truncated {
 		comp.Finish = runners.FinishLength
 	}
-	if s.Tokens {
-		comp.Tokens = tokenIDs(tokenSeed, numTokens)
-	}
-	return comp
+	return comp, tokenSeed
 }
 
 // errBadTrace is returned when a completion's trace is not one this runner

@@ -65,4 +65,4 @@ func BenchmarkVerifyMarket(b *testing.B) {
 
 // marketHidden is what the market's validator wraps the runner's Hidden in
 // for one submission.
-func marketHidden(h HiddenFunc) HiddenFunc { return Memo(h) }
+func marketHidden(h HiddenFunc) HiddenFunc { return NewMemo(h).Hidden }

@@ -6,9 +6,9 @@ import (
 	"sync"
 )
 
-// Memo returns a HiddenFunc that answers as h does and computes each
-// distinct request once: a call with the checkpoint, tokens (compared by
-// value) and positions of an earlier successful call returns that call's
+// Memo answers as a HiddenFunc does and computes each distinct request
+// once: a call with the checkpoint, tokens (compared by value) and positions
+// of an earlier successful call, or of states given to Keep, returns those
 // states. By the Runner contract the same checkpoint and tokens give the
 // same vectors, so this changes no answer. It lets a miner's commitment and
 // the validator's check share the hidden states when they are the same
@@ -22,15 +22,21 @@ import (
 // must not modify the tokens they pass, nor the states returned, while the
 // memo is in use (Verify and Prover do neither). It is safe for concurrent
 // use; errors are not kept.
-func Memo(h HiddenFunc) HiddenFunc {
-	m := &memo{h: h}
-	return m.hidden
-}
-
-type memo struct {
+type Memo struct {
 	h     HiddenFunc
 	mu    sync.Mutex
 	calls []memoCall
+}
+
+// NewMemo is a memo of h.
+func NewMemo(h HiddenFunc) *Memo { return &Memo{h: h} }
+
+// Keep records states as h's answer to (checkpoint, tokens, positions),
+// computed by the caller some other way (several requests at once).
+func (m *Memo) Keep(checkpoint string, tokens []uint32, positions []int, states [][]float32) {
+	m.mu.Lock()
+	m.calls = append(m.calls, memoCall{checkpoint, tokens, positions, states})
+	m.mu.Unlock()
 }
 
 type memoCall struct {
@@ -40,7 +46,8 @@ type memoCall struct {
 	states     [][]float32
 }
 
-func (m *memo) hidden(ctx context.Context, checkpoint string, tokens []uint32, positions []int) ([][]float32, error) {
+// Hidden is the memo as a HiddenFunc.
+func (m *Memo) Hidden(ctx context.Context, checkpoint string, tokens []uint32, positions []int) ([][]float32, error) {
 	if s, ok := m.lookup(checkpoint, tokens, positions); ok {
 		return s, nil
 	}
@@ -48,13 +55,11 @@ func (m *memo) hidden(ctx context.Context, checkpoint string, tokens []uint32, p
 	if err != nil {
 		return nil, err
 	}
-	m.mu.Lock()
-	m.calls = append(m.calls, memoCall{checkpoint, tokens, positions, states})
-	m.mu.Unlock()
+	m.Keep(checkpoint, tokens, positions, states)
 	return states, nil
 }
 
-func (m *memo) lookup(checkpoint string, tokens []uint32, positions []int) ([][]float32, bool) {
+func (m *Memo) lookup(checkpoint string, tokens []uint32, positions []int) ([][]float32, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for i := range m.calls {

@@ -21,7 +21,7 @@ func TestMemo(t *testing.T) {
 		}
 		return inner(ctx, ck, tok, pos)
 	}
-	m := Memo(h)
+	m := NewMemo(h).Hidden
 	tok := tokens(rand.New(rand.NewPCG(9, 9)), 500)
 	pos := ChallengePositions(tok, randomness(1), Challenges)
 	ask := func(ck string, tok []uint32, pos []int, wantCalls int64) {
@@ -83,7 +83,7 @@ func TestVerifyThroughMemo(t *testing.T) {
 			{"stale", "older", tok, false, 2},
 			{"edited", "published", edited, false, 2},
 		} {
-			m := Memo(h)
+			m := NewMemo(h).Hidden
 			calls.Store(0)
 			res, err := Verify(ctx, m, "published", c.submitted, NewProver(m, c.prover, tok, w), w, 8)
 			want, _ := Verify(ctx, inner, "published", c.submitted, NewProver(inner, c.prover, tok, w), w, 8)

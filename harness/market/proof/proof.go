@@ -337,6 +337,30 @@ type Result struct {
 // ErrNoTokens is the reason a completion without tokens fails.
 var ErrNoTokens = errors.New("no tokens")
 
+// Challenge is a completion's tokens with the positions a validator checks
+// in them (ChallengePositions with Challenges) under a window's randomness.
+// Drawing the positions first lets a validator with many completions to
+// check fetch all their hidden states at once before checking each
+// (runners that walk several sequences together answer faster).
+type Challenge struct {
+	tokens    []uint32
+	positions []int
+	r         Randomness
+}
+
+// NewChallenge draws the positions checked in tokens under r.
+func NewChallenge(tokens []uint32, r Randomness) Challenge {
+	c := Challenge{tokens: tokens, r: r}
+	if len(tokens) > 0 {
+		c.positions = ChallengePositions(tokens, r, Challenges)
+	}
+	return c
+}
+
+// Positions are the challenged positions, sorted; the caller must not
+// modify them.
+func (c Challenge) Positions() []int { return c.positions }
+
 // Verify checks a completion's tokens against a miner's commitments: it
 // challenges ChallengePositions(tokens, r, Challenges), recomputes the hidden
 // states of checkpoint with h, and requires every opened commitment to name
@@ -345,11 +369,16 @@ var ErrNoTokens = errors.New("no tokens")
 // An error is returned only when h fails; a miner's failure to open is a
 // failed Result.
 func Verify(ctx context.Context, h HiddenFunc, checkpoint string, tokens []uint32, o Opener, r Randomness, base float64) (Result, error) {
-	if len(tokens) == 0 {
+	return Check(ctx, h, checkpoint, NewChallenge(tokens, r), o, base)
+}
+
+// Check is Verify of a challenge drawn beforehand.
+func Check(ctx context.Context, h HiddenFunc, checkpoint string, c Challenge, o Opener, base float64) (Result, error) {
+	if len(c.tokens) == 0 {
 		return Result{Reason: ErrNoTokens.Error()}, nil
 	}
-	positions := ChallengePositions(tokens, r, Challenges)
-	hs, err := h(ctx, checkpoint, tokens, positions)
+	positions := c.positions
+	hs, err := h(ctx, checkpoint, c.tokens, positions)
 	if err != nil {
 		return Result{}, err
 	}
@@ -363,7 +392,7 @@ func Verify(ctx context.Context, h HiddenFunc, checkpoint string, tokens []uint3
 	if len(opened) != len(positions) {
 		return Result{Reason: fmt.Sprintf("%d commitments opened for %d positions", len(opened), len(positions))}, nil
 	}
-	coeffs := NewCoefficients(r)
+	coeffs := NewCoefficients(c.r)
 	for i, p := range positions {
 		cm := &opened[i]
 		if !validIndices(&cm.Indices, len(hs[i])) {
