@@ -100,22 +100,29 @@ func decodeState(data []byte) (*runState, error) {
 //	version               uvarint (journalVersion)
 //	step                  uvarint, the entry's own step
 //	length                uvarint, the payload's
-//	payload               gob of stepRecord
+//	rollouts length       uvarint
+//	rollouts              the record's rollouts (rollcodec.go)
+//	payload               gob of the rest of stepRecord
 //	checksum              CRC-32C of every byte above, uint32 little-endian
 //
 // Varints are minimal and nothing follows the checksum.
 const (
 	journalMagic   = "relixjnl"
-	journalVersion = 2 // 1 had no checkpoint ids: the state held them
+	journalVersion = 3 // 1 had no checkpoint ids: the state held them; 2 held the rollouts in the gob
 )
 
 func encodeEntry(step int, rec *stepRecord) ([]byte, error) {
+	rest := *rec
+	rest.Rollouts = nil
 	var payload bytes.Buffer
-	if err := gob.NewEncoder(&payload).Encode(rec); err != nil {
+	if err := gob.NewEncoder(&payload).Encode(&rest); err != nil {
 		return nil, err
 	}
+	rollouts := appendRollouts(nil, rec.Rollouts)
 	b := append([]byte(journalMagic), binary.AppendUvarint(nil, journalVersion)...)
 	b = binary.AppendUvarint(b, uint64(step))
+	b = binary.AppendUvarint(b, uint64(len(rollouts)))
+	b = append(b, rollouts...)
 	b = binary.AppendUvarint(b, uint64(payload.Len()))
 	b = append(b, payload.Bytes()...)
 	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli)), nil
@@ -131,20 +138,37 @@ func decodeEntry(data []byte, step int) (*stepRecord, error) {
 		return nil, errors.New("checksum mismatch: the entry is truncated or corrupted")
 	}
 	rest := body[len(journalMagic):]
+	uvarint := func() (uint64, bool) {
+		v, n := binary.Uvarint(rest)
+		if n <= 0 || n != uvarintLen(v) {
+			return 0, false
+		}
+		rest = rest[n:]
+		return v, true
+	}
 	var header [3]uint64
 	for i := range header {
-		v, n := binary.Uvarint(rest)
-		if n <= 0 || n != len(binary.AppendUvarint(nil, v)) {
+		v, ok := uvarint()
+		if !ok {
 			return nil, errors.New("malformed entry header")
 		}
-		header[i], rest = v, rest[n:]
+		header[i] = v
 	}
 	switch version, got, length := header[0], header[1], header[2]; {
 	case version != journalVersion:
 		return nil, fmt.Errorf("journal entry version %d; this build reads version %d (rerun with --force)", version, journalVersion)
 	case got != uint64(step):
 		return nil, fmt.Errorf("the entry of step %d, not %d", got, step)
-	case length != uint64(len(rest)):
+	case length > uint64(len(rest)):
+		return nil, fmt.Errorf("rollouts of %d bytes where %d follow", length, len(rest))
+	}
+	rollouts, err := decodeRollouts(rest[:header[2]])
+	if err != nil {
+		return nil, err
+	}
+	rest = rest[header[2]:]
+	length, ok := uvarint()
+	if !ok || length != uint64(len(rest)) {
 		return nil, fmt.Errorf("a payload of %d bytes where %d follow", length, len(rest))
 	}
 	r := bytes.NewReader(rest)
@@ -155,5 +179,9 @@ func decodeEntry(data []byte, step int) (*stepRecord, error) {
 	if r.Len() > 0 {
 		return nil, fmt.Errorf("%d bytes after the record", r.Len())
 	}
+	if rec.Rollouts != nil {
+		return nil, errors.New("rollouts inside the record's gob")
+	}
+	rec.Rollouts = rollouts
 	return &rec, nil
 }
