@@ -82,7 +82,7 @@ func TestRolloutsReaderIsStrict(t *testing.T) {
 		want string
 	}{
 		"non-minimal varint": {func(b []byte) []byte {
-			return append(append([]byte{b[0] | 0x80, 0}, b[1:]...))
+			return append([]byte{b[0] | 0x80, 0}, b[1:]...)
 		}, "a varint is not minimal"},
 		"string out of range": {func(b []byte) []byte { b[row] = 9; return b }, "rollout 0: string 9 of 3, where 0 are in use"},
 		"unused string": {func(b []byte) []byte {

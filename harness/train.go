@@ -206,16 +206,22 @@ func (e *runEnv) step(ctx context.Context, r runners.Runner, src source.Source, 
 	if err != nil {
 		return nil, err
 	}
+	publishes, more := (step+1)%s.Train.PublishEvery == 0, step+1 < s.Train.Steps
+	early := false
+	if a, ok := src.(source.AheadOfStep); ok && more && !publishes {
+		a.AheadOfStep(ctx, step+1, st.Published)
+		early = true
+	}
 	h := runners.NewHyper(s.Train.GRPO, step, s.Train.Steps, st.Published)
 	next, m, err := r.Step(ctx, st.Current, batch.Groups, h)
 	if err != nil {
 		return nil, err
 	}
 	st.Current = next
-	if (step+1)%s.Train.PublishEvery == 0 {
+	if publishes {
 		st.Published = next
 	}
-	if a, ok := src.(source.Ahead); ok && step+1 < s.Train.Steps {
+	if a, ok := src.(source.Ahead); ok && more && !early {
 		a.Ahead(ctx, step+1, st.Current, st.Published)
 	}
 	n := int32(step + 1)

@@ -173,6 +173,15 @@ var _ source.Ahead = (*Source)(nil)
 // otherwise, so that the batch is the same as if the race had not started
 // early. Without it the trainer and the market took turns on one core.
 func (m *Source) Ahead(ctx context.Context, step int, _, published string) {
+	m.AheadOfStep(ctx, step, published)
+}
+
+var _ source.AheadOfStep = (*Source)(nil)
+
+// AheadOfStep is Ahead: the trainer's checkpoint plays no part in a
+// market, so a window can be raced while the trainer steps, whenever the
+// step publishes nothing.
+func (m *Source) AheadOfStep(ctx context.Context, step int, published string) {
 	_ = m.Close()
 	m.raceAhead(ctx, step, published)
 }

@@ -97,6 +97,17 @@ type Ahead interface {
 	Close() error
 }
 
+// AheadOfStep is an Ahead source whose batch depends on the published
+// checkpoint alone, never on the trainer's current one (a market's miners
+// generate with what was published). When the trainer's step will publish
+// nothing, it knows the next Next's published checkpoint before it steps,
+// and calls AheadOfStep then instead of Ahead after, so that the source
+// works while the trainer steps as well.
+type AheadOfStep interface {
+	Ahead
+	AheadOfStep(ctx context.Context, step int, published string)
+}
+
 // Batch is one step's groups, its account and every generated completion
 // with its fate.
 type Batch struct {
