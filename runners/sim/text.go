@@ -33,11 +33,55 @@ const (
 // not stop, the start of a ramble that the cap cuts off. A completion that
 // reached the cap before its answer has no box.
 func completionText(pr *problem, ch choices, wrong int, truncated bool) string {
+	steps := min(pr.steps, 9)
+	v := textVariant(ch, wrong, truncated, steps)
+	if t := pr.texts[v].Load(); t != nil {
+		return *t
+	}
+	t := writeText(pr, ch, wrong, truncated, steps)
+	pr.texts[v].Store(&t)
+	return t
+}
+
+// A problem's texts are a function of whether the completion looped, how
+// many of its (at most 9) steps it wrote before the cap when it boxed
+// nothing, and otherwise its answer and whether it stopped: the variants
+// are looped (0), cut off after 0 to 8 steps (1–9), then each answer
+// (right, or one of the wrong ones) stopped or not.
+const (
+	textVariantsCut = 1 + 9
+	textVariants    = textVariantsCut + 2*(1+wrongAnswers)
+)
+
+func textVariant(ch choices, wrong int, truncated bool, steps int) int {
+	switch {
+	case ch.looped:
+		return 0
+	case !ch.answered():
+		return 1 + max(0, cutSteps(ch, steps)) // none written either way below 0
+	}
+	answer := 0
+	if !ch.correct {
+		answer = 1 + wrong
+	}
+	v := textVariantsCut + 2*answer
+	if truncated {
+		v++
+	}
+	return v
+}
+
+// cutSteps is how many of its steps a completion that reached the cap
+// before its answer wrote: the share of the steps before the cap.
+func cutSteps(ch choices, steps int) int {
+	return min(steps-1, int(float64(steps)*float64(ch.maxTokens)/ch.reasoning))
+}
+
+func writeText(pr *problem, ch choices, wrong int, truncated bool, steps int) string {
 	answer := pr.answer
 	if !ch.correct {
 		answer = pr.wrong[wrong]
 	}
-	steps := min(pr.steps, 9)
 	b := make([]byte, 0, len(textOpening)+steps*(len("Step 9")+len(textStep))+len(textAnswer)+len(answer)+len(textClose)+len(textRamble))
 	b = append(b, textOpening...)
 	if ch.looped {
@@ -55,8 +99,7 @@ func completionText(pr *problem, ch choices, wrong int, truncated bool) string {
 	}
 	done := steps
 	if !ch.answered() {
-		// The share of the steps written before the cap.
-		done = min(steps-1, int(float64(steps)*float64(ch.maxTokens)/ch.reasoning))
+		done = cutSteps(ch, steps)
 	}
 	for i := 1; i <= done; i++ {
 		b = append(b, "Step "...)
