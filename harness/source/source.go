@@ -26,6 +26,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/relix-lab/relix/eval"
 	"github.com/relix-lab/relix/experiment/dataset"
@@ -41,17 +42,55 @@ type Rewarder func(p *dataset.Problem, c runners.Completion) float64
 // NewRewarder returns the training reward of r: 1 when eval.Grade finds the
 // completion's answer correct, else 0; with truncated "zero" a truncated
 // completion scores 0 whatever its answer (so stopping is learnable).
+//
+// The verdicts of distinct (answer, reference) pairs are remembered, up to
+// rewardMemoSize of them: a policy boxes the same few answers to a problem
+// again and again (the sim's always do), and comparing them is most of
+// grading. Grade is ExtractAnswer, then that comparison, so a remembered
+// verdict is the one Grade would give.
 func NewRewarder(r spec.Reward) Rewarder {
 	zeroTruncated := r.Truncated != "grade"
+	memo := &verdictMemo{verdicts: map[answerPair]bool{}}
 	return func(p *dataset.Problem, c runners.Completion) float64 {
 		if zeroTruncated && c.Truncated() {
 			return 0
 		}
-		if eval.Grade(c.Text, p.Answer, eval.GradeOptions{}).Correct {
+		answer, err := eval.ExtractAnswer(c.Text, eval.GradeOptions{})
+		if err == nil && memo.equivalent(answer, p.Answer) {
 			return 1
 		}
 		return 0
 	}
+}
+
+// rewardMemoSize bounds a rewarder's remembered verdicts (about 100 bytes
+// each, past the strings).
+const rewardMemoSize = 1 << 16
+
+type answerPair struct{ answer, reference string }
+
+// verdictMemo is eval.Equivalent with a bounded memory, safe for
+// concurrent use.
+type verdictMemo struct {
+	mu       sync.RWMutex
+	verdicts map[answerPair]bool
+}
+
+func (m *verdictMemo) equivalent(answer, reference string) bool {
+	k := answerPair{answer, reference}
+	m.mu.RLock()
+	v, ok := m.verdicts[k]
+	m.mu.RUnlock()
+	if ok {
+		return v
+	}
+	v = eval.Equivalent(answer, reference)
+	m.mu.Lock()
+	if len(m.verdicts) < rewardMemoSize {
+		m.verdicts[k] = v
+	}
+	m.mu.Unlock()
+	return v
 }
 
 // Config is what a source is made with.
