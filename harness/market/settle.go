@@ -25,6 +25,11 @@ func (w *window) batch() *source.Batch {
 			ma.Estimator = mn.est.kind()
 		}
 	}
+	n := 0
+	for _, a := range w.attempts {
+		n += len(a.comps)
+	}
+	b.Rollouts = make([]source.Rollout, 0, n)
 	for _, a := range w.attempts {
 		acct.AddGroup(a.comps, a.rewards, a.inZone, a.fate)
 		ma := &acct.Miners[a.miner.index]
