@@ -3,7 +3,6 @@ package sim
 import (
 	"math"
 	"math/rand/v2"
-	"sync/atomic"
 
 	"github.com/relix-lab/relix/experiment/dataset"
 	"github.com/relix-lab/relix/experiment/seed"
@@ -68,10 +67,6 @@ type problem struct {
 	// chain holds the problem's reasoning steps when reachability is on
 	// (README.md, "Reachability"): a completion is right only if each is.
 	chain []chainStep
-	// texts holds the completion texts written so far, by textVariant: a
-	// problem has only a few dozen, and a late market window writes
-	// millions of completions.
-	texts [textVariants]atomic.Pointer[string]
 }
 
 // chainStep is one reasoning step of a problem: the skill it goes through

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/relix-lab/relix/experiment/seed"
 )
@@ -31,93 +32,55 @@ const (
 // step, then the boxed answer (the reference when correct, one of the
 // problem's plausible wrong answers otherwise) and, when the completion did
 // not stop, the start of a ramble that the cap cuts off. A completion that
-// reached the cap before its answer has no box.
+// reached the cap before its answer has no box. A late market window
+// writes millions of them, so each is one allocation of its exact size,
+// its step lines cut from one constant.
 func completionText(pr *problem, ch choices, wrong int, truncated bool) string {
 	steps := min(pr.steps, 9)
-	v := textVariant(ch, wrong, truncated, steps)
-	if t := pr.texts[v].Load(); t != nil {
-		return *t
-	}
-	t := writeText(pr, ch, wrong, truncated, steps)
-	pr.texts[v].Store(&t)
-	return t
-}
-
-// A problem's texts are a function of whether the completion looped, how
-// many of its (at most 9) steps it wrote before the cap when it boxed
-// nothing, and otherwise its answer and whether it stopped: the variants
-// are looped (0), cut off after 0 to 8 steps (1–9), then each answer
-// (right, or one of the wrong ones) stopped or not.
-const (
-	textVariantsCut = 1 + 9
-	textVariants    = textVariantsCut + 2*(1+wrongAnswers)
-)
-
-func textVariant(ch choices, wrong int, truncated bool, steps int) int {
+	var done int
+	var tail [4]string
 	switch {
 	case ch.looped:
-		return 0
-	case !ch.answered():
-		return 1 + max(0, cutSteps(ch, steps)) // none written either way below 0
-	}
-	answer := 0
-	if !ch.correct {
-		answer = 1 + wrong
-	}
-	v := textVariantsCut + 2*answer
-	if truncated {
-		v++
-	}
-	return v
-}
-
-// cutSteps is how many of its steps a completion that reached the cap
-// before its answer wrote: the share of the steps before the cap.
-func cutSteps(ch choices, steps int) int {
-	return min(steps-1, int(float64(steps)*float64(ch.maxTokens)/ch.reasoning))
-}
-
-func writeText(pr *problem, ch choices, wrong int, truncated bool, steps int) string {
-	answer := pr.answer
-	if !ch.correct {
-		answer = pr.wrong[wrong]
-	}
-	b := make([]byte, 0, len(textOpening)+steps*(len("Step 9")+len(textStep))+len(textAnswer)+len(answer)+len(textClose)+len(textRamble))
-	b = append(b, textOpening...)
-	if ch.looped {
 		// It loops somewhere in its reasoning and never boxes an answer.
-		done := max(1, steps/2)
-		for i := 1; i <= done; i++ {
-			b = append(b, "Step "...)
-			b = strconv.AppendInt(b, int64(i), 10)
-			b = append(b, textStep...)
+		done, tail[0] = max(1, steps/2), loopText
+	case !ch.answered():
+		// The share of the steps written before the cap.
+		done, tail[0] = min(steps-1, int(float64(steps)*float64(ch.maxTokens)/ch.reasoning)), textUnfinished
+	default:
+		answer := pr.answer
+		if !ch.correct {
+			answer = pr.wrong[wrong]
 		}
-		for range loopRepeats {
-			b = append(b, textLoop...)
+		done, tail[0], tail[1], tail[2] = steps, textAnswer, answer, textClose
+		if truncated {
+			tail[3] = textRamble
 		}
-		return string(b)
 	}
-	done := steps
-	if !ch.answered() {
-		done = cutSteps(ch, steps)
+	lines := stepLines[:stepEnds[max(done, 0)]]
+	var b strings.Builder
+	b.Grow(len(textOpening) + len(lines) + len(tail[0]) + len(tail[1]) + len(tail[2]) + len(tail[3]))
+	b.WriteString(textOpening)
+	b.WriteString(lines)
+	for _, t := range tail {
+		b.WriteString(t)
 	}
-	for i := 1; i <= done; i++ {
-		b = append(b, "Step "...)
-		b = strconv.AppendInt(b, int64(i), 10)
-		b = append(b, textStep...)
-	}
-	if !ch.answered() {
-		b = append(b, textUnfinished...)
-		return string(b)
-	}
-	b = append(b, textAnswer...)
-	b = append(b, answer...)
-	b = append(b, textClose...)
-	if truncated {
-		b = append(b, textRamble...)
-	}
-	return string(b)
+	return b.String()
 }
+
+// stepLines is the lines "Step 1" to "Step 9" of a completion's reasoning,
+// and stepEnds[k] the length of its first k.
+var stepLines, stepEnds = func() (string, [10]int) {
+	var b strings.Builder
+	var ends [10]int
+	for i := 1; i <= 9; i++ {
+		b.WriteString("Step " + strconv.Itoa(i) + textStep)
+		ends[i] = b.Len()
+	}
+	return b.String(), ends
+}()
+
+// loopText is a looped completion's repeated line, loopRepeats times.
+var loopText = strings.Repeat(textLoop, loopRepeats)
 
 // vocabSize is the sim's vocabulary (Qwen3's).
 const vocabSize = 151936

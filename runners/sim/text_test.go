@@ -2,29 +2,60 @@ package sim
 
 import (
 	"math/rand/v2"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 )
 
-// TestCompletionTextIsWrittenOnce: a problem's texts are cached by variant,
-// and the cached text is the one written for every choice of that variant.
-func TestCompletionTextIsWrittenOnce(t *testing.T) {
+// textReference is completionText as first written, a line at a time.
+func textReference(pr *problem, ch choices, wrong int, truncated bool) string {
+	answer := pr.answer
+	if !ch.correct {
+		answer = pr.wrong[wrong]
+	}
+	steps := min(pr.steps, 9)
+	b := []byte(textOpening)
+	writeSteps := func(done int) {
+		for i := 1; i <= done; i++ {
+			b = append(b, "Step "...)
+			b = strconv.AppendInt(b, int64(i), 10)
+			b = append(b, textStep...)
+		}
+	}
+	if ch.looped {
+		writeSteps(max(1, steps/2))
+		for range loopRepeats {
+			b = append(b, textLoop...)
+		}
+		return string(b)
+	}
+	done := steps
+	if !ch.answered() {
+		done = min(steps-1, int(float64(steps)*float64(ch.maxTokens)/ch.reasoning))
+	}
+	writeSteps(done)
+	if !ch.answered() {
+		return string(append(b, textUnfinished...))
+	}
+	b = append(append(append(b, textAnswer...), answer...), textClose...)
+	if truncated {
+		b = append(b, textRamble...)
+	}
+	return string(b)
+}
+
+func TestCompletionTextMatchesReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 7))
+	pr := &problem{answer: "42", wrong: [wrongAnswers]string{"41", "43", "-42", "4.2"}}
 	for trial := range 20000 {
-		pr := &problem{answer: "42", wrong: [wrongAnswers]string{"41", "43", "-42", "4.2"}, steps: rng.IntN(12)}
-		if trial%100 == 0 {
-			pr.steps = 0
+		pr.steps = rng.IntN(12)
+		ch := choices{
+			maxTokens: 1 + rng.IntN(8192), correct: rng.IntN(2) == 0,
+			reasoning: 1 + rng.Float64()*12000, looped: rng.IntN(5) == 0,
 		}
-		for range 8 {
-			ch := choices{
-				maxTokens: 1 + rng.IntN(8192), correct: rng.IntN(2) == 0,
-				reasoning: 1 + rng.Float64()*12000, looped: rng.IntN(5) == 0,
-			}
-			wrong, truncated := rng.IntN(wrongAnswers), rng.IntN(2) == 0
-			steps := min(pr.steps, 9)
-			require.Equal(t, writeText(pr, ch, wrong, truncated, steps), completionText(pr, ch, wrong, truncated),
-				"trial %d: %+v, wrong %d, truncated %v", trial, ch, wrong, truncated)
-		}
+		wrong, truncated := rng.IntN(wrongAnswers), rng.IntN(2) == 0
+		require.Equal(t, textReference(pr, ch, wrong, truncated), completionText(pr, ch, wrong, truncated),
+			"trial %d: steps %d, %+v, wrong %d, truncated %v", trial, pr.steps, ch, wrong, truncated)
 	}
 }
