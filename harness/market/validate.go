@@ -132,12 +132,21 @@ func (w *window) proofs(ctx context.Context, s *submission) (bool, error) {
 			ok[lo+j], errs[lo+j] = res.OK, err
 		}
 	})
+	if rel, ok := w.m.cfg.Runner.(tokenReleaser); ok {
+		rel.ReleaseTokens(tokens) // nothing holds them now: the memo and the provers are done
+	}
 	for j := range tokens {
 		if errs[j] != nil {
 			return false, fmt.Errorf("verifying a proof: %w", errs[j])
 		}
 	}
 	return !slices.Contains(ok, false), nil
+}
+
+// tokenReleaser is a runner that reuses the token ids it generated once
+// the caller gives them back (runners/sim's ReleaseTokens).
+type tokenReleaser interface {
+	ReleaseTokens(tokens [][]uint32)
 }
 
 // hiddenMany is a runner that answers the hidden states of several

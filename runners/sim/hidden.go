@@ -93,7 +93,6 @@ func (r *Runner) HiddenMany(ctx context.Context, ckID string, tokens [][]uint32,
 	}
 	out := make([][][]float32, len(tokens))
 	walks := make([]hiddenWalk, 0, len(tokens))
-	longest := 0
 	for j := range tokens {
 		if err := checkPositions(tokens[j], positions[j]); err != nil {
 			return nil, err
@@ -102,11 +101,10 @@ func (r *Runner) HiddenMany(ctx context.Context, ckID string, tokens [][]uint32,
 		out[j] = o
 		if len(positions[j]) > 0 {
 			walks = append(walks, hiddenWalk{tokens: tokens[j], positions: positions[j], order: ascending(positions[j]), out: o, flat: flat, h: ck.hidden})
-			longest = max(longest, len(tokens[j]))
 		}
 	}
 	// A lane with no sequence left walks zeros, and its hash is dropped.
-	idle := hiddenWalk{tokens: make([]uint32, min(longest, hiddenSegment)), next: -1}
+	idle := hiddenWalk{tokens: idleTokens[:], next: -1}
 	var lanes [hiddenLanes]*hiddenWalk
 	queued := 0
 	refill := func(l int) {
@@ -156,6 +154,9 @@ const hiddenLanes = 4
 
 // hiddenSegment bounds the tokens walked between checks of the context.
 const hiddenSegment = 4096
+
+// idleTokens is what an idle lane walks; nothing writes to it.
+var idleTokens [hiddenSegment]uint32
 
 // hiddenWalk is one sequence of a HiddenMany call: its tokens hashed up to
 // t, and the requested positions not reached yet.

@@ -1,8 +1,10 @@
 package sim
 
 import (
+	"math/bits"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/relix-lab/relix/experiment/seed"
 )
@@ -88,9 +90,46 @@ const vocabSize = 151936
 // tokenIDs derives a completion's n token ids from its own seed (SplitMix64
 // over the position), so they cost nothing unless asked for.
 func tokenIDs(root uint64, n int) []uint32 {
-	ids := make([]uint32, n)
+	ids := takeTokens(n)
 	for i := range ids {
 		ids[i] = uint32(seed.Mix(root+uint64(i)*0x9e3779b97f4a7c15) % vocabSize)
 	}
 	return ids
+}
+
+// Token id slices of completions whose caller is done with them come back
+// through ReleaseTokens and are handed out again: a market proof replays a
+// group of up to 8 × 8,192 ids, drops them once checked, and they were a
+// third of a market run's allocation. A slice is pooled by its capacity, a
+// power of two from 2¹⁰ to 2¹⁷ ids.
+const (
+	minPooledTokens = 10
+	maxPooledTokens = 17
+)
+
+var tokenPools [maxPooledTokens + 1]sync.Pool // of *[]uint32, by log₂ capacity
+
+// takeTokens is a slice of n ids, its contents undefined.
+func takeTokens(n int) []uint32 {
+	class := max(minPooledTokens, bits.Len(uint(max(n, 1)-1)))
+	if class > maxPooledTokens {
+		return make([]uint32, n)
+	}
+	if p, ok := tokenPools[class].Get().(*[]uint32); ok {
+		return (*p)[:n]
+	}
+	return make([]uint32, n, 1<<class)
+}
+
+// ReleaseTokens gives the sim back the token ids of completions it
+// generated: the caller must not use them afterwards. Slices the sim did
+// not hand out are left to the garbage collector.
+func (r *Runner) ReleaseTokens(tokens [][]uint32) {
+	for _, t := range tokens {
+		c := cap(t)
+		if class := bits.Len(uint(c)) - 1; class >= minPooledTokens && class <= maxPooledTokens && c == 1<<class {
+			t = t[:c]
+			tokenPools[class].Put(&t)
+		}
+	}
 }

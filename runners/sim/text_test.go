@@ -59,3 +59,20 @@ func TestCompletionTextMatchesReference(t *testing.T) {
 			"trial %d: steps %d, %+v, wrong %d, truncated %v", trial, pr.steps, ch, wrong, truncated)
 	}
 }
+
+// TestReleasedTokensAreReused: ids written into a slice given back are
+// those of a fresh one, and slices of any other capacity are ignored.
+func TestReleasedTokensAreReused(t *testing.T) {
+	r := newFixture(t).runner
+	fresh := tokenIDs(7, 3000)
+	require.Equal(t, 4096, cap(fresh))
+	for range 3 {
+		junk := tokenIDs(8, 4000)
+		for i := range junk {
+			junk[i] = 1<<32 - 1
+		}
+		r.ReleaseTokens([][]uint32{junk, make([]uint32, 5, 3000), nil})
+		require.Equal(t, fresh, tokenIDs(7, 3000))
+	}
+	require.Len(t, tokenIDs(9, 1<<18), 1<<18) // past the pools
+}
