@@ -106,15 +106,19 @@ func (w *window) proofs(ctx context.Context, s *submission) (bool, error) {
 			return false, nil
 		}
 	}
-	// The completions are checked in as many parts as there are cores, each
-	// drawing its challenges, asking a runner that walks several sequences
-	// at once (hiddenMany) for the validator's states of the part in one
-	// call, and checking them: the race waits for this proof, so its
-	// latency, not only its work, counts.
+	// The race waits for this proof, so its latency, not only its work,
+	// counts. A runner that walks several sequences at once (hiddenMany) is
+	// asked for the validator's states of as many parts as there are cores,
+	// each drawing its challenges, fetching the part's states in one call
+	// and checking them. Any other runner gets one goroutine a completion:
+	// their requests reach it together, which a worker sends as one batch.
 	ok := make([]bool, len(tokens))
 	errs := make([]error, len(tokens))
 	many, _ := w.m.cfg.Runner.(hiddenMany)
-	parts := min(runtime.GOMAXPROCS(0), len(tokens))
+	parts := len(tokens)
+	if many != nil {
+		parts = min(runtime.GOMAXPROCS(0), len(tokens))
+	}
 	parallel(parts, func(part int) {
 		lo, hi := part*len(tokens)/parts, (part+1)*len(tokens)/parts
 		challenges := make([]proof.Challenge, hi-lo)
