@@ -90,8 +90,8 @@ func TestRolloutsReaderIsStrict(t *testing.T) {
 			return b
 		}, "string 2 is not used"},
 		"strings out of order": {func(b []byte) []byte { b[row] = 1; return b }, "rollout 0: string 1 of 3, where 0 are in use"},
-		"a string twice": {func(b []byte) []byte { b[4] = 0; b[6] = 'a'; return b }, `string "a" twice`},
-		"bad flags": {func(b []byte) []byte { b[row+18] = 4; return b }, "rollout 0: flags 0x4"},
+		"a string twice":       {func(b []byte) []byte { b[4] = 0; b[6] = 'a'; return b }, `string "a" twice`},
+		"bad flags":            {func(b []byte) []byte { b[row+18] = 4; return b }, "rollout 0: flags 0x4"},
 		"count past the data": {func(b []byte) []byte {
 			return append(binary.AppendUvarint(nil, 1<<40), b[1:]...)
 		}, "a count of 1099511627776 in"},
