@@ -23,7 +23,9 @@ func validateCommand(p *process) *cli.Command {
 		Usage:     "check experiment specs and print their hash",
 		ArgsUsage: "SPEC...",
 		Description: "Loads each spec with its includes and --set overrides, applies defaults and reports\n" +
-			"every problem as file:line:col: field: what is wrong. Exit 1 if any spec is invalid.",
+			"every problem as file:line:col: field: what is wrong. Exit 1 if any spec is invalid.\n" +
+			"A generated training pool too small for the run is noted (relix run refuses it; a\n" +
+			"sweep does not need it), without failing.",
 		Flags: []cli.Flag{
 			setFlag(),
 			&cli.BoolFlag{Name: "print", Usage: "print the resolved spec, every default filled in, as YAML"},
@@ -48,6 +50,9 @@ func validateCommand(p *process) *cli.Command {
 					continue
 				}
 				fmt.Fprintf(p.stdout, "%s: ok (%s, hash %s)\n", path, s.Name, s.ShortHash())
+				if why := s.GeneratedPoolShortfall(); why != "" {
+					fmt.Fprintf(p.stdout, "%s: note: relix run refuses it before any work (relix sweep does not): %s\n", path, why)
+				}
 			}
 			if failed > 0 {
 				return invalid(errors.New(plural(failed, "invalid spec")))

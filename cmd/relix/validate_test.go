@@ -41,6 +41,18 @@ func TestValidateSetAndPrint(t *testing.T) {
 	assert.Contains(t, errOut, `--set train.stpes=7: train.stpes: unknown field "stpes" (did you mean "steps"?)`)
 }
 
+// TestValidateNotesASmallPool: a generated pool too small for the run is
+// noted, not refused (a sweep can use it), with the figure relix run gives.
+func TestValidateNotesASmallPool(t *testing.T) {
+	t.Parallel()
+	code, out, errOut := cliRun(t, "validate", "--set", "train.steps=1000", "../../experiments/paired.yaml")
+	require.Equal(t, exitOK, code, errOut)
+	assert.Contains(t, out, "paired.yaml: note: relix run refuses it before any work (relix sweep does not): 4000 training problems cannot supply 8 fresh prompts a step for 1000 steps")
+	assert.Contains(t, out, "the pool needs at least 8000")
+	_, out, _ = cliRun(t, "validate", "../../experiments/paired.yaml")
+	assert.NotContains(t, out, "note:")
+}
+
 func TestSchemaIsJSON(t *testing.T) {
 	t.Parallel()
 	code, out, _ := cliRun(t, "schema")

@@ -36,3 +36,15 @@ func (t Train) PoolShortfall(size int) string {
 	return fmt.Sprintf("%d training problems cannot supply %d fresh prompts a step for %d steps: %s, so the pool needs at least %d; use a larger training set, fewer steps or a shorter train.cooldown",
 		size, t.GroupsPerStep, t.Steps, why, t.PoolNeeded())
 }
+
+// GeneratedPoolShortfall is PoolShortfall of the training pool when it is
+// generated, an arm trains and the pool is too small for the run (relix
+// run refuses it before any work; a sweep does not need it), else "". A
+// pool read from files is checked when it is loaded.
+func (s *Spec) GeneratedPoolShortfall() string {
+	g := s.Dataset.Train.Generated
+	if g == nil || !s.Trains() || g.Size >= s.Train.PoolNeeded() {
+		return ""
+	}
+	return s.Train.PoolShortfall(g.Size)
+}
