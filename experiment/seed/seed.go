@@ -15,39 +15,32 @@ import (
 // are strings or integers; Derive(s, "market", 12, "generate") and
 // Derive(s, "market", 12, "probe") are independent streams.
 func Derive(root uint64, labels ...any) uint64 {
-	h := sha256.New()
-	var buf [8]byte
-	binary.LittleEndian.PutUint64(buf[:], root)
-	h.Write(buf[:])
+	// The hashed message is built in a buffer on the stack and hashed in one
+	// call: a hash.Hash through an interface escaped to the heap, and
+	// Derive runs for every group a miner generates.
+	var stack [160]byte
+	msg := binary.LittleEndian.AppendUint64(stack[:0], root)
 	for _, l := range labels {
 		// A type tag and a length prefix keep ("ab", "c") apart from ("a", "bc")
 		// and the string "1" apart from the integer 1.
 		switch v := l.(type) {
 		case string:
-			h.Write([]byte{'s'})
-			binary.LittleEndian.PutUint64(buf[:], uint64(len(v)))
-			h.Write(buf[:])
-			h.Write([]byte(v))
+			msg = binary.LittleEndian.AppendUint64(append(msg, 's'), uint64(len(v)))
+			msg = append(msg, v...)
 		case int:
-			writeInt(h, 'i', uint64(v), &buf)
+			msg = binary.LittleEndian.AppendUint64(append(msg, 'i'), uint64(v))
 		case int64:
-			writeInt(h, 'i', uint64(v), &buf)
+			msg = binary.LittleEndian.AppendUint64(append(msg, 'i'), uint64(v))
 		case uint64:
-			writeInt(h, 'u', v, &buf)
+			msg = binary.LittleEndian.AppendUint64(append(msg, 'u'), v)
 		case uint32:
-			writeInt(h, 'u', uint64(v), &buf)
+			msg = binary.LittleEndian.AppendUint64(append(msg, 'u'), uint64(v))
 		default:
 			panic(fmt.Sprintf("seed: label of unsupported type %T", l))
 		}
 	}
-	var sum [sha256.Size]byte
-	return binary.LittleEndian.Uint64(h.Sum(sum[:0]))
-}
-
-func writeInt(h interface{ Write([]byte) (int, error) }, tag byte, v uint64, buf *[8]byte) {
-	h.Write([]byte{tag})
-	binary.LittleEndian.PutUint64(buf[:], v)
-	h.Write(buf[:])
+	sum := sha256.Sum256(msg)
+	return binary.LittleEndian.Uint64(sum[:])
 }
 
 // Stream returns a generator for the stream named by labels under root.

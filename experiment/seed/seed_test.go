@@ -32,3 +32,12 @@ func TestDeriveIsStable(t *testing.T) {
 		assert.Equal(t, a.Uint64(), b.Uint64())
 	}
 }
+
+// BenchmarkDerive is the seed of one miner's group, as the market derives
+// it for every group it generates.
+func BenchmarkDerive(b *testing.B) {
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		Derive(1, "market", 120, "miner", i%16, i, "generate")
+	}
+}
