@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+
+	"github.com/relix-lab/relix/results"
 )
 
 // The two files a run rewrites while it trains, and how they are read back.
@@ -118,11 +120,12 @@ func encodeEntry(step int, rec *stepRecord) ([]byte, error) {
 	if err := gob.NewEncoder(&payload).Encode(&rest); err != nil {
 		return nil, err
 	}
-	rollouts := appendRollouts(nil, rec.Rollouts)
-	b := append([]byte(journalMagic), binary.AppendUvarint(nil, journalVersion)...)
+	rollouts := encodeRollouts(rec.Rollouts)
+	b := make([]byte, 0, len(journalMagic)+4*binary.MaxVarintLen64+rollouts.size()+payload.Len()+4)
+	b = append(append(b, journalMagic...), binary.AppendUvarint(nil, journalVersion)...)
 	b = binary.AppendUvarint(b, uint64(step))
-	b = binary.AppendUvarint(b, uint64(len(rollouts)))
-	b = append(b, rollouts...)
+	b = binary.AppendUvarint(b, uint64(rollouts.size()))
+	b = rollouts.appendTo(b)
 	b = binary.AppendUvarint(b, uint64(payload.Len()))
 	b = append(b, payload.Bytes()...)
 	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli)), nil
@@ -130,6 +133,13 @@ func encodeEntry(step int, rec *stepRecord) ([]byte, error) {
 
 // decodeEntry reads the journal entry of step.
 func decodeEntry(data []byte, step int) (*stepRecord, error) {
+	return decodeEntryReusing(data, step, nil)
+}
+
+// decodeEntryReusing is decodeEntry with the rollouts decoded into reuse's
+// memory when it is large enough (a reader that is done with the last
+// entry's rows before it reads the next).
+func decodeEntryReusing(data []byte, step int, reuse []results.Rollout) (*stepRecord, error) {
 	if !bytes.HasPrefix(data, []byte(journalMagic)) {
 		return nil, errors.New("not a relix journal entry")
 	}
@@ -162,7 +172,7 @@ func decodeEntry(data []byte, step int) (*stepRecord, error) {
 	case length > uint64(len(rest)):
 		return nil, fmt.Errorf("rollouts of %d bytes where %d follow", length, len(rest))
 	}
-	rollouts, err := decodeRollouts(rest[:header[2]])
+	rollouts, err := decodeRollouts(rest[:header[2]], reuse)
 	if err != nil {
 		return nil, err
 	}

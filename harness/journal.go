@@ -122,11 +122,17 @@ func (j journal) reset() error {
 }
 
 func (j journal) readStep(step int) (*stepRecord, error) {
+	return j.readStepReusing(step, nil)
+}
+
+// readStepReusing is readStep with the rollouts read into reuse's memory
+// when it is large enough.
+func (j journal) readStepReusing(step int, reuse []results.Rollout) (*stepRecord, error) {
 	data, err := os.ReadFile(j.entry(step))
 	if err != nil {
 		return nil, err
 	}
-	rec, err := decodeEntry(data, step)
+	rec, err := decodeEntryReusing(data, step, reuse)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", j.entry(step), err)
 	}

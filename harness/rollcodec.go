@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/relix-lab/relix/results"
 )
@@ -34,8 +35,22 @@ const minRolloutBytes = 12 + 2*8
 
 // appendRollouts appends the encoding of rows to b.
 func appendRollouts(b []byte, rows []results.Rollout) []byte {
+	return encodeRollouts(rows).appendTo(b)
+}
+
+// rolloutBlock is rows encoded, before the block is assembled: the string
+// table goes first but is complete only after the last row, so the rows'
+// bytes wait here, and the block's size is known before it is copied
+// anywhere (journal entries are allocated once, at their size).
+type rolloutBlock struct {
+	rows    int
+	strings []string
+	body    []byte
+}
+
+func encodeRollouts(rows []results.Rollout) rolloutBlock {
 	var t stringTable
-	body := make([]byte, 0, len(rows)*40)
+	body := make([]byte, 0, len(rows)*36)
 	for i := range rows {
 		r := &rows[i]
 		body = binary.AppendUvarint(body, t.index(0, r.Arm))
@@ -60,13 +75,27 @@ func appendRollouts(b []byte, rows []results.Rollout) []byte {
 		body = binary.AppendUvarint(body, t.index(4, r.Reason))
 		body = binary.LittleEndian.AppendUint64(body, math.Float64bits(r.Arrival))
 	}
-	b = binary.AppendUvarint(b, uint64(len(rows)))
-	b = binary.AppendUvarint(b, uint64(len(t.values)))
-	for _, s := range t.values {
-		b = binary.AppendUvarint(b, uint64(len(s)))
-		b = append(b, s...)
+	return rolloutBlock{rows: len(rows), strings: t.values, body: body}
+}
+
+// size is the block's length in bytes.
+func (blk rolloutBlock) size() int {
+	n := uvarintLen(uint64(blk.rows)) + uvarintLen(uint64(len(blk.strings))) + len(blk.body)
+	for _, v := range blk.strings {
+		n += uvarintLen(uint64(len(v))) + len(v)
 	}
-	return append(b, body...)
+	return n
+}
+
+func (blk rolloutBlock) appendTo(b []byte) []byte {
+	b = slices.Grow(b, blk.size())
+	b = binary.AppendUvarint(b, uint64(blk.rows))
+	b = binary.AppendUvarint(b, uint64(len(blk.strings)))
+	for _, v := range blk.strings {
+		b = binary.AppendUvarint(b, uint64(len(v)))
+		b = append(b, v...)
+	}
+	return append(b, blk.body...)
 }
 
 const (
@@ -105,8 +134,9 @@ func (t *stringTable) index(field int, s string) uint64 {
 	return id
 }
 
-// decodeRollouts reads a block appendRollouts wrote, the whole of data.
-func decodeRollouts(data []byte) ([]results.Rollout, error) {
+// decodeRollouts reads a block appendRollouts wrote, the whole of data,
+// into reuse's memory when it is large enough.
+func decodeRollouts(data []byte, reuse []results.Rollout) ([]results.Rollout, error) {
 	d := rolloutDecoder{data: data}
 	n := d.count(minRolloutBytes)
 	ns := d.count(1)
@@ -144,7 +174,10 @@ func decodeRollouts(data []byte) ([]results.Rollout, error) {
 		return strs[i]
 	}
 	var rows []results.Rollout
-	if n > 0 {
+	switch {
+	case n > 0 && cap(reuse) >= n:
+		rows = reuse[:n]
+	case n > 0:
 		rows = make([]results.Rollout, n)
 	}
 	for i := range rows {

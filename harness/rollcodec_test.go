@@ -46,7 +46,7 @@ func TestRolloutsRoundTrip(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			data := appendRollouts(nil, rows)
-			got, err := decodeRollouts(data)
+			got, err := decodeRollouts(data, nil)
 			require.NoError(t, err)
 			require.Len(t, got, len(rows))
 			for i := range rows {
@@ -58,6 +58,13 @@ func TestRolloutsRoundTrip(t *testing.T) {
 				assert.Equal(t, w, g, "row %d", i)
 			}
 			assert.Equal(t, data, appendRollouts(nil, got), "written again, the same bytes")
+			reuse := make([]results.Rollout, 1, len(rows)+3)
+			again, err := decodeRollouts(data, reuse)
+			require.NoError(t, err)
+			assert.Equal(t, data, appendRollouts(nil, again), "read into reused memory, the same rows")
+			if len(rows) > 0 {
+				assert.Same(t, &reuse[0], &again[0], "the memory given is reused")
+			}
 		})
 	}
 }
@@ -67,10 +74,10 @@ func TestRolloutsRoundTrip(t *testing.T) {
 func TestRolloutsReaderIsStrict(t *testing.T) {
 	data := appendRollouts(nil, marketRollouts(16))
 	for n := range len(data) {
-		_, err := decodeRollouts(data[:n])
+		_, err := decodeRollouts(data[:n], nil)
 		assert.Error(t, err, "truncated to %d bytes", n)
 	}
-	_, err := decodeRollouts(append(bytes.Clone(data), 0))
+	_, err := decodeRollouts(append(bytes.Clone(data), 0), nil)
 	assert.EqualError(t, err, "1 bytes after the rollouts")
 
 	one := appendRollouts(nil, []results.Rollout{{Arm: "a", Prompt: "p"}})
@@ -97,14 +104,14 @@ func TestRolloutsReaderIsStrict(t *testing.T) {
 		}, "a count of 1099511627776 in"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, err := decodeRollouts(tc.edit(bytes.Clone(one)))
+			_, err := decodeRollouts(tc.edit(bytes.Clone(one)), nil)
 			assert.ErrorContains(t, err, tc.want)
 		})
 	}
 	big := appendRollouts(nil, []results.Rollout{{Step: 1}})
 	big = append(big[:5], binary.AppendVarint(nil, math.MaxInt32+1)...) // rows, strings, "", arm, seed, then step
 	big = append(big, make([]byte, 40)...)
-	_, err = decodeRollouts(big)
+	_, err = decodeRollouts(big, nil)
 	assert.ErrorContains(t, err, "2147483648 is out of range")
 }
 
@@ -115,7 +122,7 @@ func FuzzDecodeRollouts(f *testing.F) {
 	f.Add(appendRollouts(nil, marketRollouts(9)))
 	f.Add(appendRollouts(nil, nil))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		rows, err := decodeRollouts(b)
+		rows, err := decodeRollouts(b, nil)
 		if err != nil {
 			return
 		}
@@ -132,7 +139,7 @@ func BenchmarkRollouts(b *testing.B) {
 	b.Run("codec", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := decodeRollouts(appendRollouts(nil, rows)); err != nil {
+			if _, err := decodeRollouts(appendRollouts(nil, rows), nil); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -302,8 +302,11 @@ func (e *runEnv) finish(j journal, st *runState, r runners.Runner, steps int) er
 		return err
 	}
 	defer evals.Abort()
+	// The rows of one entry are in the writers once written (they copy into
+	// their columns), so the next entry is read into the same memory.
+	var rows []results.Rollout
 	for step := 0; step <= steps; step++ {
-		rec, err := j.readStep(step)
+		rec, err := j.readStepReusing(step, rows)
 		if os.IsNotExist(err) && step == 0 && steps > 0 {
 			continue // trained arms are not evaluated before their first step
 		}
@@ -313,6 +316,7 @@ func (e *runEnv) finish(j journal, st *runState, r runners.Runner, steps int) er
 		if err := rollouts.Write(rec.Rollouts...); err != nil {
 			return err
 		}
+		rows = rec.Rollouts
 		if err := stepRows.Write(rec.Steps...); err != nil {
 			return err
 		}

@@ -35,6 +35,7 @@ type window struct {
 	taken    map[int]bool // prompts accepted so far
 
 	picked []bool // candidates' scratch, all false between calls
+	drawn  []int  // candidates' result, reused: a pick keeps none of it
 
 	// scoreStamp marks this window's entries in the source's scoreMemo
 	// (0: it has scored nothing yet).
@@ -191,7 +192,7 @@ func scoreFixed(e estimator) bool {
 
 // candidates draws k distinct prompts from those available at the opening
 // (Floyd's algorithm, then shuffled so ties fall at random) and drops those
-// accepted since.
+// accepted since. The slice is the window's, valid until the next call.
 func (w *window) candidates(rng *rand.Rand, k int) []int {
 	n := len(w.avail)
 	var out []int
@@ -204,7 +205,7 @@ func (w *window) candidates(rng *rand.Rand, k int) []int {
 		if len(w.picked) != n {
 			w.picked = make([]bool, n)
 		}
-		out = make([]int, 0, k)
+		out = w.drawn[:0]
 		for j := n - k; j < n; j++ {
 			t := rng.IntN(j + 1)
 			if w.picked[t] {
@@ -217,6 +218,7 @@ func (w *window) candidates(rng *rand.Rand, k int) []int {
 			w.picked[t] = false
 			out[i] = w.avail[t]
 		}
+		w.drawn = out
 	}
 	rng.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
 	return slices.DeleteFunc(out, func(i int) bool { return w.taken[i] })
