@@ -59,7 +59,7 @@ func BenchmarkCommit(b *testing.B) {
 			prev := st.Published
 			for step := range warm {
 				prev = st.Published
-				if rec, err = e.step(ctx, r, src, id, st, step); err != nil {
+				if rec, err = e.step(ctx, r, src, id, st, step, nil); err != nil {
 					b.Fatal(err)
 				}
 			}

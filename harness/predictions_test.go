@@ -273,7 +273,7 @@ func trainArm(t *testing.T, ctx context.Context, s *spec.Spec, sets *ProblemSets
 	st := e.newState(r)
 	steps := s.Train.Steps
 	for step := range steps {
-		rec, err := e.step(ctx, r, src, id, st, step)
+		rec, err := e.step(ctx, r, src, id, st, step, nil)
 		if err != nil {
 			t.Fatalf("%s step %d: %v", arm.Name, step+1, err)
 		}

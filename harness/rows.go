@@ -9,8 +9,12 @@ import (
 
 // rolloutRows turns a batch's record of every generated completion into
 // rows of the rollouts table.
-func rolloutRows(id cluster.Run, step int32, b *source.Batch) []results.Rollout {
-	rows := make([]results.Rollout, len(b.Rollouts))
+func rolloutRows(id cluster.Run, step int32, b *source.Batch, reuse []results.Rollout) []results.Rollout {
+	rows := reuse[:0]
+	if cap(rows) < len(b.Rollouts) {
+		rows = make([]results.Rollout, len(b.Rollouts))
+	}
+	rows = rows[:len(b.Rollouts)]
 	for i, r := range b.Rollouts {
 		reason := r.Reason
 		if r.Accepted {

@@ -175,12 +175,13 @@ func (e *runEnv) run(ctx context.Context, id cluster.Run) (resumed bool, err err
 			}
 		}
 	}
+	var rows []results.Rollout
 	for step := st.Completed; step < steps; step++ {
 		if err := ctx.Err(); err != nil {
 			return resumed, err
 		}
 		prevPublished := st.Published
-		rec, err := e.step(ctx, r, src, id, st, step)
+		rec, err := e.step(ctx, r, src, id, st, step, rows)
 		if err != nil {
 			return resumed, fmt.Errorf("step %d: %w", step+1, err)
 		}
@@ -188,6 +189,7 @@ func (e *runEnv) run(ctx context.Context, id cluster.Run) (resumed bool, err err
 			return resumed, err
 		}
 		tally.add(rec)
+		rows = rec.Rollouts // committed: the next step's rows can use the memory
 		e.progress.Step(id, StepReport{Step: step + 1, Steps: steps, Accepted: tally.accepted, Waste: tally.waste(), Pass1: tally.pass1})
 	}
 	return resumed, e.finish(j, st, r, steps)
@@ -199,8 +201,9 @@ func (e *runEnv) newState(r runners.Runner) *runState {
 }
 
 // step runs one training step: the source's groups, the runner's update,
-// publishing and, when due, evaluation. It changes st's checkpoints.
-func (e *runEnv) step(ctx context.Context, r runners.Runner, src source.Source, id cluster.Run, st *runState, step int) (*stepRecord, error) {
+// publishing and, when due, evaluation. It changes st's checkpoints. The
+// step's rollout rows go into reuse's memory when it is large enough.
+func (e *runEnv) step(ctx context.Context, r runners.Runner, src source.Source, id cluster.Run, st *runState, step int, reuse []results.Rollout) (*stepRecord, error) {
 	s := e.spec
 	batch, err := src.Next(ctx, step, st.Current, st.Published)
 	if err != nil {
@@ -226,7 +229,7 @@ func (e *runEnv) step(ctx context.Context, r runners.Runner, src source.Source, 
 	}
 	n := int32(step + 1)
 	rec := &stepRecord{
-		Rollouts: rolloutRows(id, n, batch),
+		Rollouts: rolloutRows(id, n, batch, reuse),
 		Steps:    []results.Step{stepRow(id, n, next, h.LR, m, batch.Account)},
 	}
 	if evalDue(s, step+1) {
