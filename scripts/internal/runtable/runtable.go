@@ -129,7 +129,10 @@ func Splice(doc []byte, begin, end, section string) ([]byte, error) {
 	if !found {
 		return nil, fmt.Errorf("%s without %s", begin, end)
 	}
-	return append(append(b, block...), after...), nil
+	// A new slice: b and after share doc's array, so appending the block to
+	// b would write over after before it is copied.
+	out := make([]byte, 0, len(b)+len(block)+len(after))
+	return append(append(append(out, b...), block...), after...), nil
 }
 
 // WriteSection splices section into the file at path (created if absent),

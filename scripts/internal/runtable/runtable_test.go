@@ -12,14 +12,18 @@ import (
 func TestSpliceKeepsTheProse(t *testing.T) {
 	t.Parallel()
 	const begin, end = "<!-- t:begin -->", "<!-- t:end -->"
-	doc := "# T\n\nprose\n" + begin + "\nold\n" + end + "\nmore prose\n"
-	got, err := Splice([]byte(doc), begin, end, "new\n")
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := "# T\n\nprose\n" + begin + "\nnew\n" + end + "\nmore prose\n"
-	if string(got) != want {
-		t.Errorf("got %q, want %q", got, want)
+	// A section of another length than the old one: the prose after the
+	// end marker shares the document's memory, and must survive the copy.
+	for _, section := range []string{"new\n", "old one, longer\n", "a much longer new section\nof two lines\n", "\n"} {
+		doc := "# T\n\nprose\n" + begin + "\nold one\n" + end + "\nmore prose\nand more\n"
+		got, err := Splice([]byte(doc), begin, end, section)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "# T\n\nprose\n" + begin + "\n" + section + end + "\nmore prose\nand more\n"
+		if string(got) != want {
+			t.Errorf("section %q: got %q, want %q", section, got, want)
+		}
 	}
 	if got, _ := Splice(nil, begin, end, "t\n"); string(got) != begin+"\nt\n"+end+"\n" {
 		t.Errorf("a new file: got %q", got)
