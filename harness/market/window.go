@@ -117,19 +117,19 @@ func (w *window) pick(mn *miner, rng *rand.Rand) (int, bool, error) {
 		return cands[rng.IntN(len(cands))], true, nil
 	}
 	best, bestScore := cands[0], -1.0
-	stamps, cache := w.scoreCache(mn)
+	cache := w.scoreCache(mn)
 	for _, i := range cands {
 		var s float64
-		if stamps != nil && stamps[i] == w.scoreStamp {
-			s = cache[i]
+		if cache != nil && cache[i].stamp == w.scoreStamp {
+			s = cache[i].chance
 		} else {
 			p, err := mn.est.predict(w, i, rng)
 			if err != nil {
 				return 0, false, err
 			}
 			s = w.m.zone.Chance(p)
-			if stamps != nil {
-				stamps[i], cache[i] = w.scoreStamp, s
+			if cache != nil {
+				cache[i] = scoreEntry{stamp: w.scoreStamp, chance: s}
 			}
 		}
 		if s > bestScore {
@@ -148,32 +148,37 @@ func (w *window) pick(mn *miner, rng *rand.Rand) (int, bool, error) {
 // tenth of the market's allocation). Windows are raced one at a time
 // (takeAhead waits for the one under way), so one memo serves the source.
 type scoreMemo struct {
+	stamp   uint32
+	entries [][]scoreEntry // by miner, then pool index
+}
+
+// scoreEntry is one prompt's cached chance for one miner: the stamp beside
+// the value, so that a lookup reads one cache line (a late window looks up
+// hundreds of thousands, scattered over the pool).
+type scoreEntry struct {
 	stamp  uint32
-	stamps [][]uint32 // by miner, then pool index
-	chance [][]float64
+	chance float64
 }
 
 // scoreCache is mn's cached scores for the window (an entry is valid where
 // its stamp is the window's), or nil when its estimator's predictions may
 // differ from one call to the next within a window.
-func (w *window) scoreCache(mn *miner) (stamps []uint32, chance []float64) {
+func (w *window) scoreCache(mn *miner) []scoreEntry {
 	if !scoreFixed(mn.est) {
-		return nil, nil
+		return nil
 	}
 	memo := &w.m.scores
 	if w.scoreStamp == 0 {
 		memo.stamp++
 		w.scoreStamp = memo.stamp
 	}
-	if memo.stamps == nil {
-		memo.stamps = make([][]uint32, len(w.m.miners))
-		memo.chance = make([][]float64, len(w.m.miners))
+	if memo.entries == nil {
+		memo.entries = make([][]scoreEntry, len(w.m.miners))
 	}
-	if memo.stamps[mn.index] == nil {
-		memo.stamps[mn.index] = make([]uint32, w.m.cfg.Pool.Len())
-		memo.chance[mn.index] = make([]float64, w.m.cfg.Pool.Len())
+	if memo.entries[mn.index] == nil {
+		memo.entries[mn.index] = make([]scoreEntry, w.m.cfg.Pool.Len())
 	}
-	return memo.stamps[mn.index], memo.chance[mn.index]
+	return memo.entries[mn.index]
 }
 
 // scoreFixed reports whether e's prediction of a prompt is the same at
