@@ -89,9 +89,8 @@ func (w *window) check(s *submission, skip string, prove func() (bool, error)) (
 // generated with the published checkpoint and submitted its tokens as
 // generated, its commitment opens the very states the validator recomputes,
 // and they are computed once; a stale miner's or a forger's are not the
-// same computation and are computed apart. A runner that can walk several
-// sequences at once (hiddenMany) is asked for the validator's states of the
-// whole group in one call, and the memo answers the checks from them.
+// same computation and are computed apart. How the checks are spread over
+// goroutines depends on the runner (below).
 func (w *window) proofs(ctx context.Context, s *submission) (bool, error) {
 	memo := proof.NewMemo(w.m.cfg.Runner.Hidden)
 	tokens, openers, err := s.materialize(ctx, memo.Hidden)
