@@ -300,14 +300,15 @@ func (ch choices) outcome() (int, bool) {
 // transform of its own uniform or normal, so two checkpoints sampling with
 // the same seed are coupled (common random numbers): a more able policy is
 // correct on a superset of the samples, a more verbose one writes longer.
-func (c *config) sample(psi params, pr *problem, temperature float64, maxTokens int, r *rand.Rand) (choices, int, uint64) {
+// at is the policy on the problem at temperature (c.at), the same for
+// every completion of a prompt.
+func (c *config) sample(at *policyAt, temperature float64, maxTokens int, r *rand.Rand) (choices, int, uint64) {
 	uCorrect := r.Float64()
 	eLength := r.NormFloat64()
 	uStop := r.Float64()
 	wrong := r.IntN(wrongAnswers)
 	tokens := r.Uint64()
 	noise := r.Uint64()
-	at := c.at(psi, pr, temperature)
 	ch := choices{
 		temperature: temperature,
 		maxTokens:   maxTokens,

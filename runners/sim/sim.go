@@ -259,9 +259,10 @@ func (r *Runner) Generate(ctx context.Context, ckID string, prompts []runners.Pr
 		}
 		out[i] = make([]runners.Completion, n)
 		promptSeed := seed.Derive(s.Seed, "sim/completion", p.ID)
+		at := r.cfg.at(ck.psi, pr, s.Temperature)
 		for j := range out[i] {
 			var tokenSeed uint64
-			out[i][j], tokenSeed = r.cfg.complete(ck.psi, pr, s, promptSeed, j)
+			out[i][j], tokenSeed = r.cfg.complete(&at, pr, s, promptSeed, j)
 			if s.Tokens {
 				ids = append(ids, tokenJob{&out[i][j], tokenSeed})
 			}
@@ -322,13 +323,14 @@ func checkSampling(s runners.Sampling, n int) error {
 	return nil
 }
 
-// complete samples completion j of a prompt, and returns the seed of its
-// token ids (Generate writes them when asked for).
-func (c *config) complete(psi params, pr *problem, s runners.Sampling, promptSeed uint64, j int) (runners.Completion, uint64) {
+// complete samples completion j of a prompt from at, the policy on it at
+// the sampling's temperature, and returns the seed of its token ids
+// (Generate writes them when asked for).
+func (c *config) complete(at *policyAt, pr *problem, s runners.Sampling, promptSeed uint64, j int) (runners.Completion, uint64) {
 	var src rand.PCG
 	src.Seed(promptSeed, uint64(j))
 	rng := rand.New(&src)
-	ch, wrong, tokenSeed := c.sample(psi, pr, s.Temperature, s.MaxTokens, rng)
+	ch, wrong, tokenSeed := c.sample(at, s.Temperature, s.MaxTokens, rng)
 	numTokens, truncated := ch.outcome()
 	comp := runners.Completion{
 		Text:      completionText(pr, ch, wrong, truncated),
