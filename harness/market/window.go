@@ -32,7 +32,7 @@ type window struct {
 	avail    []int        // prompts that may be picked: not cooling down at the opening
 	cooling  map[int]bool // prompts cooling down at the opening (the validator's list)
 	accepted []*attempt   // in acceptance order
-	taken    map[int]bool // prompts accepted so far
+	taken    []bool       // by pool index: accepted so far (a slice: every pick looks up each candidate)
 
 	picked []bool // candidates' scratch, all false between calls
 	drawn  []int  // candidates' result, reused: a pick keeps none of it
@@ -73,7 +73,7 @@ func (m *Source) open(step int, published string) (*window, error) {
 		m: m, step: step, published: published, base: cfg.Runner.Base(),
 		randomness: sha256.Sum256(binary.LittleEndian.AppendUint64([]byte("relix/window\x00"), seed.Derive(cfg.Seed, cfg.Arm.Name, step, "randomness"))),
 		avail:      m.cool.Available(cfg.Pool.Len(), step),
-		taken:      map[int]bool{},
+		taken:      make([]bool, cfg.Pool.Len()),
 		ctx:        context.Background(),
 	}
 	if n := cfg.Train.GroupsPerStep; len(w.avail) < n {
@@ -85,13 +85,25 @@ func (m *Source) open(step int, published string) (*window, error) {
 
 // generate samples the attempt's group and rewards it.
 func (w *window) generate(ctx context.Context, a *attempt) error {
-	cfg := &w.m.cfg
-	a.sample = source.Sampling(cfg.Train, seed.Derive(cfg.Seed, cfg.Arm.Name, w.step, "miner", a.miner.index, a.seq, "generate"))
-	prompt := source.Prompt(&cfg.Pool.Problems[a.prompt])
-	comps, err := cfg.Runner.Generate(ctx, a.ckpt, []runners.Prompt{prompt}, cfg.Train.GroupSize, a.sample)
+	a.sample = w.sampling(a.miner, a.seq)
+	prompt := source.Prompt(&w.m.cfg.Pool.Problems[a.prompt])
+	comps, err := w.m.cfg.Runner.Generate(ctx, a.ckpt, []runners.Prompt{prompt}, w.m.cfg.Train.GroupSize, a.sample)
 	if err != nil {
 		return err
 	}
+	return w.generated(a, prompt, comps)
+}
+
+// sampling is the sampling of group seq of miner mn in the window.
+func (w *window) sampling(mn *miner, seq int) runners.Sampling {
+	cfg := &w.m.cfg
+	return source.Sampling(cfg.Train, seed.Derive(cfg.Seed, cfg.Arm.Name, w.step, "miner", mn.index, seq, "generate"))
+}
+
+// generated takes the runner's answer for the attempt's group and rewards
+// it.
+func (w *window) generated(a *attempt, prompt runners.Prompt, comps [][]runners.Completion) error {
+	cfg := &w.m.cfg
 	if err := source.CheckShape(comps, []runners.Prompt{prompt}, cfg.Train.GroupSize); err != nil {
 		return err
 	}
@@ -226,6 +238,9 @@ func (w *window) candidates(rng *rand.Rand, k int) []int {
 		w.drawn = out
 	}
 	rng.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
+	if len(w.accepted) == 0 {
+		return out
+	}
 	return slices.DeleteFunc(out, func(i int) bool { return w.taken[i] })
 }
 
