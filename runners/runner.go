@@ -187,6 +187,15 @@ type Runner interface {
 	Close() error
 }
 
+// GenerateCall is the arguments of one Generate call, for a runner that
+// answers several calls in one round trip (runners/worker's GenerateMany).
+type GenerateCall struct {
+	Checkpoint string
+	Prompts    []Prompt
+	N          int
+	Sampling   Sampling
+}
+
 // Oracle is implemented by runners that know a prompt's true success
 // probability at a checkpoint (the sim does; a GPU worker cannot). Only
 // upper-bound selectors (the market's oracle estimator, the zone sweep) may

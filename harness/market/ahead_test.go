@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/relix-lab/relix/harness/source/sourcetest"
+	"github.com/relix-lab/relix/runners"
 )
 
 // TestAheadChangesNoBatch runs a market with every behaviour through
@@ -50,5 +51,70 @@ func TestAheadChangesNoBatch(t *testing.T) {
 			guess = "ck-wrong" // the trainer published another checkpoint after all
 		}
 		ahead.Ahead(ctx, step+1, "", guess)
+	}
+}
+
+// batchingFake answers GenerateMany call by call, as a worker answers a
+// batch, and counts the round trips and the groups asked for.
+type batchingFake struct {
+	*sourcetest.Fake
+	trips, groups int
+}
+
+func (b *batchingFake) GenerateMany(ctx context.Context, calls []runners.GenerateCall) ([][][]runners.Completion, []error) {
+	b.trips++
+	b.groups += len(calls)
+	out, errs := make([][][]runners.Completion, len(calls)), make([]error, len(calls))
+	for i, c := range calls {
+		out[i], errs[i] = b.Fake.Generate(ctx, c.Checkpoint, c.Prompts, c.N, c.Sampling)
+	}
+	return out, errs
+}
+
+// TestLookaheadChangesNoBatch races the same windows on a runner that
+// answers one generate call a round trip and on one that answers several,
+// where every group a miner starts brings every other miner's next group
+// along: with every behaviour, the batches and deltas must be the same,
+// and far fewer round trips carry the groups.
+func TestLookaheadChangesNoBatch(t *testing.T) {
+	arm := sourcetest.MarketArm("mixed",
+		sourcetest.Miners(4, Honest, "learned"), sourcetest.Miners(1, Honest, "oracle"),
+		sourcetest.Miners(1, Stale, "random"), sourcetest.Miners(1, Forger, "learned"),
+		sourcetest.Miners(1, Copycat, "random"))
+	tr := sourcetest.Train()
+	tr.Cooldown = 4
+	pool := sourcetest.Pool(t)
+	many := &batchingFake{Fake: sourcetest.NewFake(pool)}
+	one, ahead := newMarket(t, arm, tr, 3, sourcetest.NewFake(pool)), newMarket(t, arm, tr, 3, many)
+	ctx := context.Background()
+	started := 0
+	for step := range 12 {
+		published := fmt.Sprintf("ck-%d", step/3)
+		want, err := one.Next(ctx, step, "", published)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := ahead.Next(ctx, step, "", published)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(*got) != fmt.Sprint(*want) {
+			t.Fatalf("step %d: the batch differs with groups generated ahead", step)
+		}
+		dw, _ := one.Delta()
+		dg, _ := ahead.Delta()
+		if !reflect.DeepEqual(dg, dw) {
+			t.Fatalf("step %d: the delta differs with groups generated ahead", step)
+		}
+		for _, m := range got.Account.Miners {
+			started += m.GeneratedGroups
+		}
+	}
+	t.Logf("%d groups started, %d asked for in %d round trips", started, many.groups, many.trips)
+	if many.trips*2 > started {
+		t.Errorf("%d round trips for %d groups started: the lookahead saves too little", many.trips, started)
+	}
+	if many.groups < started {
+		t.Errorf("%d groups asked for, %d started", many.groups, started)
 	}
 }

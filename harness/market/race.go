@@ -38,7 +38,13 @@ type race struct {
 	idle    []bool // per miner: a copycat waiting for something to copy
 	tried   []map[int]bool
 	sealed  bool
-	now     float64
+
+	// many is the runner when it answers several generate calls in one
+	// round trip, and ahead each miner's next group generated ahead with
+	// another's (ahead.go).
+	many  generateMany
+	ahead []*aheadGroup
+	now   float64
 
 	// The proofs computed ahead of their submissions' arrival (prove), by
 	// submission until read: proving counts those under way, and
@@ -56,8 +62,11 @@ func (m *Source) openRace(step int, published string) (*race, error) {
 		return nil, err
 	}
 	cfg := &m.cfg
+	many, _ := cfg.Runner.(generateMany)
 	return &race{
 		window:  w,
+		many:    many,
+		ahead:   make([]*aheadGroup, len(m.miners)),
 		tieSeed: seed.Derive(cfg.Seed, cfg.Arm.Name, step, "ties"),
 		cap:     MaxWindowRounds * cfg.Train.GroupsPerStep,
 		seq:     make([]int, len(m.miners)),
@@ -194,7 +203,7 @@ func (r *race) start(ctx context.Context, mn *miner, t float64) error {
 	r.started++
 	a.index = len(r.attempts)
 	r.attempts = append(r.attempts, a)
-	if err := r.generate(ctx, a); err != nil {
+	if err := r.generateGroup(ctx, a); err != nil {
 		return err
 	}
 	a.done = t + a.generationTime(r.m.mk.Timing, mn.spec.Throughput)

@@ -18,7 +18,73 @@ func (r *Runner) Generate(ctx context.Context, checkpoint string, prompts []runn
 	if err != nil {
 		return nil, err
 	}
-	if err := checkGenerate(&params, &res); err != nil {
+	return r.completions(p, &params, &res)
+}
+
+// ErrNotBatched is GenerateMany's answer to every call but the first when
+// the worker answers no batch requests.
+var ErrNotBatched = errors.New("worker: not asked: the worker answers no batch requests")
+
+// GenerateMany answers several generate calls in one batch request, one
+// round trip where Generate takes one a call: out[i] and errs[i] are what
+// Generate gives for calls[i], except that every call's checkpoint is
+// restored before the batch goes, and one that cannot be fails them all. A
+// call the worker refuses for want of its checkpoint (let go meanwhile) is
+// asked again alone, where do restores it. A
+// worker without batch is asked the first call only (ErrNotBatched for the
+// others): a caller that batches to look ahead loses only the lookahead.
+func (r *Runner) GenerateMany(ctx context.Context, calls []runners.GenerateCall) ([][][]runners.Completion, []error) {
+	out := make([][][]runners.Completion, len(calls))
+	errs := make([]error, len(calls))
+	if len(calls) == 0 {
+		return out, errs
+	}
+	if len(calls) == 1 || !r.hello.Has(CapBatch) {
+		c := calls[0]
+		out[0], errs[0] = r.Generate(ctx, c.Checkpoint, c.Prompts, c.N, c.Sampling)
+		for i := 1; i < len(calls); i++ {
+			errs[i] = ErrNotBatched
+		}
+		return out, errs
+	}
+	params := make([]GenerateParams, len(calls))
+	req := batchOf{methods: make([]string, len(calls)), params: make([]any, len(calls))}
+	needs := make([]string, len(calls))
+	for i, c := range calls {
+		params[i] = GenerateParams{Checkpoint: c.Checkpoint, Prompts: nonNil(c.Prompts), N: c.N, Sampling: c.Sampling}
+		req.methods[i], req.params[i], needs[i] = MethodGenerate, params[i], c.Checkpoint
+	}
+	var res batchAnswer
+	p, err := r.do(ctx, MethodBatch, req, r.cfg.Timeouts.Generate.Std(), &res, dedupe(needs)...)
+	if err == nil && len(res.Responses) != len(calls) {
+		err = fmt.Errorf("worker: batch: %d responses for %d requests", len(res.Responses), len(calls))
+	}
+	for i, c := range calls {
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		switch item := res.Responses[i]; {
+		case item.Error != nil && item.Error.Code == CodeUnknownCheckpoint:
+			out[i], errs[i] = r.Generate(ctx, c.Checkpoint, c.Prompts, c.N, c.Sampling)
+		case item.Error != nil:
+			errs[i] = fmt.Errorf("worker: generate: %w", item.Error)
+		default:
+			var g GenerateResult
+			if e := decodeResult(MethodGenerate, item.Result, res.att, &g); e != nil {
+				errs[i] = fmt.Errorf("worker: batch: %w", e)
+			} else {
+				out[i], errs[i] = r.completions(p, &params[i], &g)
+			}
+		}
+	}
+	return out, errs
+}
+
+// completions checks a generate answer from p and keeps the handles it
+// issued.
+func (r *Runner) completions(p *proc, params *GenerateParams, res *GenerateResult) ([][]runners.Completion, error) {
+	if err := checkGenerate(params, res); err != nil {
 		return nil, fmt.Errorf("worker: %w", err)
 	}
 	out := make([][]runners.Completion, len(res.Completions))

@@ -400,3 +400,45 @@ func TestRelixMeansTheRunningRelix(t *testing.T) {
 	assert.Equal(t, []string{"python", "serve.py"}, resolveCommand(spec.Command{"python", "serve.py"}, "/opt/bin/relix"))
 	assert.Equal(t, "relix", cmd[0], "the spec's command is not changed")
 }
+
+// GenerateMany answers each call as Generate does, in one batch request:
+// with and without the binary lane, for a call whose checkpoint the worker
+// let go (asked again alone), and beside a call that fails.
+func TestGenerateManyAnswersAsGenerate(t *testing.T) {
+	t.Parallel()
+	for _, mode := range []string{"sim", "forget"} {
+		for _, features := range []string{"binary,handles", "none"} {
+			t.Run(mode+"/"+features, func(t *testing.T) {
+				t.Parallel()
+				cfg := fakeConfig(t, mode)
+				cfg.Env["RELIX_FAKE_FEATURES"] = features
+				w, log := startFake(t, cfg)
+				s := inProcessSim(t)
+				ids := train(t, w, 1, true)
+				require.Equal(t, train(t, s, 1, false), ids)
+				plain := sampling
+				plain.Seed, plain.Tokens = 5, false
+				greedy := plain
+				greedy.Temperature = 0 // the sim refuses it
+				calls := []runners.GenerateCall{
+					{Checkpoint: ids[1], Prompts: prompts(t, 2), N: 3, Sampling: sampling},
+					{Checkpoint: w.Base(), Prompts: prompts(t, 1), N: 1, Sampling: greedy},
+					{Checkpoint: w.Base(), Prompts: prompts(t, 3), N: 2, Sampling: plain},
+				}
+				out, errs := w.(interface {
+					GenerateMany(context.Context, []runners.GenerateCall) ([][][]runners.Completion, []error)
+				}).GenerateMany(ctx, calls)
+				require.Len(t, out, len(calls))
+				require.Len(t, errs, len(calls))
+				assert.ErrorContains(t, errs[1], "greedy decoding is not modelled")
+				for _, i := range []int{0, 2} {
+					c := calls[i]
+					want, err := s.Generate(ctx, c.Checkpoint, c.Prompts, c.N, c.Sampling)
+					require.NoError(t, err)
+					require.NoError(t, errs[i], "log:\n%s", log)
+					assert.Equal(t, want, out[i], "call %d", i)
+				}
+			})
+		}
+	}
+}
