@@ -221,6 +221,19 @@ type Market struct {
 	ProbeSize  int          `yaml:"probe_size" doc:"prompts in the fixed probe sample used to measure the pool's in-zone fraction" min:"1"`
 	ProofBase  float64      `yaml:"proof_base" doc:"proof tolerance at position 0 (sketch units); the tolerance grows as base + 5·√position" min:"0"`
 	Timing     string       `yaml:"timing,omitempty" doc:"how long a miner takes to generate a group: serial (its completions one after another: total tokens / throughput; the default) or batch (all at once, as real miners generate: the longest completion / throughput, throughput then being tokens per second per sequence)" enum:",serial,batch"`
+	MaxRounds  int          `yaml:"max_rounds,omitempty" doc:"rounds of N groups the miners may start in a window that does not fill, before it closes with what was accepted (0: 1000); the market's counterpart of a filter's max_gen_rounds" min:"0" max:"100000"`
+}
+
+// DefaultMarketRounds is a market window's cap in rounds of N groups when
+// max_rounds is not set.
+const DefaultMarketRounds = 1000
+
+// Rounds is the window's cap in rounds of N groups started.
+func (m *Market) Rounds() int {
+	if m.MaxRounds == 0 {
+		return DefaultMarketRounds
+	}
+	return m.MaxRounds
 }
 
 // The market's timing models (Market.Timing).

@@ -28,11 +28,12 @@ import (
 	"github.com/relix-lab/relix/runners"
 )
 
-// MaxWindowRounds bounds a market window that cannot fill: once its miners
-// have started MaxWindowRounds·N groups no new group starts, the window
-// waits for the submissions under way and then closes with fewer than N
-// groups (Account.Capped); the step trains on what was accepted.
-const MaxWindowRounds = 1000
+// MaxWindowRounds bounds a market window that cannot fill, unless the
+// market block sets max_rounds: once its miners have started
+// MaxWindowRounds·N groups no new group starts, the window waits for the
+// submissions under way and then closes with fewer than N groups
+// (Account.Capped); the step trains on what was accepted.
+const MaxWindowRounds = spec.DefaultMarketRounds
 
 // Source is the market source: every step is a window that its miners race
 // to fill (race.go). A window runs standalone with Window, without a

@@ -68,7 +68,7 @@ func (m *Source) openRace(step int, published string) (*race, error) {
 		many:    many,
 		ahead:   make([]*aheadGroup, len(m.miners)),
 		tieSeed: seed.Derive(cfg.Seed, cfg.Arm.Name, step, "ties"),
-		cap:     MaxWindowRounds * cfg.Train.GroupsPerStep,
+		cap:     m.mk.Rounds() * cfg.Train.GroupsPerStep,
 		seq:     make([]int, len(m.miners)),
 		idle:    make([]bool, len(m.miners)),
 		tried:   make([]map[int]bool, len(m.miners)),

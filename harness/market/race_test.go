@@ -109,3 +109,39 @@ func TestWindowAcceptsFirstNValidDistinct(t *testing.T) {
 		t.Fatal("the windows did not exercise every fate")
 	}
 }
+
+// A window that does not fill stops starting groups at max_rounds·N and
+// trains on what was accepted; one that fills is not cut short.
+func TestMaxRoundsCapsAWindow(t *testing.T) {
+	p := sourcetest.Pool(t)
+	tr := sourcetest.Train()
+	for _, rounds := range []int{1, 3} {
+		arm := sourcetest.MarketArm("market", sourcetest.Miners(4, Honest, "random"))
+		arm.Market.MaxRounds = rounds
+		m := newMarket(t, arm, tr, 7, sourcetest.NewFake(p))
+		capped := 0
+		for step := range 10 {
+			_, b, err := m.window(context.Background(), step, "ck-0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			sourcetest.CheckAccount(t, b, tr)
+			started := 0
+			for _, mn := range b.Account.Miners {
+				started += mn.GeneratedGroups
+			}
+			if started > rounds*tr.GroupsPerStep {
+				t.Fatalf("max_rounds %d, window %d: %d groups started; want at most %d", rounds, step, started, rounds*tr.GroupsPerStep)
+			}
+			if b.Account.Capped {
+				capped++
+				if started != rounds*tr.GroupsPerStep {
+					t.Fatalf("max_rounds %d, window %d: capped after %d groups started", rounds, step, started)
+				}
+			}
+		}
+		if capped == 0 {
+			t.Errorf("max_rounds %d: no window was capped; the test shows nothing", rounds)
+		}
+	}
+}
