@@ -47,6 +47,8 @@ func TestRobustnessVariants(t *testing.T) {
 		"cooldown-150":         func(s *Spec) { s.Train.Cooldown = 150 },
 		"miners-4":             miners(4),
 		"miners-16":            miners(16),
+		"budget-market-1000":   func(s *Spec) { s.Arms[3].Market.MaxRounds = 1000 },
+		"budget-1000":          func(s *Spec) { s.Arms[2].MaxGenRounds, s.Arms[3].Market.MaxRounds = 1000, 1000 },
 	}
 	checkVariants(t, "robustness", moved)
 }

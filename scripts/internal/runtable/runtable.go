@@ -114,6 +114,23 @@ func (r *Run) InZone(arm string, at []int32) []float64 {
 	return out
 }
 
+// Groups is an arm's groups generated and groups trained on (useful) per
+// step, means over steps and seeds.
+func (r *Run) Groups(arm string) (generated, useful float64) {
+	n := 0
+	for _, s := range r.Steps {
+		if s.Arm == arm {
+			generated += float64(s.GeneratedGroups)
+			useful += float64(s.UsefulGroups)
+			n++
+		}
+	}
+	if n == 0 {
+		return math.NaN(), math.NaN()
+	}
+	return generated / float64(n), useful / float64(n)
+}
+
 // Splice replaces what lies between the begin and end markers of doc with
 // section; a document without markers (a new file) gets them appended.
 func Splice(doc []byte, begin, end, section string) ([]byte, error) {
