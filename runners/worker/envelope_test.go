@@ -194,6 +194,11 @@ var bodySeeds = []string{
 	`{"hidden":[[1,2.5,-3e-2],[],[0.1]]}`,
 	`{"hidden":{"bin":[0,3],"width":2}}`,
 	`{"hidden":{"bin":[0,4],"width":0}}`,
+	`{"responses":[{"result":{"completions":[[{"text":"a","num_tokens":1}]]}},{"result": {"hidden":[[1]]} },{"result":{}}]}`,
+	`{"responses":[{"result":{}},{"error":{"code":"unknown_handle","message":"gone"}}]}`,
+	`{"responses":[{"result":null}]}`,
+	`{"responses":[],"extra":[1,{"a":"b"}]}`,
+	`{"responses":[{"Result":{}}]}`,
 	`{"hidden":null}`,
 	`{}`,
 }
@@ -208,7 +213,7 @@ func FuzzFastBodies(f *testing.F) {
 		if _, ok := fastEnvelope(append(append([]byte(`{"id":1,"result":`), raw...), '}'), false); !ok {
 			return // bodies reach the reader only from a line the envelope reader took
 		}
-		for _, pair := range [][2]any{{&wireGenerateResult{}, &wireGenerateResult{}}, {&wireHiddenResult{}, &wireHiddenResult{}}} {
+		for _, pair := range [][2]any{{&wireGenerateResult{}, &wireGenerateResult{}}, {&wireHiddenResult{}, &wireHiddenResult{}}, {&BatchResult{}, &BatchResult{}}} {
 			fast, slow := pair[0], pair[1]
 			if !fastDecode(raw, fast) {
 				continue
@@ -226,7 +231,7 @@ func FuzzFastBodies(f *testing.F) {
 func TestFastBodySeeds(t *testing.T) {
 	took := 0
 	for _, s := range bodySeeds {
-		for _, pair := range [][2]any{{&wireGenerateResult{}, &wireGenerateResult{}}, {&wireHiddenResult{}, &wireHiddenResult{}}} {
+		for _, pair := range [][2]any{{&wireGenerateResult{}, &wireGenerateResult{}}, {&wireHiddenResult{}, &wireHiddenResult{}}, {&BatchResult{}, &BatchResult{}}} {
 			if fastDecode([]byte(s), pair[0]) {
 				took++
 				require.NoError(t, strictUnmarshal([]byte(s), pair[1]), s)

@@ -2,6 +2,7 @@ package worker
 
 import (
 	"bytes"
+	"encoding/json"
 	"math"
 	"strconv"
 	"unicode/utf8"
@@ -23,6 +24,12 @@ func fastDecode(raw []byte, dst any) bool {
 	case *wireGenerateResult:
 		var w wireGenerateResult
 		ok = fastGenerate(&s, &w)
+		if ok {
+			*d = w
+		}
+	case *BatchResult:
+		var w BatchResult
+		ok = fastBatch(&s, &w)
 		if ok {
 			*d = w
 		}
@@ -112,6 +119,32 @@ func fastGenerate(s *scanner, w *wireGenerateResult) bool {
 				return ok
 			})
 			w.Completions = append(w.Completions, group)
+			return ok
+		})
+	})
+}
+
+// fastBatch reads a batch result's responses, each result as its raw
+// bytes (a slice of the body, which the reader owns: proc clones every
+// line) for its own decoder to read; an error among them, rare, is left to
+// encoding/json.
+func fastBatch(s *scanner, w *BatchResult) bool {
+	return fastObject(s, []string{"responses"}, func(int) bool {
+		w.Responses = []BatchResponse{}
+		return fastArray(s, func() bool {
+			var r BatchResponse
+			ok := fastObject(s, []string{"result", "error"}, func(k int) bool {
+				if k == 1 {
+					return false
+				}
+				start := s.i
+				if !s.value(0) {
+					return false
+				}
+				r.Result = json.RawMessage(s.b[start:s.i])
+				return true
+			})
+			w.Responses = append(w.Responses, r)
 			return ok
 		})
 	})

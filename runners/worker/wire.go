@@ -179,7 +179,7 @@ func decodeBody(raw, att []byte, dst any) error {
 		return nil
 	case *batchAnswer:
 		d.att = att // the items are decoded by whoever asked for them
-		return strictUnmarshal(raw, &d.BatchResult)
+		return fastOrStrict(raw, &d.BatchResult)
 	case *HiddenResult:
 		var w wireHiddenResult
 		if err := fastOrStrict(raw, &w); err != nil {
