@@ -230,7 +230,7 @@ var rolloutsTable = &table[Rollout]{
 		i32Col("tokens", func(r *Rollout) *int32 { return &r.Tokens }, unitTokens, "completion length"),
 		boolCol("truncated", func(r *Rollout) *bool { return &r.Truncated }, unitNone, "the completion hit max_tokens without an end-of-sequence token (finish reason `length`)"),
 		boolCol("accepted", func(r *Rollout) *bool { return &r.Accepted }, unitNone, "the completion's group was used in the training step"),
-		strCol("reason", func(r *Rollout) *string { return &r.Reason }, nullable|dict, unitNone, "why the group was not used (zero_variance, late, duplicate, stale_checkpoint, reward_mismatch, proof_failed, cooldown, unknown_prompt, filtered, ...); null when accepted"),
+		strCol("reason", func(r *Rollout) *string { return &r.Reason }, nullable|dict, unitNone, "why the group was not trained on: discarded (the filter's σ gate), missed (its miner's own σ check), in-flight, late, duplicate, outranked (auction: admitted but not a winner) or rejected:<check> (window, checkpoint, dataset, cooldown, rewards, sigma, proof); null when accepted"),
 		f64Col("arrival", func(r *Rollout) *float64 { return &r.Arrival }, nullable, "virtual seconds", "market: arrival time of the submission since the window opened; null for the uniform source"),
 	},
 }

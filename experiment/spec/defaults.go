@@ -117,6 +117,10 @@ func (m *Market) setDefaults() {
 	m.ProofBase = 8
 }
 
+func (a *Auction) setDefaults() {
+	*a = Auction{Deadline: 150, SigmaMin: 0.24, PerPrompt: 10}
+}
+
 func (g *MinerGroup) setDefaults() {
 	g.Count = 1
 	g.Behaviour = "honest"
@@ -182,6 +186,10 @@ func (s *Spec) resolve() {
 			}
 			if len(a.Market.Miners) == 0 {
 				a.Market.Miners = defaultMiners()
+			}
+			if a.Market.Auctioned() && a.Market.Auction == nil {
+				a.Market.Auction = &Auction{}
+				a.Market.Auction.setDefaults()
 			}
 		}
 	}

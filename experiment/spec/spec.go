@@ -222,7 +222,27 @@ type Market struct {
 	ProofBase  float64      `yaml:"proof_base" doc:"proof tolerance at position 0 (sketch units); the tolerance grows as base + 5·√position" min:"0"`
 	Timing     string       `yaml:"timing,omitempty" doc:"how long a miner takes to generate a group: serial (its completions one after another: total tokens / throughput; the default) or batch (all at once, as real miners generate: the longest completion / throughput, throughput then being tokens per second per sequence)" enum:",serial,batch"`
 	MaxRounds  int          `yaml:"max_rounds,omitempty" doc:"rounds of N groups the miners may start in a window that does not fill, before it closes with what was accepted (0: 1000); the market's counterpart of a filter's max_gen_rounds" min:"0" max:"100000"`
+	Kind       string       `yaml:"kind,omitempty" doc:"the mechanism: race (the first N valid, distinct groups seal the window; the default) or auction (submissions collected to a fixed deadline, ranked by difficulty and proved top down until N win)" enum:",race,auction"`
+	Auction    *Auction     `yaml:"auction,omitempty" doc:"kind auction only: the auction's parameters"`
 }
+
+// The market mechanisms (Market.Kind; "" is the race).
+const (
+	MarketRace    = "race"
+	MarketAuction = "auction"
+)
+
+// Auction is the difficulty auction's parameters (harness/market/README.md,
+// "The auction"). Its defaults are the public design's where it states one.
+type Auction struct {
+	Deadline    float64 `yaml:"deadline" doc:"seconds of virtual time a window collects submissions; a group still being generated or travelling then misses the window" xmin:"0"`
+	SigmaMin    float64 `yaml:"sigma_min" doc:"the admission gate: the least population std of a group's rewards (the public design: 0.24, with 16 rollouts a group)" min:"0" max:"0.5"`
+	ProofBudget int     `yaml:"proof_budget" doc:"proofs the validator checks in a window, top down in rank; a candidate below the budget is outranked (0: as many as filling the window takes)" min:"0"`
+	PerPrompt   int     `yaml:"per_prompt" doc:"groups admitted for one prompt, first come; only the first-ranked of them that passes its proof can win" min:"1" max:"1000"`
+}
+
+// Auctioned reports whether the market runs the auction.
+func (m *Market) Auctioned() bool { return m.Kind == MarketAuction }
 
 // DefaultMarketRounds is a market window's cap in rounds of N groups when
 // max_rounds is not set.

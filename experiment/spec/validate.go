@@ -266,6 +266,12 @@ func (v *validator) arms(s *Spec) {
 			v.failf(path+".market", "only used with source market (got source %s)", a.Source)
 		}
 		if a.Market != nil && a.Source == "market" {
+			if a.Market.Auction != nil && !a.Market.Auctioned() {
+				v.failf(path+".market.auction", "only used with market.kind auction")
+			}
+			if a.Market.Auctioned() && a.Market.MaxRounds != 0 {
+				v.failf(path+".market.max_rounds", "only used by the race (an auction window ends at its deadline)")
+			}
 			honest := 0
 			for _, g := range a.Market.Miners {
 				if g.Behaviour == "honest" {

@@ -97,6 +97,10 @@ func New(cfg source.Config) (*Source, error) {
 		return nil, fmt.Errorf("source: arm %q: market.probe_size is %d; want at least 1", a.Name, m.mk.ProbeSize)
 	case !(m.mk.ProofBase >= 0):
 		return nil, fmt.Errorf("source: arm %q: market.proof_base is %g; want ≥ 0", a.Name, m.mk.ProofBase)
+	case m.mk.Auctioned() && m.mk.Auction == nil:
+		return nil, fmt.Errorf("source: arm %q: market.kind auction without its auction block", a.Name)
+	case m.mk.Auctioned() && !(m.mk.Auction.Deadline > 0 && m.mk.Auction.PerPrompt >= 1 && m.mk.Auction.SigmaMin >= 0 && m.mk.Auction.ProofBudget >= 0):
+		return nil, fmt.Errorf("source: arm %q: market.auction %+v; want deadline > 0, per_prompt ≥ 1, sigma_min ≥ 0, proof_budget ≥ 0", a.Name, *m.mk.Auction)
 	}
 	total := 0
 	for _, g := range m.mk.Miners {
@@ -164,6 +168,19 @@ func (m *Source) Next(ctx context.Context, step int, _, published string) (*sour
 	return m.settle(ctx, r, step, published)
 }
 
+// mechanism is one window under the market's mechanism, run to its close:
+// the race (race.go) or the auction (auction.go). Both embed window, whose
+// batch and lesson settle either.
+type mechanism interface {
+	run(ctx context.Context) error
+	batch() *source.Batch
+	lesson() lesson
+	shared() *window
+}
+
+// shared is the window a mechanism embeds.
+func (w *window) shared() *window { return w }
+
 var _ source.Ahead = (*Source)(nil)
 
 // Ahead starts racing window step in the background, while the trainer
@@ -193,7 +210,7 @@ type ahead struct {
 	published string
 	cancel    context.CancelFunc
 	done      chan struct{}
-	r         *race
+	r         mechanism
 	err       error
 }
 
@@ -210,7 +227,7 @@ func (m *Source) raceAhead(ctx context.Context, step int, published string) {
 // takeAhead returns the window raced ahead if it is step's with published
 // and succeeded, or nil. It waits for any race under way to end, so that
 // no other touches the source's state.
-func (m *Source) takeAhead(ctx context.Context, step int, published string) (*race, error) {
+func (m *Source) takeAhead(ctx context.Context, step int, published string) (mechanism, error) {
 	a := m.ahead
 	if a == nil {
 		return nil, nil
@@ -232,7 +249,7 @@ func (m *Source) takeAhead(ctx context.Context, step int, published string) (*ra
 		// reported as a race in turn would report it.
 		return nil, nil
 	}
-	a.r.ctx = ctx // the race's context ends with it (cancel above)
+	a.r.shared().ctx = ctx // the race's context ends with it (cancel above)
 	return a.r, nil
 }
 
@@ -251,12 +268,12 @@ func (m *Source) Close() error {
 // learns from what its miner saw, the accepted prompts start their
 // cooldown, and the batch is returned.
 func (m *Source) Window(ctx context.Context, step int, published string) (*source.Batch, error) {
-	_, b, err := m.window(ctx, step, published)
+	_, b, err := m.windowOf(ctx, step, published)
 	return b, err
 }
 
-// window is Window, also returning the race for tests to inspect.
-func (m *Source) window(ctx context.Context, step int, published string) (*race, *source.Batch, error) {
+// windowOf is Window, also returning the mechanism for tests to inspect.
+func (m *Source) windowOf(ctx context.Context, step int, published string) (mechanism, *source.Batch, error) {
 	if _, err := m.takeAhead(ctx, -1, ""); err != nil {
 		return nil, nil, err
 	}
@@ -268,9 +285,16 @@ func (m *Source) window(ctx context.Context, step int, published string) (*race,
 	return r, b, err
 }
 
-// race opens window step and races it.
-func (m *Source) race(ctx context.Context, step int, published string) (*race, error) {
-	r, err := m.openRace(step, published)
+// race opens window step under the market's mechanism (the race, or the
+// auction) and runs it to its close.
+func (m *Source) race(ctx context.Context, step int, published string) (mechanism, error) {
+	var r mechanism
+	var err error
+	if m.mk.Auctioned() {
+		r, err = m.openAuction(step, published)
+	} else {
+		r, err = m.openRace(step, published)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -280,8 +304,8 @@ func (m *Source) race(ctx context.Context, step int, published string) (*race, e
 	return r, nil
 }
 
-// settle makes a raced window's batch and has the source learn from it.
-func (m *Source) settle(ctx context.Context, r *race, step int, published string) (*source.Batch, error) {
+// settle makes a closed window's batch and has the source learn from it.
+func (m *Source) settle(ctx context.Context, r mechanism, step int, published string) (*source.Batch, error) {
 	b := r.batch()
 	if err := m.probe.Measure(ctx, step, published, &b.Account); err != nil {
 		return nil, err

@@ -145,3 +145,12 @@ func TestMaxRoundsCapsAWindow(t *testing.T) {
 		}
 	}
 }
+
+// window is Window on a race market, also returning the race.
+func (m *Source) window(ctx context.Context, step int, published string) (*race, *source.Batch, error) {
+	r, b, err := m.windowOf(ctx, step, published)
+	if err != nil {
+		return nil, nil, err
+	}
+	return r.(*race), b, nil
+}

@@ -55,6 +55,8 @@ func (w *window) batch() *source.Batch {
 			ma.Late++
 		case source.ReasonDuplicate:
 			ma.Duplicate++
+		case source.ReasonOutranked:
+			ma.Outranked++
 		default:
 			ma.Rejected++
 		}

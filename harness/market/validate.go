@@ -70,7 +70,7 @@ func (w *window) check(s *submission, skip string, prove func() (bool, error)) (
 	}
 	// The gate reads the claimed rewards, which the rewards check has just
 	// found equal to the harness's.
-	if skip != source.CheckSigma && !eval.InZone(s.rewards, cfg.Train.SigmaMin) {
+	if skip != source.CheckSigma && !eval.InZone(s.rewards, w.gate) {
 		return source.CheckSigma, nil
 	}
 	if skip != source.CheckProof {

@@ -37,6 +37,13 @@ type window struct {
 	picked []bool // candidates' scratch, all false between calls
 	drawn  []int  // candidates' result, reused: a pick keeps none of it
 
+	// gate is the σ gate of the validator's checks and the miners' own
+	// (train.sigma_min; the auction's own), and score what a miner's pick
+	// maximizes given its estimate of a prompt's success chance (the race:
+	// the chance of passing the gate; the auction: a group's expected value).
+	gate  float64
+	score func(p float64) float64
+
 	// scoreStamp marks this window's entries in the source's scoreMemo
 	// (0: it has scored nothing yet).
 	scoreStamp uint32
@@ -72,6 +79,8 @@ func (m *Source) open(step int, published string) (*window, error) {
 	w := &window{
 		m: m, step: step, published: published, base: cfg.Runner.Base(),
 		randomness: sha256.Sum256(binary.LittleEndian.AppendUint64([]byte("relix/window\x00"), seed.Derive(cfg.Seed, cfg.Arm.Name, step, "randomness"))),
+		gate:       cfg.Train.SigmaMin,
+		score:      m.zone.Chance,
 		avail:      m.cool.Available(cfg.Pool.Len(), step),
 		taken:      make([]bool, cfg.Pool.Len()),
 		ctx:        context.Background(),
@@ -139,7 +148,7 @@ func (w *window) pick(mn *miner, rng *rand.Rand) (int, bool, error) {
 			if err != nil {
 				return 0, false, err
 			}
-			s = w.m.zone.Chance(p)
+			s = w.score(p)
 			if cache != nil {
 				cache[i] = scoreEntry{stamp: w.scoreStamp, chance: s}
 			}

@@ -23,6 +23,10 @@ const (
 	// ReasonLate (market): the group was submitted but reached the
 	// validator after the window sealed (the window check, failed by time).
 	ReasonLate = "late"
+	// ReasonOutranked (auction): the group was admitted, but did not win:
+	// N groups ranked above it won first, a higher-ranked group won its
+	// prompt, or the proof budget ran out before its turn.
+	ReasonOutranked = "outranked"
 	// ReasonDuplicate (market): the group passed every check, but its prompt
 	// had already been accepted in the window (it lost the race).
 	ReasonDuplicate = "duplicate"
@@ -96,6 +100,7 @@ type Account struct {
 	InFlight   int // market
 	Late       int // market
 	Duplicate  int // market
+	Outranked  int // auction
 	Rejected   int // market: failed a check; by check in Rejections
 	Rejections Rejections
 
@@ -184,6 +189,7 @@ type MinerAccount struct {
 	InFlight          int
 	Late              int
 	Duplicate         int
+	Outranked         int
 	Rejected          int
 	// Busy is the virtual time the miner spent generating in the window.
 	Busy float64
@@ -258,6 +264,8 @@ func (a *Account) AddGroup(comps []runners.Completion, rewards []float64, in boo
 		a.Late++
 	case ReasonDuplicate:
 		a.Duplicate++
+	case ReasonOutranked:
+		a.Outranked++
 	default:
 		a.Rejected++
 		a.Rejections.add(reason[len(RejectedPrefix):])

@@ -15,7 +15,7 @@ func CheckAccount(t *testing.T, b *source.Batch, tr spec.Train) {
 	t.Helper()
 	a := b.Account
 	g := tr.GroupSize
-	if a.Accepted+a.Discarded+a.Missed+a.InFlight+a.Late+a.Duplicate+a.Rejected != a.GeneratedGroups {
+	if a.Accepted+a.Discarded+a.Missed+a.InFlight+a.Late+a.Duplicate+a.Outranked+a.Rejected != a.GeneratedGroups {
 		t.Fatalf("fates %+v do not sum to %d generated groups", a, a.GeneratedGroups)
 	}
 	r := a.Rejections
@@ -72,7 +72,7 @@ func CheckAccount(t *testing.T, b *source.Batch, tr spec.Train) {
 		for _, m := range a.Miners {
 			gen += m.GeneratedGroups
 			acc += m.Accepted
-			if m.Accepted+m.Missed+m.InFlight+m.Late+m.Duplicate+m.Rejected != m.GeneratedGroups {
+			if m.Accepted+m.Missed+m.InFlight+m.Late+m.Duplicate+m.Outranked+m.Rejected != m.GeneratedGroups {
 				t.Fatalf("miner %s: fates do not sum: %+v", m.Name, m)
 			}
 		}

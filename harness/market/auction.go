@@ -1,0 +1,332 @@
+package market
+
+import (
+	"cmp"
+	"container/heap"
+	"context"
+	"math"
+	"slices"
+
+	"github.com/relix-lab/relix/eval"
+	"github.com/relix-lab/relix/experiment/seed"
+	"github.com/relix-lab/relix/experiment/spec"
+	"github.com/relix-lab/relix/harness/source"
+	"github.com/relix-lab/relix/runners"
+)
+
+// auction is the difficulty auction, the market's second mechanism
+// (README.md, "The auction"): a window collects submissions until a fixed
+// deadline, admitting each on the cheap checks alone (everything but the
+// proof) under the auction's own σ gate, at most one claim per miner per
+// prompt and at most per_prompt groups per prompt. At the deadline the
+// admitted groups are ranked by difficulty, std(r)·(1 − mean(r)), ties
+// broken by throughput, then arrival, then a hash drawn after the
+// deadline; the validator proves them top down, under its proof budget,
+// until N have won on distinct prompts. Slots left unfilled are burned.
+//
+// Miners pick by the expected value of a group, and generate with a
+// sampling seed of the window and the prompt alone, so that two identities
+// on one prompt get the same group and buy nothing. Events run in virtual
+// time as in the race, with the same kinds and the same tie rule.
+type auction struct {
+	*window
+	ak      spec.Auction
+	tieSeed uint64
+
+	events    eventQueue
+	started   int
+	cap       int
+	seq       []int
+	idle      []bool
+	tried     []map[int]bool
+	now       float64
+	admitted  []*attempt // in arrival order
+	claims    map[claim]bool
+	perPrompt map[int]int
+}
+
+// claim is one miner's claim on one prompt.
+type claim struct{ miner, prompt int }
+
+func (m *Source) openAuction(step int, published string) (*auction, error) {
+	w, err := m.open(step, published)
+	if err != nil {
+		return nil, err
+	}
+	cfg := &m.cfg
+	ak := *m.mk.Auction
+	w.gate = ak.SigmaMin
+	w.score = auctionScore(cfg.Train.GroupSize, ak.SigmaMin)
+	return &auction{
+		window:    w,
+		ak:        ak,
+		tieSeed:   seed.Derive(cfg.Seed, cfg.Arm.Name, step, "ties"),
+		cap:       MaxWindowRounds * cfg.Train.GroupsPerStep,
+		seq:       make([]int, len(m.miners)),
+		idle:      make([]bool, len(m.miners)),
+		tried:     make([]map[int]bool, len(m.miners)),
+		claims:    map[claim]bool{},
+		perPrompt: map[int]int{},
+	}, nil
+}
+
+// run collects the window to its deadline and awards it.
+func (u *auction) run(ctx context.Context) error {
+	u.ctx = ctx
+	for _, mn := range u.m.miners {
+		if err := u.start(ctx, mn, 0); err != nil {
+			return err
+		}
+	}
+	deadline := u.ak.Deadline
+	for u.events.Len() > 0 {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if u.events[0].time > deadline {
+			break
+		}
+		e := heap.Pop(&u.events).(*event)
+		u.now = e.time
+		switch e.kind {
+		case evDone:
+			u.finish(e.a)
+			if err := u.start(ctx, e.a.miner, e.time); err != nil {
+				return err
+			}
+		case evArrive:
+			if err := u.admit(ctx, e.a); err != nil {
+				return err
+			}
+		}
+	}
+	u.sealTime = deadline
+	for _, e := range u.events {
+		if e.kind == evDone {
+			e.a.fate = source.ReasonInFlight
+		} else {
+			e.a.fate = source.ReasonLate
+		}
+	}
+	return u.award(ctx)
+}
+
+// start has miner mn start its next group at time t, unless the window
+// will have closed or cannot take more.
+func (u *auction) start(ctx context.Context, mn *miner, t float64) error {
+	if t >= u.ak.Deadline || u.started >= u.cap {
+		return nil
+	}
+	cfg := &u.m.cfg
+	a := &attempt{miner: mn, seq: u.seq[mn.index], ckpt: u.published, start: t}
+	a.rng = seed.Stream(cfg.Seed, cfg.Arm.Name, u.step, "miner", mn.index, a.seq)
+	switch mn.spec.Behaviour {
+	case Stale:
+		if u.published == u.base {
+			return nil
+		}
+		a.ckpt = u.base
+	case Copycat:
+		i, ok := u.copyTarget(mn)
+		if !ok {
+			u.idle[mn.index] = true
+			return nil
+		}
+		u.idle[mn.index] = false
+		a.prompt = i
+	}
+	if mn.spec.Behaviour != Copycat {
+		i, ok, err := u.pick(mn, a.rng)
+		if err != nil || !ok {
+			return err
+		}
+		a.prompt = i
+	}
+	u.seq[mn.index]++
+	u.started++
+	a.index = len(u.attempts)
+	u.attempts = append(u.attempts, a)
+	// The seed names the window and the prompt, not the miner: another
+	// identity on the same prompt generates the very same group.
+	a.sample = source.Sampling(cfg.Train, seed.Derive(cfg.Seed, cfg.Arm.Name, u.step, "auction", a.prompt))
+	prompt := source.Prompt(&cfg.Pool.Problems[a.prompt])
+	comps, err := cfg.Runner.Generate(ctx, a.ckpt, []runners.Prompt{prompt}, cfg.Train.GroupSize, a.sample)
+	if err != nil {
+		return err
+	}
+	if err := u.generated(a, prompt, comps); err != nil {
+		return err
+	}
+	a.done = t + a.generationTime(u.m.mk.Timing, mn.spec.Throughput)
+	u.push(evDone, a.done, a)
+	return nil
+}
+
+func (u *auction) push(kind int, t float64, a *attempt) {
+	tie := seed.Mix(u.tieSeed ^ seed.Mix(uint64(a.miner.index)<<40^uint64(a.seq)<<2^uint64(kind)))
+	heap.Push(&u.events, &event{time: t, tie: tie, kind: kind, a: a})
+}
+
+// copyTarget is the most recently admitted prompt of another miner that
+// the copycat has not copied yet.
+func (u *auction) copyTarget(mn *miner) (int, bool) {
+	if u.tried[mn.index] == nil {
+		u.tried[mn.index] = map[int]bool{}
+	}
+	for k := len(u.admitted) - 1; k >= 0; k-- {
+		a := u.admitted[k]
+		if i := a.prompt; a.miner != mn && !u.tried[mn.index][i] {
+			u.tried[mn.index][i] = true
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+// finish is the end of a group's generation: the miner checks it against
+// the auction's gate and submits it, or drops it as missed.
+func (u *auction) finish(a *attempt) {
+	switch {
+	case a.miner.spec.Behaviour == Forger:
+		a.sub = u.forge(a)
+	case eval.InZone(a.rewards, u.gate):
+		a.sub = u.honestSubmission(a)
+	default:
+		a.fate = source.ReasonMissed
+		return
+	}
+	a.submitted = true
+	a.arrival = a.done
+	if l := a.miner.spec.Latency; l > 0 {
+		a.arrival += l * a.rng.ExpFloat64()
+	}
+	u.push(evArrive, a.arrival, a)
+}
+
+// admit applies the cheap checks at a submission's arrival: every check
+// but the proof, which waits for the ranking, then the claim rules.
+func (u *auction) admit(ctx context.Context, a *attempt) error {
+	check, err := u.check(a.sub, source.CheckProof, nil)
+	if err != nil {
+		return err
+	}
+	if check != "" {
+		a.fate = source.RejectedPrefix + check
+		return nil
+	}
+	c := claim{a.miner.index, a.prompt}
+	if u.claims[c] || u.perPrompt[a.prompt] >= u.ak.PerPrompt {
+		a.fate = source.ReasonDuplicate // a second claim, or a prompt already claimed to the cap
+		return nil
+	}
+	u.claims[c] = true
+	u.perPrompt[a.prompt]++
+	u.admitted = append(u.admitted, a)
+	for _, mn := range u.m.miners {
+		if u.idle[mn.index] {
+			if err := u.start(ctx, mn, a.arrival); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// award ranks the admitted groups and proves them top down until N win on
+// distinct prompts, the proof budget is spent or none is left; every other
+// admitted group is outranked.
+func (u *auction) award(ctx context.Context) error {
+	cfg := &u.m.cfg
+	ranked := slices.Clone(u.admitted)
+	after := seed.Derive(cfg.Seed, cfg.Arm.Name, u.step, "auction-ties")
+	hash := func(a *attempt) uint64 {
+		return seed.Mix(after ^ seed.Mix(uint64(a.miner.index)<<32^uint64(a.seq)))
+	}
+	slices.SortStableFunc(ranked, func(x, y *attempt) int {
+		return cmp.Or(
+			cmp.Compare(groupValue(y.sub.rewards), groupValue(x.sub.rewards)),
+			cmp.Compare(throughput(y), throughput(x)),
+			cmp.Compare(x.arrival, y.arrival),
+			cmp.Compare(hash(x), hash(y)))
+	})
+	n, proved := cfg.Train.GroupsPerStep, 0
+	for _, a := range ranked {
+		if len(u.accepted) == n || u.taken[a.prompt] || (u.ak.ProofBudget > 0 && proved == u.ak.ProofBudget) {
+			a.fate = source.ReasonOutranked
+			continue
+		}
+		proved++
+		ok, err := u.proofs(ctx, a.sub)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			a.fate = source.RejectedPrefix + source.CheckProof
+			continue
+		}
+		a.fate = source.ReasonAccepted
+		u.accept(a)
+	}
+	return nil
+}
+
+// groupValue is the auction's value of a group's rewards: the population
+// std times one minus the mean, highest for hard groups inside the zone.
+func groupValue(r []float64) float64 {
+	var mean float64
+	for _, x := range r {
+		mean += x
+	}
+	mean /= float64(len(r))
+	var v float64
+	for _, x := range r {
+		v += (x - mean) * (x - mean)
+	}
+	return math.Sqrt(v/float64(len(r))) * (1 - mean)
+}
+
+// throughput is the tie-break after value: the group's generated tokens
+// (each capped at the sampling's max_tokens by construction) per second of
+// virtual time from its start to its arrival.
+func throughput(a *attempt) float64 {
+	if elapsed := a.arrival - a.start; elapsed > 0 {
+		return float64(a.tokens) / elapsed
+	}
+	return math.Inf(1)
+}
+
+// auctionScore is what an auction's miner maximizes over its candidates:
+// the expected value of a group of g at success chance p, the value of k
+// successes counted only where the group passes the gate.
+func auctionScore(g int, gate float64) func(p float64) float64 {
+	value := make([]float64, g+1)
+	r := make([]float64, g)
+	for k := range value {
+		for j := range r {
+			r[j] = 0
+			if j < k {
+				r[j] = 1
+			}
+		}
+		if eval.InZone(r, gate) {
+			value[k] = binomial(g, k) * groupValue(r)
+		}
+	}
+	return func(p float64) float64 {
+		var e float64
+		for k, v := range value {
+			if v != 0 {
+				e += v * math.Pow(p, float64(k)) * math.Pow(1-p, float64(g-k))
+			}
+		}
+		return e
+	}
+}
+
+func binomial(n, k int) float64 {
+	c := 1.0
+	for i := 1; i <= k; i++ {
+		c = c * float64(n-k+i) / float64(i)
+	}
+	return c
+}
