@@ -57,6 +57,7 @@ func stepRow(id cluster.Run, step int32, checkpoint string, lr float64, m runner
 		InvalidGroups:     int32(a.Rejected),
 		MissedGroups:      int32(a.Missed + a.Discarded),
 		InFlightGroups:    int32(a.InFlight),
+		OutrankedGroups:   int32(a.Outranked),
 		UsefulRollouts:    int64(usefulRollouts),
 		GeneratedRollouts: int64(a.GeneratedRollouts),
 		Tokens:            a.GeneratedTokens,

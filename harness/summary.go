@@ -315,6 +315,7 @@ func wasteRows(s *spec.Spec, steps []results.Step) []results.Summary {
 			{"duplicate_share", func(r results.Step) float64 { return share(r.DuplicateGroups, r.GeneratedGroups) }},
 			{"invalid_share", func(r results.Step) float64 { return share(r.InvalidGroups, r.GeneratedGroups) }},
 			{"in_flight_share", func(r results.Step) float64 { return share(r.InFlightGroups, r.GeneratedGroups) }},
+			{"outranked_share", func(r results.Step) float64 { return share(r.OutrankedGroups, r.GeneratedGroups) }},
 			{"in_zone_fraction", func(r results.Step) float64 { return r.InZoneFraction }},
 		}
 		for _, m := range perStep {
@@ -326,6 +327,9 @@ func wasteRows(s *spec.Spec, steps []results.Step) []results.Summary {
 			}
 			if len(xs) == 0 || (arm.Source != "market" && (m.metric == "late_share" || m.metric == "duplicate_share" || m.metric == "invalid_share" || m.metric == "in_flight_share")) {
 				continue
+			}
+			if m.metric == "outranked_share" && (arm.Market == nil || !arm.Market.Auctioned()) {
+				continue // only an auction outranks
 			}
 			e := eval.MeanSE(xs)
 			out = append(out, results.Summary{

@@ -23,7 +23,7 @@ const (
 	asNumber                    // 4 significant digits
 )
 
-var percentMetrics = []string{"truncation", "waste", "zero_std_share", "late_share", "duplicate_share", "in_flight_share",
+var percentMetrics = []string{"truncation", "waste", "zero_std_share", "late_share", "duplicate_share", "in_flight_share", "outranked_share",
 	"invalid_share", "in_zone_fraction", "hit_rate", "clip_fraction"}
 
 func formatOf(metric string) format {

@@ -52,6 +52,7 @@ type Step struct {
 	InvalidGroups     int32   // market: groups rejected by verification (stale, forged, unknown prompt, ...)
 	MissedGroups      int32   // market: failed the miner's own σ check; filter: discarded by the σ gate
 	InFlightGroups    int32   // market: still being generated when the window sealed
+	OutrankedGroups   int32   // auction: admitted, not among the winners
 	UsefulRollouts    int64   // completions used by the step
 	GeneratedRollouts int64   // completions generated for the step
 	Tokens            int64   // completion tokens generated for the step, used or not

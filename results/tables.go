@@ -246,6 +246,7 @@ var wasteColumns = []struct{ metric, header string }{
 	{"duplicate_share", "duplicate"},
 	{"invalid_share", "invalid"},
 	{"in_flight_share", "in flight"},
+	{"outranked_share", "outranked"},
 	{"in_zone_fraction", "in-zone"},
 	{"useful_groups", "useful groups"},
 	{"generated_groups", "generated groups"},
