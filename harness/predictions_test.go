@@ -43,10 +43,8 @@ const (
 var trajectoryTargets = []float64{0.001, 0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99}
 
 // predictionArms are the arms trained, each the paired experiment's run of
-// its first seed. The market's race over a pool it has mostly used up
-// generates about a million groups late in training: about 25 s, where the
-// two uniform arms take about 2 s.
-var predictionArms = []string{"uniform", "filter", "market"}
+// its first seed: every trained arm, a few seconds in all.
+var predictionArms = []string{"uniform", "filter", "market", "auction"}
 
 // armTrace is what one arm's training gives: the checkpoints the harness
 // evaluates (eval.every and the last step) with the base first, the

@@ -49,6 +49,8 @@ func TestRobustnessVariants(t *testing.T) {
 		"miners-16":            miners(16),
 		"budget-market-1000":   func(s *Spec) { s.Arms[3].Market.MaxRounds = 1000 },
 		"budget-1000":          func(s *Spec) { s.Arms[2].MaxGenRounds, s.Arms[3].Market.MaxRounds = 1000, 1000 },
+		"auction-deadline-75":  func(s *Spec) { s.Arms[4].Market.Auction.Deadline = 75 },
+		"auction-deadline-300": func(s *Spec) { s.Arms[4].Market.Auction.Deadline = 300 },
 	}
 	checkVariants(t, "robustness", moved)
 }

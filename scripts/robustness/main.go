@@ -54,6 +54,7 @@ var bands = []band{
 	{"runner.sim.termination.loop_difficulty", [3]string{"0.15", "0.3", "0.6"}, [3]string{"loop-difficulty-0.15", defaultRun, "loop-difficulty-0.6"}},
 	{"runner.sim.termination.stop_wrong", [3]string{"0.5", "1", "2"}, [3]string{"stop-wrong-0.5", defaultRun, "stop-wrong-2"}},
 	{"per-step cap, rounds of N (filter / market)", [3]string{"10 / 10", "10 / 1000", "1000 / 1000"}, [3]string{defaultRun, "budget-market-1000", "budget-1000"}},
+	{"arms[auction].market.auction.deadline", [3]string{"75", "150", "300"}, [3]string{"auction-deadline-75", defaultRun, "auction-deadline-300"}},
 }
 
 // interval is an estimate and its 95% interval.
@@ -73,6 +74,7 @@ type variant struct {
 	diff      interval            // market − uniform pass@1
 	diffSeeds []float64           // the same, each seed's
 	vsFilter  interval            // market − filter pass@1
+	auction   interval            // auction − market pass@1
 	generated map[string]float64  // arm → groups generated a step
 	trained   map[string]float64  // arm → groups trained on (useful) a step
 	gain4     map[string]interval // trained arm − base, pass@4
@@ -129,10 +131,10 @@ func read(dir string) (*variant, error) {
 	}
 	value := r.Values(&err)
 	v.basePass1 = value("base", "pass@1")
-	for _, arm := range []string{"uniform", "filter", "market"} {
+	for _, arm := range []string{"uniform", "filter", "market", "auction"} {
 		v.pass1[arm] = value(arm, "pass@1")
 	}
-	for _, arm := range []string{"filter", "market"} {
+	for _, arm := range []string{"filter", "market", "auction"} {
 		v.waste[arm] = value(arm, "waste")
 		v.generated[arm], v.trained[arm] = r.Groups(arm)
 	}
@@ -150,6 +152,9 @@ func read(dir string) (*variant, error) {
 		v.diffSeeds = append(v.diffSeeds, d.Value)
 	}
 	if v.vsFilter, err = paired("market", "filter", "pass@1"); err != nil {
+		return nil, err
+	}
+	if v.auction, err = paired("auction", "market", "pass@1"); err != nil {
 		return nil, err
 	}
 	for _, arm := range zoneArms {
@@ -188,19 +193,19 @@ func render(vs map[string]*variant) string {
 	}
 
 	p("**Headline quantities**\n\n")
-	p("| constant | value | market − uniform pass@1 | per seed | market − filter pass@1 | uniform pass@4 − base | market pass@4 − base | filter waste | market waste |\n")
-	p("|---|---|---|---|---|---|---|---:|---:|\n")
+	p("| constant | value | market − uniform pass@1 | per seed | market − filter pass@1 | auction − market pass@1 | uniform pass@4 − base | market pass@4 − base | filter waste | market waste | auction waste |\n")
+	p("|---|---|---|---|---|---|---|---|---:|---:|---:|\n")
 	rows(func(v *variant) string {
 		seeds := make([]string, len(v.diffSeeds))
 		for i, d := range v.diffSeeds {
 			seeds[i] = fmt.Sprintf("%+.3f", d)
 		}
-		return fmt.Sprintf(" %s | %s | %s | %s | %s | %.1f%% | %.1f%% |", v.diff, strings.Join(seeds, " / "), v.vsFilter, v.gain4["uniform"], v.gain4["market"], 100*v.waste["filter"], 100*v.waste["market"])
+		return fmt.Sprintf(" %s | %s | %s | %s | %s | %s | %.1f%% | %.1f%% | %.1f%% |", v.diff, strings.Join(seeds, " / "), v.vsFilter, v.auction, v.gain4["uniform"], v.gain4["market"], 100*v.waste["filter"], 100*v.waste["market"], 100*v.waste["auction"])
 	})
 
-	p("\n**Groups a step: generated, and trained on (of N = 8)**, means over steps and seeds\n\n| constant | value | filter generated | filter trained | market generated | market trained |\n|---|---|---:|---:|---:|---:|\n")
+	p("\n**Groups a step: generated, and trained on (of N = 8)**, means over steps and seeds\n\n| constant | value | filter generated | filter trained | market generated | market trained | auction generated | auction trained |\n|---|---|---:|---:|---:|---:|---:|---:|\n")
 	rows(func(v *variant) string {
-		return fmt.Sprintf(" %.0f | %.2f | %.0f | %.2f |", v.generated["filter"], v.trained["filter"], v.generated["market"], v.trained["market"])
+		return fmt.Sprintf(" %.0f | %.2f | %.0f | %.2f | %.0f | %.2f |", v.generated["filter"], v.trained["filter"], v.generated["market"], v.trained["market"], v.generated["auction"], v.trained["auction"])
 	})
 
 	p("\n**Training pool in-zone fraction**\n\n| constant | value |")
@@ -220,9 +225,9 @@ func render(vs map[string]*variant) string {
 		return c.String()
 	})
 
-	p("\n**Held-out pass@1, for scale**\n\n| constant | value | base | uniform | filter | market |\n|---|---|---:|---:|---:|---:|\n")
+	p("\n**Held-out pass@1, for scale**\n\n| constant | value | base | uniform | filter | market | auction |\n|---|---|---:|---:|---:|---:|---:|\n")
 	rows(func(v *variant) string {
-		return fmt.Sprintf(" %.3f | %.3f | %.3f | %.3f |", v.basePass1, v.pass1["uniform"], v.pass1["filter"], v.pass1["market"])
+		return fmt.Sprintf(" %.3f | %.3f | %.3f | %.3f | %.3f |", v.basePass1, v.pass1["uniform"], v.pass1["filter"], v.pass1["market"], v.pass1["auction"])
 	})
 
 	var missing []string
