@@ -273,16 +273,8 @@ func (u *auction) award(ctx context.Context) error {
 // groupValue is the auction's value of a group's rewards: the population
 // std times one minus the mean, highest for hard groups inside the zone.
 func groupValue(r []float64) float64 {
-	var mean float64
-	for _, x := range r {
-		mean += x
-	}
-	mean /= float64(len(r))
-	var v float64
-	for _, x := range r {
-		v += (x - mean) * (x - mean)
-	}
-	return math.Sqrt(v/float64(len(r))) * (1 - mean)
+	mean, std := eval.MeanStd(r)
+	return std * (1 - mean)
 }
 
 // throughput is the tie-break after value: the group's generated tokens
