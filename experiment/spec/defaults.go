@@ -117,9 +117,11 @@ func (m *Market) setDefaults() {
 	m.ProofBase = 8
 }
 
-func (a *Auction) setDefaults() {
-	*a = Auction{Deadline: 150, SigmaMin: 0.24, PerPrompt: 10}
-}
+func (a *Auction) setDefaults() { *a = DefaultAuction() }
+
+// DefaultAuction is an auction block's defaults: the public design's
+// deadline, gate and per-prompt cap, and no proof budget.
+func DefaultAuction() Auction { return Auction{Deadline: 150, SigmaMin: 0.24, PerPrompt: 10} }
 
 func (g *MinerGroup) setDefaults() {
 	g.Count = 1

@@ -309,8 +309,8 @@ type Sweep struct {
 // Selector is one line of the sweep plot.
 type Selector struct {
 	Name      string    `yaml:"name" doc:"label in tables and plots" pattern:"^[A-Za-z0-9][A-Za-z0-9._-]*$"`
-	Kind      string    `yaml:"kind" doc:"filter: uniform sampling with the reactive filter; market: miners with the given estimator" enum:"filter,market"`
-	Estimator Estimator `yaml:"estimator" doc:"market only"`
+	Kind      string    `yaml:"kind" doc:"filter: uniform sampling with the reactive filter; market: miners with the given estimator racing to fill each window; auction: the same miners in the difficulty auction (the first auction arm's parameters, or the defaults)" enum:"filter,market,auction"`
+	Estimator Estimator `yaml:"estimator" doc:"market and auction only"`
 }
 
 // Output says where results go.

@@ -83,7 +83,7 @@ func points(levels []Level, sels []spec.Selector, seeds []uint64, runs []Run) []
 	var out []Point
 	for li, lv := range levels {
 		for si, sel := range sels {
-			market := sel.Kind == "market"
+			market := sel.Kind == "market" || sel.Kind == "auction" // a market of either mechanism
 			var (
 				waste, carried, hit, u1000, late, dup, inflight []float64
 				rate, rateCarried, filterRate                   []float64

@@ -185,6 +185,9 @@ type plan struct {
 	// group of honest miners whose estimator each selector replaces.
 	market spec.Market
 	miner  spec.MinerGroup
+	// auction is the auction selectors' parameters: the spec's first
+	// auction arm's, or the defaults.
+	auction spec.Auction
 }
 
 func newPlan(s *spec.Spec) (*plan, error) {
@@ -212,10 +215,10 @@ func newPlan(s *spec.Spec) (*plan, error) {
 	for i, sel := range sw.Selectors {
 		switch sel.Kind {
 		case "filter":
-		case "market":
+		case "market", "auction":
 			hasMarket = true
 		default:
-			return nil, fmt.Errorf("zone: sweep.selectors[%d] (%s) has kind %q; want filter or market", i, sel.Name, sel.Kind)
+			return nil, fmt.Errorf("zone: sweep.selectors[%d] (%s) has kind %q; want filter, market or auction", i, sel.Name, sel.Kind)
 		}
 	}
 	if !hasMarket {
@@ -224,8 +227,15 @@ func newPlan(s *spec.Spec) (*plan, error) {
 	if sw.Miners < 1 {
 		return nil, fmt.Errorf("zone: sweep.miners is %d; want at least 1", sw.Miners)
 	}
+	p.auction = spec.DefaultAuction()
 	for _, a := range s.Arms {
-		if a.Source != "market" || a.Market == nil {
+		if a.Source == "market" && a.Market != nil && a.Market.Auctioned() && a.Market.Auction != nil {
+			p.auction = *a.Market.Auction
+			break
+		}
+	}
+	for _, a := range s.Arms {
+		if a.Source != "market" || a.Market == nil || a.Market.Auctioned() {
 			continue
 		}
 		p.market = *a.Market
@@ -277,8 +287,12 @@ func (p *plan) run(ctx context.Context, r runners.Runner, pool *dataset.Set, sel
 			}
 			t.add(&b.Account)
 		}
-	case "market":
+	case "market", "auction":
 		mk := p.market
+		if sel.Kind == "auction" {
+			a := p.auction
+			mk.Kind, mk.Auction, mk.MaxRounds = spec.MarketAuction, &a, 0
+		}
 		g := p.miner
 		g.Estimator = sel.Estimator
 		mk.Miners = []spec.MinerGroup{g}

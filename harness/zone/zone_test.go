@@ -259,3 +259,29 @@ func sampledInZone(t *testing.T, r runners.Runner, s *spec.Spec, pool *dataset.S
 	}
 	return in, n
 }
+
+// An auction selector is a market of the difficulty auction: its points
+// carry the market's shares and a multiplier over the filter, and no window
+// trains on more than N groups.
+func TestAuctionSelectors(t *testing.T) {
+	t.Parallel()
+	s, pool := load(t, "dataset.train.generated.size=2000", "sweep.grid=[0.05]",
+		"sweep.seeds=[1]", "sweep.windows=3", "sweep.warmup=3")
+	res := sweep(t, s, pool, 0)
+	seen := 0
+	for _, p := range res.Points {
+		if p.Kind != "auction" || p.Seed == nil {
+			continue
+		}
+		seen++
+		if math.IsNaN(p.Multiplier) || !(p.InFlightShare > 0 && p.InFlightShare < 1) {
+			t.Errorf("%s: multiplier %g, in-flight share %g; want a market's", p.Selector, p.Multiplier, p.InFlightShare)
+		}
+		if p.UsefulGroups > int64(s.Train.GroupsPerStep*p.Windows) {
+			t.Errorf("%s: %d groups trained on in %d windows of %d", p.Selector, p.UsefulGroups, p.Windows, s.Train.GroupsPerStep)
+		}
+	}
+	if seen != 2 {
+		t.Fatalf("%d auction points; the committed sweep has two auction selectors", seen)
+	}
+}
