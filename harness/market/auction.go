@@ -56,7 +56,7 @@ func (m *Source) openAuction(step int, published string) (*auction, error) {
 	cfg := &m.cfg
 	ak := *m.mk.Auction
 	w.gate = ak.SigmaMin
-	w.score = auctionScore(cfg.Train.GroupSize, ak.SigmaMin)
+	w.score = auctionScore(cfg.Train.GroupSize, ak.SigmaMin, m.clearing)
 	return &auction{
 		window:    w,
 		ak:        ak,
@@ -288,20 +288,15 @@ func throughput(a *attempt) float64 {
 }
 
 // auctionScore is what an auction's miner maximizes over its candidates:
-// the expected value of a group of g at success chance p, the value of k
-// successes counted only where the group passes the gate.
-func auctionScore(g int, gate float64) func(p float64) float64 {
+// the expected value of a group of g at success chance p that would have
+// won the last window — k successes count with their value where they pass
+// the gate and reach clearing, the lowest value that won when every slot
+// filled (0 when some went unfilled: then anything in the gate could win).
+func auctionScore(g int, gate, clearing float64) func(p float64) float64 {
 	value := make([]float64, g+1)
-	r := make([]float64, g)
 	for k := range value {
-		for j := range r {
-			r[j] = 0
-			if j < k {
-				r[j] = 1
-			}
-		}
-		if eval.InZone(r, gate) {
-			value[k] = binomial(g, k) * groupValue(r)
+		if v := binaryValue(k, g); eval.InZone(binaryRewards(k, g), gate) && v >= clearing {
+			value[k] = binomial(g, k) * v
 		}
 	}
 	return func(p float64) float64 {
@@ -313,6 +308,31 @@ func auctionScore(g int, gate float64) func(p float64) float64 {
 		}
 		return e
 	}
+}
+
+// binaryRewards is a group of g rewards with k successes.
+func binaryRewards(k, g int) []float64 {
+	r := make([]float64, g)
+	for j := range k {
+		r[j] = 1
+	}
+	return r
+}
+
+// binaryValue is the value of a group of g with k successes.
+func binaryValue(k, g int) float64 { return groupValue(binaryRewards(k, g)) }
+
+// clearingValue is the lowest value among a window's winners when all n
+// slots filled, 0 otherwise: the value a group needed to win it.
+func clearingValue(l lesson, g, n int) float64 {
+	if len(l.accepted) < n {
+		return 0
+	}
+	low := math.Inf(1)
+	for _, i := range l.accepted {
+		low = min(low, binaryValue(int(math.Round(l.groups[i].successes)), g))
+	}
+	return low
 }
 
 func binomial(n, k int) float64 {

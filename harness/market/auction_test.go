@@ -179,7 +179,7 @@ func TestAuctionIsDeterministic(t *testing.T) {
 // A miner's expected value of a group is nil at p = 0 and 1 and largest for
 // hard prompts inside the zone; its values sum the gate-passing outcomes.
 func TestAuctionScore(t *testing.T) {
-	score := auctionScore(8, 0.24)
+	score := auctionScore(8, 0.24, 0)
 	if score(0) != 0 || math.Abs(score(1)) > 1e-15 {
 		t.Fatalf("score(0) = %g, score(1) = %g; want 0", score(0), score(1))
 	}
@@ -194,5 +194,29 @@ func TestAuctionScore(t *testing.T) {
 	}
 	if v := groupValue([]float64{1, 1, 0, 0, 0, 0, 0, 0}); math.Abs(v-math.Sqrt(0.1875)*0.75) > 1e-12 {
 		t.Errorf("value of 2 of 8: %g", v)
+	}
+}
+
+// A miner counts only the outcomes that would have won the last window:
+// with the clearing value at 2 of 8 right (the most a group can be worth),
+// only k = 2 counts, and the score peaks near p = 1/4.
+func TestAuctionScoreAgainstTheClearingValue(t *testing.T) {
+	score := auctionScore(8, 0.24, binaryValue(2, 8))
+	best, arg := 0.0, 0.0
+	for p := 0.01; p < 1; p += 0.01 {
+		if s := score(p); s > best {
+			best, arg = s, p
+		}
+	}
+	want := binomial(8, 2) * math.Pow(0.25, 2) * math.Pow(0.75, 6) * binaryValue(2, 8)
+	if math.Abs(arg-0.25) > 0.011 || math.Abs(score(0.25)-want) > 1e-12 {
+		t.Errorf("peak at p = %.2f, score(1/4) = %g; want 0.25 and %g", arg, score(0.25), want)
+	}
+	l := lesson{groups: []lessonGroup{{successes: 2}, {successes: 4}, {successes: 1}}, accepted: []int{0, 1}}
+	if c := clearingValue(l, 8, 2); c != binaryValue(4, 8) {
+		t.Errorf("clearing value %g; want the lower winner's, %g", c, binaryValue(4, 8))
+	}
+	if c := clearingValue(l, 8, 3); c != 0 {
+		t.Errorf("a window with a slot unfilled clears at %g; want 0", c)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/relix-lab/relix/experiment/spec"
 	"github.com/relix-lab/relix/harness/source/sourcetest"
 )
 
@@ -15,10 +16,20 @@ import (
 // deltas to a new market: every estimator's memories and weights and every
 // cooldown must be the very same floats and steps, not just close.
 func TestApplyRebuildsTheState(t *testing.T) {
+	for _, kind := range []string{spec.MarketRace, spec.MarketAuction} {
+		t.Run(kind, func(t *testing.T) { applyRebuildsTheState(t, kind) })
+	}
+}
+
+func applyRebuildsTheState(t *testing.T, kind string) {
 	arm := sourcetest.MarketArm("mixed",
 		sourcetest.Miners(2, Honest, "learned"), sourcetest.Miners(2, Honest, "history"), sourcetest.Miners(1, Honest, "oracle"),
 		sourcetest.Miners(1, Honest, "random"), sourcetest.Miners(1, Stale, "random"), sourcetest.Miners(1, Forger, "learned"),
 		sourcetest.Miners(1, Copycat, "random"))
+	if kind == spec.MarketAuction {
+		arm.Market.Kind = kind
+		arm.Market.Auction = &spec.Auction{Deadline: 40, SigmaMin: 0.24, PerPrompt: 10}
+	}
 	tr := sourcetest.Train()
 	tr.Cooldown = 4
 	f := sourcetest.NewFake(sourcetest.Pool(t))
@@ -42,6 +53,9 @@ func TestApplyRebuildsTheState(t *testing.T) {
 	}
 	if !reflect.DeepEqual(live.cool, replayed.cool) {
 		t.Error("the cooldowns differ")
+	}
+	if live.clearing != replayed.clearing {
+		t.Errorf("the clearing values differ: %g live, %g replayed", live.clearing, replayed.clearing)
 	}
 	for i, mn := range live.miners {
 		switch est := mn.est.(type) {

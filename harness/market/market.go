@@ -51,6 +51,10 @@ type Source struct {
 	upper  bool
 	last   lesson // the last window's (Delta)
 
+	// clearing is the auction's: the lowest winning value of the last
+	// window whose N slots all filled, 0 when they did not (auction.go).
+	clearing float64
+
 	oracleP oracleCache // trueProbability's
 	ahead   *ahead      // the next step's window, raced ahead (Ahead)
 	scores  scoreMemo   // the open window's (window.scoreCache)

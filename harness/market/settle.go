@@ -147,4 +147,7 @@ func (m *Source) learn(step int, l lesson) {
 	for _, i := range l.accepted {
 		m.cool.Use(l.groups[i].prompt, step)
 	}
+	if m.mk.Auctioned() {
+		m.clearing = clearingValue(l, m.cfg.Train.GroupSize, m.cfg.Train.GroupsPerStep)
+	}
 }
