@@ -13,6 +13,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/relix-lab/relix/scripts/internal/runtable"
@@ -40,6 +41,10 @@ type variant struct {
 }
 
 var trained = []string{"uniform", "filter", "market"}
+
+// scored are the arms whose held-out pass@k the tables show: the trained
+// arms and the auction.
+var scored = append(slices.Clone(trained), "auction")
 
 func main() {
 	out := flag.String("o", "", "Markdown file whose ablation section is rewritten (default: print the section)")
@@ -79,7 +84,7 @@ func read(dir string) (*variant, error) {
 	value := r.Values(&err)
 	v.basePass1, v.basePass4 = value("base", "pass@1"), value("base", "pass@4")
 	v.baseTrunc = value("base", "truncation")
-	for _, arm := range trained {
+	for _, arm := range scored {
 		v.pass1[arm], v.pass4[arm] = value(arm, "pass@1"), value(arm, "pass@4")
 	}
 	for _, arm := range []string{"filter", "market"} {
@@ -107,11 +112,11 @@ func render(vs []*variant) string {
 		ref.finalStep, ref.finalStep, ref.finalStep, ref.finalStep)
 
 	p("**Held-out pass@k** (base: the untrained checkpoint)\n\n")
-	p("| variant | base pass@1 | base pass@4 | base trunc. | uniform pass@1 | uniform pass@4 | filter pass@1 | filter pass@4 | market pass@1 | market pass@4 |\n")
-	p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	p("| variant | base pass@1 | base pass@4 | base trunc. | uniform pass@1 | uniform pass@4 | filter pass@1 | filter pass@4 | market pass@1 | market pass@4 | auction pass@1 | auction pass@4 |\n")
+	p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, v := range vs {
 		p("| %s | %.3f | %.3f | %.1f%% |", v.name, v.basePass1, v.basePass4, 100*v.baseTrunc)
-		for _, arm := range trained {
+		for _, arm := range scored {
 			p(" %.3f | %.3f |", v.pass1[arm], v.pass4[arm])
 		}
 		p("\n")
@@ -145,15 +150,15 @@ func render(vs []*variant) string {
 
 	if len(vs) > 1 {
 		p("\n**Change from %s** (every column in percentage points: pass@k × 100, truncation, in-zone and waste)\n\n", ref.name)
-		p("| variant | base pass@1 | base trunc. | uniform pass@1 | filter pass@1 | market pass@1 | market − uniform | uniform in-zone @%d | market in-zone @%d | market waste |\n", probeSteps[2], probeSteps[2])
-		p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+		p("| variant | base pass@1 | base trunc. | uniform pass@1 | filter pass@1 | market pass@1 | auction pass@1 | market − uniform | uniform in-zone @%d | market in-zone @%d | market waste |\n", probeSteps[2], probeSteps[2])
+		p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 		last := len(probeSteps) - 1
 		for _, v := range vs[1:] {
 			pp := func(a, b float64) string { return fmt.Sprintf("%+.1f", 100*(a-b)) }
-			p("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", v.name,
+			p("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", v.name,
 				pp(v.basePass1, ref.basePass1), pp(v.baseTrunc, ref.baseTrunc),
 				pp(v.pass1["uniform"], ref.pass1["uniform"]), pp(v.pass1["filter"], ref.pass1["filter"]),
-				pp(v.pass1["market"], ref.pass1["market"]), pp(v.diff, ref.diff),
+				pp(v.pass1["market"], ref.pass1["market"]), pp(v.pass1["auction"], ref.pass1["auction"]), pp(v.diff, ref.diff),
 				pp(v.inZone["uniform"][last], ref.inZone["uniform"][last]),
 				pp(v.inZone["market"][last], ref.inZone["market"][last]),
 				pp(v.waste["market"], ref.waste["market"]))
