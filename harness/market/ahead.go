@@ -41,7 +41,7 @@ type aheadGroup struct {
 // with every other miner's next group.
 func (r *race) generateGroup(ctx context.Context, a *attempt) error {
 	if r.many == nil {
-		return r.generate(ctx, a)
+		return r.generate(ctx, a, r.sampling(a.miner, a.seq))
 	}
 	cfg := &r.m.cfg
 	prompt := source.Prompt(&cfg.Pool.Problems[a.prompt])

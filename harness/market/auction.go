@@ -11,7 +11,6 @@ import (
 	"github.com/relix-lab/relix/experiment/seed"
 	"github.com/relix-lab/relix/experiment/spec"
 	"github.com/relix-lab/relix/harness/source"
-	"github.com/relix-lab/relix/runners"
 )
 
 // auction is the difficulty auction, the market's second mechanism
@@ -30,16 +29,8 @@ import (
 // time as in the race, with the same kinds and the same tie rule.
 type auction struct {
 	*window
-	ak      spec.Auction
-	tieSeed uint64
-
-	events    eventQueue
-	started   int
-	cap       int
-	seq       []int
-	idle      []bool
-	tried     []map[int]bool
-	now       float64
+	clock
+	ak        spec.Auction
 	admitted  []*attempt // in arrival order
 	claims    map[claim]bool
 	perPrompt map[int]int
@@ -59,12 +50,8 @@ func (m *Source) openAuction(step int, published string) (*auction, error) {
 	w.score = auctionScore(cfg.Train.GroupSize, ak.SigmaMin, m.clearing)
 	return &auction{
 		window:    w,
+		clock:     newClock(cfg, step, len(m.miners), MaxWindowRounds*cfg.Train.GroupsPerStep),
 		ak:        ak,
-		tieSeed:   seed.Derive(cfg.Seed, cfg.Arm.Name, step, "ties"),
-		cap:       MaxWindowRounds * cfg.Train.GroupsPerStep,
-		seq:       make([]int, len(m.miners)),
-		idle:      make([]bool, len(m.miners)),
-		tried:     make([]map[int]bool, len(m.miners)),
 		claims:    map[claim]bool{},
 		perPrompt: map[int]int{},
 	}, nil
@@ -114,57 +101,22 @@ func (u *auction) run(ctx context.Context) error {
 // start has miner mn start its next group at time t, unless the window
 // will have closed or cannot take more.
 func (u *auction) start(ctx context.Context, mn *miner, t float64) error {
-	if t >= u.ak.Deadline || u.started >= u.cap {
+	if t >= u.ak.Deadline {
 		return nil
 	}
-	cfg := &u.m.cfg
-	a := &attempt{miner: mn, seq: u.seq[mn.index], ckpt: u.published, start: t}
-	a.rng = seed.Stream(cfg.Seed, cfg.Arm.Name, u.step, "miner", mn.index, a.seq)
-	switch mn.spec.Behaviour {
-	case Stale:
-		if u.published == u.base {
-			return nil
-		}
-		a.ckpt = u.base
-	case Copycat:
-		i, ok := u.copyTarget(mn)
-		if !ok {
-			u.idle[mn.index] = true
-			return nil
-		}
-		u.idle[mn.index] = false
-		a.prompt = i
-	}
-	if mn.spec.Behaviour != Copycat {
-		i, ok, err := u.pick(mn, a.rng)
-		if err != nil || !ok {
-			return err
-		}
-		a.prompt = i
-	}
-	u.seq[mn.index]++
-	u.started++
-	a.index = len(u.attempts)
-	u.attempts = append(u.attempts, a)
-	// The seed names the window and the prompt, not the miner: another
-	// identity on the same prompt generates the very same group.
-	a.sample = source.Sampling(cfg.Train, seed.Derive(cfg.Seed, cfg.Arm.Name, u.step, "auction", a.prompt))
-	prompt := source.Prompt(&cfg.Pool.Problems[a.prompt])
-	comps, err := cfg.Runner.Generate(ctx, a.ckpt, []runners.Prompt{prompt}, cfg.Train.GroupSize, a.sample)
-	if err != nil {
+	a, err := u.begin(&u.clock, mn, t, u.copyTarget)
+	if a == nil || err != nil {
 		return err
 	}
-	if err := u.generated(a, prompt, comps); err != nil {
+	// The seed names the window and the prompt, not the miner: another
+	// identity on the same prompt generates the very same group.
+	cfg := &u.m.cfg
+	if err := u.generate(ctx, a, source.Sampling(cfg.Train, seed.Derive(cfg.Seed, cfg.Arm.Name, u.step, "auction", a.prompt))); err != nil {
 		return err
 	}
 	a.done = t + a.generationTime(u.m.mk.Timing, mn.spec.Throughput)
 	u.push(evDone, a.done, a)
 	return nil
-}
-
-func (u *auction) push(kind int, t float64, a *attempt) {
-	tie := seed.Mix(u.tieSeed ^ seed.Mix(uint64(a.miner.index)<<40^uint64(a.seq)<<2^uint64(kind)))
-	heap.Push(&u.events, &event{time: t, tie: tie, kind: kind, a: a})
 }
 
 // copyTarget is the most recently admitted prompt of another miner that

@@ -7,7 +7,6 @@ import (
 
 	"github.com/relix-lab/relix/experiment/spec"
 
-	"github.com/relix-lab/relix/experiment/seed"
 	"github.com/relix-lab/relix/harness/source"
 )
 
@@ -29,22 +28,14 @@ import (
 // "late".
 type race struct {
 	*window
-	tieSeed uint64
-
-	events  eventQueue
-	started int
-	cap     int
-	seq     []int  // per miner: groups started in the window
-	idle    []bool // per miner: a copycat waiting for something to copy
-	tried   []map[int]bool
-	sealed  bool
+	clock
+	sealed bool
 
 	// many is the runner when it answers several generate calls in one
 	// round trip, and ahead each miner's next group generated ahead with
 	// another's (ahead.go).
 	many  generateMany
 	ahead []*aheadGroup
-	now   float64
 
 	// The proofs computed ahead of their submissions' arrival (prove), by
 	// submission until read: proving counts those under way, and
@@ -65,13 +56,9 @@ func (m *Source) openRace(step int, published string) (*race, error) {
 	many, _ := cfg.Runner.(generateMany)
 	return &race{
 		window:  w,
+		clock:   newClock(cfg, step, len(m.miners), m.mk.Rounds()*cfg.Train.GroupsPerStep),
 		many:    many,
 		ahead:   make([]*aheadGroup, len(m.miners)),
-		tieSeed: seed.Derive(cfg.Seed, cfg.Arm.Name, step, "ties"),
-		cap:     m.mk.Rounds() * cfg.Train.GroupsPerStep,
-		seq:     make([]int, len(m.miners)),
-		idle:    make([]bool, len(m.miners)),
-		tried:   make([]map[int]bool, len(m.miners)),
 		pending: map[*submission]*pendingProof{},
 	}, nil
 }
@@ -105,11 +92,6 @@ func (q *eventQueue) Pop() any {
 	e := old[len(old)-1]
 	*q = old[:len(old)-1]
 	return e
-}
-
-func (r *race) push(kind int, t float64, a *attempt) {
-	tie := seed.Mix(r.tieSeed ^ seed.Mix(uint64(a.miner.index)<<40^uint64(a.seq)<<2^uint64(kind)))
-	heap.Push(&r.events, &event{time: t, tie: tie, kind: kind, a: a})
 }
 
 // run races the window until it seals or nothing is left to happen.
@@ -171,38 +153,10 @@ func (r *race) run(ctx context.Context) error {
 
 // start has miner mn start its next group at time t, if it has one.
 func (r *race) start(ctx context.Context, mn *miner, t float64) error {
-	if r.started >= r.cap {
-		return nil
+	a, err := r.begin(&r.clock, mn, t, r.copyTarget)
+	if a == nil || err != nil {
+		return err
 	}
-	cfg := &r.m.cfg
-	a := &attempt{miner: mn, seq: r.seq[mn.index], ckpt: r.published, start: t}
-	a.rng = seed.Stream(cfg.Seed, cfg.Arm.Name, r.step, "miner", mn.index, a.seq)
-	switch mn.spec.Behaviour {
-	case Stale:
-		if r.published == r.base {
-			return nil // nothing older than the published checkpoint yet: it would be honest
-		}
-		a.ckpt = r.base
-	case Copycat:
-		i, ok := r.copyTarget(mn)
-		if !ok {
-			r.idle[mn.index] = true
-			return nil
-		}
-		r.idle[mn.index] = false
-		a.prompt = i
-	}
-	if mn.spec.Behaviour != Copycat {
-		i, ok, err := r.pick(mn, a.rng)
-		if err != nil || !ok {
-			return err
-		}
-		a.prompt = i
-	}
-	r.seq[mn.index]++
-	r.started++
-	a.index = len(r.attempts)
-	r.attempts = append(r.attempts, a)
 	if err := r.generateGroup(ctx, a); err != nil {
 		return err
 	}

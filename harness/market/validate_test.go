@@ -24,7 +24,7 @@ func inZoneAttempt(t *testing.T, w *window, mn *miner, i int, in bool) *attempt 
 			a.ckpt = w.base
 		}
 		a.rng = seed.Stream(1, "test", seq)
-		if err := w.generate(context.Background(), a); err != nil {
+		if err := w.generate(context.Background(), a, w.sampling(mn, seq)); err != nil {
 			t.Fatal(err)
 		}
 		if a.inZone == in {

@@ -1,6 +1,7 @@
 package market
 
 import (
+	"container/heap"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -92,15 +93,82 @@ func (m *Source) open(step int, published string) (*window, error) {
 	return w, nil
 }
 
-// generate samples the attempt's group and rewards it.
-func (w *window) generate(ctx context.Context, a *attempt) error {
-	a.sample = w.sampling(a.miner, a.seq)
+// generate samples the attempt's group with s and rewards it.
+func (w *window) generate(ctx context.Context, a *attempt, s runners.Sampling) error {
+	a.sample = s
 	prompt := source.Prompt(&w.m.cfg.Pool.Problems[a.prompt])
 	comps, err := w.m.cfg.Runner.Generate(ctx, a.ckpt, []runners.Prompt{prompt}, w.m.cfg.Train.GroupSize, a.sample)
 	if err != nil {
 		return err
 	}
 	return w.generated(a, prompt, comps)
+}
+
+// clock is what a mechanism keeps of virtual time and of its miners'
+// turns: the events in (time, tie) order, where tie is a hash of (window,
+// miner, group, event kind), so the order is a function of the seed alone;
+// and who has started what.
+type clock struct {
+	tieSeed uint64
+	events  eventQueue
+	now     float64
+	started int
+	cap     int
+	seq     []int  // per miner: groups started in the window
+	idle    []bool // per miner: a copycat waiting for something to copy
+	tried   []map[int]bool
+}
+
+func newClock(cfg *source.Config, step, miners, cap int) clock {
+	return clock{tieSeed: seed.Derive(cfg.Seed, cfg.Arm.Name, step, "ties"), cap: cap,
+		seq: make([]int, miners), idle: make([]bool, miners), tried: make([]map[int]bool, miners)}
+}
+
+func (c *clock) push(kind int, t float64, a *attempt) {
+	tie := seed.Mix(c.tieSeed ^ seed.Mix(uint64(a.miner.index)<<40^uint64(a.seq)<<2^uint64(kind)))
+	heap.Push(&c.events, &event{time: t, tie: tie, kind: kind, a: a})
+}
+
+// begin is miner mn's next group, started at time t, with the checkpoint
+// and prompt its behaviour gives it, counted in c and the window; nil when
+// the miner starts nothing now: the window has started its cap, a stale
+// miner has nothing older than the published checkpoint (it would be
+// honest), a copycat has nothing to copy (copyTarget; it waits, idle), or
+// there is nothing left to pick.
+func (w *window) begin(c *clock, mn *miner, t float64, copyTarget func(*miner) (int, bool)) (*attempt, error) {
+	if c.started >= c.cap {
+		return nil, nil
+	}
+	cfg := &w.m.cfg
+	a := &attempt{miner: mn, seq: c.seq[mn.index], ckpt: w.published, start: t}
+	a.rng = seed.Stream(cfg.Seed, cfg.Arm.Name, w.step, "miner", mn.index, a.seq)
+	switch mn.spec.Behaviour {
+	case Stale:
+		if w.published == w.base {
+			return nil, nil
+		}
+		a.ckpt = w.base
+	case Copycat:
+		i, ok := copyTarget(mn)
+		if !ok {
+			c.idle[mn.index] = true
+			return nil, nil
+		}
+		c.idle[mn.index] = false
+		a.prompt = i
+	}
+	if mn.spec.Behaviour != Copycat {
+		i, ok, err := w.pick(mn, a.rng)
+		if err != nil || !ok {
+			return nil, err
+		}
+		a.prompt = i
+	}
+	c.seq[mn.index]++
+	c.started++
+	a.index = len(w.attempts)
+	w.attempts = append(w.attempts, a)
+	return a, nil
 }
 
 // sampling is the sampling of group seq of miner mn in the window.
