@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"time"
 )
 
 // A proof asks for hidden states in bursts: a group's completions are
@@ -153,11 +154,7 @@ func (r *Runner) hiddenBatch(ctx context.Context, calls []*hiddenCall) {
 		req.items[i] = c.req
 		needs = append(needs, c.req.params.Checkpoint)
 	}
-	var res batchAnswer
-	_, err := r.do(ctx, MethodBatch, req, r.cfg.Timeouts.Other.Std(), &res, dedupe(needs)...)
-	if err == nil && len(res.Responses) != len(calls) {
-		err = fmt.Errorf("worker: batch: %d responses for %d requests", len(res.Responses), len(calls))
-	}
+	_, res, err := r.batch(ctx, req, len(calls), r.cfg.Timeouts.Other.Std(), needs)
 	for i, c := range calls {
 		if err != nil {
 			c.err = err
@@ -183,6 +180,18 @@ func (r *Runner) hiddenBatch(ctx context.Context, calls []*hiddenCall) {
 			}
 		}
 	}
+}
+
+// batch sends a batch of n requests (a batchOf, or a perProc that becomes
+// one) after restoring the checkpoints they name, and returns the process
+// that answered and its answer, which must hold n responses.
+func (r *Runner) batch(ctx context.Context, req any, n int, timeout time.Duration, needs []string) (*proc, batchAnswer, error) {
+	var res batchAnswer
+	p, err := r.do(ctx, MethodBatch, req, timeout, &res, dedupe(needs)...)
+	if err == nil && len(res.Responses) != n {
+		err = fmt.Errorf("worker: batch: %d responses for %d requests", len(res.Responses), n)
+	}
+	return p, res, err
 }
 
 // batchRequest is a batch of hidden requests, each with its handle for the

@@ -54,11 +54,7 @@ func (r *Runner) GenerateMany(ctx context.Context, calls []runners.GenerateCall)
 		params[i] = GenerateParams{Checkpoint: c.Checkpoint, Prompts: nonNil(c.Prompts), N: c.N, Sampling: c.Sampling}
 		req.methods[i], req.params[i], needs[i] = MethodGenerate, params[i], c.Checkpoint
 	}
-	var res batchAnswer
-	p, err := r.do(ctx, MethodBatch, req, r.cfg.Timeouts.Generate.Std(), &res, dedupe(needs)...)
-	if err == nil && len(res.Responses) != len(calls) {
-		err = fmt.Errorf("worker: batch: %d responses for %d requests", len(res.Responses), len(calls))
-	}
+	p, res, err := r.batch(ctx, req, len(calls), r.cfg.Timeouts.Generate.Std(), needs)
 	for i, c := range calls {
 		if err != nil {
 			errs[i] = err
