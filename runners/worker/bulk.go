@@ -9,6 +9,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"unsafe"
 )
 
 // elem is the element type of a bulk array: token ids (u32), log-probs
@@ -61,6 +62,10 @@ func appendLE[T elem](dst []byte, xs []T) []byte {
 	at := len(dst)
 	dst = slices.Grow(dst, len(xs)*elemSize[T]())[:at+len(xs)*elemSize[T]()]
 	b := dst[at:]
+	if littleEndianHost {
+		copy(b, asBytes(xs)) // a memmove: the loop below is most of a replay's encoding
+		return dst
+	}
 	switch xs := any(xs).(type) {
 	case []uint32:
 		for i, x := range xs {
@@ -81,6 +86,10 @@ func appendLE[T elem](dst []byte, xs []T) []byte {
 // fromLE reads n elements from b, which holds exactly n·size bytes.
 func fromLE[T elem](b []byte, n int) []T {
 	out := make([]T, n)
+	if littleEndianHost {
+		copy(asBytes(out), b)
+		return out
+	}
 	switch o := any(out).(type) {
 	case []uint32:
 		for i := range o {
@@ -96,6 +105,18 @@ func fromLE[T elem](b []byte, n int) []T {
 		}
 	}
 	return out
+}
+
+// littleEndianHost is whether the wire's byte order is the machine's, so
+// that an array's memory is already its encoding.
+var littleEndianHost = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
+
+// asBytes is the memory of xs as bytes (no copy).
+func asBytes[T elem](xs []T) []byte {
+	if len(xs) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(&xs[0])), len(xs)*elemSize[T]())
 }
 
 func (b *bulk[T]) MarshalJSON() ([]byte, error) {

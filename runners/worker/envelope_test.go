@@ -201,6 +201,21 @@ var bodySeeds = []string{
 	`{"responses":[{"Result":{}}]}`,
 	`{"hidden":null}`,
 	`{}`,
+	`{"checkpoint":"sim-1","prompts":[{"id":"p-1","text":"What is $\\frac{1}{2}$?"}],"n":8,"sampling":{"temperature":0.9,"top_p":1,"max_tokens":8192,"seed":18446744073709551615,"tokens":true}}`,
+	`{"checkpoint":"c","prompts":[],"n":-1,"sampling":{"temperature":1e-3,"tokens":false,"extra":null}}`,
+	`{"prompts":[{"id":"a","id":"b"}],"sampling":{"max_tokens":1.5}}`,
+	`{"prompts":[null],"sampling":{"tokens":null}}`,
+	`{"requests":[{"method":"generate","params":{"checkpoint":"c","n":1}},{"method":"hidden","params": {"handle":3} }]}`,
+	`{"requests":[{"method":"save"},{"Method":"x"}]}`,
+}
+
+// fastPairs are the bodies the fast reader reads, each twice: for it and
+// for encoding/json.
+func fastPairs() [][2]any {
+	return [][2]any{
+		{&wireGenerateResult{}, &wireGenerateResult{}}, {&wireHiddenResult{}, &wireHiddenResult{}}, {&BatchResult{}, &BatchResult{}},
+		{&GenerateParams{}, &GenerateParams{}}, {&BatchParams{}, &BatchParams{}},
+	}
 }
 
 // FuzzFastBodies holds the fast body reader to encoding/json: where it
@@ -213,7 +228,7 @@ func FuzzFastBodies(f *testing.F) {
 		if _, ok := fastEnvelope(append(append([]byte(`{"id":1,"result":`), raw...), '}'), false); !ok {
 			return // bodies reach the reader only from a line the envelope reader took
 		}
-		for _, pair := range [][2]any{{&wireGenerateResult{}, &wireGenerateResult{}}, {&wireHiddenResult{}, &wireHiddenResult{}}, {&BatchResult{}, &BatchResult{}}} {
+		for _, pair := range fastPairs() {
 			fast, slow := pair[0], pair[1]
 			if !fastDecode(raw, fast) {
 				continue
@@ -231,7 +246,7 @@ func FuzzFastBodies(f *testing.F) {
 func TestFastBodySeeds(t *testing.T) {
 	took := 0
 	for _, s := range bodySeeds {
-		for _, pair := range [][2]any{{&wireGenerateResult{}, &wireGenerateResult{}}, {&wireHiddenResult{}, &wireHiddenResult{}}, {&BatchResult{}, &BatchResult{}}} {
+		for _, pair := range fastPairs() {
 			if fastDecode([]byte(s), pair[0]) {
 				took++
 				require.NoError(t, strictUnmarshal([]byte(s), pair[1]), s)

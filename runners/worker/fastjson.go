@@ -6,6 +6,8 @@ import (
 	"math"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/relix-lab/relix/runners"
 )
 
 // The bodies relix reads most — generate results, one a market attempt,
@@ -30,6 +32,18 @@ func fastDecode(raw []byte, dst any) bool {
 	case *BatchResult:
 		var w BatchResult
 		ok = fastBatch(&s, &w)
+		if ok {
+			*d = w
+		}
+	case *GenerateParams:
+		var w GenerateParams
+		ok = fastGenerateParams(&s, &w)
+		if ok {
+			*d = w
+		}
+	case *BatchParams:
+		var w BatchParams
+		ok = fastBatchParams(&s, &w)
 		if ok {
 			*d = w
 		}
@@ -150,6 +164,89 @@ func fastBatch(s *scanner, w *BatchResult) bool {
 	})
 }
 
+// fastGenerateParams reads a generate request, the one a sim worker reads
+// most (a market's lookahead sends dozens a step).
+func fastGenerateParams(s *scanner, p *GenerateParams) bool {
+	return fastObject(s, []string{"checkpoint", "prompts", "n", "sampling"}, func(k int) bool {
+		var ok bool
+		switch k {
+		case 0:
+			p.Checkpoint, ok = s.plainString()
+		case 1:
+			p.Prompts = []runners.Prompt{}
+			ok = fastArray(s, func() bool {
+				var pr runners.Prompt
+				ok := fastObject(s, []string{"id", "text"}, func(k int) bool {
+					var ok bool
+					if k == 0 {
+						pr.ID, ok = s.plainString()
+					} else {
+						pr.Text, ok = s.plainString()
+					}
+					return ok
+				})
+				p.Prompts = append(p.Prompts, pr)
+				return ok
+			})
+		case 2:
+			var n int64
+			n, ok = s.plainInt()
+			p.N = int(n)
+		case 3:
+			ok = fastSampling(s, &p.Sampling)
+		}
+		return ok
+	})
+}
+
+func fastSampling(s *scanner, o *runners.Sampling) bool {
+	return fastObject(s, []string{"temperature", "top_p", "max_tokens", "seed", "tokens"}, func(k int) bool {
+		var ok bool
+		switch k {
+		case 0:
+			o.Temperature, ok = fastNumber[float64](s)
+		case 1:
+			o.TopP, ok = fastNumber[float64](s)
+		case 2:
+			var n int64
+			n, ok = s.plainInt()
+			o.MaxTokens = int(n)
+		case 3:
+			o.Seed, ok = s.plainUint()
+		case 4:
+			o.Tokens, ok = s.plainBool()
+		}
+		return ok
+	})
+}
+
+// fastBatchParams reads a batch request, each item's params as its raw
+// bytes (a slice of the body, which Serve clones off the reader) for the
+// item's own decoder.
+func fastBatchParams(s *scanner, p *BatchParams) bool {
+	return fastObject(s, []string{"requests"}, func(int) bool {
+		p.Requests = []BatchRequest{}
+		return fastArray(s, func() bool {
+			var r BatchRequest
+			ok := fastObject(s, []string{"method", "params"}, func(k int) bool {
+				if k == 0 {
+					var ok bool
+					r.Method, ok = s.plainString()
+					return ok
+				}
+				start := s.i
+				if !s.value(0) {
+					return false
+				}
+				r.Params = json.RawMessage(s.b[start:s.i])
+				return true
+			})
+			p.Requests = append(p.Requests, r)
+			return ok
+		})
+	})
+}
+
 // fastBulk reads a numeric array inline or a reference.
 func fastBulk[T elem](s *scanner) (*bulk[T], bool) {
 	if s.peek('{') {
@@ -258,6 +355,16 @@ func (s *scanner) plainString() (string, bool) {
 		return "", false
 	}
 	return string(out), true
+}
+
+func (s *scanner) plainBool() (bool, bool) {
+	switch {
+	case s.peek('t'):
+		return true, s.literal("true")
+	case s.peek('f'):
+		return false, s.literal("false")
+	}
+	return false, false
 }
 
 // plainInt reads an integer of at most 18 digits.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"slices"
 	"strings"
@@ -60,15 +61,28 @@ func startProc(argv []string, env []string, stderr *logTail, max int) (*proc, er
 	cmd.Stderr = stderr
 	cmd.WaitDelay = 5 * time.Second // a grandchild holding stderr open must not block Wait
 	setProcessGroup(cmd)
-	stdin, err := cmd.StdinPipe()
+	// The pipes are made here rather than by exec so that both can be
+	// widened: a replay's ids or a batch of groups then crosses in one
+	// write instead of a context switch every 64 KiB.
+	stdinR, stdin, err := os.Pipe()
 	if err != nil {
 		return nil, err
 	}
-	stdout, err := cmd.StdoutPipe()
+	stdout, stdoutW, err := os.Pipe()
 	if err != nil {
+		stdinR.Close()
+		stdin.Close()
 		return nil, err
 	}
-	if err := cmd.Start(); err != nil {
+	cmd.Stdin, cmd.Stdout = stdinR, stdoutW
+	widenPipe(stdin, pipeSize)
+	widenPipe(stdout, pipeSize)
+	err = cmd.Start()
+	stdinR.Close() // the worker holds its own copies now
+	stdoutW.Close()
+	if err != nil {
+		stdin.Close()
+		stdout.Close()
 		return nil, fmt.Errorf("starting the worker %q: %w", strings.Join(argv, " "), err)
 	}
 	p := &proc{
@@ -80,7 +94,7 @@ func startProc(argv []string, env []string, stderr *logTail, max int) (*proc, er
 }
 
 // read dispatches response lines until the process is gone, then reaps it.
-func (p *proc) read(stdout io.Reader) {
+func (p *proc) read(stdout io.ReadCloser) {
 	lines := newLineReader(stdout, p.max)
 	for {
 		line, err := lines.next()
@@ -121,6 +135,7 @@ func (p *proc) read(stdout io.Reader) {
 	}
 	p.kill()
 	werr := p.cmd.Wait()
+	stdout.Close()
 	p.log.flush()
 	p.mu.Lock()
 	if p.err == nil {

@@ -185,13 +185,17 @@ func (s *server) replied(id uint64, result any, e *Error) (int, error) {
 			body, enc.att = nil, nil
 		}
 	}
-	msg, err := appendResponse(make([]byte, 0, len(body)+len(enc.att)+64), id, body, e, len(enc.att))
+	msg, err := appendResponse(make([]byte, 0, len(body)+64), id, body, e, len(enc.att))
 	if err != nil {
 		return 0, err
 	}
-	msg = append(append(msg, '\n'), enc.att...)
+	msg = append(msg, '\n')
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
-	_, err = s.out.Write(msg)
-	return len(msg), err
+	// The line and its attachment in two writes: joining them first would
+	// copy a replay's ids once more.
+	if _, err = s.out.Write(msg); err == nil && len(enc.att) > 0 {
+		_, err = s.out.Write(enc.att)
+	}
+	return len(msg) + len(enc.att), err
 }

@@ -57,6 +57,11 @@ func encodeBody(e *encoder, v any) ([]byte, error) {
 	case json.RawMessage:
 		return v, nil // already JSON (a step kept for replay): inline arrays are always allowed
 	case GenerateResult:
+		mark := len(e.att)
+		if out := appendGenerateResult(nil, e, v); out != nil {
+			return out, nil
+		}
+		e.att = e.att[:mark]
 		w := wireGenerateResult{Completions: make([][]wireCompletion, len(v.Completions))}
 		for i, cs := range v.Completions {
 			w.Completions[i] = putCompletions(e, cs)
@@ -81,30 +86,25 @@ func encodeBody(e *encoder, v any) ([]byte, error) {
 	case HiddenResult:
 		return json.Marshal(wireHiddenResult{Hidden: putMatrix(e, v.Hidden)})
 	case batchOf:
-		w := BatchParams{Requests: make([]BatchRequest, len(v.params))}
+		// Written by hand: encoding/json would compact every item's params
+		// once more.
+		out := append([]byte(nil), `{"requests":[`...)
 		for i, p := range v.params {
 			raw, err := encodeBody(e, p)
 			if err != nil {
 				return nil, err
 			}
-			w.Requests[i] = BatchRequest{Method: v.methods[i], Params: raw}
+			if i > 0 {
+				out = append(out, ',')
+			}
+			out = append(out, `{"method":`...)
+			out = appendString(out, v.methods[i])
+			out = append(out, `,"params":`...)
+			out = append(append(out, raw...), '}')
 		}
-		return json.Marshal(w)
+		return append(out, "]}"...), nil
 	case batchReplies:
-		w := BatchResult{Responses: make([]BatchResponse, len(v))}
-		for i, r := range v {
-			w.Responses[i].Error = r.err
-			if r.err != nil {
-				continue
-			}
-			raw, err := encodeBody(e, r.result)
-			if err != nil {
-				w.Responses[i].Error = &Error{CodeFailed, "result does not encode as JSON: " + err.Error()}
-				continue
-			}
-			w.Responses[i].Result = raw
-		}
-		return json.Marshal(w)
+		return appendBatchReplies(nil, e, v), nil
 	}
 	return json.Marshal(v)
 }
@@ -180,6 +180,8 @@ func decodeBody(raw, att []byte, dst any) error {
 	case *batchAnswer:
 		d.att = att // the items are decoded by whoever asked for them
 		return fastOrStrict(raw, &d.BatchResult)
+	case *GenerateParams, *BatchParams:
+		return fastOrStrict(raw, dst)
 	case *HiddenResult:
 		var w wireHiddenResult
 		if err := fastOrStrict(raw, &w); err != nil {
