@@ -265,7 +265,7 @@ const (
 // MinerGroup is Count miners sharing an estimator, throughput and behaviour.
 type MinerGroup struct {
 	Count      int       `yaml:"count" doc:"number of miners in this group" min:"1" max:"10000"`
-	Behaviour  string    `yaml:"behaviour" doc:"honest, or an adversary whose every submission must be rejected: stale (old checkpoint), forger (claims rewards it did not earn or edits tokens), copycat (resubmits others' prompts)" enum:"honest,stale,forger,copycat"`
+	Behaviour  string    `yaml:"behaviour" doc:"honest, or an adversary: stale (old checkpoint), forger (claims rewards it did not earn or edits tokens), copycat (resubmits others' prompts), padder (pads completions to the token cap after committing), withholder (holds groups until just before the auction deadline), sybil (the group is one operator's identities, all on the prompt the first picked)" enum:"honest,stale,forger,copycat,padder,withholder,sybil"`
 	Estimator  Estimator `yaml:"estimator" doc:"how the miner predicts which prompts are in the zone"`
 	Throughput float64   `yaml:"throughput" doc:"tokens per second of virtual time" xmin:"0"`
 	Latency    float64   `yaml:"latency" doc:"mean network latency per submission, seconds of virtual time" min:"0"`

@@ -85,7 +85,7 @@ func (r *race) lookahead(calls *[]runners.GenerateCall) []pendingGroup {
 		if len(next) >= r.cap-r.started {
 			break
 		}
-		if r.ahead[mn.index] != nil || mn.spec.Behaviour == Copycat {
+		if r.ahead[mn.index] != nil || mn.spec.Behaviour == Copycat || mn.follower() {
 			continue
 		}
 		ckpt := r.published

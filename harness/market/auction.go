@@ -16,7 +16,7 @@ import (
 // auction is the difficulty auction, the market's second mechanism
 // (README.md, "The auction"): a window collects submissions until a fixed
 // deadline, admitting each on the cheap checks alone (everything but the
-// proof) under the auction's own σ gate, at most one claim per miner per
+// proof) under the auction's own σ gate, at most one claim per operator per
 // prompt and at most per_prompt groups per prompt. At the deadline the
 // admitted groups are ranked by difficulty, std(r)·(1 − mean(r)), ties
 // broken by throughput, then arrival, then a hash drawn after the
@@ -36,8 +36,9 @@ type auction struct {
 	perPrompt map[int]int
 }
 
-// claim is one miner's claim on one prompt.
-type claim struct{ miner, prompt int }
+// claim is one operator's claim on one prompt: a sybil's identities share
+// one (miner.operator).
+type claim struct{ operator, prompt int }
 
 func (m *Source) openAuction(step int, published string) (*auction, error) {
 	w, err := m.open(step, published)
@@ -138,20 +139,11 @@ func (u *auction) copyTarget(mn *miner) (int, bool) {
 // finish is the end of a group's generation: the miner checks it against
 // the auction's gate and submits it, or drops it as missed.
 func (u *auction) finish(a *attempt) {
-	switch {
-	case a.miner.spec.Behaviour == Forger:
-		a.sub = u.forge(a)
-	case eval.InZone(a.rewards, u.gate):
-		a.sub = u.honestSubmission(a)
-	default:
+	if a.sub = u.submissionOf(a, eval.InZone(a.rewards, u.gate)); a.sub == nil {
 		a.fate = source.ReasonMissed
 		return
 	}
-	a.submitted = true
-	a.arrival = a.done
-	if l := a.miner.spec.Latency; l > 0 {
-		a.arrival += l * a.rng.ExpFloat64()
-	}
+	u.send(a)
 	u.push(evArrive, a.arrival, a)
 }
 
@@ -166,7 +158,7 @@ func (u *auction) admit(ctx context.Context, a *attempt) error {
 		a.fate = source.RejectedPrefix + check
 		return nil
 	}
-	c := claim{a.miner.index, a.prompt}
+	c := claim{a.miner.operator, a.prompt}
 	if u.claims[c] || u.perPrompt[a.prompt] >= u.ak.PerPrompt {
 		a.fate = source.ReasonDuplicate // a second claim, or a prompt already claimed to the cap
 		return nil
@@ -229,12 +221,19 @@ func groupValue(r []float64) float64 {
 	return std * (1 - mean)
 }
 
-// throughput is the tie-break after value: the group's generated tokens
-// (each capped at the sampling's max_tokens by construction) per second of
-// virtual time from its start to its arrival.
+// throughput is the tie-break after value: the group's claimed tokens, each
+// completion's capped at the sampling's max_tokens, per virtual second from
+// the window's opening to the group's arrival. The validator sees when the
+// window opened and when a group arrived, never when its miner started, so
+// a group that arrives later with as many tokens ranks below: a copy or a
+// withheld group loses every tie.
 func throughput(a *attempt) float64 {
-	if elapsed := a.arrival - a.start; elapsed > 0 {
-		return float64(a.tokens) / elapsed
+	var tokens int
+	for _, c := range a.sub.completions {
+		tokens += min(c.NumTokens, a.sample.MaxTokens)
+	}
+	if a.arrival > 0 {
+		return float64(tokens) / a.arrival
 	}
 	return math.Inf(1)
 }

@@ -3,6 +3,7 @@ package market
 import (
 	"context"
 	"slices"
+	"strings"
 
 	"github.com/relix-lab/relix/eval"
 	"github.com/relix-lab/relix/experiment/dataset"
@@ -128,4 +129,80 @@ func forgeClaim(rewards []float64, z eval.Zone) []float64 {
 	}
 	c[0] = 1 - c[0]
 	return c
+}
+
+// pad is a padder's submission: its group as generated, with every
+// completion shorter than the sampling's token cap padded to the cap after
+// the miner committed to it — filler text after the answer (whitespace, so
+// the answer and the reward stay) and filler ids repeating its last id —
+// so that the group's token count, and with it the auction's first
+// tie-break, is the most a group can claim. Its commitments are those it
+// made while generating: a position past what it generated opens the last
+// state it has, which the validator's state of the padded sequence there is
+// not. The proof catches it at any challenged position in the padding.
+// (A padder that ran its model over the padded sequence before submitting
+// could commit to it honestly; telling sampled tokens from appended ones
+// would take a sampling check, which relix does not model.)
+func (w *window) pad(a *attempt) *submission {
+	cfg := &w.m.cfg
+	sub := w.honestSubmission(a)
+	cap := a.sample.MaxTokens
+	comps := slices.Clone(a.comps)
+	padded := false
+	for j, c := range comps {
+		if c.NumTokens >= cap || c.NumTokens == 0 {
+			continue
+		}
+		c.Text += strings.Repeat(" ", cap-c.NumTokens)
+		c.NumTokens, c.Finish = cap, runners.FinishLength
+		comps[j], padded = c, true
+	}
+	prob := &cfg.Pool.Problems[a.prompt]
+	rewards := make([]float64, len(comps))
+	for j, c := range comps {
+		rewards[j] = cfg.Reward(prob, c) // what the validator will find: the padder gains nothing by lying too
+	}
+	if !padded || !eval.InZone(rewards, w.gate) {
+		// Nothing to pad, or padding would cost the group its gate (a
+		// truncated completion scoring zero): it submits as generated.
+		return sub
+	}
+	sub.completions, sub.rewards, sub.padded = comps, rewards, true
+	sub.materialize = func(ctx context.Context, hidden proof.HiddenFunc) ([][]uint32, []proof.Opener, error) {
+		generated, err := w.replay(ctx, a)
+		if err != nil {
+			return nil, nil, err
+		}
+		honest := w.provers(a, generated, hidden)
+		submitted := make([][]uint32, len(generated))
+		openers := make([]proof.Opener, len(generated))
+		for j, t := range generated {
+			submitted[j], openers[j] = t, honest[j]
+			if n := len(t); n > 0 && n < cap {
+				out := slices.Grow(slices.Clone(t), cap-n)
+				for range cap - n {
+					out = append(out, t[n-1])
+				}
+				submitted[j] = out
+				openers[j] = clampedOpener{honest[j], n - 1}
+			}
+		}
+		return submitted, openers, nil
+	}
+	return sub
+}
+
+// clampedOpener opens positions past last at last: a commitment made for
+// fewer tokens than were submitted.
+type clampedOpener struct {
+	proof.Opener
+	last int
+}
+
+func (o clampedOpener) Open(ctx context.Context, positions []int) ([]proof.Commitment, error) {
+	at := make([]int, len(positions))
+	for i, p := range positions {
+		at[i] = min(p, o.last)
+	}
+	return o.Opener.Open(ctx, at)
 }

@@ -18,6 +18,8 @@ func intended(a *attempt) string {
 		return source.CheckProof
 	case Copycat:
 		return "distinct"
+	case Padder:
+		return source.CheckProof
 	}
 	return "" // a forger: by its mode
 }
@@ -26,7 +28,9 @@ func TestAdversaries(t *testing.T) {
 	p := sourcetest.Pool(t)
 	f := sourcetest.NewFake(p)
 	tr := sourcetest.Train()
-	arm := sourcetest.MarketArm("market", sourcetest.Miners(8, Honest, "history"), sourcetest.Miners(2, Stale, "random"), sourcetest.Miners(2, Forger, "history"), sourcetest.Miners(2, Copycat, "random"))
+	arm := sourcetest.MarketArm("market", sourcetest.Miners(8, Honest, "history"), sourcetest.Miners(2, Stale, "random"), sourcetest.Miners(2, Forger, "history"), sourcetest.Miners(2, Copycat, "random"),
+		sourcetest.Miners(2, Padder, "history"), sourcetest.Miners(1, Withholder, "history"), sourcetest.Miners(2, Sybil, "history"))
+	tr.Reward.Truncated = "grade" // a padded completion keeps its reward, so padding reaches the proof
 	m := newMarket(t, arm, tr, 5, f)
 	ctx := context.Background()
 	counts := map[string]int{}
@@ -42,6 +46,15 @@ func TestAdversaries(t *testing.T) {
 		sourcetest.CheckAccount(t, b, tr)
 		for _, a := range w.attempts {
 			beh := a.miner.spec.Behaviour
+			if beh == Padder && a.sub != nil && !a.sub.padded {
+				beh = Honest // nothing to pad: an honest group
+			}
+			if beh == Withholder || beh == Sybil {
+				// Real work, submitted late or from many identities: the race
+				// may accept it (TestAuctionAdversaries prices both).
+				counts[beh+" "+a.fate]++
+				continue
+			}
 			if beh == Honest {
 				if c, ok := source.IsRejection(a.fate); ok {
 					t.Fatalf("window %d: honest %s rejected by %s", step, a, c)
@@ -89,7 +102,7 @@ func TestAdversaries(t *testing.T) {
 		}
 	}
 	t.Log(counts)
-	for _, k := range []string{"stale rejected:proof", "forger rejected:rewards", "forger rejected:proof", "copycat duplicate"} {
+	for _, k := range []string{"stale rejected:proof", "forger rejected:rewards", "forger rejected:proof", "copycat duplicate", "padder rejected:proof", "withholder late"} {
 		if counts[k] < 3 {
 			t.Errorf("only %d submissions %s", counts[k], k)
 		}

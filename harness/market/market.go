@@ -66,6 +66,11 @@ type miner struct {
 	name  string
 	spec  spec.MinerGroup
 	est   estimator // nil for a copycat, which copies instead of picking
+	// operator is who runs the miner: its own index, but for a sybil the
+	// index of its group's first miner, the lead identity of the one
+	// operator behind every identity in the group. The auction counts
+	// claims by operator.
+	operator int
 }
 
 // Miner behaviours.
@@ -74,6 +79,10 @@ const (
 	Stale   = "stale"   // generates with the base checkpoint while declaring the published one: caught by the proof
 	Forger  = "forger"  // claims rewards it did not earn (caught by the rewards check) or edits tokens after committing (caught by the proof)
 	Copycat = "copycat" // regenerates prompts the validator just accepted: caught as a duplicate
+	// The adversaries aimed at the auction (README.md, "Behaviours").
+	Padder     = "padder"     // pads every completion to the token cap after committing, to win the throughput tie-break: caught by the proof
+	Withholder = "withholder" // holds every group until just before the auction's deadline: late in a race, last in every tie of an auction
+	Sybil      = "sybil"      // one operator's many identities, all on the prompt the lead picked: duplicate claims in an auction, arrival coverage in a race
 )
 
 var _ source.Source = (*Source)(nil)
@@ -127,9 +136,9 @@ func New(cfg source.Config) (*Source, error) {
 		switch g.Behaviour {
 		case Honest:
 			honest += g.Count
-		case Stale, Forger, Copycat:
+		case Stale, Forger, Copycat, Padder, Withholder, Sybil:
 		default:
-			return nil, fmt.Errorf("source: %s: behaviour %q; want honest, stale, forger or copycat", path, g.Behaviour)
+			return nil, fmt.Errorf("source: %s: behaviour %q; want honest, stale, forger, copycat, padder, withholder or sybil", path, g.Behaviour)
 		}
 		if g.Estimator.Kind == "oracle" && g.Behaviour != Copycat {
 			if m.oracle == nil {
@@ -137,8 +146,12 @@ func New(cfg source.Config) (*Source, error) {
 			}
 			m.upper = true
 		}
+		lead := len(m.miners)
 		for range g.Count {
-			mn := &miner{index: len(m.miners), spec: g}
+			mn := &miner{index: len(m.miners), spec: g, operator: len(m.miners)}
+			if g.Behaviour == Sybil {
+				mn.operator = lead
+			}
 			mn.name = fmt.Sprintf("%s-%0*d", g.Behaviour, width, mn.index)
 			if g.Behaviour != Copycat {
 				est, err := newEstimator(g.Estimator, m.feats, cfg.Train.GroupSize)

@@ -194,21 +194,11 @@ func (r *race) wakeCopycats(ctx context.Context, t float64) error {
 // finish is the end of an attempt's generation: the miner checks the group
 // and submits it, or drops it as missed.
 func (r *race) finish(a *attempt) {
-	mn := a.miner
-	switch {
-	case mn.spec.Behaviour == Forger:
-		a.sub = r.forge(a)
-	case a.inZone:
-		a.sub = r.honestSubmission(a)
-	default:
+	if a.sub = r.submissionOf(a, a.inZone); a.sub == nil {
 		a.fate = source.ReasonMissed
 		return
 	}
-	a.submitted = true
-	a.arrival = a.done
-	if mn.spec.Latency > 0 {
-		a.arrival += mn.spec.Latency * a.rng.ExpFloat64()
-	}
+	r.send(a)
 	r.push(evArrive, a.arrival, a)
 	r.pending[a.sub] = r.prove(a.sub)
 }

@@ -22,6 +22,7 @@ type submission struct {
 	completions []runners.Completion
 	rewards     []float64 // claimed
 	forgery     string    // a forger's mode (forgeRewards, forgeTokens); "" otherwise
+	padded      bool      // a padder's completions, padded after it committed
 	// materialize returns the submitted token ids of every completion and
 	// the miner's commitments to them, which compute hidden states with
 	// hidden. It is called only when the proof is checked: the token ids are

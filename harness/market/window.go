@@ -11,6 +11,7 @@ import (
 
 	"github.com/relix-lab/relix/eval"
 	"github.com/relix-lab/relix/experiment/seed"
+	"github.com/relix-lab/relix/experiment/spec"
 	"github.com/relix-lab/relix/harness/market/proof"
 	"github.com/relix-lab/relix/harness/source"
 	"github.com/relix-lab/relix/runners"
@@ -117,11 +118,12 @@ type clock struct {
 	seq     []int  // per miner: groups started in the window
 	idle    []bool // per miner: a copycat waiting for something to copy
 	tried   []map[int]bool
+	last    []int // per miner: the pool index of the prompt it started last, +1 (0: none yet)
 }
 
 func newClock(cfg *source.Config, step, miners, cap int) clock {
 	return clock{tieSeed: seed.Derive(cfg.Seed, cfg.Arm.Name, step, "ties"), cap: cap,
-		seq: make([]int, miners), idle: make([]bool, miners), tried: make([]map[int]bool, miners)}
+		seq: make([]int, miners), idle: make([]bool, miners), tried: make([]map[int]bool, miners), last: make([]int, miners)}
 }
 
 func (c *clock) push(kind int, t float64, a *attempt) {
@@ -157,19 +159,79 @@ func (w *window) begin(c *clock, mn *miner, t float64, copyTarget func(*miner) (
 		c.idle[mn.index] = false
 		a.prompt = i
 	}
-	if mn.spec.Behaviour != Copycat {
+	followed := false
+	if mn.follower() {
+		// A sybil identity joins the prompt its lead started last, once.
+		if i := c.last[mn.operator] - 1; i >= 0 && !w.taken[i] && !c.triedBy(mn, i) {
+			a.prompt, followed = i, true
+		}
+	}
+	if mn.spec.Behaviour != Copycat && !followed {
 		i, ok, err := w.pick(mn, a.rng)
 		if err != nil || !ok {
 			return nil, err
 		}
 		a.prompt = i
 	}
+	if mn.follower() {
+		c.triedBy(mn, a.prompt)
+	}
+	c.last[mn.index] = a.prompt + 1
 	c.seq[mn.index]++
 	c.started++
 	a.index = len(w.attempts)
 	w.attempts = append(w.attempts, a)
 	return a, nil
 }
+
+// submissionOf is what the attempt's miner submits of its group, by its
+// behaviour, given whether the group passes the miner's own σ check; nil
+// when the miner drops it (missed). A forger submits whatever the group.
+func (w *window) submissionOf(a *attempt, inGate bool) *submission {
+	switch {
+	case a.miner.spec.Behaviour == Forger:
+		return w.forge(a)
+	case !inGate:
+		return nil
+	case a.miner.spec.Behaviour == Padder:
+		return w.pad(a)
+	}
+	return w.honestSubmission(a)
+}
+
+// send submits the attempt: it arrives after the miner's latency, and a
+// withholder's not before one virtual second ahead of the auction's
+// deadline (the default auction's in a race, which has none: it cannot
+// know when a race seals, and that deadline is the close it prices).
+func (w *window) send(a *attempt) {
+	a.submitted = true
+	a.arrival = a.done
+	if a.miner.spec.Behaviour == Withholder {
+		deadline := spec.DefaultAuction().Deadline
+		if ak := w.m.mk.Auction; ak != nil {
+			deadline = ak.Deadline
+		}
+		a.arrival = max(a.arrival, deadline-1)
+	}
+	if l := a.miner.spec.Latency; l > 0 {
+		a.arrival += l * a.rng.ExpFloat64()
+	}
+}
+
+// triedBy reports whether miner mn has had prompt i in the window before,
+// and marks it had.
+func (c *clock) triedBy(mn *miner, i int) bool {
+	if c.tried[mn.index] == nil {
+		c.tried[mn.index] = map[int]bool{}
+	}
+	had := c.tried[mn.index][i]
+	c.tried[mn.index][i] = true
+	return had
+}
+
+// follower reports whether the miner is a sybil identity other than its
+// operator's lead: it mines what the lead picks.
+func (mn *miner) follower() bool { return mn.operator != mn.index }
 
 // sampling is the sampling of group seq of miner mn in the window.
 func (w *window) sampling(mn *miner, seq int) runners.Sampling {
