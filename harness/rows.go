@@ -1,6 +1,8 @@
 package harness
 
 import (
+	"math"
+
 	"github.com/relix-lab/relix/harness/cluster"
 	"github.com/relix-lab/relix/harness/source"
 	"github.com/relix-lab/relix/results"
@@ -36,7 +38,26 @@ func rolloutRows(id cluster.Run, step int32, b *source.Batch, reuse []results.Ro
 // its inference is as wasted as a group the filter discards. For the filter
 // and the market every trained group passed the σ gate and the two counts
 // agree.
-func stepRow(id cluster.Run, step int32, checkpoint string, lr float64, m runners.StepMetrics, a source.Account) results.Step {
+//
+// What the step trained on is read from the batch: how many of the n slots
+// it filled, and the mean reward of the completions in them.
+func stepRow(id cluster.Run, step int32, checkpoint string, lr float64, m runners.StepMetrics, b *source.Batch, n int) results.Step {
+	a := b.Account
+	window, trainedReward := math.NaN(), math.NaN()
+	if len(a.Miners) > 0 {
+		window = a.SealTime
+	}
+	var sum float64
+	var completions int
+	for _, g := range b.Groups {
+		for _, r := range g.Rewards {
+			sum += r
+		}
+		completions += len(g.Rewards)
+	}
+	if completions > 0 {
+		trainedReward = sum / float64(completions)
+	}
 	usefulGroups := m.Groups - m.Skipped
 	usefulRollouts := m.Sequences
 	waste := 0.0
@@ -61,6 +82,10 @@ func stepRow(id cluster.Run, step int32, checkpoint string, lr float64, m runner
 		UsefulRollouts:    int64(usefulRollouts),
 		GeneratedRollouts: int64(a.GeneratedRollouts),
 		Tokens:            a.GeneratedTokens,
+		TrainedGroups:     int32(len(b.Groups)),
+		BurnedSlots:       int32(max(n-len(b.Groups), 0)),
+		WindowSeconds:     window,
+		TrainedReward:     trainedReward,
 	}
 }
 

@@ -316,6 +316,9 @@ func wasteRows(s *spec.Spec, steps []results.Step) []results.Summary {
 			{"invalid_share", func(r results.Step) float64 { return share(r.InvalidGroups, r.GeneratedGroups) }},
 			{"in_flight_share", func(r results.Step) float64 { return share(r.InFlightGroups, r.GeneratedGroups) }},
 			{"outranked_share", func(r results.Step) float64 { return share(r.OutrankedGroups, r.GeneratedGroups) }},
+			{"batch_filled", func(r results.Step) float64 { return share(r.TrainedGroups, r.TrainedGroups+r.BurnedSlots) }},
+			{"trained_reward", func(r results.Step) float64 { return r.TrainedReward }},
+			{"window_seconds", func(r results.Step) float64 { return r.WindowSeconds }},
 			{"in_zone_fraction", func(r results.Step) float64 { return r.InZoneFraction }},
 		}
 		for _, m := range perStep {

@@ -23,12 +23,12 @@ const (
 	asNumber                    // 4 significant digits
 )
 
-var percentMetrics = []string{"truncation", "waste", "zero_std_share", "late_share", "duplicate_share", "in_flight_share", "outranked_share",
+var percentMetrics = []string{"truncation", "waste", "zero_std_share", "late_share", "duplicate_share", "in_flight_share", "outranked_share", "batch_filled",
 	"invalid_share", "in_zone_fraction", "hit_rate", "clip_fraction"}
 
 func formatOf(metric string) format {
 	switch {
-	case kOf(metric) > 0 || metric == "accuracy":
+	case kOf(metric) > 0 || metric == "accuracy" || metric == "trained_reward":
 		return asProbability
 	case slices.Contains(percentMetrics, metric) || strings.HasSuffix(metric, "_share") || strings.HasSuffix(metric, "_fraction"):
 		return asPercent

@@ -264,6 +264,10 @@ var stepsTable = &table[Step]{
 		i64Col("useful_rollouts", func(r *Step) *int64 { return &r.UsefulRollouts }, unitCount, "completions of the useful groups"),
 		i64Col("generated_rollouts", func(r *Step) *int64 { return &r.GeneratedRollouts }, unitCount, "completions generated for the step"),
 		i64Col("tokens", func(r *Step) *int64 { return &r.Tokens }, unitTokens, "completion tokens generated for the step, used or wasted"),
+		i32Col("trained_groups", func(r *Step) *int32 { return &r.TrainedGroups }, unitCount, "groups the step trained on (N for the uniform source; fewer when a filter step stopped at its cap or a market window did not fill)"),
+		i32Col("burned_slots", func(r *Step) *int32 { return &r.BurnedSlots }, unitCount, "N − trained_groups: slots of the step's batch left empty (the auction burns them)"),
+		f64Col("window_seconds", func(r *Step) *float64 { return &r.WindowSeconds }, nullable, "virtual seconds", "market: the window's length, from its opening to its seal (race) or deadline (auction); null otherwise"),
+		f64Col("trained_reward", func(r *Step) *float64 { return &r.TrainedReward }, nullable, "reward", "mean reward of the completions trained on (the difficulty of what the step trained on: lower is harder); null when it trained on none"),
 	},
 }
 
@@ -292,7 +296,7 @@ var summaryTable = &table[Summary]{
 		strCol("compare", func(r *Summary) *string { return &r.Compare }, nullable|dict, unitNone, "paired rows: arm B, the arm subtracted; null for a single-arm statistic"),
 		optU64Col("seed", func(r *Summary) **uint64 { return &r.Seed }, unitNone, "the seed the statistic is for (paired rows: both arms trained with it); null when aggregated over every seed"),
 		optI32Col("step", func(r *Summary) **int32 { return &r.Step }, "step", "checkpoint step the statistic is for; null for the final checkpoint (or the run as a whole)"),
-		strCol("metric", func(r *Summary) *string { return &r.Metric }, dict, unitNone, "metric name: pass@k (k an integer), truncation, waste, zero_std_share, late_share, duplicate_share, invalid_share, in_flight_share, outranked_share (auction), in_zone_fraction, ..."),
+		strCol("metric", func(r *Summary) *string { return &r.Metric }, dict, unitNone, "metric name: pass@k (k an integer), truncation, waste, zero_std_share, late_share, duplicate_share, invalid_share, in_flight_share, outranked_share (auction), batch_filled, trained_reward, window_seconds (market), in_zone_fraction, ..."),
 		f64Col("value", func(r *Summary) *float64 { return &r.Value }, 0, "metric's", "the estimate; for paired rows the mean difference arm − compare over problems (and, over several seeds, over seeds × problems)"),
 		f64Col("stderr", func(r *Summary) *float64 { return &r.StdErr }, nullable, "metric's", "standard error of value (paired rows: sd(d)/√n over problems; over several seeds, from the seed, problem and residual variance components)"),
 		f64Col("ci_low", func(r *Summary) *float64 { return &r.CILow }, nullable, "metric's", "lower end of the 95% confidence interval"),
