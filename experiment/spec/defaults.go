@@ -120,8 +120,11 @@ func (m *Market) setDefaults() {
 func (a *Auction) setDefaults() { *a = DefaultAuction() }
 
 // DefaultAuction is an auction block's defaults: the public design's
-// deadline, gate and per-prompt cap, and no proof budget.
-func DefaultAuction() Auction { return Auction{Deadline: 150, SigmaMin: 0.24, PerPrompt: 10} }
+// deadline, gate and per-prompt cap, no proof budget, and miners that
+// remember one publish interval's clearing values (paired.yaml's).
+func DefaultAuction() Auction {
+	return Auction{Deadline: 150, SigmaMin: 0.24, PerPrompt: 10, Memory: 10}
+}
 
 func (g *MinerGroup) setDefaults() {
 	g.Count = 1

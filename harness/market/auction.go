@@ -48,7 +48,7 @@ func (m *Source) openAuction(step int, published string) (*auction, error) {
 	cfg := &m.cfg
 	ak := *m.mk.Auction
 	w.gate = ak.SigmaMin
-	w.score = auctionScore(cfg.Train.GroupSize, ak.SigmaMin, m.clearing)
+	w.score = auctionScore(cfg.Train.GroupSize, ak.SigmaMin, m.clearings)
 	return &auction{
 		window:    w,
 		clock:     newClock(cfg, step, len(m.miners), MaxWindowRounds*cfg.Train.GroupsPerStep),
@@ -239,16 +239,30 @@ func throughput(a *attempt) float64 {
 }
 
 // auctionScore is what an auction's miner maximizes over its candidates:
-// the expected value of a group of g at success chance p that would have
-// won the last window — k successes count with their value where they pass
-// the gate and reach clearing, the lowest value that won when every slot
-// filled (0 when some went unfilled: then anything in the gate could win).
-func auctionScore(g int, gate, clearing float64) func(p float64) float64 {
+// the expected value of a group of g at success chance p times its chance
+// of winning, against the values others brought to the last windows. k
+// successes count with their value where they pass the gate, weighted by
+// the share of clearings (the last windows' lowest winning values; 0 for a
+// window that did not fill, which anything in the gate would have won)
+// that value reaches. With no window seen yet every value in the gate wins.
+func auctionScore(g int, gate float64, clearings []float64) func(p float64) float64 {
 	value := make([]float64, g+1)
 	for k := range value {
-		if v := binaryValue(k, g); eval.InZone(binaryRewards(k, g), gate) && v >= clearing {
-			value[k] = binomial(g, k) * v
+		v := binaryValue(k, g)
+		if !eval.InZone(binaryRewards(k, g), gate) {
+			continue
 		}
+		win := 1.0
+		if len(clearings) > 0 {
+			reached := 0
+			for _, c := range clearings {
+				if v >= c {
+					reached++
+				}
+			}
+			win = float64(reached) / float64(len(clearings))
+		}
+		value[k] = binomial(g, k) * v * win
 	}
 	return func(p float64) float64 {
 		var e float64

@@ -16,7 +16,7 @@ import (
 func auctionArm(groups ...spec.MinerGroup) spec.Arm {
 	arm := sourcetest.MarketArm("auction", groups...)
 	arm.Market.Kind = spec.MarketAuction
-	arm.Market.Auction = &spec.Auction{Deadline: 150, SigmaMin: 0.24, PerPrompt: 10}
+	arm.Market.Auction = &spec.Auction{Deadline: 150, SigmaMin: 0.24, PerPrompt: 10, Memory: 10}
 	return arm
 }
 
@@ -179,7 +179,7 @@ func TestAuctionIsDeterministic(t *testing.T) {
 // A miner's expected value of a group is nil at p = 0 and 1 and largest for
 // hard prompts inside the zone; its values sum the gate-passing outcomes.
 func TestAuctionScore(t *testing.T) {
-	score := auctionScore(8, 0.24, 0)
+	score := auctionScore(8, 0.24, nil)
 	if score(0) != 0 || math.Abs(score(1)) > 1e-15 {
 		t.Fatalf("score(0) = %g, score(1) = %g; want 0", score(0), score(1))
 	}
@@ -197,11 +197,13 @@ func TestAuctionScore(t *testing.T) {
 	}
 }
 
-// A miner counts only the outcomes that would have won the last window:
-// with the clearing value at 2 of 8 right (the most a group can be worth),
-// only k = 2 counts, and the score peaks near p = 1/4.
+// A miner weighs each outcome by the share of recent windows it would have
+// won: with every clearing value at 2 of 8 right (the most a group can be
+// worth), only k = 2 counts, and the score peaks near p = 1/4; with half of
+// them there and half unfilled, every other outcome counts half.
 func TestAuctionScoreAgainstTheClearingValue(t *testing.T) {
-	score := auctionScore(8, 0.24, binaryValue(2, 8))
+	top := binaryValue(2, 8)
+	score := auctionScore(8, 0.24, []float64{top, top, top})
 	best, arg := 0.0, 0.0
 	for p := 0.01; p < 1; p += 0.01 {
 		if s := score(p); s > best {
@@ -211,6 +213,14 @@ func TestAuctionScoreAgainstTheClearingValue(t *testing.T) {
 	want := binomial(8, 2) * math.Pow(0.25, 2) * math.Pow(0.75, 6) * binaryValue(2, 8)
 	if math.Abs(arg-0.25) > 0.011 || math.Abs(score(0.25)-want) > 1e-12 {
 		t.Errorf("peak at p = %.2f, score(1/4) = %g; want 0.25 and %g", arg, score(0.25), want)
+	}
+	half := auctionScore(8, 0.24, []float64{top, 0})
+	free := auctionScore(8, 0.24, nil)
+	for _, p := range []float64{0.1, 0.5, 0.8} {
+		k2 := binomial(8, 2) * math.Pow(p, 2) * math.Pow(1-p, 6) * top
+		if want := (free(p)-k2)/2 + k2; math.Abs(half(p)-want) > 1e-12 {
+			t.Errorf("score(%g) against one full and one unfilled window: %g; want %g", p, half(p), want)
+		}
 	}
 	l := lesson{groups: []lessonGroup{{successes: 2}, {successes: 4}, {successes: 1}}, accepted: []int{0, 1}}
 	if c := clearingValue(l, 8, 2); c != binaryValue(4, 8) {

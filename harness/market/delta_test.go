@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/relix-lab/relix/experiment/spec"
@@ -28,7 +29,7 @@ func applyRebuildsTheState(t *testing.T, kind string) {
 		sourcetest.Miners(1, Copycat, "random"))
 	if kind == spec.MarketAuction {
 		arm.Market.Kind = kind
-		arm.Market.Auction = &spec.Auction{Deadline: 40, SigmaMin: 0.24, PerPrompt: 10}
+		arm.Market.Auction = &spec.Auction{Deadline: 40, SigmaMin: 0.24, PerPrompt: 10, Memory: 10}
 	}
 	tr := sourcetest.Train()
 	tr.Cooldown = 4
@@ -54,8 +55,8 @@ func applyRebuildsTheState(t *testing.T, kind string) {
 	if !reflect.DeepEqual(live.cool, replayed.cool) {
 		t.Error("the cooldowns differ")
 	}
-	if live.clearing != replayed.clearing {
-		t.Errorf("the clearing values differ: %g live, %g replayed", live.clearing, replayed.clearing)
+	if !slices.Equal(live.clearings, replayed.clearings) {
+		t.Errorf("the clearing values differ: %v live, %v replayed", live.clearings, replayed.clearings)
 	}
 	for i, mn := range live.miners {
 		switch est := mn.est.(type) {

@@ -51,9 +51,11 @@ type Source struct {
 	upper  bool
 	last   lesson // the last window's (Delta)
 
-	// clearing is the auction's: the lowest winning value of the last
-	// window whose N slots all filled, 0 when they did not (auction.go).
-	clearing float64
+	// clearings are the auction's: the last market.auction.memory
+	// windows' clearing values (the lowest winning value of a window whose
+	// N slots all filled, 0 of one that did not; auction.go), oldest first.
+	// A miner's chance of winning with a value is the share it reaches.
+	clearings []float64
 
 	oracleP oracleCache // trueProbability's
 	ahead   *ahead      // the next step's window, raced ahead (Ahead)
@@ -112,8 +114,8 @@ func New(cfg source.Config) (*Source, error) {
 		return nil, fmt.Errorf("source: arm %q: market.proof_base is %g; want ≥ 0", a.Name, m.mk.ProofBase)
 	case m.mk.Auctioned() && m.mk.Auction == nil:
 		return nil, fmt.Errorf("source: arm %q: market.kind auction without its auction block", a.Name)
-	case m.mk.Auctioned() && !(m.mk.Auction.Deadline > 0 && m.mk.Auction.PerPrompt >= 1 && m.mk.Auction.SigmaMin >= 0 && m.mk.Auction.ProofBudget >= 0):
-		return nil, fmt.Errorf("source: arm %q: market.auction %+v; want deadline > 0, per_prompt ≥ 1, sigma_min ≥ 0, proof_budget ≥ 0", a.Name, *m.mk.Auction)
+	case m.mk.Auctioned() && !(m.mk.Auction.Deadline > 0 && m.mk.Auction.PerPrompt >= 1 && m.mk.Auction.SigmaMin >= 0 && m.mk.Auction.ProofBudget >= 0 && m.mk.Auction.Memory >= 1):
+		return nil, fmt.Errorf("source: arm %q: market.auction %+v; want deadline > 0, per_prompt ≥ 1, sigma_min ≥ 0, proof_budget ≥ 0, memory ≥ 1", a.Name, *m.mk.Auction)
 	}
 	total := 0
 	for _, g := range m.mk.Miners {

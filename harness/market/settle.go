@@ -2,6 +2,7 @@ package market
 
 import (
 	"math"
+	"slices"
 
 	"github.com/relix-lab/relix/harness/source"
 	"github.com/relix-lab/relix/runners"
@@ -148,6 +149,9 @@ func (m *Source) learn(step int, l lesson) {
 		m.cool.Use(l.groups[i].prompt, step)
 	}
 	if m.mk.Auctioned() {
-		m.clearing = clearingValue(l, m.cfg.Train.GroupSize, m.cfg.Train.GroupsPerStep)
+		m.clearings = append(m.clearings, clearingValue(l, m.cfg.Train.GroupSize, m.cfg.Train.GroupsPerStep))
+		if k := len(m.clearings) - m.mk.Auction.Memory; k > 0 {
+			m.clearings = slices.Delete(m.clearings, 0, k)
+		}
 	}
 }
