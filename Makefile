@@ -59,7 +59,7 @@ ablation: build
 ROBUSTNESS := default noise-16 noise-64 lr-1000 lr-4000 skills-4 skills-16 \
 	step-sd-0.25 step-sd-1 loop-wrong-1 loop-wrong-3 loop-difficulty-0.15 loop-difficulty-0.6 \
 	stop-wrong-0.5 stop-wrong-2 cooldown-50 cooldown-150 pool-2400 pool-8000 miners-4 miners-16 \
-	budget-market-1000 budget-1000 auction-deadline-75 auction-deadline-300
+	budget-market-1000 budget-1000 auction-deadline-75 auction-deadline-300 auction-carry auction-carry-300
 robustness: build
 	@set -e; for v in $(ROBUSTNESS); do \
 		echo "robustness $$v"; \

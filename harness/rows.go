@@ -86,6 +86,9 @@ func stepRow(id cluster.Run, step int32, checkpoint string, lr float64, m runner
 		BurnedSlots:       int32(max(n-len(b.Groups), 0)),
 		WindowSeconds:     window,
 		TrainedReward:     trainedReward,
+		CarriedGroups:     int32(a.Carried),
+		CarriedInGroups:   int32(a.CarriedIn),
+		DroppedGroups:     int32(a.Dropped),
 	}
 }
 

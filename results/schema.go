@@ -230,7 +230,7 @@ var rolloutsTable = &table[Rollout]{
 		i32Col("tokens", func(r *Rollout) *int32 { return &r.Tokens }, unitTokens, "completion length"),
 		boolCol("truncated", func(r *Rollout) *bool { return &r.Truncated }, unitNone, "the completion hit max_tokens without an end-of-sequence token (finish reason `length`)"),
 		boolCol("accepted", func(r *Rollout) *bool { return &r.Accepted }, unitNone, "the completion's group was used in the training step"),
-		strCol("reason", func(r *Rollout) *string { return &r.Reason }, nullable|dict, unitNone, "why the group was not trained on: discarded (the filter's σ gate), missed (its miner's own σ check), in-flight, late, duplicate, outranked (auction: admitted but not a winner) or rejected:<check> (window, checkpoint, dataset, cooldown, rewards, sigma, proof); null when accepted"),
+		strCol("reason", func(r *Rollout) *string { return &r.Reason }, nullable|dict, unitNone, "why the group was not trained on: discarded (the filter's σ gate), missed (its miner's own σ check), in-flight, late, duplicate, outranked (auction: admitted but not a winner), carried (auction with carry: won, held for a later window and trained there, or dropped at a change of checkpoint) or rejected:<check> (window, checkpoint, dataset, cooldown, rewards, sigma, proof); null when accepted"),
 		f64Col("arrival", func(r *Rollout) *float64 { return &r.Arrival }, nullable, "virtual seconds", "market: arrival time of the submission since the window opened; null for the uniform source"),
 	},
 }
@@ -268,6 +268,9 @@ var stepsTable = &table[Step]{
 		i32Col("burned_slots", func(r *Step) *int32 { return &r.BurnedSlots }, unitCount, "N − trained_groups: slots of the step's batch left empty (the auction burns them)"),
 		f64Col("window_seconds", func(r *Step) *float64 { return &r.WindowSeconds }, nullable, "virtual seconds", "market: the window's length, from its opening to its seal (race) or deadline (auction); null otherwise"),
 		f64Col("trained_reward", func(r *Step) *float64 { return &r.TrainedReward }, nullable, "reward", "mean reward of the completions trained on (the difficulty of what the step trained on: lower is harder); null when it trained on none"),
+		i32Col("carried_groups", func(r *Step) *int32 { return &r.CarriedGroups }, unitCount, "auction with carry: groups that won in this window and are held for a later one (fewer than N had won at this checkpoint); 0 otherwise"),
+		i32Col("carried_in_groups", func(r *Step) *int32 { return &r.CarriedInGroups }, unitCount, "auction with carry: groups trained on in this step that earlier windows won and carried (generated there: their rows are those windows'); 0 otherwise"),
+		i32Col("dropped_groups", func(r *Step) *int32 { return &r.DroppedGroups }, unitCount, "auction with carry: carried groups let go at this window's opening because the published checkpoint had changed (won, never trained on); 0 otherwise"),
 	},
 }
 

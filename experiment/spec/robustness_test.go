@@ -51,6 +51,10 @@ func TestRobustnessVariants(t *testing.T) {
 		"budget-1000":          func(s *Spec) { s.Arms[2].MaxGenRounds, s.Arms[3].Market.MaxRounds = 1000, 1000 },
 		"auction-deadline-75":  func(s *Spec) { s.Arms[4].Market.Auction.Deadline = 75 },
 		"auction-deadline-300": func(s *Spec) { s.Arms[4].Market.Auction.Deadline = 300 },
+		"auction-carry":        func(s *Spec) { s.Arms[4].Market.Auction.Carry = true },
+		"auction-carry-300": func(s *Spec) {
+			s.Arms[4].Market.Auction.Carry, s.Arms[4].Market.Auction.Deadline = true, 300
+		},
 	}
 	checkVariants(t, "robustness", moved)
 }

@@ -239,6 +239,7 @@ type Auction struct {
 	SigmaMin    float64 `yaml:"sigma_min" doc:"the admission gate: the least population std of a group's rewards (the public design: 0.24, with 16 rollouts a group)" min:"0" max:"0.5"`
 	ProofBudget int     `yaml:"proof_budget" doc:"proofs the validator checks in a window, top down in rank; a candidate below the budget is outranked (0: as many as filling the window takes)" min:"0"`
 	PerPrompt   int     `yaml:"per_prompt" doc:"groups admitted for one prompt, first come; only the first-ranked of them that passes its proof can win" min:"1" max:"1000"`
+	Carry       bool    `yaml:"carry" doc:"hold a window's winners while fewer than N have won and train once N have, over windows at the same published checkpoint (the public design allows carrying clean partial batches); a change of checkpoint drops what is held. false: every window trains on its winners and burns the empty slots"`
 	Memory      int     `yaml:"memory" doc:"windows whose clearing values (the lowest winning value of a window that filled; 0 for one that did not) a miner's chance of winning with a group's value is estimated from: the share of them the value would have cleared" min:"1" max:"10000"`
 }
 

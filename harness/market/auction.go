@@ -11,6 +11,7 @@ import (
 	"github.com/relix-lab/relix/experiment/seed"
 	"github.com/relix-lab/relix/experiment/spec"
 	"github.com/relix-lab/relix/harness/source"
+	"github.com/relix-lab/relix/runners"
 )
 
 // auction is the difficulty auction, the market's second mechanism
@@ -49,6 +50,16 @@ func (m *Source) openAuction(step int, published string) (*auction, error) {
 	ak := *m.mk.Auction
 	w.gate = ak.SigmaMin
 	w.score = auctionScore(cfg.Train.GroupSize, ak.SigmaMin, m.clearings)
+	if w.carrying = ak.Carry; w.carrying && len(m.carry) > 0 {
+		if m.carryCkpt != published {
+			w.dropped = len(m.carry) // generated with a checkpoint no longer published: off-policy now
+		} else {
+			w.carryOut = slices.Clone(m.carry)
+			for _, c := range m.carry {
+				w.taken[c.prompt] = true // won already: no second group for it
+			}
+		}
+	}
 	return &auction{
 		window:    w,
 		clock:     newClock(cfg, step, len(m.miners), MaxWindowRounds*cfg.Train.GroupsPerStep),
@@ -96,7 +107,49 @@ func (u *auction) run(ctx context.Context) error {
 			e.a.fate = source.ReasonLate
 		}
 	}
-	return u.award(ctx)
+	if err := u.award(ctx, u.m.cfg.Train.GroupsPerStep-len(u.carryOut)); err != nil {
+		return err
+	}
+	if u.carrying {
+		return u.carryOn(ctx)
+	}
+	return nil
+}
+
+// carryOn decides what an auction with carry trains: while fewer than N
+// groups have won over the windows at this checkpoint, this window's
+// winners join what is held and the step trains on nothing; once N have,
+// the step trains on all of them, those carried in first, generated again
+// (the validator keeps them; relix keeps what makes them again).
+func (u *auction) carryOn(ctx context.Context) error {
+	cfg := &u.m.cfg
+	if len(u.carryOut)+len(u.accepted) < cfg.Train.GroupsPerStep {
+		u.hold = true
+		for _, a := range u.accepted {
+			a.fate = source.ReasonCarried
+			u.carryOut = append(u.carryOut, carried{step: u.step, prompt: a.prompt, miner: a.miner.index})
+		}
+		return nil
+	}
+	for _, c := range u.carryOut {
+		prob := &cfg.Pool.Problems[c.prompt]
+		prompt := source.Prompt(prob)
+		comps, err := cfg.Runner.Generate(ctx, u.published, []runners.Prompt{prompt}, cfg.Train.GroupSize,
+			source.Sampling(cfg.Train, seed.Derive(cfg.Seed, cfg.Arm.Name, c.step, "auction", c.prompt)))
+		if err != nil {
+			return err
+		}
+		if err := source.CheckShape(comps, []runners.Prompt{prompt}, cfg.Train.GroupSize); err != nil {
+			return err
+		}
+		rewards := make([]float64, len(comps[0]))
+		for j, comp := range comps[0] {
+			rewards[j] = cfg.Reward(prob, comp)
+		}
+		u.lead = append(u.lead, runners.Group{Prompt: prompt, Completions: comps[0], Rewards: rewards, Checkpoint: u.published})
+	}
+	u.carryOut = nil
+	return nil
 }
 
 // start has miner mn start its next group at time t, unless the window
@@ -176,10 +229,10 @@ func (u *auction) admit(ctx context.Context, a *attempt) error {
 	return nil
 }
 
-// award ranks the admitted groups and proves them top down until N win on
+// award ranks the admitted groups and proves them top down until n win on
 // distinct prompts, the proof budget is spent or none is left; every other
 // admitted group is outranked.
-func (u *auction) award(ctx context.Context) error {
+func (u *auction) award(ctx context.Context, n int) error {
 	cfg := &u.m.cfg
 	ranked := slices.Clone(u.admitted)
 	after := seed.Derive(cfg.Seed, cfg.Arm.Name, u.step, "auction-ties")
@@ -193,7 +246,7 @@ func (u *auction) award(ctx context.Context) error {
 			cmp.Compare(x.arrival, y.arrival),
 			cmp.Compare(hash(x), hash(y)))
 	})
-	n, proved := cfg.Train.GroupsPerStep, 0
+	proved := 0
 	for _, a := range ranked {
 		if len(u.accepted) == n || u.taken[a.prompt] || (u.ak.ProofBudget > 0 && proved == u.ak.ProofBudget) {
 			a.fate = source.ReasonOutranked

@@ -230,3 +230,66 @@ func TestAuctionScoreAgainstTheClearingValue(t *testing.T) {
 		t.Errorf("a window with a slot unfilled clears at %g; want 0", c)
 	}
 }
+
+// With carry, a window whose winners and what earlier windows carried are
+// fewer than N trains on nothing and carries its winners; one that brings
+// the count to N trains on all of them, the carried first and as they were
+// generated; a change of checkpoint drops what is held.
+func TestAuctionCarriesPartialBatches(t *testing.T) {
+	p := sourcetest.Pool(t)
+	tr := sourcetest.Train()
+	arm := auctionArm(sourcetest.Miners(3, Honest, "learned"), sourcetest.Miners(1, Copycat, "random"))
+	arm.Market.Auction.Deadline, arm.Market.Auction.Carry = 4, true
+	m := newMarket(t, arm, tr, 7, sourcetest.NewFake(p))
+	won := map[string]*attempt{} // by prompt id: the carried winners
+	var held []string
+	full, holds, drops := 0, 0, 0
+	for step := range 24 {
+		published := fmt.Sprintf("ck-%d", step/8)
+		u, b := auctionWindow(t, m, step, published)
+		sourcetest.CheckAccount(t, b, tr)
+		a := b.Account
+		if a.Dropped > 0 {
+			drops++
+			if a.Dropped != len(held) || step%8 != 0 {
+				t.Fatalf("window %d dropped %d groups holding %d", step, a.Dropped, len(held))
+			}
+			held = nil
+		}
+		var winners []*attempt
+		for _, at := range u.attempts {
+			if at.fate == source.ReasonAccepted || at.fate == source.ReasonCarried {
+				winners = append(winners, at)
+			}
+		}
+		switch {
+		case len(b.Groups) == 0:
+			holds++
+			for _, w := range winners {
+				if w.fate != source.ReasonCarried {
+					t.Fatalf("window %d holds, but %s is %s", step, w, w.fate)
+				}
+				won[p.Problems[w.prompt].ID] = w
+				held = append(held, p.Problems[w.prompt].ID)
+			}
+		case len(b.Groups) == tr.GroupsPerStep:
+			full++
+			if a.CarriedIn != len(held) {
+				t.Fatalf("window %d trains %d carried groups, %d held", step, a.CarriedIn, len(held))
+			}
+			for i, id := range held {
+				g := b.Groups[i]
+				if g.Prompt.ID != id || fmt.Sprint(g.Completions) != fmt.Sprint(won[id].comps) || g.Checkpoint != published {
+					t.Fatalf("window %d: carried group %d is not the group %s won with", step, i, id)
+				}
+			}
+			held = nil
+		default:
+			t.Fatalf("window %d trains %d groups: with carry a step trains none or N", step, len(b.Groups))
+		}
+	}
+	t.Logf("%d full batches, %d held windows, %d drops", full, holds, drops)
+	if full == 0 || holds == 0 || drops == 0 {
+		t.Errorf("%d full batches, %d holds, %d drops: the test does not exercise each", full, holds, drops)
+	}
+}

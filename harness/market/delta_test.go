@@ -17,19 +17,26 @@ import (
 // deltas to a new market: every estimator's memories and weights and every
 // cooldown must be the very same floats and steps, not just close.
 func TestApplyRebuildsTheState(t *testing.T) {
-	for _, kind := range []string{spec.MarketRace, spec.MarketAuction} {
+	for _, kind := range []string{spec.MarketRace, spec.MarketAuction, "auction-carry"} {
 		t.Run(kind, func(t *testing.T) { applyRebuildsTheState(t, kind) })
 	}
 }
 
 func applyRebuildsTheState(t *testing.T, kind string) {
+	carry := kind == "auction-carry"
+	if carry {
+		kind = spec.MarketAuction
+	}
 	arm := sourcetest.MarketArm("mixed",
 		sourcetest.Miners(2, Honest, "learned"), sourcetest.Miners(2, Honest, "history"), sourcetest.Miners(1, Honest, "oracle"),
 		sourcetest.Miners(1, Honest, "random"), sourcetest.Miners(1, Stale, "random"), sourcetest.Miners(1, Forger, "learned"),
 		sourcetest.Miners(1, Copycat, "random"))
 	if kind == spec.MarketAuction {
 		arm.Market.Kind = kind
-		arm.Market.Auction = &spec.Auction{Deadline: 40, SigmaMin: 0.24, PerPrompt: 10, Memory: 10}
+		arm.Market.Auction = &spec.Auction{Deadline: 40, SigmaMin: 0.24, PerPrompt: 10, Memory: 10, Carry: carry}
+		if carry {
+			arm.Market.Auction.Deadline = 6 // too short to fill a window: winners are carried
+		}
 	}
 	tr := sourcetest.Train()
 	tr.Cooldown = 4
@@ -54,6 +61,12 @@ func applyRebuildsTheState(t *testing.T, kind string) {
 	}
 	if !reflect.DeepEqual(live.cool, replayed.cool) {
 		t.Error("the cooldowns differ")
+	}
+	if !slices.Equal(live.carry, replayed.carry) || live.carryCkpt != replayed.carryCkpt {
+		t.Errorf("what is carried differs: %v at %q live, %v at %q replayed", live.carry, live.carryCkpt, replayed.carry, replayed.carryCkpt)
+	}
+	if carry && len(live.carry) == 0 {
+		t.Error("nothing is carried after the last window: the test shows nothing")
 	}
 	if !slices.Equal(live.clearings, replayed.clearings) {
 		t.Errorf("the clearing values differ: %v live, %v replayed", live.clearings, replayed.clearings)
@@ -99,14 +112,23 @@ func TestApplyRejectsAnInconsistentDelta(t *testing.T) {
 		"accepted":   {lesson{groups: l.groups, accepted: []int{2}}, "source delta: value 2 out of range (want < 2)"},
 		"accepted 2": {lesson{groups: l.groups, accepted: []int{1, 1}}, "source delta: group 1 accepted twice"},
 	} {
-		_, err := decodeDelta(encodeDelta(c.l, 2), 2, 10)
+		_, err := decodeDelta(encodeDelta(c.l, 2, false), 2, 10, false)
 		if err == nil || err.Error() != c.want {
 			t.Errorf("%s: error %v\nwant %s", name, err, c.want)
 		}
 	}
-	got, err := decodeDelta(encodeDelta(l, 2), 2, 10)
+	got, err := decodeDelta(encodeDelta(l, 2, false), 2, 10, false)
 	if err != nil || !reflect.DeepEqual(got, l) {
 		t.Errorf("round trip: %v, %v", got, err)
+	}
+	held := l
+	held.carry, held.carryCkpt = []carried{{step: 4, prompt: 9, miner: 1}}, "ck-2"
+	got, err = decodeDelta(encodeDelta(held, 2, true), 2, 10, true)
+	if err != nil || !reflect.DeepEqual(got, held) {
+		t.Errorf("round trip with carry: %v, %v", got, err)
+	}
+	if _, err := decodeDelta(encodeDelta(lesson{carry: []carried{{prompt: 10}}}, 2, true), 2, 10, true); err == nil {
+		t.Error("a carried prompt outside the pool decodes")
 	}
 }
 
@@ -114,15 +136,16 @@ func TestApplyRejectsAnInconsistentDelta(t *testing.T) {
 // might hold: it must never panic, and what it accepts is canonical — it
 // encodes back to the very bytes read, so no two files give one state.
 func FuzzDecodeDelta(f *testing.F) {
-	f.Add(encodeDelta(lesson{groups: []lessonGroup{{miner: 1, prompt: 7, successes: 3}, {miner: 0, prompt: 9, successes: 8}}, accepted: []int{1, 0}}, 2))
-	f.Add(encodeDelta(lesson{}, 2))
-	f.Add([]byte{})
-	f.Fuzz(func(t *testing.T, b []byte) {
-		l, err := decodeDelta(b, 2, 10)
+	f.Add(encodeDelta(lesson{groups: []lessonGroup{{miner: 1, prompt: 7, successes: 3}, {miner: 0, prompt: 9, successes: 8}}, accepted: []int{1, 0}}, 2, false), false)
+	f.Add(encodeDelta(lesson{}, 2, false), false)
+	f.Add(encodeDelta(lesson{carry: []carried{{step: 3, prompt: 2, miner: 1}}, carryCkpt: "ck-1"}, 2, true), true)
+	f.Add([]byte{}, true)
+	f.Fuzz(func(t *testing.T, b []byte, carry bool) {
+		l, err := decodeDelta(b, 2, 10, carry)
 		if err != nil {
 			return
 		}
-		if again := encodeDelta(l, 2); !bytes.Equal(again, b) {
+		if again := encodeDelta(l, 2, carry); !bytes.Equal(again, b) {
 			t.Fatalf("%x decodes, but encodes back to %x", b, again)
 		}
 	})

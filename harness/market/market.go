@@ -56,6 +56,10 @@ type Source struct {
 	// N slots all filled, 0 of one that did not; auction.go), oldest first.
 	// A miner's chance of winning with a value is the share it reaches.
 	clearings []float64
+	// carry is what an auction with carry holds: the groups earlier
+	// windows won while fewer than N had, all generated with carryCkpt.
+	carry     []carried
+	carryCkpt string
 
 	oracleP oracleCache // trueProbability's
 	ahead   *ahead      // the next step's window, raced ahead (Ahead)
@@ -342,9 +346,13 @@ const deltaVersion = 1
 // (miner, prompt, reward sum) and the accepted groups' indices: 0.56 KB a
 // window on average (1.5 KB at most) at the paired experiment's size, where
 // the estimators it rebuilds take over 1 MB as JSON.
-func (m *Source) Delta() ([]byte, error) { return encodeDelta(m.last, len(m.miners)), nil }
+func (m *Source) Delta() ([]byte, error) { return encodeDelta(m.last, len(m.miners), m.carries()), nil }
 
-func encodeDelta(l lesson, miners int) []byte {
+// carries reports whether the market is an auction with carry, whose
+// deltas also hold what it carries.
+func (m *Source) carries() bool { return m.mk.Auctioned() && m.mk.Auction.Carry }
+
+func encodeDelta(l lesson, miners int, carry bool) []byte {
 	e := source.NewDelta("market", deltaVersion)
 	e.Uint(miners)
 	e.Uint(len(l.groups))
@@ -357,13 +365,22 @@ func encodeDelta(l lesson, miners int) []byte {
 	for _, i := range l.accepted {
 		e.Uint(i)
 	}
+	if carry {
+		e.Uint(len(l.carry))
+		for _, c := range l.carry {
+			e.Uint(c.step)
+			e.Uint(c.prompt)
+			e.Uint(c.miner)
+		}
+		e.String(l.carryCkpt)
+	}
 	return e.Bytes()
 }
 
 // Apply teaches the market window step's lesson again.
 func (m *Source) Apply(step int, delta []byte) error {
 	_ = m.Close() // a window raced ahead was raced with the state Apply changes
-	l, err := decodeDelta(delta, len(m.miners), m.cfg.Pool.Len())
+	l, err := decodeDelta(delta, len(m.miners), m.cfg.Pool.Len(), m.carries())
 	if err != nil {
 		return err
 	}
@@ -374,7 +391,7 @@ func (m *Source) Apply(step int, delta []byte) error {
 
 // decodeDelta reads encodeDelta's bytes for a market of miners miners and a
 // pool of pool prompts.
-func decodeDelta(delta []byte, miners, pool int) (lesson, error) {
+func decodeDelta(delta []byte, miners, pool int, carry bool) (lesson, error) {
 	d := source.ReadDelta(delta, "market", deltaVersion)
 	if n := d.Uint(math.MaxInt32); n != miners {
 		d.Fail(fmt.Errorf("source delta: a market of %d miners; this one has %d", n, miners))
@@ -394,6 +411,13 @@ func decodeDelta(delta []byte, miners, pool int) (lesson, error) {
 		}
 		seen[g] = true
 		l.accepted[i] = g
+	}
+	if carry {
+		l.carry = make([]carried, d.Count(3))
+		for i := range l.carry {
+			l.carry[i] = carried{step: d.Uint(math.MaxInt32), prompt: d.Uint(pool), miner: d.Uint(miners)}
+		}
+		l.carryCkpt = d.String()
 	}
 	return l, d.End()
 }

@@ -58,6 +58,8 @@ func (w *window) batch() *source.Batch {
 			ma.Duplicate++
 		case source.ReasonOutranked:
 			ma.Outranked++
+		case source.ReasonCarried:
+			ma.Carried++
 		default:
 			ma.Rejected++
 		}
@@ -78,12 +80,20 @@ func (w *window) batch() *source.Batch {
 			})
 		}
 	}
-	acct.Capped = len(w.accepted) < cfg.Train.GroupsPerStep
+	for _, g := range w.lead {
+		b.Groups = append(b.Groups, g)
+		acct.AddUseful(g.Completions)
+	}
+	acct.CarriedIn, acct.Dropped = len(w.lead), w.dropped
 	for _, a := range w.accepted {
+		if w.hold {
+			break
+		}
 		b.Groups = append(b.Groups, runners.Group{Prompt: source.Prompt(&cfg.Pool.Problems[a.prompt]),
 			Completions: a.comps, Rewards: a.rewards, Checkpoint: w.published})
 		acct.AddUseful(a.comps)
 	}
+	acct.Capped = len(b.Groups) < cfg.Train.GroupsPerStep
 	acct.Finish()
 	return b
 }
@@ -96,7 +106,16 @@ func (w *window) batch() *source.Batch {
 type lesson struct {
 	groups   []lessonGroup
 	accepted []int // indices into groups
+	// carry and carryCkpt are what an auction with carry holds after the
+	// window (Source.carry).
+	carry     []carried
+	carryCkpt string
 }
+
+// carried is a group a window won and an auction with carry holds: enough
+// to generate it again (a completion is a function of the checkpoint, the
+// prompt, its index and the seed, which names the window and the prompt).
+type carried struct{ step, prompt, miner int }
 
 type lessonGroup struct {
 	miner, prompt int
@@ -115,6 +134,12 @@ func (w *window) lesson() lesson {
 	}
 	for i, a := range w.accepted {
 		l.accepted[i] = a.index
+	}
+	if w.carrying {
+		l.carry = w.carryOut
+		if len(l.carry) > 0 {
+			l.carryCkpt = w.published
+		}
 	}
 	return l
 }
@@ -150,6 +175,7 @@ func (m *Source) learn(step int, l lesson) {
 	}
 	if m.mk.Auctioned() {
 		m.clearings = append(m.clearings, clearingValue(l, m.cfg.Train.GroupSize, m.cfg.Train.GroupsPerStep))
+		m.carry, m.carryCkpt = l.carry, l.carryCkpt
 		if k := len(m.clearings) - m.mk.Auction.Memory; k > 0 {
 			m.clearings = slices.Delete(m.clearings, 0, k)
 		}

@@ -53,6 +53,16 @@ type window struct {
 	attempts []*attempt // in generation order
 	sealTime float64    // when the window closed, in virtual seconds since it opened
 
+	// An auction with carry (auction.go) sets these: lead are the groups
+	// earlier windows carried in, to train ahead of this window's winners;
+	// hold, that this window's winners are carried on instead of trained;
+	// dropped, how many carried groups a change of checkpoint let go; and
+	// carryOut, what the market holds after the window (the lesson's).
+	carrying bool
+	lead     []runners.Group
+	hold     bool
+	dropped  int
+	carryOut []carried
 }
 
 // attempt is one group a miner generated in the window.

@@ -27,6 +27,12 @@ const (
 	// N groups ranked above it won first, a higher-ranked group won its
 	// prompt, or the proof budget ran out before its turn.
 	ReasonOutranked = "outranked"
+	// ReasonCarried (auction with carry): the group won, but its window
+	// filled fewer than N slots, so it is held for a later window at the
+	// same checkpoint and trained when N have won (Account.CarriedIn of
+	// that window), or dropped if the checkpoint changes first
+	// (Account.Dropped).
+	ReasonCarried = "carried"
 	// ReasonDuplicate (market): the group passed every check, but its prompt
 	// had already been accepted in the window (it lost the race).
 	ReasonDuplicate = "duplicate"
@@ -83,7 +89,7 @@ type Account struct {
 	GeneratedGroups   int   // groups generated for the step by anyone, whatever their fate
 	GeneratedRollouts int   // their completions
 	GeneratedTokens   int64 // their completion tokens
-	UsefulGroups      int   // groups trained on (len(Batch.Groups))
+	UsefulGroups      int   // groups trained on (len(Batch.Groups)): Accepted + CarriedIn
 	UsefulRollouts    int   // their completions
 	UsefulTokens      int64 // their tokens
 
@@ -101,8 +107,16 @@ type Account struct {
 	Late       int // market
 	Duplicate  int // market
 	Outranked  int // auction
+	Carried    int // auction with carry: won, held for a later window
 	Rejected   int // market: failed a check; by check in Rejections
 	Rejections Rejections
+
+	// CarriedIn counts the groups of the batch that earlier windows at the
+	// same checkpoint won and carried (auction with carry); they count as
+	// useful here and were generated there. Dropped counts the carried
+	// groups let go at this window's opening because the published
+	// checkpoint had changed: won, never trained on.
+	CarriedIn, Dropped int
 
 	// InFlightTokens is how many of the in-flight groups' tokens had been
 	// generated when the window sealed ((seal − start)·throughput each). The
@@ -190,6 +204,7 @@ type MinerAccount struct {
 	Late              int
 	Duplicate         int
 	Outranked         int
+	Carried           int
 	Rejected          int
 	// Busy is the virtual time the miner spent generating in the window.
 	Busy float64
@@ -266,6 +281,8 @@ func (a *Account) AddGroup(comps []runners.Completion, rewards []float64, in boo
 		a.Duplicate++
 	case ReasonOutranked:
 		a.Outranked++
+	case ReasonCarried:
+		a.Carried++
 	default:
 		a.Rejected++
 		a.Rejections.add(reason[len(RejectedPrefix):])

@@ -45,6 +45,12 @@ func (e *DeltaEncoder) Float(f float64) {
 	e.buf = binary.LittleEndian.AppendUint64(e.buf, math.Float64bits(f))
 }
 
+// String appends s, length first.
+func (e *DeltaEncoder) String(s string) {
+	e.Uint(len(s))
+	e.buf = append(e.buf, s...)
+}
+
 // Bytes is the delta.
 func (e *DeltaEncoder) Bytes() []byte { return e.buf }
 
@@ -123,6 +129,11 @@ func (d *DeltaDecoder) Count(size int) int {
 		return 0
 	}
 	return n
+}
+
+// String reads a string.
+func (d *DeltaDecoder) String() string {
+	return string(d.take(d.Count(1)))
 }
 
 // Float reads a float64's bits.

@@ -55,6 +55,7 @@ var bands = []band{
 	{"runner.sim.termination.stop_wrong", [3]string{"0.5", "1", "2"}, [3]string{"stop-wrong-0.5", defaultRun, "stop-wrong-2"}},
 	{"per-step cap, rounds of N (filter / market)", [3]string{"10 / 10", "10 / 1000", "1000 / 1000"}, [3]string{defaultRun, "budget-market-1000", "budget-1000"}},
 	{"arms[auction].market.auction.deadline", [3]string{"75", "150", "300"}, [3]string{"auction-deadline-75", defaultRun, "auction-deadline-300"}},
+	{"arms[auction].market.auction.carry (deadline)", [3]string{"false (150)", "true (150)", "true (300)"}, [3]string{defaultRun, "auction-carry", "auction-carry-300"}},
 }
 
 // interval is an estimate and its 95% interval.

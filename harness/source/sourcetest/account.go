@@ -15,7 +15,7 @@ func CheckAccount(t *testing.T, b *source.Batch, tr spec.Train) {
 	t.Helper()
 	a := b.Account
 	g := tr.GroupSize
-	if a.Accepted+a.Discarded+a.Missed+a.InFlight+a.Late+a.Duplicate+a.Outranked+a.Rejected != a.GeneratedGroups {
+	if a.Accepted+a.Discarded+a.Missed+a.InFlight+a.Late+a.Duplicate+a.Outranked+a.Carried+a.Rejected != a.GeneratedGroups {
 		t.Fatalf("fates %+v do not sum to %d generated groups", a, a.GeneratedGroups)
 	}
 	r := a.Rejections
@@ -25,7 +25,7 @@ func CheckAccount(t *testing.T, b *source.Batch, tr spec.Train) {
 	if a.GeneratedRollouts != g*a.GeneratedGroups || len(b.Rollouts) != a.GeneratedRollouts {
 		t.Fatalf("%d rollouts, %d generated rollouts of %d groups of %d", len(b.Rollouts), a.GeneratedRollouts, a.GeneratedGroups, g)
 	}
-	if a.UsefulGroups != len(b.Groups) || a.Accepted != a.UsefulGroups || a.UsefulRollouts != g*a.UsefulGroups {
+	if a.UsefulGroups != len(b.Groups) || a.Accepted+a.CarriedIn != a.UsefulGroups || a.UsefulRollouts != g*a.UsefulGroups {
 		t.Fatalf("useful %d groups, %d rollouts; %d accepted, %d in the batch", a.UsefulGroups, a.UsefulRollouts, a.Accepted, len(b.Groups))
 	}
 	if want := 1 - float64(a.UsefulRollouts)/float64(a.GeneratedRollouts); math.Abs(a.Waste-want) > 1e-12 {
@@ -55,6 +55,14 @@ func CheckAccount(t *testing.T, b *source.Batch, tr spec.Train) {
 			inZone++
 		}
 	}
+	// The carried-in groups lead the batch; their rows are their own
+	// windows'.
+	for _, gr := range b.Groups[:min(a.CarriedIn, len(b.Groups))] {
+		accepted += len(gr.Completions)
+		for _, c := range gr.Completions {
+			useful += int64(c.NumTokens)
+		}
+	}
 	if tokens != a.GeneratedTokens || useful != a.UsefulTokens || trunc != a.TruncatedRollouts || accepted != a.UsefulRollouts || inZone != a.InZoneGroups {
 		t.Fatalf("rollouts disagree with the account: tokens %d/%d, useful %d/%d, truncated %d/%d, accepted %d/%d, in zone %d/%d",
 			tokens, a.GeneratedTokens, useful, a.UsefulTokens, trunc, a.TruncatedRollouts, accepted, a.UsefulRollouts, inZone, a.InZoneGroups)
@@ -72,7 +80,7 @@ func CheckAccount(t *testing.T, b *source.Batch, tr spec.Train) {
 		for _, m := range a.Miners {
 			gen += m.GeneratedGroups
 			acc += m.Accepted
-			if m.Accepted+m.Missed+m.InFlight+m.Late+m.Duplicate+m.Outranked+m.Rejected != m.GeneratedGroups {
+			if m.Accepted+m.Missed+m.InFlight+m.Late+m.Duplicate+m.Outranked+m.Carried+m.Rejected != m.GeneratedGroups {
 				t.Fatalf("miner %s: fates do not sum: %+v", m.Name, m)
 			}
 		}
