@@ -123,7 +123,7 @@ func (a *Auction) setDefaults() { *a = DefaultAuction() }
 // deadline, gate and per-prompt cap, no proof budget, and miners that
 // remember one publish interval's clearing values (paired.yaml's).
 func DefaultAuction() Auction {
-	return Auction{Deadline: 150, SigmaMin: 0.24, PerPrompt: 10, Memory: 10}
+	return Auction{Deadline: 150, SigmaMin: 0.24, PerPrompt: 10, Memory: 10, Value: ValueDifficulty}
 }
 
 func (g *MinerGroup) setDefaults() {

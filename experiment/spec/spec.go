@@ -239,9 +239,16 @@ type Auction struct {
 	SigmaMin    float64 `yaml:"sigma_min" doc:"the admission gate: the least population std of a group's rewards (the public design: 0.24, with 16 rollouts a group)" min:"0" max:"0.5"`
 	ProofBudget int     `yaml:"proof_budget" doc:"proofs the validator checks in a window, top down in rank; a candidate below the budget is outranked (0: as many as filling the window takes)" min:"0"`
 	PerPrompt   int     `yaml:"per_prompt" doc:"groups admitted for one prompt, first come; only the first-ranked of them that passes its proof can win" min:"1" max:"1000"`
+	Value       string  `yaml:"value" doc:"what the ranking orders groups by: difficulty, std(r)·(1 − mean(r)), the public design's (2 of 8 right beats 4 of 8); std, std(r) alone (4 of 8 first, as a σ gate sees it)" enum:"difficulty,std"`
 	Carry       bool    `yaml:"carry" doc:"hold a window's winners while fewer than N have won and train once N have, over windows at the same published checkpoint (the public design allows carrying clean partial batches); a change of checkpoint drops what is held. false: every window trains on its winners and burns the empty slots"`
 	Memory      int     `yaml:"memory" doc:"windows whose clearing values (the lowest winning value of a window that filled; 0 for one that did not) a miner's chance of winning with a group's value is estimated from: the share of them the value would have cleared" min:"1" max:"10000"`
 }
+
+// The auction's values (Auction.Value).
+const (
+	ValueDifficulty = "difficulty"
+	ValueStd        = "std"
+)
 
 // Auctioned reports whether the market runs the auction.
 func (m *Market) Auctioned() bool { return m.Kind == MarketAuction }

@@ -32,6 +32,7 @@ type auction struct {
 	*window
 	clock
 	ak        spec.Auction
+	value     valueFunc
 	admitted  []*attempt // in arrival order
 	claims    map[claim]bool
 	perPrompt map[int]int
@@ -49,7 +50,7 @@ func (m *Source) openAuction(step int, published string) (*auction, error) {
 	cfg := &m.cfg
 	ak := *m.mk.Auction
 	w.gate = ak.SigmaMin
-	w.score = auctionScore(cfg.Train.GroupSize, ak.SigmaMin, m.clearings)
+	w.score = auctionScore(cfg.Train.GroupSize, ak.SigmaMin, m.clearings, valueFuncs[ak.Value])
 	if w.carrying = ak.Carry; w.carrying && len(m.carry) > 0 {
 		if m.carryCkpt != published {
 			w.dropped = len(m.carry) // generated with a checkpoint no longer published: off-policy now
@@ -61,6 +62,7 @@ func (m *Source) openAuction(step int, published string) (*auction, error) {
 		}
 	}
 	return &auction{
+		value:     valueFuncs[ak.Value],
 		window:    w,
 		clock:     newClock(cfg, step, len(m.miners), MaxWindowRounds*cfg.Train.GroupsPerStep),
 		ak:        ak,
@@ -241,7 +243,7 @@ func (u *auction) award(ctx context.Context, n int) error {
 	}
 	slices.SortStableFunc(ranked, func(x, y *attempt) int {
 		return cmp.Or(
-			cmp.Compare(groupValue(y.sub.rewards), groupValue(x.sub.rewards)),
+			cmp.Compare(u.value(y.sub.rewards), u.value(x.sub.rewards)),
 			cmp.Compare(throughput(y), throughput(x)),
 			cmp.Compare(x.arrival, y.arrival),
 			cmp.Compare(hash(x), hash(y)))
@@ -267,9 +269,19 @@ func (u *auction) award(ctx context.Context, n int) error {
 	return nil
 }
 
-// groupValue is the auction's value of a group's rewards: the population
-// std times one minus the mean, highest for hard groups inside the zone.
-func groupValue(r []float64) float64 {
+// valueFunc is an auction's value of a group's rewards, what it ranks by
+// (market.auction.value).
+type valueFunc func(r []float64) float64
+
+// valueFuncs are the values a spec may name.
+var valueFuncs = map[string]valueFunc{
+	spec.ValueDifficulty: difficulty,
+	spec.ValueStd:        func(r []float64) float64 { _, std := eval.MeanStd(r); return std },
+}
+
+// difficulty is the public design's value: the population std times one
+// minus the mean, highest for hard groups inside the zone.
+func difficulty(r []float64) float64 {
 	mean, std := eval.MeanStd(r)
 	return std * (1 - mean)
 }
@@ -298,10 +310,10 @@ func throughput(a *attempt) float64 {
 // the share of clearings (the last windows' lowest winning values; 0 for a
 // window that did not fill, which anything in the gate would have won)
 // that value reaches. With no window seen yet every value in the gate wins.
-func auctionScore(g int, gate float64, clearings []float64) func(p float64) float64 {
+func auctionScore(g int, gate float64, clearings []float64, of valueFunc) func(p float64) float64 {
 	value := make([]float64, g+1)
 	for k := range value {
-		v := binaryValue(k, g)
+		v := binaryValue(of, k, g)
 		if !eval.InZone(binaryRewards(k, g), gate) {
 			continue
 		}
@@ -338,17 +350,17 @@ func binaryRewards(k, g int) []float64 {
 }
 
 // binaryValue is the value of a group of g with k successes.
-func binaryValue(k, g int) float64 { return groupValue(binaryRewards(k, g)) }
+func binaryValue(of valueFunc, k, g int) float64 { return of(binaryRewards(k, g)) }
 
 // clearingValue is the lowest value among a window's winners when all n
 // slots filled, 0 otherwise: the value a group needed to win it.
-func clearingValue(l lesson, g, n int) float64 {
+func clearingValue(l lesson, g, n int, of valueFunc) float64 {
 	if len(l.accepted) < n {
 		return 0
 	}
 	low := math.Inf(1)
 	for _, i := range l.accepted {
-		low = min(low, binaryValue(int(math.Round(l.groups[i].successes)), g))
+		low = min(low, binaryValue(of, int(math.Round(l.groups[i].successes)), g))
 	}
 	return low
 }

@@ -16,7 +16,7 @@ import (
 func auctionArm(groups ...spec.MinerGroup) spec.Arm {
 	arm := sourcetest.MarketArm("auction", groups...)
 	arm.Market.Kind = spec.MarketAuction
-	arm.Market.Auction = &spec.Auction{Deadline: 150, SigmaMin: 0.24, PerPrompt: 10, Memory: 10}
+	arm.Market.Auction = &spec.Auction{Deadline: 150, SigmaMin: 0.24, PerPrompt: 10, Memory: 10, Value: spec.ValueDifficulty}
 	return arm
 }
 
@@ -71,7 +71,7 @@ func TestAuctionAwardsTopDown(t *testing.T) {
 			}
 		}
 		slices.SortStableFunc(admitted, func(x, y *attempt) int {
-			return cmp.Or(cmp.Compare(groupValue(y.sub.rewards), groupValue(x.sub.rewards)),
+			return cmp.Or(cmp.Compare(difficulty(y.sub.rewards), difficulty(x.sub.rewards)),
 				cmp.Compare(throughput(y), throughput(x)), cmp.Compare(x.arrival, y.arrival))
 		})
 		won := map[int]bool{}
@@ -85,7 +85,7 @@ func TestAuctionAwardsTopDown(t *testing.T) {
 				}
 			}
 			if a.fate != want {
-				t.Fatalf("window %d: %s (value %.3f) is %s, want %s", step, a, groupValue(a.sub.rewards), a.fate, want)
+				t.Fatalf("window %d: %s (value %.3f) is %s, want %s", step, a, difficulty(a.sub.rewards), a.fate, want)
 			}
 			if a.fate == source.ReasonAccepted {
 				wins++
@@ -179,7 +179,7 @@ func TestAuctionIsDeterministic(t *testing.T) {
 // A miner's expected value of a group is nil at p = 0 and 1 and largest for
 // hard prompts inside the zone; its values sum the gate-passing outcomes.
 func TestAuctionScore(t *testing.T) {
-	score := auctionScore(8, 0.24, nil)
+	score := auctionScore(8, 0.24, nil, difficulty)
 	if score(0) != 0 || math.Abs(score(1)) > 1e-15 {
 		t.Fatalf("score(0) = %g, score(1) = %g; want 0", score(0), score(1))
 	}
@@ -192,7 +192,7 @@ func TestAuctionScore(t *testing.T) {
 	if !(arg > 0.1 && arg < 0.5) {
 		t.Errorf("the score peaks at p = %.2f; want a hard prompt, below 0.5", arg)
 	}
-	if v := groupValue([]float64{1, 1, 0, 0, 0, 0, 0, 0}); math.Abs(v-math.Sqrt(0.1875)*0.75) > 1e-12 {
+	if v := difficulty([]float64{1, 1, 0, 0, 0, 0, 0, 0}); math.Abs(v-math.Sqrt(0.1875)*0.75) > 1e-12 {
 		t.Errorf("value of 2 of 8: %g", v)
 	}
 }
@@ -202,20 +202,20 @@ func TestAuctionScore(t *testing.T) {
 // worth), only k = 2 counts, and the score peaks near p = 1/4; with half of
 // them there and half unfilled, every other outcome counts half.
 func TestAuctionScoreAgainstTheClearingValue(t *testing.T) {
-	top := binaryValue(2, 8)
-	score := auctionScore(8, 0.24, []float64{top, top, top})
+	top := binaryValue(difficulty, 2, 8)
+	score := auctionScore(8, 0.24, []float64{top, top, top}, difficulty)
 	best, arg := 0.0, 0.0
 	for p := 0.01; p < 1; p += 0.01 {
 		if s := score(p); s > best {
 			best, arg = s, p
 		}
 	}
-	want := binomial(8, 2) * math.Pow(0.25, 2) * math.Pow(0.75, 6) * binaryValue(2, 8)
+	want := binomial(8, 2) * math.Pow(0.25, 2) * math.Pow(0.75, 6) * binaryValue(difficulty, 2, 8)
 	if math.Abs(arg-0.25) > 0.011 || math.Abs(score(0.25)-want) > 1e-12 {
 		t.Errorf("peak at p = %.2f, score(1/4) = %g; want 0.25 and %g", arg, score(0.25), want)
 	}
-	half := auctionScore(8, 0.24, []float64{top, 0})
-	free := auctionScore(8, 0.24, nil)
+	half := auctionScore(8, 0.24, []float64{top, 0}, difficulty)
+	free := auctionScore(8, 0.24, nil, difficulty)
 	for _, p := range []float64{0.1, 0.5, 0.8} {
 		k2 := binomial(8, 2) * math.Pow(p, 2) * math.Pow(1-p, 6) * top
 		if want := (free(p)-k2)/2 + k2; math.Abs(half(p)-want) > 1e-12 {
@@ -223,10 +223,10 @@ func TestAuctionScoreAgainstTheClearingValue(t *testing.T) {
 		}
 	}
 	l := lesson{groups: []lessonGroup{{successes: 2}, {successes: 4}, {successes: 1}}, accepted: []int{0, 1}}
-	if c := clearingValue(l, 8, 2); c != binaryValue(4, 8) {
-		t.Errorf("clearing value %g; want the lower winner's, %g", c, binaryValue(4, 8))
+	if c := clearingValue(l, 8, 2, difficulty); c != binaryValue(difficulty, 4, 8) {
+		t.Errorf("clearing value %g; want the lower winner's, %g", c, binaryValue(difficulty, 4, 8))
 	}
-	if c := clearingValue(l, 8, 3); c != 0 {
+	if c := clearingValue(l, 8, 3, difficulty); c != 0 {
 		t.Errorf("a window with a slot unfilled clears at %g; want 0", c)
 	}
 }
@@ -241,7 +241,7 @@ func TestAuctionCarriesPartialBatches(t *testing.T) {
 	arm := auctionArm(sourcetest.Miners(3, Honest, "learned"), sourcetest.Miners(1, Copycat, "random"))
 	arm.Market.Auction.Deadline, arm.Market.Auction.Carry = 4, true
 	m := newMarket(t, arm, tr, 7, sourcetest.NewFake(p))
-	won := map[string]*attempt{} // by prompt id: the carried winners
+	won := map[string]string{} // by prompt id: the carried winners' completions, as they won
 	var held []string
 	full, holds, drops := 0, 0, 0
 	for step := range 24 {
@@ -269,7 +269,7 @@ func TestAuctionCarriesPartialBatches(t *testing.T) {
 				if w.fate != source.ReasonCarried {
 					t.Fatalf("window %d holds, but %s is %s", step, w, w.fate)
 				}
-				won[p.Problems[w.prompt].ID] = w
+				won[p.Problems[w.prompt].ID] = fmt.Sprint(w.comps)
 				held = append(held, p.Problems[w.prompt].ID)
 			}
 		case len(b.Groups) == tr.GroupsPerStep:
@@ -277,10 +277,9 @@ func TestAuctionCarriesPartialBatches(t *testing.T) {
 			if a.CarriedIn != len(held) {
 				t.Fatalf("window %d trains %d carried groups, %d held", step, a.CarriedIn, len(held))
 			}
-			for i, id := range held {
-				g := b.Groups[i]
-				if g.Prompt.ID != id || fmt.Sprint(g.Completions) != fmt.Sprint(won[id].comps) || g.Checkpoint != published {
-					t.Fatalf("window %d: carried group %d is not the group %s won with", step, i, id)
+			for i, g := range b.Groups[:a.CarriedIn] { // in the order they won, by rank within a window
+				if !slices.Contains(held, g.Prompt.ID) || fmt.Sprint(g.Completions) != won[g.Prompt.ID] || g.Checkpoint != published {
+					t.Fatalf("window %d: carried group %d (%s) is not a group held as it won", step, i, g.Prompt.ID)
 				}
 			}
 			held = nil

@@ -33,7 +33,7 @@ func applyRebuildsTheState(t *testing.T, kind string) {
 		sourcetest.Miners(1, Copycat, "random"))
 	if kind == spec.MarketAuction {
 		arm.Market.Kind = kind
-		arm.Market.Auction = &spec.Auction{Deadline: 40, SigmaMin: 0.24, PerPrompt: 10, Memory: 10, Carry: carry}
+		arm.Market.Auction = &spec.Auction{Deadline: 40, SigmaMin: 0.24, PerPrompt: 10, Memory: 10, Value: spec.ValueDifficulty, Carry: carry}
 		if carry {
 			arm.Market.Auction.Deadline = 6 // too short to fill a window: winners are carried
 		}
@@ -112,22 +112,23 @@ func TestApplyRejectsAnInconsistentDelta(t *testing.T) {
 		"accepted":   {lesson{groups: l.groups, accepted: []int{2}}, "source delta: value 2 out of range (want < 2)"},
 		"accepted 2": {lesson{groups: l.groups, accepted: []int{1, 1}}, "source delta: group 1 accepted twice"},
 	} {
-		_, err := decodeDelta(encodeDelta(c.l, 2, false), 2, 10, false)
+		_, err := decodeDelta(encodeDelta(c.l, 2, false, false), 2, 10, false, false)
 		if err == nil || err.Error() != c.want {
 			t.Errorf("%s: error %v\nwant %s", name, err, c.want)
 		}
 	}
-	got, err := decodeDelta(encodeDelta(l, 2, false), 2, 10, false)
+	got, err := decodeDelta(encodeDelta(l, 2, false, false), 2, 10, false, false)
 	if err != nil || !reflect.DeepEqual(got, l) {
 		t.Errorf("round trip: %v, %v", got, err)
 	}
 	held := l
 	held.carry, held.carryCkpt = []carried{{step: 4, prompt: 9, miner: 1}}, "ck-2"
-	got, err = decodeDelta(encodeDelta(held, 2, true), 2, 10, true)
+	held.ranked = []rankedGroup{{group: 0, claimed: 3}}
+	got, err = decodeDelta(encodeDelta(held, 2, true, true), 2, 10, true, true)
 	if err != nil || !reflect.DeepEqual(got, held) {
 		t.Errorf("round trip with carry: %v, %v", got, err)
 	}
-	if _, err := decodeDelta(encodeDelta(lesson{carry: []carried{{prompt: 10}}}, 2, true), 2, 10, true); err == nil {
+	if _, err := decodeDelta(encodeDelta(lesson{carry: []carried{{prompt: 10}}}, 2, true, true), 2, 10, true, true); err == nil {
 		t.Error("a carried prompt outside the pool decodes")
 	}
 }
@@ -136,16 +137,17 @@ func TestApplyRejectsAnInconsistentDelta(t *testing.T) {
 // might hold: it must never panic, and what it accepts is canonical — it
 // encodes back to the very bytes read, so no two files give one state.
 func FuzzDecodeDelta(f *testing.F) {
-	f.Add(encodeDelta(lesson{groups: []lessonGroup{{miner: 1, prompt: 7, successes: 3}, {miner: 0, prompt: 9, successes: 8}}, accepted: []int{1, 0}}, 2, false), false)
-	f.Add(encodeDelta(lesson{}, 2, false), false)
-	f.Add(encodeDelta(lesson{carry: []carried{{step: 3, prompt: 2, miner: 1}}, carryCkpt: "ck-1"}, 2, true), true)
-	f.Add([]byte{}, true)
-	f.Fuzz(func(t *testing.T, b []byte, carry bool) {
-		l, err := decodeDelta(b, 2, 10, carry)
+	f.Add(encodeDelta(lesson{groups: []lessonGroup{{miner: 1, prompt: 7, successes: 3}, {miner: 0, prompt: 9, successes: 8}}, accepted: []int{1, 0}}, 2, false, false), false, false)
+	f.Add(encodeDelta(lesson{}, 2, false, false), false, false)
+	f.Add(encodeDelta(lesson{groups: []lessonGroup{{miner: 1, prompt: 7, successes: 3}, {miner: 0, prompt: 9, successes: 8}}, accepted: []int{1},
+		ranked: []rankedGroup{{group: 0, claimed: 2}}, carry: []carried{{step: 3, prompt: 2, miner: 1}}, carryCkpt: "ck-1"}, 2, true, true), true, true)
+	f.Add([]byte{}, true, false)
+	f.Fuzz(func(t *testing.T, b []byte, auction, carry bool) {
+		l, err := decodeDelta(b, 2, 10, auction, carry)
 		if err != nil {
 			return
 		}
-		if again := encodeDelta(l, 2, carry); !bytes.Equal(again, b) {
+		if again := encodeDelta(l, 2, auction, carry); !bytes.Equal(again, b) {
 			t.Fatalf("%x decodes, but encodes back to %x", b, again)
 		}
 	})

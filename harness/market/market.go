@@ -118,8 +118,8 @@ func New(cfg source.Config) (*Source, error) {
 		return nil, fmt.Errorf("source: arm %q: market.proof_base is %g; want ≥ 0", a.Name, m.mk.ProofBase)
 	case m.mk.Auctioned() && m.mk.Auction == nil:
 		return nil, fmt.Errorf("source: arm %q: market.kind auction without its auction block", a.Name)
-	case m.mk.Auctioned() && !(m.mk.Auction.Deadline > 0 && m.mk.Auction.PerPrompt >= 1 && m.mk.Auction.SigmaMin >= 0 && m.mk.Auction.ProofBudget >= 0 && m.mk.Auction.Memory >= 1):
-		return nil, fmt.Errorf("source: arm %q: market.auction %+v; want deadline > 0, per_prompt ≥ 1, sigma_min ≥ 0, proof_budget ≥ 0, memory ≥ 1", a.Name, *m.mk.Auction)
+	case m.mk.Auctioned() && !(m.mk.Auction.Deadline > 0 && m.mk.Auction.PerPrompt >= 1 && m.mk.Auction.SigmaMin >= 0 && m.mk.Auction.ProofBudget >= 0 && m.mk.Auction.Memory >= 1 && valueFuncs[m.mk.Auction.Value] != nil):
+		return nil, fmt.Errorf("source: arm %q: market.auction %+v; want deadline > 0, per_prompt ≥ 1, sigma_min ≥ 0, proof_budget ≥ 0, memory ≥ 1, value difficulty or std", a.Name, *m.mk.Auction)
 	}
 	total := 0
 	for _, g := range m.mk.Miners {
@@ -340,19 +340,21 @@ func (m *Source) settle(ctx context.Context, r mechanism, step int, published st
 
 // deltaVersion changes whenever the encoding of Delta does, so that a run
 // resumed by another build refuses a delta it would misread.
-const deltaVersion = 1
+const deltaVersion = 2 // 1 had no auction ranking and no carry
 
 // Delta is the last window's lesson: the number of miners, then every group
 // (miner, prompt, reward sum) and the accepted groups' indices: 0.56 KB a
 // window on average (1.5 KB at most) at the paired experiment's size, where
 // the estimators it rebuilds take over 1 MB as JSON.
-func (m *Source) Delta() ([]byte, error) { return encodeDelta(m.last, len(m.miners), m.carries()), nil }
+func (m *Source) Delta() ([]byte, error) {
+	return encodeDelta(m.last, len(m.miners), m.mk.Auctioned(), m.carries()), nil
+}
 
 // carries reports whether the market is an auction with carry, whose
 // deltas also hold what it carries.
 func (m *Source) carries() bool { return m.mk.Auctioned() && m.mk.Auction.Carry }
 
-func encodeDelta(l lesson, miners int, carry bool) []byte {
+func encodeDelta(l lesson, miners int, auction, carry bool) []byte {
 	e := source.NewDelta("market", deltaVersion)
 	e.Uint(miners)
 	e.Uint(len(l.groups))
@@ -364,6 +366,13 @@ func encodeDelta(l lesson, miners int, carry bool) []byte {
 	e.Uint(len(l.accepted))
 	for _, i := range l.accepted {
 		e.Uint(i)
+	}
+	if auction {
+		e.Uint(len(l.ranked))
+		for _, r := range l.ranked {
+			e.Uint(r.group)
+			e.Float(r.claimed)
+		}
 	}
 	if carry {
 		e.Uint(len(l.carry))
@@ -380,7 +389,7 @@ func encodeDelta(l lesson, miners int, carry bool) []byte {
 // Apply teaches the market window step's lesson again.
 func (m *Source) Apply(step int, delta []byte) error {
 	_ = m.Close() // a window raced ahead was raced with the state Apply changes
-	l, err := decodeDelta(delta, len(m.miners), m.cfg.Pool.Len(), m.carries())
+	l, err := decodeDelta(delta, len(m.miners), m.cfg.Pool.Len(), m.mk.Auctioned(), m.carries())
 	if err != nil {
 		return err
 	}
@@ -391,7 +400,7 @@ func (m *Source) Apply(step int, delta []byte) error {
 
 // decodeDelta reads encodeDelta's bytes for a market of miners miners and a
 // pool of pool prompts.
-func decodeDelta(delta []byte, miners, pool int, carry bool) (lesson, error) {
+func decodeDelta(delta []byte, miners, pool int, auction, carry bool) (lesson, error) {
 	d := source.ReadDelta(delta, "market", deltaVersion)
 	if n := d.Uint(math.MaxInt32); n != miners {
 		d.Fail(fmt.Errorf("source delta: a market of %d miners; this one has %d", n, miners))
@@ -411,6 +420,16 @@ func decodeDelta(delta []byte, miners, pool int, carry bool) (lesson, error) {
 		}
 		seen[g] = true
 		l.accepted[i] = g
+	}
+	if auction {
+		// A ranked group takes at least 9 bytes: a varint and a float64.
+		l.ranked = make([]rankedGroup, d.Count(9))
+		for i := range l.ranked {
+			l.ranked[i] = rankedGroup{group: d.Uint(len(l.groups)), claimed: d.Float()}
+			if seen[l.ranked[i].group] {
+				d.Fail(fmt.Errorf("source delta: group %d both accepted and ranked below", l.ranked[i].group))
+			}
+		}
 	}
 	if carry {
 		l.carry = make([]carried, d.Count(3))

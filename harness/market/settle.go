@@ -106,10 +106,24 @@ func (w *window) batch() *source.Batch {
 type lesson struct {
 	groups   []lessonGroup
 	accepted []int // indices into groups
+	// ranked are an auction's admitted groups that did not win, which its
+	// ranking at the deadline publishes with their claimed rewards (the
+	// winners are in accepted): labels a race never gives.
+	ranked []rankedGroup
 	// carry and carryCkpt are what an auction with carry holds after the
 	// window (Source.carry).
 	carry     []carried
 	carryCkpt string
+}
+
+// rankedGroup is an outranked group as the ranking shows it: its index in
+// groups and the sum of the rewards its miner claimed. An admitted claim
+// passed the rewards check against its completions, but not the proof:
+// a forger's rewritten completions or a stale miner's old checkpoint make
+// it a label of something the published policy did not do.
+type rankedGroup struct {
+	group   int
+	claimed float64
 }
 
 // carried is a group a window won and an auction with carry holds: enough
@@ -135,6 +149,18 @@ func (w *window) lesson() lesson {
 	for i, a := range w.accepted {
 		l.accepted[i] = a.index
 	}
+	if w.m.mk.Auctioned() {
+		for _, a := range w.attempts {
+			if a.fate != source.ReasonOutranked {
+				continue
+			}
+			var s float64
+			for _, r := range a.sub.rewards {
+				s += r
+			}
+			l.ranked = append(l.ranked, rankedGroup{group: a.index, claimed: s})
+		}
+	}
 	if w.carrying {
 		l.carry = w.carryOut
 		if len(l.carry) > 0 {
@@ -146,8 +172,9 @@ func (w *window) lesson() lesson {
 
 // learn applies window step's lesson: every estimator learns from the groups
 // its miner generated (their rewards are the miner's own), then from the
-// groups the validator accepted from others (published with their rewards);
-// the accepted prompts begin their cooldown. A live window and a resumed
+// groups the validator accepted from others (published with their rewards)
+// and, in an auction, from the others' groups its ranking showed (with the
+// rewards claimed); the accepted prompts begin their cooldown. A live window and a resumed
 // run's replay both come here, so that they cannot differ.
 func (m *Source) learn(step int, l lesson) {
 	g := float64(m.cfg.Train.GroupSize)
@@ -168,13 +195,18 @@ func (m *Source) learn(step int, l lesson) {
 				o = append(o, obs(l.groups[i]))
 			}
 		}
+		for _, r := range l.ranked {
+			if lg := l.groups[r.group]; lg.miner != mn.index {
+				o = append(o, observation{prompt: lg.prompt, successes: r.claimed, trials: g})
+			}
+		}
 		mn.est.learn(o)
 	}
 	for _, i := range l.accepted {
 		m.cool.Use(l.groups[i].prompt, step)
 	}
 	if m.mk.Auctioned() {
-		m.clearings = append(m.clearings, clearingValue(l, m.cfg.Train.GroupSize, m.cfg.Train.GroupsPerStep))
+		m.clearings = append(m.clearings, clearingValue(l, m.cfg.Train.GroupSize, m.cfg.Train.GroupsPerStep, valueFuncs[m.mk.Auction.Value]))
 		m.carry, m.carryCkpt = l.carry, l.carryCkpt
 		if k := len(m.clearings) - m.mk.Auction.Memory; k > 0 {
 			m.clearings = slices.Delete(m.clearings, 0, k)
