@@ -21,6 +21,7 @@ const (
 	asPercent                   // 73.2%, differences in percentage points
 	asCount                     // 1234
 	asNumber                    // 4 significant digits
+	asSeconds                   // 756.2: virtual seconds to a tenth
 )
 
 var percentMetrics = []string{"truncation", "waste", "zero_std_share", "late_share", "duplicate_share", "in_flight_share", "outranked_share", "batch_filled",
@@ -34,6 +35,8 @@ func formatOf(metric string) format {
 		return asPercent
 	case strings.HasSuffix(metric, "_groups") || strings.HasSuffix(metric, "_rollouts") || metric == "tokens":
 		return asCount
+	case strings.HasSuffix(metric, "_seconds"):
+		return asSeconds
 	}
 	return asNumber
 }
@@ -54,6 +57,8 @@ func num(metric string, v float64, signed bool) string {
 		s = strconv.FormatFloat(100*v, 'f', 1, 64)
 	case asCount:
 		s = strconv.FormatFloat(v, 'f', 0, 64)
+	case asSeconds:
+		s = strconv.FormatFloat(v, 'f', 1, 64)
 	default:
 		s = strconv.FormatFloat(v, 'g', 4, 64)
 	}

@@ -55,6 +55,9 @@ func TestFormatting(t *testing.T) {
 		{Percent(0.995), "99.5%"},
 		{num("useful_groups", 1234, false), "1234"},
 		{num("loss", 0.000123456, false), "0.0001235"},
+		{valueSE("window_seconds", 756.2183, 9.43217), "756.2 ± 9.4"},
+		{valueSE("trained_reward", 0.5261, 0.0061), "0.526 ± 0.006"},
+		{valueSE("batch_filled", 0.443, 0.015), "44.3% ± 1.5%"},
 	} {
 		assert.Equal(t, tc.want, tc.got)
 	}
