@@ -136,8 +136,7 @@ func (u *auction) carryOn(ctx context.Context) error {
 	for _, c := range u.carryOut {
 		prob := &cfg.Pool.Problems[c.prompt]
 		prompt := source.Prompt(prob)
-		comps, err := cfg.Runner.Generate(ctx, u.published, []runners.Prompt{prompt}, cfg.Train.GroupSize,
-			source.Sampling(cfg.Train, seed.Derive(cfg.Seed, cfg.Arm.Name, c.step, "auction", c.prompt)))
+		comps, err := cfg.Runner.Generate(ctx, u.published, []runners.Prompt{prompt}, cfg.Train.GroupSize, u.groupSampling(c.step, c.prompt))
 		if err != nil {
 			return err
 		}
@@ -164,10 +163,7 @@ func (u *auction) start(ctx context.Context, mn *miner, t float64) error {
 	if a == nil || err != nil {
 		return err
 	}
-	// The seed names the window and the prompt, not the miner: another
-	// identity on the same prompt generates the very same group.
-	cfg := &u.m.cfg
-	if err := u.generate(ctx, a, source.Sampling(cfg.Train, seed.Derive(cfg.Seed, cfg.Arm.Name, u.step, "auction", a.prompt))); err != nil {
+	if err := u.generate(ctx, a, u.groupSampling(u.step, a.prompt)); err != nil {
 		return err
 	}
 	a.done = t + a.generationTime(u.m.mk.Timing, mn.spec.Throughput)
@@ -175,17 +171,21 @@ func (u *auction) start(ctx context.Context, mn *miner, t float64) error {
 	return nil
 }
 
+// groupSampling is the sampling of every group for prompt i in window step. The
+// seed names the window and the prompt, not the miner: another identity on
+// the same prompt generates the very same group, and a carried group is
+// generated again as it won.
+func (u *auction) groupSampling(step, i int) runners.Sampling {
+	cfg := &u.m.cfg
+	return source.Sampling(cfg.Train, seed.Derive(cfg.Seed, cfg.Arm.Name, step, "auction", i))
+}
+
 // copyTarget is the most recently admitted prompt of another miner that
 // the copycat has not copied yet.
 func (u *auction) copyTarget(mn *miner) (int, bool) {
-	if u.tried[mn.index] == nil {
-		u.tried[mn.index] = map[int]bool{}
-	}
 	for k := len(u.admitted) - 1; k >= 0; k-- {
-		a := u.admitted[k]
-		if i := a.prompt; a.miner != mn && !u.tried[mn.index][i] {
-			u.tried[mn.index][i] = true
-			return i, true
+		if a := u.admitted[k]; a.miner != mn && !u.triedBy(mn, a.prompt) {
+			return a.prompt, true
 		}
 	}
 	return 0, false
@@ -221,14 +221,7 @@ func (u *auction) admit(ctx context.Context, a *attempt) error {
 	u.claims[c] = true
 	u.perPrompt[a.prompt]++
 	u.admitted = append(u.admitted, a)
-	for _, mn := range u.m.miners {
-		if u.idle[mn.index] {
-			if err := u.start(ctx, mn, a.arrival); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return u.wakeIdle(u.m.miners, func(mn *miner) error { return u.start(ctx, mn, a.arrival) })
 }
 
 // award ranks the admitted groups and proves them top down until n win on

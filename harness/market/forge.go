@@ -146,15 +146,15 @@ func forgeClaim(rewards []float64, z eval.Zone) []float64 {
 func (w *window) pad(a *attempt) *submission {
 	cfg := &w.m.cfg
 	sub := w.honestSubmission(a)
-	cap := a.sample.MaxTokens
+	limit := a.sample.MaxTokens
 	comps := slices.Clone(a.comps)
 	padded := false
 	for j, c := range comps {
-		if c.NumTokens >= cap || c.NumTokens == 0 {
+		if c.NumTokens >= limit || c.NumTokens == 0 {
 			continue
 		}
-		c.Text += strings.Repeat(" ", cap-c.NumTokens)
-		c.NumTokens, c.Finish = cap, runners.FinishLength
+		c.Text += strings.Repeat(" ", limit-c.NumTokens)
+		c.NumTokens, c.Finish = limit, runners.FinishLength
 		comps[j], padded = c, true
 	}
 	prob := &cfg.Pool.Problems[a.prompt]
@@ -178,9 +178,9 @@ func (w *window) pad(a *attempt) *submission {
 		openers := make([]proof.Opener, len(generated))
 		for j, t := range generated {
 			submitted[j], openers[j] = t, honest[j]
-			if n := len(t); n > 0 && n < cap {
-				out := slices.Grow(slices.Clone(t), cap-n)
-				for range cap - n {
+			if n := len(t); n > 0 && n < limit {
+				out := slices.Grow(slices.Clone(t), limit-n)
+				for range limit - n {
 					out = append(out, t[n-1])
 				}
 				submitted[j] = out

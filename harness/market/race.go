@@ -132,7 +132,8 @@ func (r *race) run(ctx context.Context) error {
 					r.sealed, r.sealTime = true, e.time
 					continue
 				}
-				if err := r.wakeCopycats(ctx, e.time); err != nil {
+				t := e.time
+				if err := r.wakeIdle(r.m.miners, func(mn *miner) error { return r.start(ctx, mn, t) }); err != nil {
 					return err
 				}
 			}
@@ -168,27 +169,12 @@ func (r *race) start(ctx context.Context, mn *miner, t float64) error {
 // copyTarget is the most recently accepted prompt the copycat has not
 // copied yet.
 func (r *race) copyTarget(mn *miner) (int, bool) {
-	if r.tried[mn.index] == nil {
-		r.tried[mn.index] = map[int]bool{}
-	}
 	for k := len(r.accepted) - 1; k >= 0; k-- {
-		if i := r.accepted[k].prompt; !r.tried[mn.index][i] {
-			r.tried[mn.index][i] = true
+		if i := r.accepted[k].prompt; !r.triedBy(mn, i) {
 			return i, true
 		}
 	}
 	return 0, false
-}
-
-func (r *race) wakeCopycats(ctx context.Context, t float64) error {
-	for _, mn := range r.m.miners {
-		if r.idle[mn.index] {
-			if err := r.start(ctx, mn, t); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }
 
 // finish is the end of an attempt's generation: the miner checks the group

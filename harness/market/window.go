@@ -183,8 +183,8 @@ func (w *window) begin(c *clock, mn *miner, t float64, copyTarget func(*miner) (
 		}
 		a.prompt = i
 	}
-	if mn.follower() {
-		c.triedBy(mn, a.prompt)
+	if mn.follower() && !followed {
+		c.triedBy(mn, a.prompt) // its own pick: it does not join the lead there later
 	}
 	c.last[mn.index] = a.prompt + 1
 	c.seq[mn.index]++
@@ -226,6 +226,19 @@ func (w *window) send(a *attempt) {
 	if l := a.miner.spec.Latency; l > 0 {
 		a.arrival += l * a.rng.ExpFloat64()
 	}
+}
+
+// wakeIdle starts every idle miner (a copycat that found nothing to copy)
+// again with start, in miner order.
+func (c *clock) wakeIdle(miners []*miner, start func(*miner) error) error {
+	for _, mn := range miners {
+		if c.idle[mn.index] {
+			if err := start(mn); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // triedBy reports whether miner mn has had prompt i in the window before,

@@ -151,12 +151,9 @@ func fastBatch(s *scanner, w *BatchResult) bool {
 				if k == 1 {
 					return false
 				}
-				start := s.i
-				if !s.value(0) {
-					return false
-				}
-				r.Result = json.RawMessage(s.b[start:s.i])
-				return true
+				var ok bool
+				r.Result, ok = s.raw()
+				return ok
 			})
 			w.Responses = append(w.Responses, r)
 			return ok
@@ -234,12 +231,9 @@ func fastBatchParams(s *scanner, p *BatchParams) bool {
 					r.Method, ok = s.plainString()
 					return ok
 				}
-				start := s.i
-				if !s.value(0) {
-					return false
-				}
-				r.Params = json.RawMessage(s.b[start:s.i])
-				return true
+				var ok bool
+				r.Params, ok = s.raw()
+				return ok
 			})
 			p.Requests = append(p.Requests, r)
 			return ok
@@ -355,6 +349,15 @@ func (s *scanner) plainString() (string, bool) {
 		return "", false
 	}
 	return string(out), true
+}
+
+// raw reads any value as its bytes, a slice of the body.
+func (s *scanner) raw() (json.RawMessage, bool) {
+	start := s.i
+	if !s.value(0) {
+		return nil, false
+	}
+	return json.RawMessage(s.b[start:s.i]), true
 }
 
 func (s *scanner) plainBool() (bool, bool) {
