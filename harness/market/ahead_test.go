@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/relix-lab/relix/experiment/spec"
 	"github.com/relix-lab/relix/harness/source/sourcetest"
 	"github.com/relix-lab/relix/runners"
 )
@@ -71,50 +72,66 @@ func (b *batchingFake) GenerateMany(ctx context.Context, calls []runners.Generat
 	return out, errs
 }
 
-// TestLookaheadChangesNoBatch races the same windows on a runner that
+// TestLookaheadChangesNoBatch runs the same windows on a runner that
 // answers one generate call a round trip and on one that answers several,
-// where every group a miner starts brings every other miner's next group
-// along: with every behaviour, the batches and deltas must be the same,
-// and far fewer round trips carry the groups.
+// where every group a miner starts brings other miners' next groups along,
+// in both mechanisms: with every behaviour, the batches and deltas must be
+// the same, and far fewer round trips carry the groups. An auction asks
+// for no group its miner would start after the deadline, so it asks for
+// few more groups than are started.
 func TestLookaheadChangesNoBatch(t *testing.T) {
-	arm := sourcetest.MarketArm("mixed",
+	behaviours := []spec.MinerGroup{
 		sourcetest.Miners(4, Honest, "learned"), sourcetest.Miners(1, Honest, "oracle"),
 		sourcetest.Miners(1, Stale, "random"), sourcetest.Miners(1, Forger, "learned"),
-		sourcetest.Miners(1, Copycat, "random"))
-	tr := sourcetest.Train()
-	tr.Cooldown = 4
-	pool := sourcetest.Pool(t)
-	many := &batchingFake{Fake: sourcetest.NewFake(pool)}
-	one, ahead := newMarket(t, arm, tr, 3, sourcetest.NewFake(pool)), newMarket(t, arm, tr, 3, many)
-	ctx := context.Background()
-	started := 0
-	for step := range 12 {
-		published := fmt.Sprintf("ck-%d", step/3)
-		want, err := one.Next(ctx, step, "", published)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := ahead.Next(ctx, step, "", published)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if fmt.Sprint(*got) != fmt.Sprint(*want) {
-			t.Fatalf("step %d: the batch differs with groups generated ahead", step)
-		}
-		dw, _ := one.Delta()
-		dg, _ := ahead.Delta()
-		if !reflect.DeepEqual(dg, dw) {
-			t.Fatalf("step %d: the delta differs with groups generated ahead", step)
-		}
-		for _, m := range got.Account.Miners {
-			started += m.GeneratedGroups
-		}
-	}
-	t.Logf("%d groups started, %d asked for in %d round trips", started, many.groups, many.trips)
-	if many.trips*2 > started {
-		t.Errorf("%d round trips for %d groups started: the lookahead saves too little", many.trips, started)
-	}
-	if many.groups < started {
-		t.Errorf("%d groups asked for, %d started", many.groups, started)
+		sourcetest.Miners(1, Copycat, "random")}
+	auction := auctionArm(append(behaviours, sourcetest.Miners(1, Withholder, "learned"), sourcetest.Miners(1, Padder, "random"),
+		sourcetest.Miners(3, Sybil, "learned"))...)
+	auction.Market.Auction.Deadline = 40
+	for _, c := range []struct {
+		name  string
+		arm   spec.Arm
+		extra float64 // groups asked for beyond those started, at most, as a share of them
+	}{
+		{"race", sourcetest.MarketArm("mixed", behaviours...), 1},
+		{"auction", auction, 0.1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			tr := sourcetest.Train()
+			tr.Cooldown = 4
+			pool := sourcetest.Pool(t)
+			many := &batchingFake{Fake: sourcetest.NewFake(pool)}
+			one, ahead := newMarket(t, c.arm, tr, 3, sourcetest.NewFake(pool)), newMarket(t, c.arm, tr, 3, many)
+			ctx := context.Background()
+			started := 0
+			for step := range 12 {
+				published := fmt.Sprintf("ck-%d", step/3)
+				want, err := one.Next(ctx, step, "", published)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := ahead.Next(ctx, step, "", published)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if fmt.Sprint(*got) != fmt.Sprint(*want) {
+					t.Fatalf("step %d: the batch differs with groups generated ahead", step)
+				}
+				dw, _ := one.Delta()
+				dg, _ := ahead.Delta()
+				if !reflect.DeepEqual(dg, dw) {
+					t.Fatalf("step %d: the delta differs with groups generated ahead", step)
+				}
+				for _, m := range got.Account.Miners {
+					started += m.GeneratedGroups
+				}
+			}
+			t.Logf("%d groups started, %d asked for in %d round trips", started, many.groups, many.trips)
+			if many.trips*2 > started {
+				t.Errorf("%d round trips for %d groups started: the lookahead saves too little", many.trips, started)
+			}
+			if many.groups < started || float64(many.groups-started) > c.extra*float64(started) {
+				t.Errorf("%d groups asked for, %d started", many.groups, started)
+			}
+		})
 	}
 }

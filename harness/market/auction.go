@@ -34,6 +34,8 @@ type auction struct {
 	ak        spec.Auction
 	value     valueFunc
 	admitted  []*attempt // in arrival order
+	ahead     prefetched
+	free      []float64 // per miner: when its group in flight is done, and it starts its next
 	claims    map[claim]bool
 	perPrompt map[int]int
 }
@@ -61,14 +63,23 @@ func (m *Source) openAuction(step int, published string) (*auction, error) {
 			}
 		}
 	}
-	return &auction{
+	u := &auction{
 		value:     valueFuncs[ak.Value],
 		window:    w,
 		clock:     newClock(cfg, step, len(m.miners), MaxWindowRounds*cfg.Train.GroupsPerStep),
 		ak:        ak,
 		claims:    map[claim]bool{},
 		perPrompt: map[int]int{},
-	}, nil
+		free:      make([]float64, len(m.miners)),
+	}
+	// A group is generated ahead only for a miner that will start one
+	// before the deadline: one whose group in flight is done by then. The
+	// miner whose group is being generated is done when that group's
+	// length says, which is not known yet.
+	u.ahead = newPrefetched(cfg.Runner, len(m.miners),
+		func(_ *miner, _, i int) runners.Sampling { return u.groupSampling(u.step, i) },
+		func(mn *miner, a *attempt) bool { return mn != a.miner && u.free[mn.index] < ak.Deadline })
+	return u, nil
 }
 
 // run collects the window to its deadline and awards it.
@@ -163,10 +174,11 @@ func (u *auction) start(ctx context.Context, mn *miner, t float64) error {
 	if a == nil || err != nil {
 		return err
 	}
-	if err := u.generate(ctx, a, u.groupSampling(u.step, a.prompt)); err != nil {
+	if err := u.generateGroup(ctx, &u.clock, &u.ahead, a); err != nil {
 		return err
 	}
 	a.done = t + a.generationTime(u.m.mk.Timing, mn.spec.Throughput)
+	u.free[mn.index] = a.done
 	u.push(evDone, a.done, a)
 	return nil
 }

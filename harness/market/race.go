@@ -8,6 +8,7 @@ import (
 	"github.com/relix-lab/relix/experiment/spec"
 
 	"github.com/relix-lab/relix/harness/source"
+	"github.com/relix-lab/relix/runners"
 )
 
 // race is the first-N race, the market's mechanism: a window whose
@@ -31,11 +32,8 @@ type race struct {
 	clock
 	sealed bool
 
-	// many is the runner when it answers several generate calls in one
-	// round trip, and ahead each miner's next group generated ahead with
-	// another's (ahead.go).
-	many  generateMany
-	ahead []*aheadGroup
+	// ahead holds the miners' next groups generated ahead (ahead.go).
+	ahead prefetched
 
 	// The proofs computed ahead of their submissions' arrival (prove), by
 	// submission until read: proving counts those under way, and
@@ -53,14 +51,13 @@ func (m *Source) openRace(step int, published string) (*race, error) {
 		return nil, err
 	}
 	cfg := &m.cfg
-	many, _ := cfg.Runner.(generateMany)
-	return &race{
+	r := &race{
 		window:  w,
 		clock:   newClock(cfg, step, len(m.miners), m.mk.Rounds()*cfg.Train.GroupsPerStep),
-		many:    many,
-		ahead:   make([]*aheadGroup, len(m.miners)),
 		pending: map[*submission]*pendingProof{},
-	}, nil
+	}
+	r.ahead = newPrefetched(cfg.Runner, len(m.miners), func(mn *miner, seq, _ int) runners.Sampling { return r.sampling(mn, seq) }, nil)
+	return r, nil
 }
 
 // Event kinds; a group's generation ends before it can arrive.
@@ -158,7 +155,7 @@ func (r *race) start(ctx context.Context, mn *miner, t float64) error {
 	if a == nil || err != nil {
 		return err
 	}
-	if err := r.generateGroup(ctx, a); err != nil {
+	if err := r.generateGroup(ctx, &r.clock, &r.ahead, a); err != nil {
 		return err
 	}
 	a.done = t + a.generationTime(r.m.mk.Timing, mn.spec.Throughput)
