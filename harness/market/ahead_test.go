@@ -8,7 +8,6 @@ import (
 
 	"github.com/relix-lab/relix/experiment/spec"
 	"github.com/relix-lab/relix/harness/source/sourcetest"
-	"github.com/relix-lab/relix/runners"
 )
 
 // TestAheadChangesNoBatch runs a market with every behaviour through
@@ -55,23 +54,6 @@ func TestAheadChangesNoBatch(t *testing.T) {
 	}
 }
 
-// batchingFake answers GenerateMany call by call, as a worker answers a
-// batch, and counts the round trips and the groups asked for.
-type batchingFake struct {
-	*sourcetest.Fake
-	trips, groups int
-}
-
-func (b *batchingFake) GenerateMany(ctx context.Context, calls []runners.GenerateCall) ([][][]runners.Completion, []error) {
-	b.trips++
-	b.groups += len(calls)
-	out, errs := make([][][]runners.Completion, len(calls)), make([]error, len(calls))
-	for i, c := range calls {
-		out[i], errs[i] = b.Fake.Generate(ctx, c.Checkpoint, c.Prompts, c.N, c.Sampling)
-	}
-	return out, errs
-}
-
 // TestLookaheadChangesNoBatch runs the same windows on a runner that
 // answers one generate call a round trip and on one that answers several,
 // where every group a miner starts brings other miners' next groups along,
@@ -99,7 +81,7 @@ func TestLookaheadChangesNoBatch(t *testing.T) {
 			tr := sourcetest.Train()
 			tr.Cooldown = 4
 			pool := sourcetest.Pool(t)
-			many := &batchingFake{Fake: sourcetest.NewFake(pool)}
+			many := &sourcetest.Batching{Fake: sourcetest.NewFake(pool)}
 			one, ahead := newMarket(t, c.arm, tr, 3, sourcetest.NewFake(pool)), newMarket(t, c.arm, tr, 3, many)
 			ctx := context.Background()
 			started := 0
@@ -125,12 +107,12 @@ func TestLookaheadChangesNoBatch(t *testing.T) {
 					started += m.GeneratedGroups
 				}
 			}
-			t.Logf("%d groups started, %d asked for in %d round trips", started, many.groups, many.trips)
-			if many.trips*2 > started {
-				t.Errorf("%d round trips for %d groups started: the lookahead saves too little", many.trips, started)
+			t.Logf("%d groups started, %d asked for in %d round trips", started, many.Groups, many.Trips)
+			if many.Trips*2 > started {
+				t.Errorf("%d round trips for %d groups started: the lookahead saves too little", many.Trips, started)
 			}
-			if many.groups < started || float64(many.groups-started) > c.extra*float64(started) {
-				t.Errorf("%d groups asked for, %d started", many.groups, started)
+			if many.Groups < started || float64(many.Groups-started) > c.extra*float64(started) {
+				t.Errorf("%d groups asked for, %d started", many.Groups, started)
 			}
 		})
 	}

@@ -8,6 +8,8 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"math/rand/v2"
+	"slices"
 
 	"github.com/relix-lab/relix/eval"
 	"github.com/relix-lab/relix/experiment/seed"
@@ -79,27 +81,25 @@ func (u *Source) Next(ctx context.Context, step int, current, _ string) (*source
 	}
 	acct := &b.Account
 	var used []int
+	var ahead *roundAhead
 	for round := 0; acct.GeneratedGroups < budget && len(b.Groups) < n && len(rest) > 0; round++ {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		want := min(n-len(b.Groups), budget-acct.GeneratedGroups, len(rest))
-		// A partial Fisher–Yates shuffle of the prompts not yet drawn this
-		// step: want uniform draws without replacement.
-		rng := seed.Stream(cfg.Seed, cfg.Arm.Name, step, "draw", round)
-		for i := range want {
-			j := i + rng.IntN(len(rest)-i)
-			rest[i], rest[j] = rest[j], rest[i]
-		}
-		drawn := rest[:want:want]
+		drawn := drawRound(rest, want, u.drawStream(step, round))
 		rest = rest[want:]
-		prompts := make([]runners.Prompt, want)
-		for i, k := range drawn {
-			prompts[i] = source.Prompt(&cfg.Pool.Problems[k])
-		}
-		comps, err := cfg.Runner.Generate(ctx, current, prompts, g, source.Sampling(cfg.Train, seed.Derive(cfg.Seed, cfg.Arm.Name, step, "generate", round)))
-		if err != nil {
-			return nil, err
+		prompts := u.prompts(drawn)
+		var comps [][]runners.Completion
+		if ahead != nil && ahead.round == round && want <= len(ahead.drawn) && slices.Equal(ahead.drawn[:want], drawn) {
+			comps, ahead = ahead.comps[:want], nil
+		} else {
+			var err error
+			comps, ahead, err = u.generateRound(ctx, step, round, current, prompts,
+				min(want, budget-acct.GeneratedGroups-want, len(rest)), rest)
+			if err != nil {
+				return nil, err
+			}
 		}
 		if err := source.CheckShape(comps, prompts, g); err != nil {
 			return nil, err
@@ -142,6 +142,81 @@ func (u *Source) Next(ctx context.Context, step int, current, _ string) (*source
 	}
 	acct.Finish()
 	return b, nil
+}
+
+// A filtered step's rounds follow one another: a round draws as many
+// prompts as groups are still missing, which the round before decides.
+// Over a worker's pipe each round is a round trip. A runner that answers
+// several generate calls in one (generateMany) is therefore asked for the
+// next round along with this one, drawn as if no group of this one passed:
+// the next round draws fewer or as many, with its own stream, from the
+// prompts this one leaves, so its real draw is a prefix of the one made
+// ahead, and a completion is a function of (checkpoint, prompt, index,
+// sampling seed) alone. Results cannot depend on it; a step that fills up
+// only costs the round generated ahead.
+
+// generateMany is a runner that answers several generate calls in one
+// round trip (runners/worker's GenerateMany).
+type generateMany interface {
+	GenerateMany(ctx context.Context, calls []runners.GenerateCall) (out [][][]runners.Completion, errs []error)
+}
+
+// roundAhead is the next round, generated with this one.
+type roundAhead struct {
+	round int
+	drawn []int
+	comps [][]runners.Completion
+}
+
+// drawRound is a partial Fisher–Yates shuffle of rest's first want
+// entries, in place: want uniform draws without replacement.
+func drawRound(rest []int, want int, rng *rand.Rand) []int {
+	for i := range want {
+		j := i + rng.IntN(len(rest)-i)
+		rest[i], rest[j] = rest[j], rest[i]
+	}
+	return rest[:want:want]
+}
+
+func (u *Source) drawStream(step, round int) *rand.Rand {
+	return seed.Stream(u.cfg.Seed, u.cfg.Arm.Name, step, "draw", round)
+}
+
+func (u *Source) roundSampling(step, round int) runners.Sampling {
+	return source.Sampling(u.cfg.Train, seed.Derive(u.cfg.Seed, u.cfg.Arm.Name, step, "generate", round))
+}
+
+func (u *Source) prompts(drawn []int) []runners.Prompt {
+	prompts := make([]runners.Prompt, len(drawn))
+	for i, k := range drawn {
+		prompts[i] = source.Prompt(&u.cfg.Pool.Problems[k])
+	}
+	return prompts
+}
+
+// generateRound generates a round's groups, and with a batching runner
+// the next round's, at most next prompts drawn from what rest leaves
+// (next ≤ 0: no round can follow).
+func (u *Source) generateRound(ctx context.Context, step, round int, current string, prompts []runners.Prompt, next int, rest []int) ([][]runners.Completion, *roundAhead, error) {
+	g := u.cfg.Train.GroupSize
+	many, _ := u.cfg.Runner.(generateMany)
+	if many == nil || next <= 0 {
+		comps, err := u.cfg.Runner.Generate(ctx, current, prompts, g, u.roundSampling(step, round))
+		return comps, nil, err
+	}
+	ahead := &roundAhead{round: round + 1, drawn: drawRound(slices.Clone(rest), next, u.drawStream(step, round+1))}
+	out, errs := many.GenerateMany(ctx, []runners.GenerateCall{
+		{Checkpoint: current, Prompts: prompts, N: g, Sampling: u.roundSampling(step, round)},
+		{Checkpoint: current, Prompts: u.prompts(ahead.drawn), N: g, Sampling: u.roundSampling(step, round+1)},
+	})
+	if errs[0] != nil {
+		return nil, nil, errs[0]
+	}
+	if errs[1] != nil || source.CheckShape(out[1], u.prompts(ahead.drawn), g) != nil {
+		return out[0], nil, nil // the next round meets the failure itself, if it comes
+	}
+	ahead.comps = out[1]
+	return out[0], ahead, nil
 }
 
 // deltaVersion changes whenever the encoding of Delta does, so that a run

@@ -1,7 +1,9 @@
 package uniform
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/relix-lab/relix/eval"
@@ -108,5 +110,50 @@ func TestPoolExhausted(t *testing.T) {
 	want := "source: training pool generated/train/seed-5 exhausted at step 3: 4 of 20 problems may be drawn (cooldown forever), 8 needed per step; use a larger train set or a finite train.cooldown"
 	if err == nil || err.Error() != want {
 		t.Fatalf("error %v\nwant %s", err, want)
+	}
+}
+
+// TestRoundsAheadChangeNoBatch runs the filter on a runner that answers one
+// generate call a round trip and on one that answers several, where each
+// round brings the next along: the batches and deltas must be the same
+// with the fake's difficulty at two centres and where no group passes (the
+// cap), and the rounds must take about half the round trips.
+func TestRoundsAheadChangeNoBatch(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		centre float64
+	}{{"centre 0", 0}, {"centre 2", 2}, {"none pass", 100}} {
+		t.Run(c.name, func(t *testing.T) {
+			p := sourcetest.Pool(t)
+			one, batching := sourcetest.NewFake(p), &sourcetest.Batching{Fake: sourcetest.NewFake(p)}
+			one.Centre, batching.Centre = c.centre, c.centre
+			arm := sourcetest.FilterArm("filter")
+			plain := mustNew(t, source.Config{Arm: arm, Train: sourcetest.Train(), Seed: 3, Pool: p, Runner: one})
+			ahead := mustNew(t, source.Config{Arm: arm, Train: sourcetest.Train(), Seed: 3, Pool: p, Runner: batching})
+			rounds := 0
+			for step := range 12 {
+				want, err := plain.Next(context.Background(), step, "ck-0", "ck-0")
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := ahead.Next(context.Background(), step, "ck-0", "ck-0")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if fmt.Sprint(*got) != fmt.Sprint(*want) { // NaN figures: compared as printed
+					t.Fatalf("step %d: the batch differs with rounds generated ahead", step)
+				}
+				dw, _ := plain.Delta()
+				dg, _ := ahead.Delta()
+				if !bytes.Equal(dg, dw) {
+					t.Fatalf("step %d: the delta differs with rounds generated ahead", step)
+				}
+				rounds += got.Account.Rounds
+			}
+			t.Logf("%d rounds in %d round trips, %d groups asked for", rounds, batching.Trips, batching.Groups)
+			if rounds > 12 && batching.Trips*3 > rounds*2 {
+				t.Errorf("%d round trips for %d rounds: the rounds ahead save too little", batching.Trips, rounds)
+			}
+		})
 	}
 }

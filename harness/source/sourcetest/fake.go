@@ -172,3 +172,21 @@ type NoOracle struct{ runners.Runner }
 // market, whose tests import sourcetest.
 
 func sigmoid(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
+
+// Batching is a Fake that also answers several generate calls in one round
+// trip (GenerateMany), call by call as a worker answers a batch, and
+// counts the round trips and the groups asked for.
+type Batching struct {
+	*Fake
+	Trips, Groups int
+}
+
+func (b *Batching) GenerateMany(ctx context.Context, calls []runners.GenerateCall) ([][][]runners.Completion, []error) {
+	b.Trips++
+	out, errs := make([][][]runners.Completion, len(calls)), make([]error, len(calls))
+	for i, c := range calls {
+		b.Groups += len(c.Prompts)
+		out[i], errs[i] = b.Fake.Generate(ctx, c.Checkpoint, c.Prompts, c.N, c.Sampling)
+	}
+	return out, errs
+}
