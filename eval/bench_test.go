@@ -95,6 +95,12 @@ func BenchmarkEquivalent(b *testing.B) {
 		{"radicals", `\frac{\sqrt{3}}{2}`, `\frac{1}{2}\sqrt{3}`},
 		{"interval", `\left[0, \frac{1}{2}\right)`, "[0, 0.5)"},
 		{"set", `\{3, 1, 2\}`, `\{1,2,3\}`},
+		{"polynomial identity", `2x^2+4x+2`, `2(x+1)^2`},
+		{"trigonometric identity", `\sec^2 y`, `\tan^2 y + 1`},
+		{"rational functions, not equal", `\frac{1}{x}+\frac{1}{y}`, `\frac{1}{x+y}`},
+		{"equations", `y=-\frac12x+\frac34`, `2x+4y-3=0`},
+		{"inequality vs interval", `(-793,10)`, `-793 < a < 10`},
+		{"plus-minus", `1\pm\sqrt{2}`, `1+\sqrt2, 1-\sqrt2`},
 	} {
 		b.Run(pair.name, func(b *testing.B) {
 			b.ReportAllocs()

@@ -10,10 +10,16 @@ import (
 // → power → primary). depth and ops bound its work, so a hostile answer
 // cannot make grading slow or deep.
 type exprParser struct {
-	s     string
-	pos   int
+	cursor
 	depth int
 	ops   int
+}
+
+// cursor is a parser's position in a normalized answer, which both parsers
+// (this one and symbolic.go's) read the same way.
+type cursor struct {
+	s   string
+	pos int
 }
 
 func (p *exprParser) enter() error {
@@ -27,7 +33,7 @@ func (p *exprParser) enter() error {
 
 func (p *exprParser) leave() { p.depth-- }
 
-func (p *exprParser) peek() byte {
+func (p *cursor) peek() byte {
 	for p.pos < len(p.s) && p.s[p.pos] == ' ' {
 		p.pos++
 	}
@@ -38,7 +44,7 @@ func (p *exprParser) peek() byte {
 }
 
 // command reports whether the command \name is next, and consumes it if so.
-func (p *exprParser) command(name string) bool {
+func (p *cursor) command(name string) bool {
 	if p.peek() != '\\' {
 		return false
 	}

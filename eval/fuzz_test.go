@@ -65,6 +65,14 @@ func FuzzEquivalent(f *testing.F) {
 	f.Add("2^{2^{2^{2^{2^{2}}}}}", "10^{400}")
 	f.Add(strings.Repeat("9", 700), "1e400")
 	f.Add(`\{`+strings.Repeat("1,", 200)+`1\}`, strings.Repeat("1,", 200)+"1")
+	f.Add(strings.Repeat("x^{", 30)+"x"+strings.Repeat("}", 30), "x")
+	f.Add(strings.Repeat(`\sin(`, 30)+"x"+strings.Repeat(")", 30), `\cos x`)
+	f.Add(strings.Repeat("(x+1)", 200), "(x+1)^{200}")
+	f.Add("x^{10^{10}}-x^{10^{10}}", "0")
+	f.Add(`-793 < a < 10`, `(-793,10)`)
+	f.Add(`y=-\frac12x+\frac34`, `2x+4y-3=0`)
+	f.Add(`1\pm\sqrt{2}`, `1+\sqrt2; 1-\sqrt2`)
+	f.Add(`\\frac{1}{\sqrt{3}} \approx 0.577`, `32,\! 349`)
 	f.Fuzz(func(t *testing.T, a, b string) {
 		start := time.Now()
 		ab := EquivalentReason(a, b)
@@ -72,7 +80,7 @@ func FuzzEquivalent(f *testing.F) {
 		if elapsed := time.Since(start); elapsed > slowInput {
 			t.Fatalf("Equivalent took %v on %d and %d bytes", elapsed, len(a), len(b))
 		}
-		if (ab == nil) != (ba == nil) {
+		if (ab == nil) != (ba == nil) && !intervalRule(a) && !intervalRule(b) {
 			t.Fatalf("not symmetric: Equivalent(%q, %q) = %v but reversed %v", a, b, ab, ba)
 		}
 		if ab != nil && !isKnownReason(ab) {
@@ -159,4 +167,16 @@ func TestAdversarialInputsAreFast(t *testing.T) {
 	if fastest > 20*time.Millisecond {
 		t.Errorf("extraction from %d KB of unclosed boxes took %v", len(completion)>>10, fastest)
 	}
+}
+
+// intervalRule reports whether s is an inequality, which an interval
+// answers but which does not answer an interval (relation.go): the one
+// comparison that is not symmetric.
+func intervalRule(s string) bool {
+	n, err := normalize(rewriteNotation(strings.TrimSpace(s)))
+	if err != nil {
+		return false
+	}
+	r, ok := splitRelation(n)
+	return ok && r.inequality()
 }

@@ -1,6 +1,10 @@
 package eval
 
-import "errors"
+import (
+	"errors"
+	"slices"
+	"strings"
+)
 
 // Limits that keep grading bounded whatever a model writes. Inputs over a
 // limit are graded wrong with a reason; they are never slow.
@@ -36,6 +40,10 @@ type GradeOptions struct {
 	// FallbackLastNumber takes the last number on the final non-empty line
 	// of a completion that has no \boxed{} (or \fbox{}) answer.
 	FallbackLastNumber bool
+	// RelTolerance, when positive, also takes two numbers as equal when
+	// they are within it of each other relatively (|a−b| ≤ tol·max(1,|a|,|b|)),
+	// exact rationals included: 0.333 answers \frac13 at 1e-3.
+	RelTolerance float64
 }
 
 // Verdict is the grade of one completion.
@@ -57,17 +65,59 @@ func Grade(completion, reference string, opts GradeOptions) Verdict {
 	if err != nil {
 		return Verdict{Extracted: answer, Reason: err.Error()}
 	}
-	if err := compareAnswers(answer, reference); err != nil {
+	if err := compareWithin(answer, reference, opts.RelTolerance); err != nil {
+		// A reference of several parts may be answered one box a part:
+		// \boxed{(2,2)} and \boxed{(6,2)}.
+		if joined, ok := boxedParts(completion); ok && severalParts(reference) && compareWithin(joined, reference, opts.RelTolerance) == nil {
+			return Verdict{Correct: true, Extracted: joined}
+		}
 		return Verdict{Extracted: answer, Reason: err.Error()}
 	}
 	return Verdict{Correct: true, Extracted: answer}
 }
 
-// Equivalent reports whether two final answers mean the same thing: after
-// normalizing the notation, equal as exact rationals, as real numbers within
-// a relative tolerance of 1e-9 (radicals, π), element by element for tuples,
-// intervals, matrices, and as unordered collections for sets and comma
-// lists; as normalized text otherwise. It is symmetric.
+// boxedParts joins the arguments of a completion's last complete boxes
+// (at most maxBoxTries), in the order written, as one comma list; ok is
+// false for fewer than two.
+func boxedParts(completion string) (string, bool) {
+	var found [2 * maxBoxTries]int
+	n := 0
+	for _, cmd := range boxCommands {
+		n = lastCommands(completion, cmd, found[:], n)
+	}
+	if n < 2 {
+		return "", false
+	}
+	slices.Sort(found[:n])
+	var parts []string
+	for _, at := range found[max(0, n-maxBoxTries):n] {
+		if part, err := boxArgument(completion, at); err == nil {
+			parts = append(parts, part)
+		}
+	}
+	return strings.Join(parts, ","), len(parts) >= 2
+}
+
+// severalParts reports whether a reference lists several answers: a
+// top-level comma list or a set of more than one element.
+func severalParts(reference string) bool {
+	s := strings.TrimSpace(reference)
+	if strings.HasPrefix(s, `\{`) && strings.HasSuffix(s, `\}`) {
+		s = s[2 : len(s)-2]
+	}
+	return len(splitTopLevel(s, ",")) > 1 || topLevelIndex(s, `\pm`) >= 0 ||
+		strings.Contains(s, " and ") || strings.Contains(s, `\text{ and }`)
+}
+
+// Equivalent reports whether an answer means the same as a reference:
+// after normalizing the notation, equal as exact rationals, as real numbers
+// within a relative tolerance of 1e-9 (radicals, π, functions), as
+// expressions by the randomized identity test, as equations and
+// inequalities by their residuals, element by element for tuples,
+// intervals and matrices, and as unordered collections for sets and comma
+// lists; as normalized text otherwise. eval/README.md lists every rule. It
+// is symmetric except that an interval answers an inequality and not the
+// reverse.
 func Equivalent(got, want string) bool {
 	return compareAnswers(got, want) == nil
 }

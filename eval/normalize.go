@@ -8,9 +8,10 @@ import (
 // normalize rewrites an answer into the notation the value parser reads:
 // LaTeX spacing, sizing, text wrappers, degree and percent signs, $ and
 // display delimiters removed; \dfrac and \tfrac spelled \frac; Unicode maths
-// symbols spelled as LaTeX; a leading "x =" and trailing unit words removed;
-// thousands separators joined; whitespace removed. Work is linear in the
-// length of s.
+// symbols spelled as LaTeX; trailing unit words removed; thousands
+// separators joined; whitespace removed. A leading "x =" is kept:
+// relation.go reads equations whole and strips what is an assignment.
+// Work is linear in the length of s.
 func normalize(s string) (string, error) {
 	b, err := appendClean(make([]byte, 0, len(s)+8), s, 0)
 	if err != nil {
@@ -18,7 +19,6 @@ func normalize(s string) (string, error) {
 	}
 	t := strings.TrimSpace(string(b))
 	t = strings.TrimRight(t, ". ")
-	t = stripAssignment(t)
 	t = stripUnits(t)
 	t = joinThousands(t)
 	t = spaceMixedNumber(t)

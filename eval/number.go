@@ -73,7 +73,7 @@ func (a number) equal(b number) bool {
 // \pi, \infty, parentheses and braces, implicit products (2\sqrt{2}, 3\pi)
 // and mixed numbers (3\frac{1}{2} is 3 + 1/2).
 func evalNumber(s string) (number, bool) {
-	p := exprParser{s: s}
+	p := exprParser{cursor: cursor{s: s}}
 	v, err := p.expr()
 	if err != nil || p.pos != len(s) {
 		return number{}, false

@@ -315,3 +315,146 @@ func appendBracedArgs(b *strings.Builder, s string) {
 		}
 	}
 }
+
+// rewriteNotation undoes what data and models do to an answer's notation
+// before it is normalized: backslashes doubled by over-escaping (\\frac),
+// a trailing approximation after an exact answer (\frac{1}{\sqrt3}
+// \approx 0.577), thousands separated by a spaced comma (32,\! 349), the
+// words "and" and "or" and semicolons between the parts of an answer, and
+// ± (1 \pm \sqrt2 is the list 1-\sqrt2, 1+\sqrt2).
+func rewriteNotation(s string) string {
+	if strings.Contains(s, `\\`) {
+		s = undoubleBackslashes(s)
+	}
+	if i := topLevelIndex(s, `\approx`); i > 0 && strings.TrimSpace(s[:i]) != "" {
+		s = s[:i]
+	}
+	if i := topLevelIndex(s, "≈"); i > 0 && strings.TrimSpace(s[:i]) != "" {
+		s = s[:i]
+	}
+	if strings.Contains(s, ",") {
+		s = joinSpacedThousands(s)
+	}
+	s = separateParts(s)
+	if i := topLevelIndex(s, `\pm`); i >= 0 && topLevelIndex(s[i+3:], `\pm`) < 0 && !strings.Contains(s, ",") {
+		left, right := strings.TrimSpace(s[:i]), strings.TrimSpace(s[i+3:])
+		if right != "" {
+			if left == "" {
+				s = "-" + right + "," + right
+			} else {
+				s = left + "-(" + right + ")," + left + "+" + right
+			}
+		}
+	}
+	return s
+}
+
+// doubledCommands are the commands whose doubled backslash is an escape,
+// not LaTeX's line break (which a matrix's rows keep).
+var doubledCommands = []string{"frac", "dfrac", "tfrac", "sqrt", "left", "right", "pi", "cdot", "times", "text",
+	"mathrm", "mathbf", "boxed", "infty", "leq", "geq", "le", "ge", "neq", "ne", "sin", "cos", "tan", "log", "ln",
+	"pm", "cup", "approx", "in", "emptyset", "varnothing", "circ", "theta", "alpha", "beta", "{", "}"}
+
+func undoubleBackslashes(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+1 < len(s) && s[i+1] == '\\' {
+			rest := s[i+2:]
+			for _, cmd := range doubledCommands {
+				if strings.HasPrefix(rest, cmd) && (len(cmd) == 1 || len(rest) == len(cmd) || !isLetter(rest[len(cmd)])) {
+					i++ // drop the first backslash
+					break
+				}
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// topLevelIndex is the index of the first sep outside brackets and braces
+// (and not the start of a longer command), or −1.
+func topLevelIndex(s, sep string) int {
+	depth := 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '(', '[', '{':
+			depth++
+		case ')', ']', '}':
+			depth--
+		}
+		if depth == 0 && strings.HasPrefix(s[i:], sep) {
+			end := i + len(sep)
+			if sep[0] != '\\' || end == len(s) || !isLetter(s[end]) {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// joinSpacedThousands removes a comma with a thin, negative or plain space
+// after it between a digit and exactly three digits: 32,\! 349 is 32349.
+func joinSpacedThousands(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == ',' && i > 0 && isDigit(s[i-1]) {
+			j, thin := spacesAfter(s, i+1)
+			if thin && j+3 <= len(s) && isDigitRun(s[j:j+3]) && (j+3 == len(s) || !isDigit(s[j+3])) {
+				i = j - 1
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// spacesAfter is where the spaces and LaTeX's thin spaces (\, \!) from s[i]
+// on end, and whether there was a thin space: "1, 000" is a list, while
+// "32,\! 349" is a number typeset with a spaced separator.
+func spacesAfter(s string, i int) (int, bool) {
+	thin := false
+	for i < len(s) {
+		switch {
+		case s[i] == ' ':
+			i++
+		case s[i] == '\\' && i+1 < len(s) && (s[i+1] == '!' || s[i+1] == ','):
+			i += 2
+			thin = true
+		default:
+			return i, thin
+		}
+	}
+	return i, thin
+}
+
+// partWords are what separates an answer's parts, as models write them.
+var partWords = []string{`\text{ and }`, `\text{and}`, `\text{ and}`, `\text{and }`, `\text{ or }`, `\text{or}`,
+	`\mbox{ and }`, `\mbox{and}`, `\mbox{ or }`, ` and `, ` or `}
+
+// separateParts writes the separators between an answer's parts as
+// commas: the words and/or, and semicolons.
+func separateParts(s string) string {
+	for _, w := range partWords {
+		if strings.Contains(s, w) {
+			s = strings.ReplaceAll(s, w, ",")
+		}
+	}
+	if strings.Contains(s, ";") {
+		b := []byte(s)
+		for i, c := range b {
+			if c == ';' && (i == 0 || b[i-1] != '\\') { // \; is a space
+				b[i] = ','
+			}
+		}
+		s = string(b)
+	}
+	for strings.Contains(s, ",,") {
+		s = strings.ReplaceAll(s, ",,", ",")
+	}
+	for _, junk := range []string{", ,", ",\\quad,"} {
+		s = strings.ReplaceAll(s, junk, ",")
+	}
+	return s
+}

@@ -15,6 +15,7 @@ const (
 	kindList               // 1, 2, 3: unordered, duplicates count
 	kindUnion              // (0,1) \cup (2,3): unordered
 	kindMatrix             // \begin{pmatrix}...\end{pmatrix}: row-major cells
+	kindExpr               // an expression with variables or functions (symbolic.go)
 )
 
 const (
@@ -32,10 +33,15 @@ type value struct {
 	num         number
 	text        string
 	elems       []value
+	expr        *node // kindExpr
 }
 
 // compareAnswers is Equivalent with its reason.
-func compareAnswers(got, want string) error {
+func compareAnswers(got, want string) error { return compareWithin(got, want, 0) }
+
+// compareWithin is compareAnswers with numbers equal within the relative
+// tolerance relTol as well (GradeOptions.RelTolerance; 0: exact rationals).
+func compareWithin(got, want string, relTol float64) error {
 	got, want = strings.TrimSpace(got), strings.TrimSpace(want)
 	switch {
 	case want == "":
@@ -47,7 +53,7 @@ func compareAnswers(got, want string) error {
 	case got == want:
 		return nil
 	}
-	if equal, ok := comparePlainIntegers(got, want); ok {
+	if equal, ok := comparePlainIntegers(got, want); ok && (equal || relTol == 0) {
 		if equal {
 			return nil
 		}
@@ -56,13 +62,20 @@ func compareAnswers(got, want string) error {
 	if nestingDepth(got) > MaxNesting || nestingDepth(want) > MaxNesting {
 		return ErrTooDeep
 	}
-	a, err := normalize(got)
+	a, err := normalize(rewriteNotation(got))
 	if err != nil {
 		return err
 	}
-	b, err := normalize(want)
+	b, err := normalize(rewriteNotation(want))
 	if err != nil {
 		return err
+	}
+	if a != b {
+		o := compareRelations(a, b)
+		if o.decided {
+			return o.err
+		}
+		a, b = stripAssignment(o.got), stripAssignment(o.want)
 	}
 	switch {
 	case b == "":
@@ -77,7 +90,7 @@ func compareAnswers(got, want string) error {
 	if a > b {
 		a, b = b, a
 	}
-	c := comparison{work: maxWork}
+	c := comparison{work: maxWork, relTol: relTol}
 	va, err := c.parse(a, 0)
 	if err != nil {
 		return err
@@ -136,7 +149,10 @@ func nestingDepth(s string) int {
 }
 
 // comparison parses and compares two answers within a work budget.
-type comparison struct{ work int }
+type comparison struct {
+	work   int
+	relTol float64
+}
 
 func (c *comparison) parse(s string, depth int) (value, error) {
 	c.work--
@@ -175,6 +191,9 @@ func (c *comparison) parse(s string, depth int) (value, error) {
 	}
 	if n, ok := evalNumber(s); ok {
 		return value{kind: kindNumber, num: n}, nil
+	}
+	if n, ok := parseSymbolic(s); ok {
+		return value{kind: kindExpr, expr: n}, nil
 	}
 	return value{kind: kindText, text: canonicalText(s)}, nil
 }
@@ -227,6 +246,10 @@ func (c *comparison) equal(a, b value) bool {
 		return false
 	}
 	switch {
+	case a.kind == kindExpr || b.kind == kindExpr:
+		x, okA := a.tree()
+		y, okB := b.tree()
+		return okA && okB && identical(x, y, max(relTolerance, c.relTol))
 	case a.kind != b.kind:
 		switch {
 		case unordered(a.kind) && unordered(b.kind) && a.kind != kindUnion && b.kind != kindUnion:
@@ -238,7 +261,7 @@ func (c *comparison) equal(a, b value) bool {
 		}
 		return false
 	case a.kind == kindNumber:
-		return a.num.equal(b.num)
+		return a.num.equal(b.num) || c.relTol > 0 && within(complex(a.num.f, 0), complex(b.num.f, 0), c.relTol)
 	case a.kind == kindText:
 		return a.text == b.text
 	case a.kind == kindTuple && (a.open != b.open || a.close != b.close):
@@ -260,6 +283,17 @@ func (c *comparison) equal(a, b value) bool {
 		}
 	}
 	return true
+}
+
+// tree is an expression's or a number's tree.
+func (v value) tree() (*node, bool) {
+	switch v.kind {
+	case kindExpr:
+		return v.expr, true
+	case kindNumber:
+		return &node{op: 'n', num: complex(v.num.f, 0)}, true
+	}
+	return nil, false
 }
 
 func unordered(k kind) bool { return k == kindSet || k == kindList || k == kindUnion }

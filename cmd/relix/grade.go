@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 
@@ -19,9 +20,12 @@ func gradeCommand(p *process) *cli.Command {
 		ArgsUsage: "FILE",
 		Description: "Reads JSONL, one object per line: {\"completion\": \"...\", \"answer\": \"...\", \"id\": ...}\n" +
 			"(id is optional and echoed back; answer may be a JSON number). FILE - reads standard input.\n" +
-			"The answer of a completion is its last \\boxed{...} (or \\fbox{...}); it is correct when it\n" +
-			"means the same as the reference: equal as exact rationals, within 1e-9 for radicals and pi,\n" +
-			"element-wise for tuples, intervals and matrices, as unordered sets and lists, or as text.\n\n" +
+			"The answer of a completion is its last \\boxed{...} (or \\fbox{...}; several boxes make one\n" +
+			"list when the reference has several parts). It is correct when it means the same as the\n" +
+			"reference: equal as exact rationals, within 1e-9 for radicals, pi and functions, as\n" +
+			"expressions by a randomized identity test, as equations and inequalities by their\n" +
+			"residuals, element-wise for tuples, intervals and matrices, as unordered sets and lists,\n" +
+			"or as text. eval/README.md lists every rule with examples.\n\n" +
 			"Writes one JSONL line per input line:\n" +
 			"{\"id\": ..., \"correct\": true|false, \"extracted\": \"...\", \"reason\": \"...\"},\n" +
 			"where reason says why a wrong answer is wrong (empty when correct).",
@@ -29,6 +33,7 @@ func gradeCommand(p *process) *cli.Command {
 			&cli.BoolFlag{Name: "summary", Usage: "print the accuracy with its Wilson 95% interval and why answers were wrong, instead of the graded lines (which --output still writes)"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the graded lines to `FILE` instead of standard output"},
 			&cli.BoolFlag{Name: "fallback-last-number", Usage: "answer a completion without a box with the last number of its final line"},
+			&cli.Float64Flag{Name: "rel-tol", Usage: "also take numbers within this relative `TOLERANCE` as equal, rationals included (0.333 answers \\frac13 at 1e-3); 0 compares rationals exactly"},
 		},
 		Action: func(c *cli.Context) error {
 			if err := flagsAfterFiles(c); err != nil {
@@ -57,7 +62,10 @@ func gradeCommand(p *process) *cli.Command {
 			case !c.Bool("summary"):
 				out = p.stdout
 			}
-			opts := eval.GradeOptions{FallbackLastNumber: c.Bool("fallback-last-number")}
+			if tol := c.Float64("rel-tol"); tol < 0 || tol >= 1 || math.IsNaN(tol) {
+				return usagef("grade: --rel-tol %v; want 0 ≤ TOLERANCE < 1", tol)
+			}
+			opts := eval.GradeOptions{FallbackLastNumber: c.Bool("fallback-last-number"), RelTolerance: c.Float64("rel-tol")}
 			sum, err := eval.GradeJSONL(in, name, out, opts)
 			if err != nil {
 				var lineErr *eval.LineError

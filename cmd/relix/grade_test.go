@@ -82,3 +82,16 @@ func TestGradeErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestGradeRelTolerance(t *testing.T) {
+	t.Parallel()
+	in := `{"completion": "So $\\boxed{0.333}$.", "answer": "\\frac13"}` + "\n"
+	code, out, _ := cliRunWithStdin(t, in, "grade", "-")
+	require.Equal(t, exitOK, code)
+	assert.Contains(t, out, `"correct":false`, "rationals compare exactly by default")
+	code, out, _ = cliRunWithStdin(t, in, "grade", "--rel-tol", "1e-3", "-")
+	require.Equal(t, exitOK, code)
+	assert.Contains(t, out, `"correct":true`)
+	code, _, _ = cliRunWithStdin(t, in, "grade", "--rel-tol", "-1", "-")
+	assert.Equal(t, exitUsage, code)
+}
