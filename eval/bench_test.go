@@ -1,7 +1,10 @@
 package eval
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -108,5 +111,31 @@ func BenchmarkEquivalent(b *testing.B) {
 				Equivalent(pair.got, pair.want)
 			}
 		})
+	}
+}
+
+// gradeFile is a relix grade input of n realistic completions (mean about
+// 5 KB), one JSONL line each, as a model-evaluation run writes them.
+func gradeFile(n int) []byte {
+	var buf bytes.Buffer
+	for i, c := range realisticCompletions(n, 2) {
+		line, _ := json.Marshal(map[string]any{"id": i, "completion": c.completion, "answer": c.reference})
+		buf.Write(line)
+		buf.WriteByte('\n')
+	}
+	return buf.Bytes()
+}
+
+// BenchmarkGradeJSONL is relix grade's whole work on a file: read every
+// line, grade it, write its verdict.
+func BenchmarkGradeJSONL(b *testing.B) {
+	data := gradeFile(4000)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if _, err := GradeJSONL(bytes.NewReader(data), "bench.jsonl", io.Discard, GradeOptions{}); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

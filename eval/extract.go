@@ -7,9 +7,6 @@ import "strings"
 // its final \boxed{ still counts an earlier, complete one).
 const maxBoxTries = 8
 
-// boxCommands are the commands whose argument is a final answer.
-var boxCommands = [...]string{`\boxed`, `\fbox`}
-
 // ExtractAnswer returns the final answer of a completion: the argument of
 // its last complete \boxed{...} or \fbox{...}, found by a balanced-brace walk
 // (nested braces and escaped \{ \} are fine); for \boxed without braces, the
@@ -24,21 +21,10 @@ func ExtractAnswer(completion string, opts GradeOptions) (string, error) {
 	if len(completion) > MaxCompletionBytes {
 		return "", ErrCompletionTooLarge
 	}
-	var (
-		found [2 * maxBoxTries]int
-		n     int
-	)
-	for _, cmd := range boxCommands {
-		n = lastCommands(completion, cmd, found[:], n)
-	}
-	// Newest first: sort the few positions found, descending.
-	for i := 1; i < n; i++ {
-		for j := i; j > 0 && found[j] > found[j-1]; j-- {
-			found[j], found[j-1] = found[j-1], found[j]
-		}
-	}
+	var found [maxBoxTries]int
+	n := lastBoxes(completion, &found)
 	err := ErrNoAnswer
-	for i := 0; i < n && i < maxBoxTries; i++ {
+	for i := n - 1; i >= 0; i-- { // newest first
 		answer, boxErr := boxArgument(completion, found[i])
 		if boxErr == nil {
 			return answer, nil
@@ -59,31 +45,42 @@ func ExtractAnswer(completion string, opts GradeOptions) (string, error) {
 	return "", err
 }
 
-// lastCommands records, in found[base:], the positions of the last
-// maxBoxTries occurrences of the command cmd in s (a whole command: not
-// followed by a letter), and returns base plus how many it recorded.
-// strings.Index does the scanning, which is vectorized on common platforms.
-func lastCommands(s, cmd string, found []int, base int) int {
-	var ring [maxBoxTries]int
+// lastBoxes records in found the positions of the last maxBoxTries box
+// commands of s (\boxed and \fbox, whole commands: not followed by a
+// letter), oldest first, and returns how many it recorded. Both commands
+// end in "box", so one strings.Index pass (vectorized on common platforms)
+// finds both.
+func lastBoxes(s string, found *[maxBoxTries]int) int {
 	seen := 0
 	for from := 0; ; {
-		i := strings.Index(s[from:], cmd)
+		i := strings.Index(s[from:], "box")
 		if i < 0 {
 			break
 		}
 		at := from + i
-		from = at + len(cmd)
-		if from < len(s) && isLetter(s[from]) {
+		from = at + 3
+		start := -1
+		switch {
+		case at >= 1 && s[at-1] == '\\' && strings.HasPrefix(s[at:], "boxed"):
+			start, from = at-1, at+5
+		case at >= 2 && s[at-2] == '\\' && s[at-1] == 'f':
+			start = at - 2
+		}
+		if start < 0 || (from < len(s) && isLetter(s[from])) {
 			continue
 		}
-		ring[seen%maxBoxTries] = at
+		found[seen%maxBoxTries] = start
 		seen++
 	}
 	kept := min(seen, maxBoxTries)
-	for i := 0; i < kept; i++ {
-		found[base+i] = ring[(seen-kept+i)%maxBoxTries]
+	if seen > maxBoxTries { // the ring wrapped: rotate it oldest first
+		var ordered [maxBoxTries]int
+		for i := range kept {
+			ordered[i] = found[(seen-kept+i)%maxBoxTries]
+		}
+		*found = ordered
 	}
-	return base + kept
+	return kept
 }
 
 // boxArgument returns the argument of the box command starting at s[at].

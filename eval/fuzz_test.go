@@ -1,7 +1,11 @@
 package eval
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -94,10 +98,23 @@ func FuzzGradeLine(f *testing.F) {
 		`{"completion": "so \\boxed{4}", "answer": "4", "id": 1}`,
 		`{"completion": "x", "answer": 4.5}`,
 		`{"completion": null}`, `[]`, `{"answer": {}}`, `{`, "",
+		`{"completion": "a\\b\n\"c\u00e9\ud83d\ude00\ud800x", "answer": "\u0034", "id": "p\t1"}`,
+		`{"Completion": "x", "completion": "y", "answer": 1}`,
+		`{"completion": "x", "completion": "y", "answer": 1e3}`,
+		"{\"completion\": \"caf\xc3\xa9 \xff\", \"answer\": \"1\"}",
+		`{"completion":"x","answer":"4","id":-0.5e+2}`,
 	} {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, line []byte) {
+		// What the fast reader accepts, encoding/json reads the same way.
+		var scratch []byte
+		if fast, ok := fastGradeLine(line, &scratch); ok {
+			slow, err := slowGradeLine(line)
+			if err != nil || fast.Completion != slow.Completion || fast.Answer != slow.Answer || string(fast.ID) != string(slow.ID) {
+				t.Fatalf("fast reader %+v, encoding/json %+v (%v)", fast, slow, err)
+			}
+		}
 		in, err := ParseGradeLine(line)
 		if err != nil {
 			return
@@ -179,4 +196,42 @@ func intervalRule(s string) bool {
 	}
 	r, ok := splitRelation(n)
 	return ok && r.inequality()
+}
+
+// FuzzGradeOutput holds the hand-written output line to encoding/json's
+// Encoder (HTML escaping off), byte for byte.
+func FuzzGradeOutput(f *testing.F) {
+	f.Add(`\frac{1}{2}`, "not equivalent", `"p1"`, true)
+	f.Add("a\"b\\c\n\t\x01\u2028\u2029 \xff é <&>", "", `{"a": [1, 2]}`, false)
+	f.Add("", "", "", false)
+	f.Fuzz(func(t *testing.T, extracted, reason, id string, correct bool) {
+		o := GradeOutput{Correct: correct, Extracted: extracted, Reason: reason}
+		if json.Valid([]byte(id)) {
+			o.ID = json.RawMessage(id)
+		}
+		var want bytes.Buffer
+		enc := json.NewEncoder(&want)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(o); err != nil {
+			return
+		}
+		if got := appendGradeOutput(nil, o); string(got) != want.String() {
+			t.Fatalf("appendGradeOutput = %s, encoding/json %s", got, want.String())
+		}
+	})
+}
+
+// FuzzGradeJSONL holds relix grade's block reader to grading line by line.
+func FuzzGradeJSONL(f *testing.F) {
+	f.Add([]byte("{\"completion\": \"\\\\boxed{1}\", \"answer\": 1}\n\n{\"completion\": 2}\n"))
+	f.Add([]byte(""))
+	f.Add([]byte("\r\n{\"completion\": \"x\", \"answer\": \"y\"}"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		wantOut, wantSum, wantErr := gradeOneByOne(data)
+		var out bytes.Buffer
+		sum, err := GradeJSONL(bytes.NewReader(data), "f.jsonl", &out, GradeOptions{})
+		if fmt.Sprint(err) != fmt.Sprint(wantErr) || out.String() != wantOut || !reflect.DeepEqual(sum, wantSum) {
+			t.Fatalf("blocks: %v, %q, %+v; one by one: %v, %q, %+v", err, out.String(), sum, wantErr, wantOut, wantSum)
+		}
+	})
 }

@@ -2,7 +2,6 @@ package eval
 
 import (
 	"errors"
-	"slices"
 	"strings"
 )
 
@@ -80,17 +79,13 @@ func Grade(completion, reference string, opts GradeOptions) Verdict {
 // (at most maxBoxTries), in the order written, as one comma list; ok is
 // false for fewer than two.
 func boxedParts(completion string) (string, bool) {
-	var found [2 * maxBoxTries]int
-	n := 0
-	for _, cmd := range boxCommands {
-		n = lastCommands(completion, cmd, found[:], n)
-	}
+	var found [maxBoxTries]int
+	n := lastBoxes(completion, &found)
 	if n < 2 {
 		return "", false
 	}
-	slices.Sort(found[:n])
 	var parts []string
-	for _, at := range found[max(0, n-maxBoxTries):n] {
+	for _, at := range found[:n] {
 		if part, err := boxArgument(completion, at); err == nil {
 			parts = append(parts, part)
 		}

@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"strconv"
+	"sync"
 )
 
 // MaxLineBytes bounds one JSONL line: a completion at MaxCompletionBytes,
@@ -35,6 +37,14 @@ type GradeInput struct {
 // {"completion": "...", "answer": "...", "id": ...}. Other fields are
 // ignored.
 func ParseGradeLine(line []byte) (GradeInput, error) {
+	if in, ok := fastGradeLine(line, nil); ok {
+		return in, nil
+	}
+	return slowGradeLine(line)
+}
+
+// slowGradeLine is ParseGradeLine by encoding/json, which words the errors.
+func slowGradeLine(line []byte) (GradeInput, error) {
 	var raw struct {
 		ID         json.RawMessage `json:"id"`
 		Completion json.RawMessage `json:"completion"`
@@ -74,45 +84,217 @@ type GradeSummary struct {
 }
 
 // GradeJSONL grades every line of r (see ParseGradeLine) and, when w is not
-// nil, writes one GradeOutput line per input line to w. Blank lines are
-// skipped. path names r in errors, which are *LineError for bad input.
+// nil, writes one GradeOutput line per input line to w, in input order.
+// Blank lines are skipped. path names r in errors, which are *LineError for
+// bad input; the output and the summary then stop before the bad line, as
+// if the lines had been graded one by one. Blocks of lines are graded on
+// every core (the grader is the work, not the reading).
 func GradeJSONL(r io.Reader, path string, w io.Writer, opts GradeOptions) (GradeSummary, error) {
 	sum := GradeSummary{Reasons: map[string]int{}}
-	var (
-		bw  *bufio.Writer
-		enc *json.Encoder
-	)
+	var bw *bufio.Writer
 	if w != nil {
-		bw = bufio.NewWriter(w)
-		enc = json.NewEncoder(bw)
-		enc.SetEscapeHTML(false)
+		bw = bufio.NewWriterSize(w, 256<<10)
 	}
-	err := eachLine(r, path, func(line []byte) error {
-		in, err := ParseGradeLine(line)
-		if err != nil {
-			return err
+	workers := runtime.GOMAXPROCS(0)
+	todo := make(chan *gradeBlock, workers)
+	inOrder := make(chan *gradeBlock, 2*workers)
+	free := make(chan []byte, 2*workers+2) // blocks' buffers, for reuse once written
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	defer func() {
+		close(stop)
+		for range inOrder { // let the reader end
 		}
-		v := Grade(in.Completion, in.Answer, opts)
-		sum.Graded++
-		if v.Correct {
-			sum.Correct++
-		} else {
-			sum.Reasons[v.Reason]++
+		wg.Wait()
+	}()
+	wg.Add(1 + workers)
+	go func() {
+		defer wg.Done()
+		defer close(todo)
+		defer close(inOrder)
+		readBlocks(r, path, todo, inOrder, free, stop)
+	}()
+	for range workers {
+		go func() {
+			defer wg.Done()
+			for b := range todo {
+				b.grade(path, opts, bw != nil)
+				close(b.done)
+			}
+		}()
+	}
+	for b := range inOrder {
+		<-b.done
+		sum.Graded += b.sum.Graded
+		sum.Correct += b.sum.Correct
+		for reason, n := range b.sum.Reasons {
+			sum.Reasons[reason] += n
 		}
-		if enc != nil {
-			if err := enc.Encode(GradeOutput{ID: in.ID, Correct: v.Correct, Extracted: v.Extracted, Reason: v.Reason}); err != nil {
-				return writeError{err}
+		if bw != nil {
+			if _, err := bw.Write(b.out); err != nil {
+				return sum, err
 			}
 		}
-		return nil
-	})
-	if err != nil {
-		return sum, err
+		select {
+		case free <- b.data[:0]:
+		default:
+		}
+		if b.err != nil {
+			if bw != nil {
+				if err := bw.Flush(); err != nil {
+					return sum, err
+				}
+			}
+			return sum, b.err
+		}
 	}
 	if bw != nil {
 		return sum, bw.Flush()
 	}
 	return sum, nil
+}
+
+// gradeBlockBytes is about how many input bytes one block of lines holds:
+// 256 KiB measured fastest, against 64 KiB and 1 and 4 MiB (a block stays in
+// the caches while it is graded).
+const gradeBlockBytes = 256 << 10
+
+// gradeBlock is a run of whole input lines and what grading them gave.
+type gradeBlock struct {
+	data  []byte
+	first int   // the line number of data's first line
+	tail  error // an error after data's lines (a line too long, a read error)
+	done  chan struct{}
+	out   []byte
+	sum   GradeSummary
+	err   error
+}
+
+// readBlocks reads r into blocks of whole lines, sending each to inOrder
+// and then todo, until r ends, a line is too long or stop is closed. r is
+// read straight into the blocks; only a block's unfinished last line is
+// copied, to the start of the next.
+func readBlocks(r io.Reader, path string, todo, inOrder chan<- *gradeBlock, free <-chan []byte, stop <-chan struct{}) {
+	line := 1
+	var carry []byte
+	for {
+		b := &gradeBlock{first: line, done: make(chan struct{})}
+		var buf []byte
+		select {
+		case buf = <-free:
+		default:
+			buf = make([]byte, 0, gradeBlockBytes)
+		}
+		buf = append(buf[:0], carry...)
+		eof := false
+		for {
+			for len(buf) < cap(buf) && !eof {
+				n, err := r.Read(buf[len(buf):cap(buf)])
+				buf = buf[:len(buf)+n]
+				switch {
+				case err == io.EOF:
+					eof = true
+				case err != nil:
+					b.tail, eof = fmt.Errorf("%s: %w", path, err), true
+				}
+			}
+			end := bytes.LastIndexByte(buf, '\n') + 1
+			if eof {
+				end = len(buf)
+			}
+			if end > 0 || eof {
+				b.data, carry = buf[:end], append(carry[:0], buf[end:]...)
+				break
+			}
+			if len(buf) > MaxLineBytes {
+				b.tail, eof = &LineError{Path: path, Line: line, Err: fmt.Errorf("line longer than %d MiB", MaxLineBytes>>20)}, true
+				break
+			}
+			grown := make([]byte, len(buf), 2*cap(buf)) // one line fills the block: grow it
+			copy(grown, buf)
+			buf = grown
+		}
+		if i := longLine(b.data); i >= 0 {
+			// A line over the limit inside the block: grade the lines before it.
+			n := bytes.Count(b.data[:i], []byte{'\n'})
+			b.data, b.tail, eof = b.data[:i], &LineError{Path: path, Line: line + n, Err: fmt.Errorf("line longer than %d MiB", MaxLineBytes>>20)}, true
+		}
+		line += bytes.Count(b.data, []byte{'\n'})
+		select {
+		case inOrder <- b:
+		case <-stop:
+			return
+		}
+		select {
+		case todo <- b:
+		case <-stop:
+			close(b.done)
+			return
+		}
+		if eof {
+			return
+		}
+	}
+}
+
+// longLine is the start of data's first line longer than MaxLineBytes, or
+// −1; only a block bigger than the limit can hold one.
+func longLine(data []byte) int {
+	if len(data) <= MaxLineBytes {
+		return -1
+	}
+	for start := 0; start < len(data); {
+		end := bytes.IndexByte(data[start:], '\n')
+		if end < 0 {
+			end = len(data) - start
+		}
+		if end > MaxLineBytes {
+			return start
+		}
+		start += end + 1
+	}
+	return -1
+}
+
+// grade grades the block's lines, keeping their output lines when write
+// is set, up to its first bad line.
+func (b *gradeBlock) grade(path string, opts GradeOptions, write bool) {
+	b.sum.Reasons = map[string]int{}
+	var scratch []byte
+	n := b.first
+	for data := b.data; len(data) > 0; n++ {
+		text := data
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			text, data = data[:i], data[i+1:]
+		} else {
+			data = nil
+		}
+		text = bytes.TrimSpace(text)
+		if len(text) == 0 {
+			continue
+		}
+		// The line's strings may share the block and scratch: they are
+		// done with before the next line.
+		in, ok := fastGradeLine(text, &scratch)
+		if !ok {
+			var err error
+			if in, err = ParseGradeLine(text); err != nil {
+				b.err = &LineError{Path: path, Line: n, Err: err}
+				return
+			}
+		}
+		v := Grade(in.Completion, in.Answer, opts)
+		b.sum.Graded++
+		if v.Correct {
+			b.sum.Correct++
+		} else {
+			b.sum.Reasons[v.Reason]++
+		}
+		if write {
+			b.out = appendGradeOutput(b.out, GradeOutput{ID: in.ID, Correct: v.Correct, Extracted: v.Extracted, Reason: v.Reason})
+		}
+	}
+	b.err = b.tail
 }
 
 // ParseSampleLine reads one per-sample record: {"problem": "p1" or 17,

@@ -3,6 +3,9 @@ package eval
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"io"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -150,4 +153,66 @@ func TestComparePaired(t *testing.T) {
 	if _, err := ComparePaired(sa, sc, 10, 1); err == nil || err.Error() != `arms are not paired: problem "a" is scored in the first arm only (10 problems against 9)` {
 		t.Errorf("unpaired: %v", err)
 	}
+}
+
+// TestGradeJSONLInBlocks grades a file of many blocks on every core and
+// holds it to grading the lines one by one: the same output in the same
+// order, and on a bad line the same error, output and counts before it.
+func TestGradeJSONLInBlocks(t *testing.T) {
+	t.Parallel()
+	data := gradeFile(400) // about 2 MB: several blocks
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	bad := append(append(append([]byte{}, bytes.Join(lines[:300], nil)...), "{\"completion\": 1}\n"...), bytes.Join(lines[300:], nil)...)
+	for _, c := range []struct {
+		name string
+		data []byte
+	}{{"whole", data}, {"a bad line in a later block", bad}, {"no final newline", bytes.TrimSuffix(data, []byte("\n"))}} {
+		wantOut, wantSum, wantErr := gradeOneByOne(c.data)
+		var out bytes.Buffer
+		sum, err := GradeJSONL(bytes.NewReader(c.data), "f.jsonl", &out, GradeOptions{})
+		if fmt.Sprint(err) != fmt.Sprint(wantErr) {
+			t.Errorf("%s: error %v, want %v", c.name, err, wantErr)
+		}
+		if out.String() != wantOut || !reflect.DeepEqual(sum, wantSum) {
+			t.Errorf("%s: output or summary differs from grading line by line (%d against %d bytes; %+v against %+v)",
+				c.name, out.Len(), len(wantOut), sum, wantSum)
+		}
+	}
+	long := append(append(append([]byte{}, lines[0]...), strings.Repeat("x", MaxLineBytes+1)...), '\n')
+	if _, err := GradeJSONL(bytes.NewReader(long), "f.jsonl", io.Discard, GradeOptions{}); err == nil || err.Error() != "f.jsonl:2: line longer than 16 MiB" {
+		t.Errorf("long line: %v", err)
+	}
+}
+
+func TestGradeJSONLEmpty(t *testing.T) {
+	t.Parallel()
+	for _, in := range []string{"", "\n", "\n\n  \n"} {
+		sum, err := GradeJSONL(strings.NewReader(in), "e.jsonl", io.Discard, GradeOptions{})
+		if err != nil || sum.Graded != 0 {
+			t.Errorf("GradeJSONL(%q) = %+v, %v; want nothing graded", in, sum, err)
+		}
+	}
+}
+
+// gradeOneByOne is GradeJSONL as it was written first: one line after the
+// other, what the blocks on every core must reproduce.
+func gradeOneByOne(data []byte) (string, GradeSummary, error) {
+	var out []byte
+	sum := GradeSummary{Reasons: map[string]int{}}
+	err := eachLine(bytes.NewReader(data), "f.jsonl", func(line []byte) error {
+		in, err := ParseGradeLine(line)
+		if err != nil {
+			return err
+		}
+		v := Grade(in.Completion, in.Answer, GradeOptions{})
+		sum.Graded++
+		if v.Correct {
+			sum.Correct++
+		} else {
+			sum.Reasons[v.Reason]++
+		}
+		out = appendGradeOutput(out, GradeOutput{ID: in.ID, Correct: v.Correct, Extracted: v.Extracted, Reason: v.Reason})
+		return nil
+	})
+	return string(out), sum, err
 }
