@@ -20,24 +20,30 @@ func ComparePaired(a, b Scores, draws int, seed uint64) ([]Comparison, error) {
 	if err := sameProblems(a.Problems, b.Problems); err != nil {
 		return nil, err
 	}
-	ma, mb := a.Metrics(), b.Metrics()
-	if len(ma) != len(mb) {
-		return nil, fmt.Errorf("arms were scored on different metrics")
+	// Metrics both arms report, in a's order: truncation is left out when
+	// either arm's finish reasons are unknown.
+	mb := map[string]Metric{}
+	for _, m := range b.Metrics() {
+		mb[m.Name] = m
 	}
-	out := make([]Comparison, len(ma))
-	for i := range ma {
-		if ma[i].Name != mb[i].Name {
-			return nil, fmt.Errorf("arms were scored on different metrics: %s against %s", ma[i].Name, mb[i].Name)
+	var out []Comparison
+	for _, ma := range a.Metrics() {
+		other, ok := mb[ma.Name]
+		if !ok {
+			if ma.K > 0 {
+				return nil, fmt.Errorf("arms were scored on different metrics: %s in the first only", ma.Name)
+			}
+			continue
 		}
-		paired, err := Paired(ma[i].PerProblem, mb[i].PerProblem, 0.95)
+		paired, err := Paired(ma.PerProblem, other.PerProblem, 0.95)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", ma[i].Name, err)
+			return nil, fmt.Errorf("%s: %w", ma.Name, err)
 		}
-		boot, err := PairedBootstrap(ma[i].PerProblem, mb[i].PerProblem, draws, seed)
+		boot, err := PairedBootstrap(ma.PerProblem, other.PerProblem, draws, seed)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", ma[i].Name, err)
+			return nil, fmt.Errorf("%s: %w", ma.Name, err)
 		}
-		out[i] = Comparison{Metric: ma[i].Name, Paired: paired, Bootstrap: boot}
+		out = append(out, Comparison{Metric: ma.Name, Paired: paired, Bootstrap: boot})
 	}
 	return out, nil
 }

@@ -416,6 +416,11 @@ func appendGradeOutput(dst []byte, o GradeOutput) []byte {
 		dst = appendCompact(dst, o.ID)
 		dst = append(dst, ',')
 	}
+	if o.Sample != nil {
+		dst = append(dst, `"sample":`...)
+		dst = strconv.AppendInt(dst, int64(*o.Sample), 10)
+		dst = append(dst, ',')
+	}
 	dst = append(dst, `"correct":`...)
 	dst = strconv.AppendBool(dst, o.Correct)
 	dst = append(dst, `,"extracted":`...)

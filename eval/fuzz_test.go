@@ -235,3 +235,20 @@ func FuzzGradeJSONL(f *testing.F) {
 		}
 	})
 }
+
+// FuzzReadGradeCSV: any CSV is read or refused with a line, never a panic.
+func FuzzReadGradeCSV(f *testing.F) {
+	f.Add("id,completion,answer\n1,\"\\boxed{1}\",1\n")
+	f.Add("completion,answer\n\"x\n")
+	f.Add("a,b\n1,2,3\n")
+	f.Fuzz(func(t *testing.T, in string) {
+		ins, err := ReadGradeCSV(strings.NewReader(in), "f.csv", Fields{})
+		if err == nil {
+			for _, r := range ins {
+				if len(r.ID) > 0 && !json.Valid(r.ID) {
+					t.Fatalf("id %q is not JSON", r.ID)
+				}
+			}
+		}
+	})
+}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 )
 
@@ -67,13 +68,39 @@ func slowGradeLine(line []byte) (GradeInput, error) {
 	return in, nil
 }
 
-// GradeOutput is one line of relix grade's output.
+// GradeOutput is one line of relix grade's output. Sample numbers the
+// completions of one id in input order, from 0, so that the output is
+// relix score's input as it stands.
 type GradeOutput struct {
 	ID        json.RawMessage `json:"id,omitempty"`
+	Sample    *int            `json:"sample,omitempty"`
 	Correct   bool            `json:"correct"`
 	Extracted string          `json:"extracted"`
 	Reason    string          `json:"reason"`
 }
+
+// Fields names where a grade line keeps its completion, reference answer
+// and id: a top-level key, or a dotted path into nested objects
+// ("doc.answer"). The zero value is the default, completion / answer / id.
+type Fields struct {
+	Completion, Answer, ID string
+}
+
+// WithDefaults fills in the default of every field left empty.
+func (f Fields) WithDefaults() Fields {
+	if f.Completion == "" {
+		f.Completion = "completion"
+	}
+	if f.Answer == "" {
+		f.Answer = "answer"
+	}
+	if f.ID == "" {
+		f.ID = "id"
+	}
+	return f
+}
+
+func (f Fields) isDefault() bool { return f.WithDefaults() == Fields{}.WithDefaults() }
 
 // GradeSummary counts what GradeJSONL graded.
 type GradeSummary struct {
@@ -90,7 +117,17 @@ type GradeSummary struct {
 // if the lines had been graded one by one. Blocks of lines are graded on
 // every core (the grader is the work, not the reading).
 func GradeJSONL(r io.Reader, path string, w io.Writer, opts GradeOptions) (GradeSummary, error) {
-	sum := GradeSummary{Reasons: map[string]int{}}
+	return GradeLines(r, path, w, Fields{}, opts)
+}
+
+// GradeLines is GradeJSONL with the fields named by fields. A line of
+// lm-evaluation-harness's --log_samples output (it has "resps" and no
+// completion field) is read as that harness writes it: every response in
+// "resps" is a completion, "target" the reference (unless fields.Answer
+// names another), "doc_id" the id; a document logged once per filter is
+// graded once, from its first line.
+func GradeLines(r io.Reader, path string, w io.Writer, fields Fields, opts GradeOptions) (GradeSummary, error) {
+	fields = fields.WithDefaults()
 	var bw *bufio.Writer
 	if w != nil {
 		bw = bufio.NewWriterSize(w, 256<<10)
@@ -118,40 +155,110 @@ func GradeJSONL(r io.Reader, path string, w io.Writer, opts GradeOptions) (Grade
 		go func() {
 			defer wg.Done()
 			for b := range todo {
-				b.grade(path, opts, bw != nil)
+				b.grade(path, fields, opts)
 				close(b.done)
 			}
 		}()
 	}
+	sink := newGradeSink(bw)
 	for b := range inOrder {
 		<-b.done
-		sum.Graded += b.sum.Graded
-		sum.Correct += b.sum.Correct
-		for reason, n := range b.sum.Reasons {
-			sum.Reasons[reason] += n
-		}
-		if bw != nil {
-			if _, err := bw.Write(b.out); err != nil {
-				return sum, err
-			}
+		if err := sink.add(b.recs); err != nil {
+			return sink.sum, err
 		}
 		select {
 		case free <- b.data[:0]:
 		default:
 		}
 		if b.err != nil {
-			if bw != nil {
-				if err := bw.Flush(); err != nil {
-					return sum, err
-				}
+			if err := sink.flush(); err != nil {
+				return sink.sum, err
 			}
-			return sum, b.err
+			return sink.sum, b.err
 		}
 	}
-	if bw != nil {
-		return sum, bw.Flush()
+	return sink.sum, sink.flush()
+}
+
+// gradeSink counts verdicts and writes them in input order, numbering
+// each id's samples and grading a document logged once per filter once.
+type gradeSink struct {
+	w        *bufio.Writer // nil: count only
+	sum      GradeSummary
+	samples  map[string]int
+	seenDocs map[string]bool
+	skipping bool
+	line     []byte
+}
+
+func newGradeSink(w *bufio.Writer) *gradeSink {
+	return &gradeSink{w: w, sum: GradeSummary{Reasons: map[string]int{}}, samples: map[string]int{}, seenDocs: map[string]bool{}}
+}
+
+func (s *gradeSink) add(recs []gradedRecord) error {
+	for _, rec := range recs {
+		if rec.first {
+			s.skipping = s.seenDocs[rec.doc] // the same document, logged for another filter
+			s.seenDocs[rec.doc] = true
+		}
+		if rec.doc != "" && s.skipping {
+			continue
+		}
+		s.sum.Graded++
+		if rec.Correct {
+			s.sum.Correct++
+		} else {
+			s.sum.Reasons[rec.Reason]++
+		}
+		if s.w == nil {
+			continue
+		}
+		out := rec.GradeOutput
+		if len(out.ID) > 0 {
+			n := s.samples[string(out.ID)]
+			s.samples[string(out.ID)] = n + 1
+			out.Sample = &n
+		}
+		s.line = appendGradeOutput(s.line[:0], out)
+		if _, err := s.w.Write(s.line); err != nil {
+			return err
+		}
 	}
-	return sum, nil
+	return nil
+}
+
+func (s *gradeSink) flush() error {
+	if s.w == nil {
+		return nil
+	}
+	return s.w.Flush()
+}
+
+// GradeInputs grades records read from a table (CSV, Parquet) and writes
+// their verdicts as GradeLines does.
+func GradeInputs(ins []GradeInput, w io.Writer, opts GradeOptions) (GradeSummary, error) {
+	var bw *bufio.Writer
+	if w != nil {
+		bw = bufio.NewWriterSize(w, 256<<10)
+	}
+	sink := newGradeSink(bw)
+	recs := make([]gradedRecord, len(ins))
+	parallel := runtime.GOMAXPROCS(0)
+	var wg sync.WaitGroup
+	for p := range parallel {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := p; i < len(ins); i += parallel {
+				recs[i] = gradedRecord{GradeOutput: verdictOf(ins[i], opts)}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := sink.add(recs); err != nil {
+		return sink.sum, err
+	}
+	return sink.sum, sink.flush()
 }
 
 // gradeBlockBytes is about how many input bytes one block of lines holds:
@@ -165,9 +272,17 @@ type gradeBlock struct {
 	first int   // the line number of data's first line
 	tail  error // an error after data's lines (a line too long, a read error)
 	done  chan struct{}
-	out   []byte
-	sum   GradeSummary
+	recs  []gradedRecord
 	err   error
+}
+
+// gradedRecord is one completion's verdict, with what numbering and
+// deduplication need: doc is an lm-evaluation-harness document's id, and
+// first marks its first response in a line.
+type gradedRecord struct {
+	GradeOutput
+	doc   string
+	first bool
 }
 
 // readBlocks reads r into blocks of whole lines, sending each to inOrder
@@ -256,12 +371,11 @@ func longLine(data []byte) int {
 	return -1
 }
 
-// grade grades the block's lines, keeping their output lines when write
-// is set, up to its first bad line.
-func (b *gradeBlock) grade(path string, opts GradeOptions, write bool) {
-	b.sum.Reasons = map[string]int{}
+// grade grades the block's lines up to its first bad line.
+func (b *gradeBlock) grade(path string, fields Fields, opts GradeOptions) {
 	var scratch []byte
 	n := b.first
+	fast := fields.isDefault()
 	for data := b.data; len(data) > 0; n++ {
 		text := data
 		if i := bytes.IndexByte(data, '\n'); i >= 0 {
@@ -273,37 +387,147 @@ func (b *gradeBlock) grade(path string, opts GradeOptions, write bool) {
 		if len(text) == 0 {
 			continue
 		}
-		// The line's strings may share the block and scratch: they are
-		// done with before the next line.
-		in, ok := fastGradeLine(text, &scratch)
-		if !ok {
-			var err error
-			if in, err = ParseGradeLine(text); err != nil {
-				b.err = &LineError{Path: path, Line: n, Err: err}
-				return
+		// The line's strings may share the block and scratch: a verdict
+		// keeps a copy of what it quotes.
+		if fast {
+			if in, ok := fastGradeLine(text, &scratch); ok {
+				b.recs = append(b.recs, gradedRecord{GradeOutput: verdictOf(in, opts)})
+				continue
 			}
 		}
-		v := Grade(in.Completion, in.Answer, opts)
-		b.sum.Graded++
-		if v.Correct {
-			b.sum.Correct++
-		} else {
-			b.sum.Reasons[v.Reason]++
+		ins, doc, err := parseLine(text, fields)
+		if err != nil {
+			b.err = &LineError{Path: path, Line: n, Err: err}
+			return
 		}
-		if write {
-			b.out = appendGradeOutput(b.out, GradeOutput{ID: in.ID, Correct: v.Correct, Extracted: v.Extracted, Reason: v.Reason})
+		for j, in := range ins {
+			b.recs = append(b.recs, gradedRecord{GradeOutput: verdictOf(in, opts), doc: doc, first: j == 0})
 		}
 	}
 	b.err = b.tail
 }
 
+func verdictOf(in GradeInput, opts GradeOptions) GradeOutput {
+	v := Grade(in.Completion, in.Answer, opts)
+	return GradeOutput{ID: bytes.Clone(in.ID), Correct: v.Correct, Extracted: strings.Clone(v.Extracted), Reason: v.Reason}
+}
+
+// parseLine reads a line with fields named by fields, or an
+// lm-evaluation-harness line (doc is then its doc_id, as JSON).
+func parseLine(line []byte, fields Fields) (ins []GradeInput, doc string, err error) {
+	if fields.isDefault() {
+		if in, err := slowGradeLine(line); err == nil || !bytes.Contains(line, []byte(`"resps"`)) {
+			return []GradeInput{in}, "", err
+		}
+	}
+	var top map[string]json.RawMessage
+	if err := decodeObject(line, &top); err != nil {
+		return nil, "", err
+	}
+	if _, has := top["resps"]; has && fields.Completion == "completion" && isNull(top["completion"]) {
+		return lmEvalLine(top, fields)
+	}
+	var in GradeInput
+	raw, err := lookup(top, fields.Completion)
+	if err != nil {
+		return nil, "", err
+	}
+	if in.Completion, err = stringField(fields.Completion, raw); err != nil {
+		return nil, "", err
+	}
+	if raw, err = lookup(top, fields.Answer); err != nil {
+		return nil, "", err
+	}
+	if in.Answer, err = stringOrNumberField(fields.Answer, raw); err != nil {
+		return nil, "", err
+	}
+	if raw, err := lookup(top, fields.ID); err == nil && !isNull(raw) {
+		in.ID = raw
+	}
+	return []GradeInput{in}, "", nil
+}
+
+// lmEvalLine reads an lm-evaluation-harness --log_samples line: resps is
+// [[response, ...]] (one request, its repeats) or [response, ...].
+func lmEvalLine(top map[string]json.RawMessage, fields Fields) ([]GradeInput, string, error) {
+	answerField := fields.Answer
+	if answerField == "answer" {
+		answerField = "target"
+	}
+	rawAnswer, err := lookup(top, answerField)
+	if err != nil {
+		return nil, "", err
+	}
+	answer, err := stringOrNumberField(answerField, rawAnswer)
+	if err != nil {
+		return nil, "", err
+	}
+	idField := fields.ID
+	if idField == "id" {
+		idField = "doc_id"
+	}
+	id, _ := lookup(top, idField)
+	if isNull(id) {
+		id = nil
+	}
+	var nested [][]string
+	var flat []string
+	switch {
+	case json.Unmarshal(top["resps"], &nested) == nil:
+		for _, r := range nested {
+			flat = append(flat, r...)
+		}
+	case json.Unmarshal(top["resps"], &flat) == nil:
+	default:
+		return nil, "", fmt.Errorf(`field "resps": want a list of lists of strings (lm-evaluation-harness's --log_samples), got %s`, abbreviate(top["resps"]))
+	}
+	if len(flat) == 0 {
+		return nil, "", errors.New(`field "resps" holds no response`)
+	}
+	ins := make([]GradeInput, len(flat))
+	for i, c := range flat {
+		ins[i] = GradeInput{ID: id, Completion: c, Answer: answer}
+	}
+	doc := ""
+	if id != nil {
+		doc = string(id)
+	}
+	return ins, doc, nil
+}
+
+// lookup follows a dotted path through nested objects.
+func lookup(top map[string]json.RawMessage, path string) (json.RawMessage, error) {
+	obj := top
+	for {
+		key, rest, nested := strings.Cut(path, ".")
+		raw, ok := obj[key]
+		if !nested {
+			if !ok {
+				return nil, nil // missing: the field's reader says so
+			}
+			return raw, nil
+		}
+		if !ok || isNull(raw) {
+			return nil, nil
+		}
+		obj = nil
+		if err := json.Unmarshal(raw, &obj); err != nil {
+			return nil, fmt.Errorf("field %q: want an object, got %s", key, abbreviate(raw))
+		}
+		path = rest
+	}
+}
+
 // ParseSampleLine reads one per-sample record: {"problem": "p1" or 17,
 // "sample": 0, "correct": true, "finish_reason": "stop" or "length"}, where
 // "truncated": true|false may stand for finish_reason and "tokens" is
-// optional. Other fields are ignored.
+// optional. "id" stands for a missing "problem" (relix grade writes it),
+// correct may be 0 or 1, and a record without a finish reason leaves the
+// truncation unknown (FinishUnknown). Other fields are ignored.
 func ParseSampleLine(line []byte) (Sample, error) {
 	var raw struct {
 		Problem      json.RawMessage `json:"problem"`
+		ID           json.RawMessage `json:"id"`
 		Sample       json.RawMessage `json:"sample"`
 		Correct      json.RawMessage `json:"correct"`
 		FinishReason json.RawMessage `json:"finish_reason"`
@@ -318,13 +542,22 @@ func ParseSampleLine(line []byte) (Sample, error) {
 		err error
 	)
 	if isNull(raw.Problem) {
-		return Sample{}, errors.New(`missing field "problem"`)
+		raw.Problem = raw.ID // relix grade's output names the problem by its id
+	}
+	if isNull(raw.Problem) {
+		return Sample{}, errors.New(`missing field "problem" (or "id")`)
 	}
 	if s.Problem, err = stringOrIntegerField("problem", raw.Problem); err != nil {
 		return Sample{}, err
 	}
 	if s.Sample, err = integerField("sample", raw.Sample, true); err != nil {
 		return Sample{}, err
+	}
+	switch string(raw.Correct) { // 0 and 1 are how many tools write a verdict
+	case "1":
+		raw.Correct = json.RawMessage("true")
+	case "0":
+		raw.Correct = json.RawMessage("false")
 	}
 	if s.Correct, err = boolField("correct", raw.Correct); err != nil {
 		return Sample{}, err
@@ -355,7 +588,7 @@ func ParseSampleLine(line []byte) (Sample, error) {
 			return Sample{}, err
 		}
 	default:
-		return Sample{}, errors.New(`missing field "finish_reason" ("stop" or "length"; or "truncated": true or false)`)
+		s.FinishUnknown = true
 	}
 	return s, nil
 }

@@ -52,8 +52,8 @@ func TestGradeJSONL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"id":1,"correct":true,"extracted":"\\frac{1}{2}","reason":""}
-{"id":"two","correct":false,"extracted":"4","reason":"not equivalent"}
+	want := `{"id":1,"sample":0,"correct":true,"extracted":"\\frac{1}{2}","reason":""}
+{"id":"two","sample":0,"correct":false,"extracted":"4","reason":"not equivalent"}
 {"correct":false,"extracted":"","reason":"no boxed answer"}
 `
 	if out.String() != want {
@@ -81,14 +81,16 @@ func TestParseSampleLine(t *testing.T) {
 		{`{"problem": 17, "sample": 3, "correct": false, "finish_reason": "length", "tokens": 8192}`, Sample{Problem: "17", Sample: 3, Truncated: true, Tokens: 8192}, ""},
 		{`{"problem": "p", "sample": 1, "correct": true, "truncated": true}`, Sample{Problem: "p", Sample: 1, Correct: true, Truncated: true}, ""},
 		{`{"problem": "p", "sample": 1, "correct": true, "truncated": false, "finish_reason": "stop"}`, Sample{Problem: "p", Sample: 1, Correct: true}, ""},
-		{`{"sample": 0, "correct": true, "finish_reason": "stop"}`, Sample{}, `missing field "problem"`},
+		{`{"sample": 0, "correct": true, "finish_reason": "stop"}`, Sample{}, `missing field "problem" (or "id")`},
+		{`{"id": 4, "sample": 1, "correct": 1, "extracted": "x", "reason": ""}`, Sample{Problem: "4", Sample: 1, Correct: true, FinishUnknown: true}, ""},
+		{`{"problem": "p", "sample": 0, "correct": 0, "finish_reason": "stop"}`, Sample{Problem: "p"}, ""},
 		{`{"problem": 1.5, "sample": 0, "correct": true, "finish_reason": "stop"}`, Sample{}, `field "problem": want a string or an integer, got 1.5`},
 		{`{"problem": "p", "correct": true, "finish_reason": "stop"}`, Sample{}, `missing field "sample"`},
 		{`{"problem": "p", "sample": -1, "correct": true, "finish_reason": "stop"}`, Sample{}, `field "sample": want a non-negative integer, got -1`},
-		{`{"problem": "p", "sample": 0, "correct": 1, "finish_reason": "stop"}`, Sample{}, `field "correct": want true or false, got 1`},
+		{`{"problem": "p", "sample": 0, "correct": 2, "finish_reason": "stop"}`, Sample{}, `field "correct": want true or false, got 2`},
 		{`{"problem": "p", "sample": 0, "finish_reason": "stop"}`, Sample{}, `missing field "correct"`},
 		{`{"problem": "p", "sample": 0, "correct": true, "finish_reason": "eos"}`, Sample{}, `finish_reason "eos": want "stop" or "length"`},
-		{`{"problem": "p", "sample": 0, "correct": true}`, Sample{}, `missing field "finish_reason" ("stop" or "length"; or "truncated": true or false)`},
+		{`{"problem": "p", "sample": 0, "correct": true}`, Sample{Problem: "p", Correct: true, FinishUnknown: true}, ""},
 		{`{"problem": "p", "sample": 0, "correct": true, "finish_reason": "stop", "truncated": true}`, Sample{}, `fields "finish_reason" ("stop") and "truncated" (true) disagree`},
 		{`{"problem": "p", "sample": 0, "correct": true, "finish_reason": "stop", "tokens": "many"}`, Sample{}, `field "tokens": want a non-negative integer, got "many"`},
 	} {
@@ -199,20 +201,89 @@ func TestGradeJSONLEmpty(t *testing.T) {
 func gradeOneByOne(data []byte) (string, GradeSummary, error) {
 	var out []byte
 	sum := GradeSummary{Reasons: map[string]int{}}
+	samples, seen := map[string]int{}, map[string]bool{}
 	err := eachLine(bytes.NewReader(data), "f.jsonl", func(line []byte) error {
-		in, err := ParseGradeLine(line)
+		ins, doc, err := parseLine(line, Fields{}.WithDefaults())
 		if err != nil {
 			return err
 		}
-		v := Grade(in.Completion, in.Answer, GradeOptions{})
-		sum.Graded++
-		if v.Correct {
-			sum.Correct++
-		} else {
-			sum.Reasons[v.Reason]++
+		if doc != "" {
+			if seen[doc] {
+				return nil
+			}
+			seen[doc] = true
 		}
-		out = appendGradeOutput(out, GradeOutput{ID: in.ID, Correct: v.Correct, Extracted: v.Extracted, Reason: v.Reason})
+		for _, in := range ins {
+			v := Grade(in.Completion, in.Answer, GradeOptions{})
+			sum.Graded++
+			if v.Correct {
+				sum.Correct++
+			} else {
+				sum.Reasons[v.Reason]++
+			}
+			o := GradeOutput{ID: in.ID, Correct: v.Correct, Extracted: v.Extracted, Reason: v.Reason}
+			if len(in.ID) > 0 {
+				n := samples[string(in.ID)]
+				samples[string(in.ID)] = n + 1
+				o.Sample = &n
+			}
+			out = appendGradeOutput(out, o)
+		}
 		return nil
 	})
 	return string(out), sum, err
+}
+
+func TestGradeLinesFormats(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name   string
+		fields Fields
+		in     string
+		want   string
+	}{
+		{"named fields, dotted paths", Fields{Completion: "output.text", Answer: "doc.solution", ID: "doc.id"},
+			`{"doc": {"id": "q7", "solution": "\\frac12"}, "output": {"text": "so \\boxed{0.5}"}}`,
+			`{"id":"q7","sample":0,"correct":true,"extracted":"0.5","reason":""}` + "\n"},
+		{"lm-evaluation-harness, two filters, two repeats", Fields{},
+			`{"doc_id": 3, "doc": {"question": "?"}, "target": "4", "resps": [["\\boxed{4}", "\\boxed{5}"]], "filtered_resps": ["4"], "filter": "strict-match"}` + "\n" +
+				`{"doc_id": 3, "doc": {"question": "?"}, "target": "4", "resps": [["\\boxed{4}", "\\boxed{5}"]], "filtered_resps": ["4"], "filter": "flexible-extract"}`,
+			`{"id":3,"sample":0,"correct":true,"extracted":"4","reason":""}` + "\n" +
+				`{"id":3,"sample":1,"correct":false,"extracted":"5","reason":"not equivalent"}` + "\n"},
+		{"lm-evaluation-harness, flat resps, answer from the doc", Fields{Answer: "doc.answer"},
+			`{"doc_id": "a", "doc": {"answer": 12}, "target": "#### 12", "resps": ["The answer is \\boxed{12}"]}`,
+			`{"id":"a","sample":0,"correct":true,"extracted":"12","reason":""}` + "\n"},
+	} {
+		var out bytes.Buffer
+		if _, err := GradeLines(strings.NewReader(c.in), "f.jsonl", &out, c.fields, GradeOptions{}); err != nil {
+			t.Errorf("%s: %v", c.name, err)
+			continue
+		}
+		if out.String() != c.want {
+			t.Errorf("%s:\n%s\nwant\n%s", c.name, out.String(), c.want)
+		}
+	}
+	_, err := GradeLines(strings.NewReader(`{"doc": 1, "out": "x"}`), "f.jsonl", nil, Fields{Completion: "out", Answer: "doc.answer"}, GradeOptions{})
+	if err == nil || err.Error() != `f.jsonl:1: field "doc": want an object, got 1` {
+		t.Errorf("a path through a number: %v", err)
+	}
+}
+
+func TestReadGradeCSV(t *testing.T) {
+	t.Parallel()
+	in := "id,question,completion,answer\n7,\"What, then?\",\"so \\boxed{4}\",4\nq2,x,\"multi\nline \\boxed{5}\",6\n"
+	got, err := ReadGradeCSV(strings.NewReader(in), "a.csv", Fields{})
+	if err != nil || len(got) != 2 || string(got[0].ID) != "7" || string(got[1].ID) != `"q2"` || got[1].Completion != "multi\nline \\boxed{5}" || got[0].Answer != "4" {
+		t.Fatalf("ReadGradeCSV = %+v, %v", got, err)
+	}
+	if _, err := ReadGradeCSV(strings.NewReader("output,answer\nx,1\n"), "a.csv", Fields{}); err == nil || err.Error() != `a.csv:1: no column "completion" in the header ["output" "answer"]` {
+		t.Errorf("missing column: %v", err)
+	}
+	got, err = ReadGradeCSV(strings.NewReader("output,gold\nx \\boxed{1},1\n"), "a.csv", Fields{Completion: "output", Answer: "gold"})
+	if err != nil || len(got) != 1 || got[0].ID != nil {
+		t.Errorf("named columns: %+v, %v", got, err)
+	}
+	if _, err := ReadGradeCSV(strings.NewReader("completion,answer\n\"x,1\n"), "a.csv", Fields{}); err == nil || !strings.HasPrefix(err.Error(), "a.csv:2: ") {
+		t.Errorf("bad quoting: %v", err)
+	}
 }

@@ -72,6 +72,10 @@ type Sample struct {
 	Correct   bool
 	Truncated bool // finish reason "length": hit the token cap without ending
 	Tokens    int
+	// FinishUnknown marks a record without a finish reason (a grader's
+	// output, a harness that logs none): a set with one reports no
+	// truncation rather than a wrong one.
+	FinishUnknown bool
 }
 
 // ProblemCounts tallies one problem's samples.
@@ -167,7 +171,7 @@ type Scores struct {
 	Problems   []string // sorted
 	Samples    int
 	PassAtK    []Metric // one per k, in the order asked for
-	Truncation Metric
+	Truncation Metric   // Name "" when a sample's finish reason is unknown
 }
 
 // Score computes pass@k for each k and truncation from per-sample records.
@@ -190,12 +194,20 @@ func Score(samples []Sample, ks []int) (Scores, error) {
 		}
 		s.PassAtK = append(s.PassAtK, Metric{Name: fmt.Sprintf("pass@%d", k), K: k, Estimate: MeanSE(per), PerProblem: per})
 	}
+	for _, sm := range samples {
+		if sm.FinishUnknown {
+			return s, nil // truncation unknown: not reported
+		}
+	}
 	per := TruncationByProblem(counts)
 	s.Truncation = Metric{Name: "truncation", Estimate: MeanSE(per), PerProblem: per}
 	return s, nil
 }
 
-// Metrics lists pass@k for each k, then truncation.
+// Metrics lists pass@k for each k, then truncation where it is known.
 func (s Scores) Metrics() []Metric {
+	if s.Truncation.Name == "" {
+		return append([]Metric(nil), s.PassAtK...)
+	}
 	return append(append([]Metric(nil), s.PassAtK...), s.Truncation)
 }

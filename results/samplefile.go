@@ -2,9 +2,9 @@ package results
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 
@@ -19,12 +19,47 @@ import (
 
 // ReadSamples reads per-sample records from any Parquet file with the
 // columns problem (string or integer), sample (integer), correct (bool) and
-// either finish_reason (string: "stop" or "length") or truncated (bool);
-// tokens (integer) is optional and other columns are ignored. Files from
+// finish_reason (string: "stop" or "length") or truncated (bool), either
+// optional (without both, truncation is not reported); correct may be an
+// integer column of 0 and 1; tokens (integer) is optional and other columns
+// are ignored. Files from
 // other tools work as well as relix's own eval table. A file that holds the
 // samples of more than one arm, seed or checkpoint is an error: scores are
 // per arm.
 func ReadSamples(path string) ([]eval.Sample, error) {
+	groups, err := ReadSampleGroups(path, nil)
+	if err != nil {
+		return nil, err
+	}
+	return groups[0].Samples, nil
+}
+
+// SampleGroup is the samples of one value of the --by columns.
+type SampleGroup struct {
+	Label   string // "arm=market,step=300"; "" without by
+	Samples []eval.Sample
+}
+
+// ReadSampleGroups is ReadSamples of a file that holds several arms,
+// seeds, checkpoints or steps: the samples are split by the values of the
+// columns named in by (arm, seed, checkpoint, step), in order of first
+// appearance, and every other of those columns must hold one value within
+// a group.
+func ReadSampleGroups(path string, by []string) ([]SampleGroup, error) {
+	tbl, err := readParquetTable(path)
+	if err != nil {
+		return nil, err
+	}
+	defer tbl.Release()
+	groups, err := sampleFileGroups(tbl, by)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return groups, nil
+}
+
+// readParquetTable reads a whole Parquet file; the caller releases it.
+func readParquetTable(path string) (arrow.Table, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -35,12 +70,57 @@ func ReadSamples(path string) ([]eval.Sample, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: not a readable Parquet file: %w", path, err)
 	}
-	defer tbl.Release()
+	return tbl, nil
+}
+
+// groupingColumns are the columns that tell one scored set from another.
+var groupingColumns = []string{"arm", "seed", "checkpoint", "step"}
+
+func sampleFileGroups(tbl arrow.Table, by []string) ([]SampleGroup, error) {
 	samples, err := sampleFileRows(tbl)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, err
 	}
-	return samples, nil
+	keys := make([]string, len(samples))
+	for _, name := range by {
+		if !slices.Contains(groupingColumns, name) {
+			return nil, fmt.Errorf("--by %s: want some of %v", name, groupingColumns)
+		}
+		values, err := sampleFileColumn(tbl, name, true, sampleFileStrings)
+		if err != nil {
+			return nil, err
+		}
+		for i, v := range values {
+			if keys[i] != "" {
+				keys[i] += ","
+			}
+			keys[i] += name + "=" + v
+		}
+	}
+	var groups []SampleGroup
+	index := map[string]int{}
+	rows := map[string][]int{}
+	for i, k := range keys {
+		g, ok := index[k]
+		if !ok {
+			g = len(groups)
+			index[k] = g
+			groups = append(groups, SampleGroup{Label: k})
+		}
+		groups[g].Samples = append(groups[g].Samples, samples[i])
+		rows[k] = append(rows[k], i)
+	}
+	for _, name := range groupingColumns {
+		if slices.Contains(by, name) {
+			continue
+		}
+		for _, g := range groups {
+			if err := sampleFileSingleValued(tbl, name, rows[g.Label], g.Label); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return groups, nil
 }
 
 func sampleFileRows(tbl arrow.Table) ([]eval.Sample, error) {
@@ -64,17 +144,15 @@ func sampleFileRows(tbl arrow.Table) ([]eval.Sample, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, name := range []string{"arm", "seed", "checkpoint", "step"} {
-		if err := sampleFileSingleValued(tbl, name); err != nil {
-			return nil, err
-		}
-	}
 	samples := make([]eval.Sample, tbl.NumRows())
 	for i := range samples {
 		if indices[i] < 0 || indices[i] > int64(^uint32(0)>>1) {
 			return nil, fmt.Errorf("row %d: column \"sample\": %d is not a sample index", i+1, indices[i])
 		}
-		samples[i] = eval.Sample{Problem: problems[i], Sample: int(indices[i]), Correct: correct[i], Truncated: truncated[i]}
+		samples[i] = eval.Sample{Problem: problems[i], Sample: int(indices[i]), Correct: correct[i], FinishUnknown: truncated == nil}
+		if truncated != nil {
+			samples[i].Truncated = truncated[i]
+		}
 		if tokens != nil {
 			samples[i].Tokens = int(tokens[i])
 		}
@@ -92,7 +170,7 @@ func sampleFileTruncation(tbl arrow.Table) ([]bool, error) {
 		return nil, err
 	}
 	if reasons == nil {
-		return nil, errors.New(`no column "finish_reason" (string: "stop" or "length") or "truncated" (bool)`)
+		return nil, nil // unknown: no truncation is reported
 	}
 	truncated := make([]bool, len(reasons))
 	for i, r := range reasons {
@@ -104,15 +182,15 @@ func sampleFileTruncation(tbl arrow.Table) ([]bool, error) {
 }
 
 // sampleFileSingleValued checks that an optional grouping column holds one
-// value at most.
-func sampleFileSingleValued(tbl arrow.Table, name string) error {
+// value at most in the rows of a group.
+func sampleFileSingleValued(tbl arrow.Table, name string, rows []int, group string) error {
 	values, err := sampleFileColumn(tbl, name, false, sampleFileStrings)
 	if err != nil || values == nil {
 		return nil // absent or of a type that does not group: not ours to judge
 	}
 	seen := map[string]bool{}
-	for _, v := range values {
-		seen[v] = true
+	for _, i := range rows {
+		seen[values[i]] = true
 	}
 	if len(seen) <= 1 {
 		return nil
@@ -125,7 +203,12 @@ func sampleFileSingleValued(tbl arrow.Table, name string) error {
 	if len(distinct) > 3 {
 		distinct = append(distinct[:3], "...")
 	}
-	return fmt.Errorf("column %q holds %d values (%v): score reads the samples of one arm, seed and checkpoint per file", name, len(seen), distinct)
+	where := ""
+	if group != "" {
+		where = " within " + group
+	}
+	return fmt.Errorf("column %q holds %d values%s (%v): score reads the samples of one arm, seed and checkpoint per file (--by %s splits them)",
+		name, len(seen), where, distinct, name)
 }
 
 // sampleFileColumn flattens the column name with read; a missing column is
@@ -233,7 +316,18 @@ func sampleFileInts(a arrow.Array, out []int64) ([]int64, error) {
 func sampleFileBools(a arrow.Array, out []bool) ([]bool, error) {
 	b, ok := a.(*array.Boolean)
 	if !ok {
-		return nil, fmt.Errorf("type %s: want a bool", a.DataType())
+		// 0 and 1 are how many tools write a verdict.
+		ints, err := sampleFileInts(a, nil)
+		if err != nil {
+			return nil, fmt.Errorf("type %s: want a bool (or 0 and 1)", a.DataType())
+		}
+		for _, v := range ints {
+			if v != 0 && v != 1 {
+				return nil, fmt.Errorf("value %d: want a bool (or 0 and 1)", v)
+			}
+			out = append(out, v == 1)
+		}
+		return out, nil
 	}
 	for i := 0; i < b.Len(); i++ {
 		out = append(out, b.Value(i))

@@ -150,16 +150,6 @@ func TestReadSamplesErrors(t *testing.T) {
 			`no column "correct"`,
 		},
 		{
-			"no truncation column",
-			[]arrow.Field{{Name: "problem", Type: str}, {Name: "sample", Type: i32}, {Name: "correct", Type: boolean}},
-			func(b *array.RecordBuilder) {
-				b.Field(0).(*array.StringBuilder).Append("p")
-				b.Field(1).(*array.Int32Builder).Append(0)
-				b.Field(2).(*array.BooleanBuilder).Append(true)
-			},
-			`no column "finish_reason" (string: "stop" or "length") or "truncated" (bool)`,
-		},
-		{
 			"bad finish reason",
 			[]arrow.Field{{Name: "problem", Type: str}, {Name: "sample", Type: i32}, {Name: "correct", Type: boolean}, {Name: "finish_reason", Type: str}},
 			func(b *array.RecordBuilder) {
@@ -202,7 +192,7 @@ func TestReadSamplesErrors(t *testing.T) {
 				b.Field(3).(*array.BooleanBuilder).AppendValues([]bool{true, false}, nil)
 				b.Field(4).(*array.BooleanBuilder).AppendValues([]bool{true, true}, nil)
 			},
-			`column "arm" holds 2 values (["market" "uniform"]): score reads the samples of one arm, seed and checkpoint per file`,
+			`column "arm" holds 2 values (["market" "uniform"]): score reads the samples of one arm, seed and checkpoint per file (--by arm splits them)`,
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -24,6 +24,10 @@ type ScoreOptions struct {
 	Draws  int    // bootstrap resamples of a paired comparison
 	Seed   uint64 // the bootstrap's seed
 	Stdin  io.Reader
+	// By splits each Parquet file into one scored set per value of these
+	// columns (arm, seed, checkpoint, step): a whole eval table at once.
+	// Paired may then name a set by its values ("uniform" for arm=uniform).
+	By []string
 }
 
 // An InputError is an error in what was given to read: a file that does
@@ -59,49 +63,111 @@ type ScoreReport struct {
 func ScoreFiles(opts ScoreOptions) (*ScoreReport, error) {
 	r := &ScoreReport{Draws: opts.Draws, Seed: opts.Seed}
 	for _, path := range opts.Files {
-		f, err := r.load(opts, path)
+		sets, err := r.load(opts, path)
 		if err != nil {
 			return nil, err
 		}
-		r.Files = append(r.Files, f)
+		r.Files = append(r.Files, sets...)
 	}
 	if opts.Paired == "" {
 		return r, nil
 	}
-	b, err := r.load(opts, opts.Paired)
-	if err != nil {
-		return nil, err
-	}
 	arms := r.Files
-	if !r.has(opts.Paired) {
+	b, ok := r.set(opts.Paired)
+	if !ok {
+		sets, err := r.load(opts, opts.Paired)
+		if err != nil {
+			return nil, err
+		}
+		if len(sets) != 1 {
+			return nil, &InputError{fmt.Errorf("--paired %s holds %d sets (--by): name one of them", opts.Paired, len(sets))}
+		}
+		b = sets[0]
 		r.Files = append(r.Files, b)
 	}
 	for _, a := range arms {
+		if a.Path == b.Path {
+			continue
+		}
 		cmp, err := eval.ComparePaired(a.Scores, b.Scores, opts.Draws, opts.Seed)
 		if err != nil {
-			return nil, &InputError{fmt.Errorf("%s against %s: %w", a.Path, opts.Paired, err)}
+			return nil, &InputError{fmt.Errorf("%s against %s: %w", a.Path, b.Path, err)}
 		}
-		r.Paired = append(r.Paired, ScorePair{A: a.Path, B: opts.Paired, Comparisons: cmp})
+		r.Paired = append(r.Paired, ScorePair{A: a.Path, B: b.Path, Comparisons: cmp})
 	}
 	return r, nil
 }
 
-// load reads and scores one file, once whatever how often it is named.
-func (r *ScoreReport) load(opts ScoreOptions, path string) (ScoredFile, error) {
+// load reads and scores one file, once whatever how often it is named:
+// one set, or with By one per value of the By columns.
+func (r *ScoreReport) load(opts ScoreOptions, path string) ([]ScoredFile, error) {
+	var out []ScoredFile
 	for _, f := range r.Files {
-		if f.Path == path && path != "-" {
-			return f, nil
+		if (f.Path == path || strings.HasPrefix(f.Path, path+"[")) && path != "-" {
+			out = append(out, f)
 		}
+	}
+	if len(out) > 0 {
+		return out, nil
+	}
+	groups, err := readSampleGroups(opts, path)
+	if err != nil {
+		return nil, err
+	}
+	for _, g := range groups {
+		name := path
+		if g.Label != "" {
+			name = path + "[" + g.Label + "]"
+		}
+		scores, err := eval.Score(g.Samples, opts.Ks)
+		if err != nil {
+			return nil, &InputError{fmt.Errorf("%s: %w", name, err)}
+		}
+		out = append(out, ScoredFile{Path: name, Scores: scores})
+	}
+	return out, nil
+}
+
+// set finds a scored set by its name, or by its --by values: "uniform"
+// and "arm=uniform" both name FILE[arm=uniform].
+func (r *ScoreReport) set(name string) (ScoredFile, bool) {
+	var found []ScoredFile
+	for _, f := range r.Files {
+		label := ""
+		if i := strings.LastIndex(f.Path, "["); i >= 0 && strings.HasSuffix(f.Path, "]") {
+			label = f.Path[i+1 : len(f.Path)-1]
+		}
+		var values []string
+		for _, kv := range strings.Split(label, ",") {
+			_, v, _ := strings.Cut(kv, "=")
+			values = append(values, v)
+		}
+		if f.Path == name || (label != "" && (label == name || strings.Join(values, ",") == name)) {
+			found = append(found, f)
+		}
+	}
+	if len(found) == 1 {
+		return found[0], true
+	}
+	return ScoredFile{}, false
+}
+
+func readSampleGroups(opts ScoreOptions, path string) ([]SampleGroup, error) {
+	if strings.HasSuffix(strings.ToLower(path), ".parquet") {
+		g, err := ReadSampleGroups(path, opts.By)
+		if err != nil {
+			return nil, &InputError{err}
+		}
+		return g, nil
+	}
+	if len(opts.By) > 0 {
+		return nil, &InputError{fmt.Errorf("%s: --by splits Parquet files (an eval table); JSONL records are one set per file", path)}
 	}
 	samples, err := readSampleRecords(opts.Stdin, path)
 	if err != nil {
-		return ScoredFile{}, err
+		return nil, err
 	}
-	scores, err := eval.Score(samples, opts.Ks)
-	if err != nil {
-		return ScoredFile{}, &InputError{fmt.Errorf("%s: %w", path, err)}
-	}
-	return ScoredFile{Path: path, Scores: scores}, nil
+	return []SampleGroup{{Samples: samples}}, nil
 }
 
 func readSampleRecords(stdin io.Reader, path string) ([]eval.Sample, error) {
@@ -128,26 +194,29 @@ func readSampleRecords(stdin io.Reader, path string) ([]eval.Sample, error) {
 	return samples, err
 }
 
-func (r *ScoreReport) has(path string) bool {
-	for _, f := range r.Files {
-		if f.Path == path {
-			return true
-		}
-	}
-	return false
-}
-
 // scoresTable has a row per scored set: its label, problems, samples and
 // every metric's value ± SE.
 func scoresTable(label string, rows []ScoredFile) Table {
 	t := Table{Header: []string{label, "problems", "samples"}}
-	for _, m := range rows[0].Scores.Metrics() {
-		t.Header = append(t.Header, m.Name)
+	var names []string // every row's metrics: truncation is missing where finish reasons are unknown
+	for _, f := range rows {
+		for _, m := range f.Scores.Metrics() {
+			if !slices.Contains(names, m.Name) {
+				names = append(names, m.Name)
+			}
+		}
 	}
+	t.Header = append(t.Header, names...)
 	for _, f := range rows {
 		row := []string{f.Path, strconv.Itoa(len(f.Scores.Problems)), strconv.Itoa(f.Scores.Samples)}
-		for _, m := range f.Scores.Metrics() {
-			row = append(row, valueSE(m.Name, m.Mean, m.SE))
+		for _, name := range names {
+			cell := "unknown"
+			for _, m := range f.Scores.Metrics() {
+				if m.Name == name {
+					cell = valueSE(m.Name, m.Mean, m.SE)
+				}
+			}
+			row = append(row, cell)
 		}
 		t.Rows = append(t.Rows, row)
 	}

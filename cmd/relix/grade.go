@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -16,23 +17,32 @@ import (
 func gradeCommand(p *process) *cli.Command {
 	return &cli.Command{
 		Name:      "grade",
-		Usage:     "grade model completions against reference answers (JSONL in, JSONL out)",
+		Usage:     "grade model completions against reference answers (JSONL, CSV or Parquet in, JSONL out)",
 		ArgsUsage: "FILE",
 		Description: "Reads JSONL, one object per line: {\"completion\": \"...\", \"answer\": \"...\", \"id\": ...}\n" +
 			"(id is optional and echoed back; answer may be a JSON number). FILE - reads standard input.\n" +
+			"--completion-field, --answer-field and --id-field name other fields, dotted for nested\n" +
+			"objects (doc.answer). Lines of lm-evaluation-harness --log_samples are read as it writes\n" +
+			"them: every response in resps graded against target (or --answer-field), doc_id the id, a\n" +
+			"document logged once per filter graded once. FILE.csv (a header row) and FILE.parquet are\n" +
+			"read by column name the same way.\n" +
 			"The answer of a completion is its last \\boxed{...} (or \\fbox{...}; several boxes make one\n" +
 			"list when the reference has several parts). It is correct when it means the same as the\n" +
 			"reference: equal as exact rationals, within 1e-9 for radicals, pi and functions, as\n" +
 			"expressions by a randomized identity test, as equations and inequalities by their\n" +
 			"residuals, element-wise for tuples, intervals and matrices, as unordered sets and lists,\n" +
 			"or as text. eval/README.md lists every rule with examples.\n\n" +
-			"Writes one JSONL line per input line:\n" +
-			"{\"id\": ..., \"correct\": true|false, \"extracted\": \"...\", \"reason\": \"...\"},\n" +
-			"where reason says why a wrong answer is wrong (empty when correct).",
+			"Writes one JSONL line per completion:\n" +
+			"{\"id\": ..., \"sample\": n, \"correct\": true|false, \"extracted\": \"...\", \"reason\": \"...\"},\n" +
+			"where sample numbers the completions of one id from 0 and reason says why a wrong answer\n" +
+			"is wrong (empty when correct): relix score reads it as it stands.",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "summary", Usage: "print the accuracy with its Wilson 95% interval and why answers were wrong, instead of the graded lines (which --output still writes)"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the graded lines to `FILE` instead of standard output"},
 			&cli.BoolFlag{Name: "fallback-last-number", Usage: "answer a completion without a box with the last number of its final line"},
+			&cli.StringFlag{Name: "completion-field", Value: "completion", Usage: "the `FIELD` (a dotted path, or a column) holding the completion"},
+			&cli.StringFlag{Name: "answer-field", Value: "answer", Usage: "the `FIELD` holding the reference answer (lm-evaluation-harness lines: target)"},
+			&cli.StringFlag{Name: "id-field", Value: "id", Usage: "the `FIELD` holding the optional id (lm-evaluation-harness lines: doc_id)"},
 			&cli.Float64Flag{Name: "rel-tol", Usage: "also take numbers within this relative `TOLERANCE` as equal, rationals included (0.333 answers \\frac13 at 1e-3); 0 compares rationals exactly"},
 		},
 		Action: func(c *cli.Context) error {
@@ -42,14 +52,10 @@ func gradeCommand(p *process) *cli.Command {
 			if c.NArg() != 1 {
 				return usagef("grade takes one FILE (- for standard input), got %d arguments", c.NArg())
 			}
-			in, name, closeIn, err := openRecords(p, c.Args().First())
-			if err != nil {
-				return invalid(err)
-			}
-			defer closeIn()
 			var (
 				out    io.Writer
 				outTmp *os.File
+				err    error
 			)
 			switch output := c.String("output"); {
 			case output != "":
@@ -66,10 +72,11 @@ func gradeCommand(p *process) *cli.Command {
 				return usagef("grade: --rel-tol %v; want 0 ≤ TOLERANCE < 1", tol)
 			}
 			opts := eval.GradeOptions{FallbackLastNumber: c.Bool("fallback-last-number"), RelTolerance: c.Float64("rel-tol")}
-			sum, err := eval.GradeJSONL(in, name, out, opts)
+			fields := eval.Fields{Completion: c.String("completion-field"), Answer: c.String("answer-field"), ID: c.String("id-field")}
+			sum, err := gradeFile(p, c.Args().First(), fields, out, opts)
 			if err != nil {
 				var lineErr *eval.LineError
-				if errors.As(err, &lineErr) {
+				if errors.As(err, &lineErr) || errors.As(err, new(unreadable)) {
 					return invalid(err)
 				}
 				return err
@@ -85,6 +92,42 @@ func gradeCommand(p *process) *cli.Command {
 			return nil
 		},
 	}
+}
+
+// unreadable marks an input file that does not open or parse: bad input,
+// said as the error says it.
+type unreadable struct{ error }
+
+func (u unreadable) Unwrap() error { return u.error }
+
+// gradeFile grades path by its kind: CSV and Parquet by column, anything
+// else as JSONL lines.
+func gradeFile(p *process, path string, fields eval.Fields, out io.Writer, opts eval.GradeOptions) (eval.GradeSummary, error) {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".parquet":
+		ins, err := results.ReadGradeParquet(path, fields)
+		if err != nil {
+			return eval.GradeSummary{}, unreadable{err}
+		}
+		return eval.GradeInputs(ins, out, opts)
+	case ".csv":
+		f, err := os.Open(path)
+		if err != nil {
+			return eval.GradeSummary{}, unreadable{err}
+		}
+		defer f.Close()
+		ins, err := eval.ReadGradeCSV(f, path, fields)
+		if err != nil {
+			return eval.GradeSummary{}, err
+		}
+		return eval.GradeInputs(ins, out, opts)
+	}
+	in, name, closeIn, err := openRecords(p, path)
+	if err != nil {
+		return eval.GradeSummary{}, unreadable{err}
+	}
+	defer closeIn()
+	return eval.GradeLines(in, name, out, fields, opts)
 }
 
 // flagsAfterFiles rejects a flag written after the files: the command line

@@ -95,3 +95,20 @@ func TestGradeRelTolerance(t *testing.T) {
 	code, _, _ = cliRunWithStdin(t, in, "grade", "--rel-tol", "-1", "-")
 	assert.Equal(t, exitUsage, code)
 }
+
+// TestGradeFeedsScore grades a CSV of two samples per problem and scores
+// the graded lines as they stand: no finish reasons, no truncation.
+func TestGradeFeedsScore(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	in := filepath.Join(dir, "answers.csv")
+	require.NoError(t, os.WriteFile(in, []byte("id,completion,answer\n"+
+		"1,\\boxed{2},2\n1,\\boxed{3},2\n2,\\boxed{x+1},1+x\n2,\\boxed{x},1+x\n"), 0o644))
+	graded := filepath.Join(dir, "graded.jsonl")
+	code, _, errOut := cliRun(t, "grade", "-o", graded, in)
+	require.Equal(t, exitOK, code, errOut)
+	code, out, errOut := cliRun(t, "score", "--k", "1", graded)
+	require.Equal(t, exitOK, code, errOut)
+	assert.Contains(t, out, "0.500 ± 0.000")
+	assert.NotContains(t, out, "truncation")
+}

@@ -18,8 +18,10 @@ func scoreCommand(p *process) *cli.Command {
 		ArgsUsage: "FILE... (flags first)",
 		Description: "Reads per-sample records, one file per arm: JSONL lines\n" +
 			"{\"problem\": \"p1\" or 17, \"sample\": 0, \"correct\": true, \"finish_reason\": \"stop\" or \"length\"}\n" +
-			"(\"truncated\": true|false may stand for finish_reason), or Parquet (*.parquet) with those\n" +
-			"columns, such as one arm's rows of relix's eval table. FILE - reads JSONL from standard input.\n\n" +
+			"(\"truncated\": true|false may stand for finish_reason; without either, truncation is not\n" +
+			"reported; \"id\" may stand for problem and correct may be 0 or 1, so relix grade's output is\n" +
+			"read as it stands), or Parquet (*.parquet) with those columns, such as relix's eval table\n" +
+			"(--by arm scores every arm of it). FILE - reads JSONL from standard input.\n\n" +
 			"Prints, per file, the unbiased pass@k (1 - C(n-c,k)/C(n,k) per problem, averaged) and the\n" +
 			"truncation rate (share of finish_reason \"length\"), each with its standard error over problems.\n" +
 			"With --paired OTHER, compares every FILE with OTHER on the same problems: mean difference,\n" +
@@ -32,6 +34,7 @@ func scoreCommand(p *process) *cli.Command {
 			&cli.StringFlag{Name: "format", Value: "markdown", Usage: "table `STYLE`: markdown or ascii"},
 			&cli.IntFlag{Name: "draws", Value: eval.DefaultBootstrapDraws, Usage: "`N` bootstrap resamples for --paired"},
 			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "`SEED` of the bootstrap's random stream"},
+			&cli.StringFlag{Name: "by", Usage: "split each Parquet FILE by these `COLUMNS` (arm, seed, checkpoint, step; comma-separated), one scored set per value: a whole eval.parquet at once; --paired may then name a set by its values (uniform)"},
 		},
 		Action: func(c *cli.Context) error {
 			if err := flagsAfterFiles(c); err != nil {
@@ -53,7 +56,7 @@ func scoreCommand(p *process) *cli.Command {
 			}
 			report, err := results.ScoreFiles(results.ScoreOptions{
 				Files: c.Args().Slice(), Paired: c.String("paired"),
-				Ks: ks, Draws: c.Int("draws"), Seed: c.Uint64("seed"), Stdin: p.stdin,
+				Ks: ks, Draws: c.Int("draws"), Seed: c.Uint64("seed"), Stdin: p.stdin, By: splitList(c.String("by")),
 			})
 			if errors.As(err, new(*results.InputError)) {
 				return invalid(err)
@@ -67,6 +70,20 @@ func scoreCommand(p *process) *cli.Command {
 			return report.Write(p.stdout, style)
 		},
 	}
+}
+
+// splitList is a comma-separated flag's values, none for "".
+func splitList(s string) []string {
+	if s == "" {
+		return nil
+	}
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 func parseKs(s string) ([]int, error) {
