@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"math/bits"
 	"slices"
 	"strconv"
 	"strings"
@@ -222,15 +223,11 @@ func plainRun(b []byte, i int) int {
 	for ; i+8 <= len(b); i += 8 {
 		x := binary.LittleEndian.Uint64(b[i:])
 		quote, backslash := x^(ones*'"'), x^(ones*'\\')
-		// Flags every special byte, and sometimes one after it (a borrow).
-		special := (quote-ones)&^quote | (backslash-ones)&^backslash | (x - ones*0x20) | x
-		if special&highs == 0 {
-			continue
-		}
-		for k := i; k < i+8; k++ {
-			if isSpecial(b[k]) {
-				return k
-			}
+		// Flags every special byte, and sometimes bytes above one (a
+		// borrow runs upwards only), so the lowest flag is a special byte.
+		special := ((quote-ones)&^quote | (backslash-ones)&^backslash | (x - ones*0x20) | x) & highs
+		if special != 0 {
+			return i + bits.TrailingZeros64(special)/8
 		}
 	}
 	for ; i < len(b); i++ {

@@ -287,3 +287,28 @@ func TestReadGradeCSV(t *testing.T) {
 		t.Errorf("bad quoting: %v", err)
 	}
 }
+
+// TestPlainRun holds the eight-bytes-at-a-time scan to a byte loop.
+func TestPlainRun(t *testing.T) {
+	t.Parallel()
+	specials := []byte{'"', '\\', 0, 0x1f, 0x80, 0xff}
+	plain := []byte{' ', 'a', '~', 0x21, 0x5b, 0x5d, 0x7f}
+	for n := range 20 {
+		for at := range n {
+			for _, sp := range specials {
+				for _, before := range plain {
+					b := bytes.Repeat([]byte{before}, n)
+					b[at] = sp
+					for start := range at + 1 {
+						if got := plainRun(b, start); got != at {
+							t.Fatalf("plainRun(%q, %d) = %d, want %d", b, start, got, at)
+						}
+					}
+				}
+			}
+		}
+		if got := plainRun(bytes.Repeat([]byte{'a'}, n), 0); got != n {
+			t.Fatalf("plainRun of %d plain bytes = %d", n, got)
+		}
+	}
+}
