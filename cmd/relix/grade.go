@@ -58,6 +58,15 @@ func gradeCommand(p *process) *cli.Command {
 				err    error
 			)
 			switch output := c.String("output"); {
+			case output != "" && isSpecialFile(output):
+				// A device or a pipe is written to, never replaced by a
+				// rename (-o /dev/null must stay /dev/null).
+				f, err := os.OpenFile(output, os.O_WRONLY, 0)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				out = f
 			case output != "":
 				if outTmp, err = os.CreateTemp(filepath.Dir(output), "."+filepath.Base(output)+".tmp-*"); err != nil {
 					return err
@@ -152,6 +161,13 @@ func openRecords(p *process, path string) (io.Reader, string, func(), error) {
 		return nil, "", nil, err
 	}
 	return f, path, func() { f.Close() }, nil
+}
+
+// isSpecialFile reports whether path exists and is neither a regular file
+// nor a directory: a device, a pipe or a socket.
+func isSpecialFile(path string) bool {
+	info, err := os.Stat(path)
+	return err == nil && !info.Mode().IsRegular() && !info.IsDir()
 }
 
 // commitOutput makes a fully written temporary file visible under its final

@@ -112,3 +112,18 @@ func TestGradeFeedsScore(t *testing.T) {
 	assert.Contains(t, out, "0.500 ± 0.000")
 	assert.NotContains(t, out, "truncation")
 }
+
+// TestGradeOutputToADevice writes -o /dev/null through, never renaming a
+// temporary file over the device.
+func TestGradeOutputToADevice(t *testing.T) {
+	t.Parallel()
+	info, err := os.Stat(os.DevNull)
+	if err != nil || info.Mode().IsRegular() {
+		t.Skip("no device at", os.DevNull)
+	}
+	code, _, errOut := cliRunWithStdin(t, `{"completion": "\\boxed{1}", "answer": "1"}`+"\n", "grade", "-o", os.DevNull, "-")
+	require.Equal(t, exitOK, code, errOut)
+	after, err := os.Stat(os.DevNull)
+	require.NoError(t, err)
+	assert.Equal(t, info.Mode(), after.Mode(), "the device is still a device")
+}
