@@ -131,74 +131,82 @@ func (s *scanner) plainString() (string, bool) {
 }
 
 // text reads a string value, unescaping it into the scanner's buffer.
+// The string's bytes and the buffer are held in locals, and the buffer
+// is sized for the whole rest of the line up front (unescaping never
+// lengthens a string), so the loop writes without growing anything.
 func (s *scanner) text() (string, bool) {
-	s.i++ // the opening quote
-	start := s.i
-	escaped := false
-	off := len(s.buf)
+	b := s.b
+	i := s.i + 1 // past the opening quote
+	start := i
+	var buf []byte // the unescaped string, once there is an escape
+	w := 0
 	for {
-		j := plainRun(s.b, s.i)
-		if escaped {
-			s.buf = append(s.buf, s.b[s.i:j]...)
+		j := plainRun(b, i)
+		if buf != nil {
+			w += copy(buf[w:], b[i:j])
 		}
-		s.i = j
-		if j == len(s.b) {
+		i = j
+		if j == len(b) {
 			return "", false
 		}
-		switch c := s.b[j]; {
+		switch c := b[j]; {
 		case c == '"':
-			s.i++
-			if !escaped {
-				return s.str(s.b[start:j]), true
+			s.i = j + 1
+			if buf == nil {
+				return s.str(b[start:j]), true
 			}
+			off := len(s.buf)
+			s.buf = s.buf[:off+w]
 			return s.str(s.buf[off:]), true
 		case c < 0x20:
 			return "", false
 		case c >= utf8.RuneSelf:
-			r, size := utf8.DecodeRune(s.b[j:])
+			r, size := utf8.DecodeRune(b[j:])
 			if r == utf8.RuneError && size == 1 {
 				return "", false // encoding/json writes U+FFFD for it: its call
 			}
-			if escaped {
-				s.buf = append(s.buf, s.b[j:j+size]...)
+			if buf != nil {
+				w += copy(buf[w:], b[j:j+size])
 			}
-			s.i += size
+			i += size
 			continue
 		}
 		// A backslash.
-		if !escaped {
-			escaped = true
-			s.buf = slices.Grow(s.buf, len(s.b)-start)
-			s.buf = append(s.buf, s.b[start:j]...)
+		if buf == nil {
+			s.buf = slices.Grow(s.buf, len(b)-start)
+			buf = s.buf[len(s.buf) : len(s.buf)+len(b)-start]
+			w = copy(buf, b[start:j])
 		}
-		if j+1 == len(s.b) {
+		if j+1 == len(b) {
 			return "", false
 		}
-		switch e := s.b[j+1]; e {
+		e := b[j+1]
+		switch e {
 		case '"', '\\', '/':
-			s.buf = append(s.buf, e)
 		case 'n':
-			s.buf = append(s.buf, '\n')
+			e = '\n'
 		case 't':
-			s.buf = append(s.buf, '\t')
+			e = '\t'
 		case 'r':
-			s.buf = append(s.buf, '\r')
+			e = '\r'
 		case 'b':
-			s.buf = append(s.buf, '\b')
+			e = '\b'
 		case 'f':
-			s.buf = append(s.buf, '\f')
+			e = '\f'
 		case 'u':
 			r, n := s.u4(j)
 			if n == 0 {
 				return "", false
 			}
-			s.buf = utf8.AppendRune(s.buf, r)
-			s.i += n
+			w += utf8.EncodeRune(buf[w:], r)
+			i += n
 			continue
 		default:
 			return "", false
 		}
-		s.i += 2
+		buf[w] = e
+		w++
+		i += 2
 	}
 }
 
