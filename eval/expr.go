@@ -362,6 +362,14 @@ func (p *exprParser) literal() (number, error) {
 		}
 	}
 	p.pos = i
+	if fracDigits == 0 && exponent == 0 && intDigits <= 18 {
+		// A plain integer, the commonest literal: no string parsing.
+		var v int64
+		for _, c := range []byte(mantissa) {
+			v = v*10 + int64(c-'0')
+		}
+		return exactNumber(new(big.Rat).SetInt64(v)), nil
+	}
 	if mantissa[0] == '.' {
 		mantissa = "0" + mantissa
 	}

@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/cmplx"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -290,11 +291,11 @@ func (p *symParser) primary() (*node, bool) {
 		if strings.Count(lit, ".") > 1 || lit == "." || len(lit) > maxLiteralDigits {
 			return nil, false
 		}
-		v, ok := evalNumber(lit)
-		if !ok {
+		v, err := strconv.ParseFloat(lit, 64)
+		if err != nil {
 			return nil, false
 		}
-		return p.newNode(node{op: 'n', num: complex(v.f, 0)})
+		return p.newNode(node{op: 'n', num: complex(v, 0)})
 	case c == '(' || c == '{':
 		return p.group(c)
 	case c == '|':
