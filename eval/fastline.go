@@ -121,6 +121,11 @@ func (s *scanner) plainString() (string, bool) {
 		case c == '"':
 			v := s.b[start:s.i]
 			s.i++
+			for _, k := range gradeKeys { // the keys a grade line has, without allocating
+				if string(v) == k {
+					return k, true
+				}
+			}
 			return string(v), utf8.Valid(v)
 		case c == '\\' || c < 0x20:
 			return "", false

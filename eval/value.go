@@ -168,7 +168,7 @@ func (c *comparison) parse(s string, depth int) (value, error) {
 	for len(s) >= 2 && s[0] == '{' && closesAtEnd(s, 0) {
 		s = s[1 : len(s)-1]
 	}
-	if parts := splitTopLevel(s, `\cup`); len(parts) > 1 {
+	if parts := splitMany(s, `\cup`); parts != nil {
 		return c.parseAll(kindUnion, parts, depth)
 	}
 	if rows, ok := matrixRows(s); ok {
@@ -180,13 +180,13 @@ func (c *comparison) parse(s string, depth int) (value, error) {
 	case strings.HasPrefix(s, `\{`) && strings.HasSuffix(s, `\}`) && closesAtEnd(s, 0):
 		return c.parseAll(kindSet, splitTopLevel(s[2:len(s)-2], ","), depth)
 	case len(s) >= 2 && (s[0] == '(' || s[0] == '[') && (s[len(s)-1] == ')' || s[len(s)-1] == ']') && closesAtEnd(s, 0):
-		if parts := splitTopLevel(s[1:len(s)-1], ","); len(parts) > 1 {
+		if parts := splitMany(s[1:len(s)-1], ","); parts != nil {
 			v, err := c.parseAll(kindTuple, parts, depth)
 			v.open, v.close = s[0], s[len(s)-1]
 			return v, err
 		}
 	}
-	if parts := splitTopLevel(s, ","); len(parts) > 1 {
+	if parts := splitMany(s, ","); parts != nil {
 		return c.parseAll(kindList, parts, depth)
 	}
 	if n, ok := evalNumber(s); ok {
@@ -415,6 +415,18 @@ func splitTopLevel(s, sep string) []string {
 		return []string{s}
 	}
 	return append(parts, s[start:])
+}
+
+// splitMany is splitTopLevel when s holds sep at its top level, and nil
+// otherwise, without allocating: most answers are one part.
+func splitMany(s, sep string) []string {
+	if !strings.Contains(s, sep) {
+		return nil
+	}
+	if parts := splitTopLevel(s, sep); len(parts) > 1 {
+		return parts
+	}
+	return nil
 }
 
 // matrixRows splits \begin{pmatrix}a&b\\c&d\end{pmatrix} (or bmatrix, or
