@@ -2,6 +2,7 @@ package eval
 
 import (
 	"errors"
+	"math/big"
 	"strings"
 	"testing"
 )
@@ -303,6 +304,17 @@ func TestEquivalentReasons(t *testing.T) {
 	} {
 		if err := EquivalentReason(tc.got, tc.want); !errors.Is(err, tc.err) {
 			t.Errorf("EquivalentReason(%.20q, %q) = %v, want %v", tc.got, tc.want, err, tc.err)
+		}
+	}
+}
+
+// TestExactNumberFloat holds exactNumber's quick float to big.Rat's own.
+func TestExactNumberFloat(t *testing.T) {
+	for _, r := range []*big.Rat{big.NewRat(1, 3), big.NewRat(-2, 7), big.NewRat(1<<53-1, 3), big.NewRat(5, 1<<52), big.NewRat(0, 1),
+		new(big.Rat).SetFrac(new(big.Int).Lsh(big.NewInt(1), 80), big.NewInt(3))} {
+		want, _ := r.Float64()
+		if got := exactNumber(r).f; got != want {
+			t.Errorf("exactNumber(%v).f = %v, want %v", r, got, want)
 		}
 	}
 }

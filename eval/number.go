@@ -44,6 +44,13 @@ func exactNumber(r *big.Rat) number {
 		}
 		return number{f: f}
 	}
+	if n, d := r.Num(), r.Denom(); n.IsInt64() && d.IsInt64() {
+		// Both exact in a float64: their IEEE quotient is the nearest
+		// float64 to n/d, as Float64 gives, without its big division.
+		if a, b := n.Int64(), d.Int64(); a > -1<<53 && a < 1<<53 && b < 1<<53 {
+			return number{exact: r, f: float64(a) / float64(b)}
+		}
+	}
 	f, _ := r.Float64()
 	return number{exact: r, f: f}
 }
