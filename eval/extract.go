@@ -21,18 +21,40 @@ func ExtractAnswer(completion string, opts GradeOptions) (string, error) {
 	if len(completion) > MaxCompletionBytes {
 		return "", ErrCompletionTooLarge
 	}
-	var found [maxBoxTries]int
-	n := lastBoxes(completion, &found)
 	err := ErrNoAnswer
-	for i := n - 1; i >= 0; i-- { // newest first
-		answer, boxErr := boxArgument(completion, found[i])
-		if boxErr == nil {
-			return answer, nil
+	// Newest first. The answer's box is almost always in the last few
+	// hundred bytes, which a backward search finds without reading the
+	// rest; a completion without one there is scanned forward, where the
+	// search is vectorized (a backward one is not).
+	var found [maxBoxTries]int
+	n := 0
+	if tail := max(0, len(completion)-boxTail); prevBox(completion, len(completion), tail) >= 0 {
+		for end := len(completion); n < maxBoxTries; n++ {
+			at := prevBox(completion, end, 0)
+			if at < 0 {
+				break
+			}
+			answer, boxErr := boxArgument(completion, at)
+			if boxErr == nil {
+				return answer, nil
+			}
+			if boxErr != ErrUnclosedBox {
+				return answer, boxErr
+			}
+			err, end = boxErr, at
 		}
-		if boxErr != ErrUnclosedBox {
-			return answer, boxErr
+	} else {
+		n = lastBoxes(completion, &found)
+		for i := n - 1; i >= 0; i-- {
+			answer, boxErr := boxArgument(completion, found[i])
+			if boxErr == nil {
+				return answer, nil
+			}
+			if boxErr != ErrUnclosedBox {
+				return answer, boxErr
+			}
+			err = boxErr
 		}
-		err = boxErr
 	}
 	if opts.FallbackLastNumber {
 		if number, ok := lastNumberOfFinalLine(completion); ok {
@@ -43,6 +65,33 @@ func ExtractAnswer(completion string, opts GradeOptions) (string, error) {
 		}
 	}
 	return "", err
+}
+
+// boxTail is how far from a completion's end its box is looked for
+// backwards first.
+const boxTail = 512
+
+// prevBox is the start of the last box command (\boxed or \fbox, not
+// followed by a letter) that starts before end and at or after from, or −1.
+func prevBox(s string, end, from int) int {
+	for end > from {
+		at := strings.LastIndex(s[from:end], "box")
+		if at < 0 {
+			return -1
+		}
+		at += from
+		if at < 0 {
+			return -1
+		}
+		switch {
+		case at >= 1 && s[at-1] == '\\' && strings.HasPrefix(s[at:], "boxed") && (at+5 == len(s) || !isLetter(s[at+5])):
+			return at - 1
+		case at >= 2 && s[at-2] == '\\' && s[at-1] == 'f' && (at+3 == len(s) || !isLetter(s[at+3])):
+			return at - 2
+		}
+		end = at
+	}
+	return -1
 }
 
 // lastBoxes records in found the positions of the last maxBoxTries box

@@ -38,6 +38,7 @@ func FuzzExtractAnswer(f *testing.F) {
 		`So $\boxed{\frac{1}{2}}$.`, `\boxed{5} and \fbox{6}`, `\boxed 5$`, `\boxed{\{1,2\}}`,
 		`\boxed{`, `\boxed`, `\boxed{}`, "x\nThe answer is -1,000.5", `\boxed{\boxed{\boxed{1}}}`,
 		strings.Repeat(`\boxed{`, 20) + "1" + strings.Repeat("}", 20), "\\boxed{\xff}",
+		`\boxed{1}` + strings.Repeat("x", 600) + `\boxed{2`, strings.Repeat("y", 509) + `\boxed{3}`,
 	} {
 		f.Add(seed, false)
 		f.Add(seed, true)
@@ -47,6 +48,9 @@ func FuzzExtractAnswer(f *testing.F) {
 		answer, err := ExtractAnswer(completion, GradeOptions{FallbackLastNumber: fallback})
 		if elapsed := time.Since(start); elapsed > slowInput {
 			t.Fatalf("ExtractAnswer took %v on %d bytes", elapsed, len(completion))
+		}
+		if want, wantErr := extractForward(completion); !fallback && len(completion) <= MaxCompletionBytes && (want != answer || wantErr != err) {
+			t.Fatalf("ExtractAnswer(%q) = %q, %v; every box scanned forward gives %q, %v", completion, answer, err, want, wantErr)
 		}
 		if err != nil {
 			if !isKnownReason(err) || answer != "" {
@@ -58,6 +62,24 @@ func FuzzExtractAnswer(f *testing.F) {
 			t.Fatalf("ExtractAnswer(%q) = %q: not a non-empty part of the completion within the size limit", completion, answer)
 		}
 	})
+}
+
+// extractForward is ExtractAnswer's boxes as it first found them: every box
+// of the completion scanned forward, the last eight tried newest first.
+func extractForward(completion string) (string, error) {
+	var found [maxBoxTries]int
+	err := ErrNoAnswer
+	for i := lastBoxes(completion, &found) - 1; i >= 0; i-- {
+		answer, boxErr := boxArgument(completion, found[i])
+		if boxErr == nil {
+			return answer, nil
+		}
+		if boxErr != ErrUnclosedBox {
+			return answer, boxErr
+		}
+		err = boxErr
+	}
+	return "", err
 }
 
 func FuzzEquivalent(f *testing.F) {
