@@ -3,6 +3,7 @@ package eval
 import (
 	"errors"
 	"math/big"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -315,6 +316,44 @@ func TestExactNumberFloat(t *testing.T) {
 		want, _ := r.Float64()
 		if got := exactNumber(r).f; got != want {
 			t.Errorf("exactNumber(%v).f = %v, want %v", r, got, want)
+		}
+	}
+}
+
+// TestNumericEdges: numbers past the exact budget or a float64 are exact
+// or refused with a reason of their own, never silently equal; a
+// collection of numbers in another order compares in a sort, up to the
+// element limit, past which it is too large.
+func TestNumericEdges(t *testing.T) {
+	set := func(n int, reversed bool) string {
+		parts := make([]string, n)
+		for i := range parts {
+			k := i
+			if reversed {
+				k = n - 1 - i
+			}
+			parts[i] = strconv.Itoa(k)
+		}
+		return `\{` + strings.Join(parts, ",") + `\}`
+	}
+	for _, c := range []struct {
+		got, want string
+		err       error
+	}{
+		{`10^{-1000}`, `0`, ErrNotEquivalent},
+		{`10^{-1000}`, `10^{-1001}`, ErrNotEquivalent},
+		{`10^{-1000}`, `\frac{1}{10^{1000}}`, nil},
+		{`10^{-5000}`, `0`, ErrOutOfRange},
+		{`10^{-5000}`, `10^{-5001}`, ErrOutOfRange},
+		{`2^{10000}`, `2^{10001}`, ErrOutOfRange},
+		{`10^{1000}`, `10^{1000}+1`, ErrNotEquivalent},
+		{set(128, false), set(128, true), nil},
+		{set(256, false), set(256, true), nil},
+		{"1, 2, 2, " + strings.Repeat("3, ", 200) + "4", "4, " + strings.Repeat("3, ", 200) + "2, 2, 1", nil},
+		{set(257, false), set(257, true), ErrTooManyElements},
+	} {
+		if err := EquivalentReason(c.got, c.want); !errors.Is(err, c.err) && !(err == nil && c.err == nil) {
+			t.Errorf("Equivalent(%.30q, %.30q): %v, want %v", c.got, c.want, err, c.err)
 		}
 	}
 }

@@ -21,7 +21,7 @@ const slowInput = time.Second
 
 var knownReasons = []error{
 	ErrNoAnswer, ErrUnclosedBox, ErrEmptyAnswer, ErrEmptyReference, ErrCompletionTooLarge,
-	ErrAnswerTooLarge, ErrTooDeep, ErrTooComplex, ErrNotEquivalent, errNoNumberOnFinalLine,
+	ErrAnswerTooLarge, ErrTooDeep, ErrTooComplex, ErrTooManyElements, ErrOutOfRange, ErrNotEquivalent, errNoNumberOnFinalLine,
 }
 
 func isKnownReason(err error) bool {

@@ -29,6 +29,8 @@ var (
 	ErrAnswerTooLarge      = errors.New("input too large: answer")
 	ErrTooDeep             = errors.New("input too deeply nested")
 	ErrTooComplex          = errors.New("input too complex")
+	ErrTooManyElements     = errors.New("input too large: more than 256 elements in a tuple, set, list or matrix")
+	ErrOutOfRange          = errors.New("number out of range: too large or too small to compare exactly")
 	ErrNotEquivalent       = errors.New("not equivalent")
 	errNoNumberOnFinalLine = errors.New("no boxed answer and no number on the final line")
 )

@@ -39,8 +39,8 @@ var errNotNumber = errors.New("not a number")
 func exactNumber(r *big.Rat) number {
 	if r.Num().BitLen()+r.Denom().BitLen() > maxExactBits {
 		f, _ := r.Float64()
-		if math.IsInf(f, 0) {
-			f = math.NaN()
+		if math.IsInf(f, 0) || (f == 0 && r.Sign() != 0) {
+			f = math.NaN() // beyond a float64 too: not silently 0 or ∞ (outOfRange says so)
 		}
 		return number{f: f}
 	}
@@ -53,6 +53,15 @@ func exactNumber(r *big.Rat) number {
 	}
 	f, _ := r.Float64()
 	return number{exact: r, f: f}
+}
+
+// outOfRange reports whether s is a number that evalNumber could not
+// hold: exact past maxExactBits and beyond a float64 too (10^{-5000}),
+// which no comparison may call equal to 0 or to another such number.
+func outOfRange(s string) bool {
+	p := exprParser{cursor: cursor{s: s}}
+	v, err := p.expr()
+	return err == nil && p.pos == len(s) && math.IsNaN(v.f)
 }
 
 func approxNumber(f float64) (number, error) {
@@ -139,8 +148,11 @@ func approxOrInfinity(f float64, a, b number) (number, error) {
 func pow(base, exp number) (number, error) {
 	if base.exact != nil && exp.exact != nil && exp.exact.IsInt() && exp.exact.Num().IsInt64() {
 		e := exp.exact.Num().Int64()
-		size := int64(base.exact.Num().BitLen() + base.exact.Denom().BitLen())
-		if e >= -maxExactBits && e <= maxExactBits && size*max(e, -e) <= maxExactBits {
+		// The result's size is about |e| times the base's, less one bit a
+		// factor at most: 10^{-1000} (3,322 bits) is computed, and
+		// exactNumber keeps it when it fits.
+		low := int64(max(base.exact.Num().BitLen()-1, 0) + max(base.exact.Denom().BitLen()-1, 0))
+		if e >= -maxExactBits && e <= maxExactBits && low*max(e, -e) <= maxExactBits {
 			if e < 0 && base.exact.Sign() == 0 {
 				return number{}, errNotNumber
 			}
@@ -156,7 +168,11 @@ func pow(base, exp number) (number, error) {
 	if math.IsInf(base.f, 0) || math.IsInf(exp.f, 0) {
 		return number{}, errNotNumber
 	}
-	return approxNumber(math.Pow(base.f, exp.f))
+	f := math.Pow(base.f, exp.f)
+	if math.IsInf(f, 0) || (f == 0 && base.f != 0) {
+		return number{f: math.NaN()}, nil // out of range, not 0 or ∞ (outOfRange)
+	}
+	return approxNumber(f)
 }
 
 // sqrt is exact for perfect squares (\sqrt{9/4} is 3/2).

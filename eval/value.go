@@ -1,6 +1,8 @@
 package eval
 
 import (
+	"math/big"
+	"slices"
 	"strings"
 )
 
@@ -192,6 +194,9 @@ func (c *comparison) parse(s string, depth int) (value, error) {
 	if n, ok := evalNumber(s); ok {
 		return value{kind: kindNumber, num: n}, nil
 	}
+	if outOfRange(s) {
+		return value{}, ErrOutOfRange
+	}
 	if n, ok := parseSymbolic(s); ok {
 		return value{kind: kindExpr, expr: n}, nil
 	}
@@ -200,7 +205,7 @@ func (c *comparison) parse(s string, depth int) (value, error) {
 
 func (c *comparison) parseAll(k kind, parts []string, depth int) (value, error) {
 	if len(parts) > maxElements {
-		return value{}, ErrTooComplex
+		return value{}, ErrTooManyElements
 	}
 	v := value{kind: k, elems: make([]value, len(parts))}
 	for i, part := range parts {
@@ -300,8 +305,37 @@ func unordered(k kind) bool { return k == kindSet || k == kindList || k == kindU
 
 // sameSet: every element of each has an equal element in the other.
 func (c *comparison) sameSet(a, b value) bool {
+	if x, y, ok := exactElements(a, b); ok {
+		return slices.EqualFunc(slices.CompactFunc(x, ratEqual), slices.CompactFunc(y, ratEqual), ratEqual)
+	}
 	return c.covers(a, b) && c.covers(b, a)
 }
+
+// exactElements are both collections' elements sorted, when every one is
+// an exact number: then equality is order, and comparing them costs a
+// sort rather than every pair (a set of 256 numbers in any order).
+func exactElements(a, b value) (x, y []*big.Rat, ok bool) {
+	sorted := func(v value) ([]*big.Rat, bool) {
+		out := make([]*big.Rat, len(v.elems))
+		for i, e := range v.elems {
+			if e.kind != kindNumber || e.num.exact == nil {
+				return nil, false
+			}
+			out[i] = e.num.exact
+		}
+		slices.SortFunc(out, func(p, q *big.Rat) int { return p.Cmp(q) })
+		return out, true
+	}
+	if x, ok = sorted(a); !ok {
+		return nil, nil, false
+	}
+	if y, ok = sorted(b); !ok {
+		return nil, nil, false
+	}
+	return x, y, true
+}
+
+func ratEqual(p, q *big.Rat) bool { return p.Cmp(q) == 0 }
 
 func (c *comparison) covers(a, b value) bool {
 	for _, x := range a.elems {
@@ -323,6 +357,9 @@ func (c *comparison) covers(a, b value) bool {
 func (c *comparison) sameMultiset(a, b value) bool {
 	if len(a.elems) != len(b.elems) {
 		return false
+	}
+	if x, y, ok := exactElements(a, b); ok {
+		return slices.EqualFunc(x, y, ratEqual)
 	}
 	used := make([]bool, len(b.elems))
 	for _, x := range a.elems {
