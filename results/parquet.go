@@ -288,7 +288,12 @@ type ReadOptions struct {
 
 // Inspect reads a table file's metadata and checks that it is the table of
 // row type R in the schema version this relix reads.
-func Inspect[R Row](path string) (FileInfo, error) {
+func Inspect[R Row](path string) (fi FileInfo, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = Corrupt(path, fmt.Errorf("%v", p))
+		}
+	}()
 	pf, err := file.OpenParquetFile(path, false)
 	if err != nil {
 		return FileInfo{}, fmt.Errorf("%s: %w", path, err)
@@ -324,7 +329,20 @@ func check[R any](t *table[R], path string, pf *file.Reader) (FileInfo, error) {
 
 // Scan reads a table file batch by batch and calls fn with each row, in
 // file order. Memory is bounded by one batch.
-func Scan[R Row](path string, opts ReadOptions, fn func(R) error) (FileInfo, error) {
+//
+// A file that fails to decode — Arrow's codecs panic on some corrupt pages
+// — is an ErrCorrupt error naming it, never a crash; a panic inside fn is
+// fn's own and goes on.
+func Scan[R Row](path string, opts ReadOptions, fn func(R) error) (fi FileInfo, err error) {
+	inFn := false
+	defer func() {
+		if p := recover(); p != nil {
+			if inFn {
+				panic(p)
+			}
+			err = Corrupt(path, fmt.Errorf("%v", p))
+		}
+	}()
 	t := tableFor[R]()
 	mem := opts.Allocator
 	if mem == nil {
@@ -339,8 +357,7 @@ func Scan[R Row](path string, opts ReadOptions, fn func(R) error) (FileInfo, err
 		return FileInfo{}, fmt.Errorf("%s: %w", path, err)
 	}
 	defer pf.Close()
-	fi, err := check(t, path, pf)
-	if err != nil {
+	if fi, err = check(t, path, pf); err != nil {
 		return fi, err
 	}
 	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: int64(batch)}, mem)
@@ -368,15 +385,27 @@ func Scan[R Row](path string, opts ReadOptions, fn func(R) error) (FileInfo, err
 			for c, col := range t.cols {
 				col.get(cols[c], i, &r)
 			}
-			if err := fn(r); err != nil {
+			inFn = true
+			err := fn(r)
+			inFn = false
+			if err != nil {
 				return fi, err
 			}
 		}
 	}
 	if err := rr.Err(); err != nil && !errors.Is(err, io.EOF) {
-		return fi, fmt.Errorf("%s: %w", path, err)
+		return fi, Corrupt(path, err)
 	}
 	return fi, nil
+}
+
+// ErrCorrupt marks a file that does not decode.
+var ErrCorrupt = errors.New("corrupt")
+
+// Corrupt is the error of a file that does not decode: what to do about it
+// is part of the message.
+func Corrupt(path string, cause error) error {
+	return fmt.Errorf("%s is %w: %v; rerun with --force or delete it", path, ErrCorrupt, cause)
 }
 
 // Read reads a whole table file. Use Scan for large tables.

@@ -1,6 +1,7 @@
 package results
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
@@ -413,4 +414,31 @@ func BenchmarkWriteRollouts(b *testing.B) {
 	b.ReportMetric(float64(len(rows))*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 	b.ReportMetric(float64(size)/float64(len(rows)), "bytes/row")
 	b.ReportMetric(0, "ns/op")
+}
+
+// TestCorruptFileIsAnError flips bits all over a rollouts file's pages:
+// every read ends in rows or an error, never a panic, and a file that
+// does not decode is said to be corrupt, with what to do.
+func TestCorruptFileIsAnError(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, RolloutsFile)
+	require.NoError(t, WriteFile(path, syntheticRollouts(), Options{RowGroupRows: 50}))
+	clean, err := os.ReadFile(path)
+	require.NoError(t, err)
+	corrupt := 0
+	for k := 0; k < 64; k++ {
+		data := bytes.Clone(clean)
+		at := 4 + (k*7919)%(len(data)-8) // past the magic, before the footer's magic
+		data[at] ^= 1 << (k % 8)
+		flipped := filepath.Join(dir, strconv.Itoa(k)+".parquet")
+		require.NoError(t, os.WriteFile(flipped, data, 0o644))
+		_, err := Read[Rollout](flipped)
+		if errors.Is(err, ErrCorrupt) {
+			corrupt++
+			assert.Contains(t, err.Error(), flipped+" is corrupt: ")
+			assert.Contains(t, err.Error(), "rerun with --force or delete it")
+		}
+	}
+	t.Logf("%d of 64 flips reported corrupt (the others decode to rows or fail on the schema)", corrupt)
 }

@@ -59,14 +59,19 @@ func ReadSampleGroups(path string, by []string) ([]SampleGroup, error) {
 }
 
 // readParquetTable reads a whole Parquet file; the caller releases it.
-func readParquetTable(path string) (arrow.Table, error) {
+func readParquetTable(path string) (tbl arrow.Table, err error) {
+	defer func() {
+		if p := recover(); p != nil { // a codec that panics on a corrupt page
+			tbl, err = nil, Corrupt(path, fmt.Errorf("%v", p))
+		}
+	}()
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
 	mem := memory.DefaultAllocator
-	tbl, err := pqarrow.ReadTable(context.Background(), f, parquet.NewReaderProperties(mem), pqarrow.ArrowReadProperties{}, mem)
+	tbl, err = pqarrow.ReadTable(context.Background(), f, parquet.NewReaderProperties(mem), pqarrow.ArrowReadProperties{}, mem)
 	if err != nil {
 		return nil, fmt.Errorf("%s: not a readable Parquet file: %w", path, err)
 	}

@@ -29,7 +29,12 @@ func LoadParquet(path string, cols Columns) (*Set, error) {
 
 // loadParquet reads with the given allocator, so tests can check that every
 // buffer is released.
-func loadParquet(path string, cols Columns, mem memory.Allocator) (*Set, error) {
+func loadParquet(path string, cols Columns, mem memory.Allocator) (set *Set, err error) {
+	defer func() {
+		if p := recover(); p != nil { // Arrow's codecs panic on some corrupt pages
+			set, err = nil, fmt.Errorf("%s is corrupt: %v; replace the file", path, p)
+		}
+	}()
 	pf, err := file.OpenParquetFile(path, false, file.WithReadProps(parquet.NewReaderProperties(mem)))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
