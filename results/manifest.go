@@ -118,10 +118,29 @@ func hashFile(path string) (int64, string, error) {
 
 // Verify checks that every file the manifest lists is in dir with the
 // recorded size and SHA-256.
+//
+// A manifest is read from a results directory anyone may have handed over,
+// so an entry is checked before anything is read: its path must stay
+// inside dir (relative, no ".." part) and name a regular file, not a
+// symlink, a device or a pipe, of the recorded size. Nothing outside dir
+// is read, and nothing is read that could not end (/dev/zero, a FIFO).
 func (m *Manifest) Verify(dir string) error {
 	var errs []error
 	for _, f := range m.Files {
+		if !filepath.IsLocal(filepath.FromSlash(f.Path)) {
+			errs = append(errs, fmt.Errorf("%s lists %q, a path outside the results directory %s: not read", ManifestFile, f.Path, dir))
+			continue
+		}
 		path := filepath.Join(dir, filepath.FromSlash(f.Path))
+		info, err := os.Lstat(path)
+		if err == nil && !info.Mode().IsRegular() {
+			errs = append(errs, fmt.Errorf("%s: not a regular file (%s): not read", path, info.Mode().Type()))
+			continue
+		}
+		if err == nil && info.Size() != f.Size {
+			errs = append(errs, fmt.Errorf("%s: %d bytes; %s records %d bytes (the file changed after the run)", path, info.Size(), ManifestFile, f.Size))
+			continue
+		}
 		size, sum, err := hashFile(path)
 		switch {
 		case err != nil:

@@ -112,6 +112,13 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		key, val := n.Content[i], n.Content[i+1]
 		name := key.Value
+		if !fieldLike(name) {
+			// Not a field name at all: an included file that is not a spec
+			// (a password file) has its lines for keys; they stay out of
+			// the message.
+			d.fail(key, path, "a key of %d bytes that is no field name (want one of %s)", len(name), strings.Join(fields.names, ", "))
+			continue
+		}
 		fieldPath := join(path, name)
 		if first, dup := seen[name]; dup {
 			d.fail(key, fieldPath, "duplicate key (first set at line %d)", first.Line)
@@ -246,6 +253,20 @@ func join(path, name string) string {
 	return path + "." + name
 }
 
+// fieldLike reports whether a key could be a (misspelled) field name:
+// letters, digits and underscores, at most 40 of them.
+func fieldLike(key string) bool {
+	if key == "" || len(key) > 40 {
+		return false
+	}
+	for _, c := range key {
+		if !(c == '_' || c == '-' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) {
+			return false
+		}
+	}
+	return true
+}
+
 func nodeKind(n *yaml.Node) string {
 	switch n.Kind {
 	case yaml.MappingNode:
@@ -253,6 +274,11 @@ func nodeKind(n *yaml.Node) string {
 	case yaml.SequenceNode:
 		return "a list"
 	case yaml.ScalarNode:
+		// An included file that is not YAML (a password file, a key) is one
+		// long scalar: its contents stay out of the message.
+		if len(n.Value) > 40 || strings.ContainsAny(n.Value, "\n\r") {
+			return fmt.Sprintf("a text of %d bytes", len(n.Value))
+		}
 		return strconv.Quote(n.Value)
 	}
 	return "nothing"

@@ -94,6 +94,15 @@ func (st *loadState) read(name string) ([]byte, error) {
 	if st.loader.ReadFile != nil {
 		return st.loader.ReadFile(name)
 	}
+	// A FIFO or a device would block the open or never end: only a regular
+	// file is read (a symlink to one is fine).
+	info, err := os.Stat(name)
+	if err != nil {
+		return nil, err
+	}
+	if !info.Mode().IsRegular() {
+		return nil, fmt.Errorf("not a regular file (%s)", info.Mode().Type())
+	}
 	f, err := os.Open(name)
 	if err != nil {
 		return nil, err
