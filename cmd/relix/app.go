@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
@@ -76,7 +77,8 @@ func newApp(p *process) *cli.App {
 		Usage: "reproducible paired RL experiments: market vs uniform prompt selection for GRPO",
 		Description: "relix reads one experiment spec (YAML) and runs, evaluates and reports a paired\n" +
 			"comparison of training arms that differ only in where their prompts come from.\n\n" +
-			"Exit codes: 0 ok, 1 invalid input, 2 usage error, 3 runtime failure.",
+			"Exit codes: 0 ok, 1 invalid input, 2 usage error, 3 runtime failure, 130 or 143 stopped\n" +
+			"by Ctrl-C or SIGTERM (complete steps are kept).",
 		Commands:             commands(p),
 		Reader:               p.stdin,
 		Writer:               p.stdout,
@@ -104,11 +106,15 @@ func run(p *process, args []string) int {
 	signals := make(chan os.Signal, 1)
 	p.signalNotify(signals, os.Interrupt, syscall.SIGTERM)
 	defer p.signalStop(signals)
+	var stoppedBy atomic.Int32 // the signal that stopped the work, 0 for none
 	go func() {
 		select {
-		case <-signals:
+		case sig := <-signals:
 			// The first Ctrl-C stops cleanly after the work that is
 			// complete; a second one gets Go's default: exit at once.
+			if s, ok := sig.(syscall.Signal); ok {
+				stoppedBy.Store(int32(s))
+			}
 			cancel()
 			p.signalStop(signals)
 		case <-ctx.Done():
@@ -125,7 +131,13 @@ func run(p *process, args []string) int {
 	if len(args) > 1 && app.Command(args[1]) == nil && args[1] != "" && args[1][0] != '-' {
 		return exitUsage
 	}
-	return exitCode(p.stderr, err)
+	code := exitCode(p.stderr, err)
+	if sig := stoppedBy.Load(); sig != 0 && code != exitOK {
+		// Stopped by a signal: the shell's convention, 128 + its number
+		// (130 for Ctrl-C), so that scripts tell it from a failure.
+		return 128 + int(sig)
+	}
+	return code
 }
 
 func exitCode(stderr io.Writer, err error) int {
