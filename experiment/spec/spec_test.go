@@ -288,3 +288,19 @@ func TestGeneratedDocsAreCurrent(t *testing.T) {
 	golden(t, "../../docs/spec.md", Reference())
 	golden(t, "../../spec.schema.json", JSONSchema())
 }
+
+// TestNamesThatNameDirectories: an experiment's and an arm's names become
+// directories; one that cannot be is refused at validation (a 300-byte arm
+// name used to fail only when its run started).
+func TestNamesThatNameDirectories(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ text, want string }{
+		{"name: x\narms: [{name: " + strings.Repeat("a", 300) + ", source: uniform}]\n", "arms[0].name: 300 bytes, longer than 100: an arm's name names its runs' directories"},
+		{"name: x\narms: [{name: a/b, source: uniform}]\n", `arms[0].name: "a/b" holds a path separator or NUL`},
+		{"name: ..\narms: [{name: a, source: uniform}]\n", `name: ".." is not a name: the name names the results directory`},
+	} {
+		_, err := Loader{ReadFile: memFS(map[string]string{"s.yaml": c.text})}.Load("s.yaml")
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), c.want)
+	}
+}

@@ -157,6 +157,8 @@ func oneOfList(allowed []string) string {
 func (v *validator) rules(s *Spec) {
 	if s.Name == "" {
 		v.failf("name", "missing (every experiment needs a name; it names the results directory)")
+	} else if why := badPathName(s.Name); why != "" {
+		v.failf("name", "%s: the name names the results directory", why)
 	}
 	v.problemSet(s.Dataset.Train, "dataset.train")
 	v.problemSet(s.Dataset.Heldout, "dataset.heldout")
@@ -243,12 +245,32 @@ func (v *validator) cluster(c Cluster) {
 	}
 }
 
+// maxNameBytes bounds an experiment's or an arm's name, which become
+// directory names (at most 255 bytes on common file systems, with room for
+// what relix adds).
+const maxNameBytes = 100
+
+// badPathName says why name cannot name a directory of relix's, or "".
+func badPathName(name string) string {
+	switch {
+	case len(name) > maxNameBytes:
+		return fmt.Sprintf("%d bytes, longer than %d", len(name), maxNameBytes)
+	case name == "." || name == "..":
+		return fmt.Sprintf("%q is not a name", name)
+	case strings.ContainsAny(name, "/\\\x00"):
+		return fmt.Sprintf("%q holds a path separator or NUL", name)
+	}
+	return ""
+}
+
 func (v *validator) arms(s *Spec) {
 	first := map[string]int{}
 	for i, a := range s.Arms {
 		path := fmt.Sprintf("arms[%d]", i)
 		if a.Name == "" {
 			v.failf(path+".name", "missing (every arm needs a unique name)")
+		} else if why := badPathName(a.Name); why != "" {
+			v.failf(path+".name", "%s: an arm's name names its runs' directories", why)
 		} else if j, dup := first[a.Name]; dup {
 			v.failf(path+".name", "duplicate arm name %q (arms[%d] has it too)", a.Name, j)
 		} else {
