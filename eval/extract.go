@@ -58,6 +58,9 @@ func ExtractAnswer(completion string, opts GradeOptions) (string, error) {
 	}
 	if opts.FallbackLastNumber {
 		if number, ok := lastNumberOfFinalLine(completion); ok {
+			if len(number) > MaxAnswerBytes {
+				return "", ErrAnswerTooLarge
+			}
 			return number, nil
 		}
 		if err == ErrNoAnswer {
