@@ -1,6 +1,9 @@
 package eval
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // maxBoxTries bounds how many box commands, from the last one backwards,
 // are tried when the later ones are unclosed (a completion cut off inside
@@ -27,33 +30,29 @@ func ExtractAnswer(completion string, opts GradeOptions) (string, error) {
 	// rest; a completion without one there is scanned forward, where the
 	// search is vectorized (a backward one is not).
 	var found [maxBoxTries]int
-	n := 0
-	if tail := max(0, len(completion)-boxTail); prevBox(completion, len(completion), tail) >= 0 {
-		for end := len(completion); n < maxBoxTries; n++ {
-			at := prevBox(completion, end, 0)
-			if at < 0 {
-				break
-			}
-			answer, boxErr := boxArgument(completion, at)
-			if boxErr == nil {
-				return answer, nil
-			}
-			if boxErr != ErrUnclosedBox {
-				return answer, boxErr
-			}
-			err, end = boxErr, at
-		}
+	n := 0 // found[:n], newest first
+	backward := prevBox(completion, len(completion), max(0, len(completion)-boxTail)) >= 0
+	if backward {
+		// Found near the end: an earlier box is looked for only while the
+		// later ones are unclosed, one backward search each.
+		found[0], n = prevBox(completion, len(completion), 0), 1
 	} else {
 		n = lastBoxes(completion, &found)
-		for i := n - 1; i >= 0; i-- {
-			answer, boxErr := boxArgument(completion, found[i])
-			if boxErr == nil {
-				return answer, nil
+		slices.Reverse(found[:n])
+	}
+	for i := 0; i < n; i++ {
+		answer, boxErr := boxArgument(completion, found[i])
+		if boxErr == nil {
+			return answer, nil
+		}
+		if boxErr != ErrUnclosedBox {
+			return answer, boxErr
+		}
+		err = boxErr
+		if backward && n < maxBoxTries {
+			if at := prevBox(completion, found[i], 0); at >= 0 {
+				found[n], n = at, n+1
 			}
-			if boxErr != ErrUnclosedBox {
-				return answer, boxErr
-			}
-			err = boxErr
 		}
 	}
 	if opts.FallbackLastNumber {
