@@ -40,7 +40,7 @@ func exactNumber(r *big.Rat) number {
 	if r.Num().BitLen()+r.Denom().BitLen() > maxExactBits {
 		f, _ := r.Float64()
 		if math.IsInf(f, 0) || (f == 0 && r.Sign() != 0) {
-			f = math.NaN() // beyond a float64 too: not silently 0 or ∞ (outOfRange says so)
+			f = math.NaN() // beyond a float64 too: not silently 0 or ∞ (numberOf says so)
 		}
 		return number{f: f}
 	}
@@ -53,15 +53,6 @@ func exactNumber(r *big.Rat) number {
 	}
 	f, _ := r.Float64()
 	return number{exact: r, f: f}
-}
-
-// outOfRange reports whether s is a number that evalNumber could not
-// hold: exact past maxExactBits and beyond a float64 too (10^{-5000}),
-// which no comparison may call equal to 0 or to another such number.
-func outOfRange(s string) bool {
-	p := exprParser{cursor: cursor{s: s}}
-	v, err := p.expr()
-	return err == nil && p.pos == len(s) && math.IsNaN(v.f)
 }
 
 func approxNumber(f float64) (number, error) {
@@ -89,15 +80,24 @@ func (a number) equal(b number) bool {
 // \pi, \infty, parentheses and braces, implicit products (2\sqrt{2}, 3\pi)
 // and mixed numbers (3\frac{1}{2} is 3 + 1/2).
 func evalNumber(s string) (number, bool) {
+	n, ok, _ := numberOf(s)
+	return n, ok
+}
+
+// numberOf is evalNumber that also reports a number it could not hold:
+// outOfRange, exact past maxExactBits and beyond a float64 too
+// (10^{-5000}), which no comparison may call equal to 0 or to another
+// such number.
+func numberOf(s string) (n number, ok, outOfRange bool) {
 	p := exprParser{cursor: cursor{s: s}}
 	v, err := p.expr()
 	if err != nil || p.pos != len(s) {
-		return number{}, false
+		return number{}, false, false
 	}
 	if math.IsNaN(v.f) {
-		return number{}, false
+		return number{}, false, true
 	}
-	return v, true
+	return v, true, false
 }
 
 func neg(a number) number {
@@ -170,7 +170,7 @@ func pow(base, exp number) (number, error) {
 	}
 	f := math.Pow(base.f, exp.f)
 	if math.IsInf(f, 0) || (f == 0 && base.f != 0) {
-		return number{f: math.NaN()}, nil // out of range, not 0 or ∞ (outOfRange)
+		return number{f: math.NaN()}, nil // out of range, not 0 or ∞ (numberOf)
 	}
 	return approxNumber(f)
 }

@@ -191,10 +191,10 @@ func (c *comparison) parse(s string, depth int) (value, error) {
 	if parts := splitMany(s, ","); parts != nil {
 		return c.parseAll(kindList, parts, depth)
 	}
-	if n, ok := evalNumber(s); ok {
+	switch n, ok, outOfRange := numberOf(s); {
+	case ok:
 		return value{kind: kindNumber, num: n}, nil
-	}
-	if outOfRange(s) {
+	case outOfRange:
 		return value{}, ErrOutOfRange
 	}
 	if n, ok := parseSymbolic(s); ok {
