@@ -165,27 +165,20 @@ func (p *symParser) startsFactor() bool {
 
 // unary := ± unary | power
 func (p *symParser) unary() (*node, bool) {
-	switch p.peek() {
-	case '-':
-		p.pos++
-		if !p.enter() {
-			return nil, false
-		}
-		defer p.leave()
-		n, ok := p.unary()
-		if !ok {
-			return nil, false
-		}
-		return p.newNode(node{op: '-', a: n})
-	case '+':
-		p.pos++
-		if !p.enter() {
-			return nil, false
-		}
-		defer p.leave()
-		return p.unary()
+	sign := p.peek()
+	if sign != '-' && sign != '+' {
+		return p.power()
 	}
-	return p.power()
+	p.pos++
+	if !p.enter() {
+		return nil, false
+	}
+	defer p.leave()
+	n, ok := p.unary()
+	if !ok || sign == '+' {
+		return n, ok
+	}
+	return p.newNode(node{op: '-', a: n})
 }
 
 // power := postfix [^ exponent]; a^b^c is a^(b^c).
