@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/apache/arrow/go/v15/arrow"
+
 	"github.com/relix-lab/relix/eval"
 )
 
@@ -31,9 +33,7 @@ func ReadGradeParquet(path string, fields eval.Fields) ([]eval.GradeInput, error
 		if ids, err = sampleFileColumn(tbl, fields.ID, false, sampleFileStrings); err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
-		if _, err := sampleFileColumn(tbl, fields.ID, false, sampleFileInts); err == nil {
-			numeric = true
-		}
+		numeric = arrow.IsInteger(tbl.Schema().Field(idx[0]).Type.ID())
 	}
 	ins := make([]eval.GradeInput, len(completions))
 	for i := range ins {

@@ -39,8 +39,11 @@ func (e *InputError) Unwrap() error { return e.Err }
 
 // ScoredFile is one file's records, scored.
 type ScoredFile struct {
-	Path   string
+	Path   string // FILE, or FILE[arm=market] for one set of a file split --by
 	Scores eval.Scores
+	// file and label are what Path is made of: the file read and, with
+	// --by, the set's column values.
+	file, label string
 }
 
 // ScorePair is a file compared with the Paired arm, metric by metric.
@@ -103,7 +106,7 @@ func ScoreFiles(opts ScoreOptions) (*ScoreReport, error) {
 func (r *ScoreReport) load(opts ScoreOptions, path string) ([]ScoredFile, error) {
 	var out []ScoredFile
 	for _, f := range r.Files {
-		if (f.Path == path || strings.HasPrefix(f.Path, path+"[")) && path != "-" {
+		if f.file == path && path != "-" {
 			out = append(out, f)
 		}
 	}
@@ -123,7 +126,7 @@ func (r *ScoreReport) load(opts ScoreOptions, path string) ([]ScoredFile, error)
 		if err != nil {
 			return nil, &InputError{fmt.Errorf("%s: %w", name, err)}
 		}
-		out = append(out, ScoredFile{Path: name, Scores: scores})
+		out = append(out, ScoredFile{Path: name, Scores: scores, file: path, label: g.Label})
 	}
 	return out, nil
 }
@@ -133,16 +136,12 @@ func (r *ScoreReport) load(opts ScoreOptions, path string) ([]ScoredFile, error)
 func (r *ScoreReport) set(name string) (ScoredFile, bool) {
 	var found []ScoredFile
 	for _, f := range r.Files {
-		label := ""
-		if i := strings.LastIndex(f.Path, "["); i >= 0 && strings.HasSuffix(f.Path, "]") {
-			label = f.Path[i+1 : len(f.Path)-1]
-		}
 		var values []string
-		for _, kv := range strings.Split(label, ",") {
+		for _, kv := range strings.Split(f.label, ",") {
 			_, v, _ := strings.Cut(kv, "=")
 			values = append(values, v)
 		}
-		if f.Path == name || (label != "" && (label == name || strings.Join(values, ",") == name)) {
+		if f.Path == name || (f.label != "" && (f.label == name || strings.Join(values, ",") == name)) {
 			found = append(found, f)
 		}
 	}

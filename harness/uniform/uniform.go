@@ -205,14 +205,15 @@ func (u *Source) generateRound(ctx context.Context, step, round int, current str
 		return comps, nil, err
 	}
 	ahead := &roundAhead{round: round + 1, drawn: drawRound(slices.Clone(rest), next, u.drawStream(step, round+1))}
+	nextPrompts := u.prompts(ahead.drawn)
 	out, errs := many.GenerateMany(ctx, []runners.GenerateCall{
 		{Checkpoint: current, Prompts: prompts, N: g, Sampling: u.roundSampling(step, round)},
-		{Checkpoint: current, Prompts: u.prompts(ahead.drawn), N: g, Sampling: u.roundSampling(step, round+1)},
+		{Checkpoint: current, Prompts: nextPrompts, N: g, Sampling: u.roundSampling(step, round+1)},
 	})
 	if errs[0] != nil {
 		return nil, nil, errs[0]
 	}
-	if errs[1] != nil || source.CheckShape(out[1], u.prompts(ahead.drawn), g) != nil {
+	if errs[1] != nil || source.CheckShape(out[1], nextPrompts, g) != nil {
 		return out[0], nil, nil // the next round meets the failure itself, if it comes
 	}
 	ahead.comps = out[1]
