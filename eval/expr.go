@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// exprParser is evalNumber's recursive-descent parser (expr → term → unary
+// exprParser is numberOf's recursive-descent parser (expr → term → unary
 // → power → primary). depth and ops bound its work, so a hostile answer
 // cannot make grading slow or deep.
 type exprParser struct {

@@ -75,17 +75,11 @@ func (a number) equal(b number) bool {
 	return diff <= absTolerance || diff <= relTolerance*math.Max(math.Abs(a.f), math.Abs(b.f))
 }
 
-// evalNumber evaluates s, a normalized answer, as a real number: integers,
+// numberOf evaluates s, a normalized answer, as a real number: integers,
 // decimals, scientific notation, + − · × ÷ / ^, \frac, \sqrt, \sqrt[n],
 // \pi, \infty, parentheses and braces, implicit products (2\sqrt{2}, 3\pi)
-// and mixed numbers (3\frac{1}{2} is 3 + 1/2).
-func evalNumber(s string) (number, bool) {
-	n, ok, _ := numberOf(s)
-	return n, ok
-}
-
-// numberOf is evalNumber that also reports a number it could not hold:
-// outOfRange, exact past maxExactBits and beyond a float64 too
+// and mixed numbers (3\frac{1}{2} is 3 + 1/2). outOfRange reports a number
+// it could not hold: exact past maxExactBits and beyond a float64 too
 // (10^{-5000}), which no comparison may call equal to 0 or to another
 // such number.
 func numberOf(s string) (n number, ok, outOfRange bool) {
