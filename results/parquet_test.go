@@ -442,3 +442,27 @@ func TestCorruptFileIsAnError(t *testing.T) {
 	}
 	t.Logf("%d of 64 flips reported corrupt (the others decode to rows or fail on the schema)", corrupt)
 }
+
+// TestCorruptSampleFileIsAnError: the sample reader, which score uses,
+// reads a flipped file to rows or an ErrCorrupt error too, never a panic
+// (its table reader used to decode columns on goroutines of its own,
+// where no recover reached the codec's panic).
+func TestCorruptSampleFileIsAnError(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, EvalFile)
+	require.NoError(t, WriteFile(path, syntheticEval(), Options{RowGroupRows: 50}))
+	clean, err := os.ReadFile(path)
+	require.NoError(t, err)
+	corrupt := 0
+	for k := 0; k < 64; k++ {
+		data := bytes.Clone(clean)
+		data[4+(k*7919)%(len(data)-8)] ^= 1 << (k % 8)
+		flipped := filepath.Join(dir, strconv.Itoa(k)+".parquet")
+		require.NoError(t, os.WriteFile(flipped, data, 0o644))
+		if _, err := ReadSampleGroups(flipped, []string{"arm", "seed", "checkpoint", "step"}); errors.Is(err, ErrCorrupt) {
+			corrupt++
+		}
+	}
+	t.Logf("%d of 64 flips reported corrupt", corrupt)
+}

@@ -2,7 +2,9 @@ package results
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"sort"
@@ -12,6 +14,7 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/arrow/memory"
 	"github.com/apache/arrow/go/v15/parquet"
+	"github.com/apache/arrow/go/v15/parquet/file"
 	"github.com/apache/arrow/go/v15/parquet/pqarrow"
 
 	"github.com/relix-lab/relix/eval"
@@ -59,9 +62,12 @@ func ReadSampleGroups(path string, by []string) ([]SampleGroup, error) {
 }
 
 // readParquetTable reads a whole Parquet file; the caller releases it.
+// It reads record by record on the calling goroutine (pqarrow.ReadTable
+// decodes columns on goroutines of its own), so that a codec's panic on a
+// corrupt page is recovered here and said as ErrCorrupt.
 func readParquetTable(path string) (tbl arrow.Table, err error) {
 	defer func() {
-		if p := recover(); p != nil { // a codec that panics on a corrupt page
+		if p := recover(); p != nil {
 			tbl, err = nil, Corrupt(path, fmt.Errorf("%v", p))
 		}
 	}()
@@ -71,11 +77,34 @@ func readParquetTable(path string) (tbl arrow.Table, err error) {
 	}
 	defer f.Close()
 	mem := memory.DefaultAllocator
-	tbl, err = pqarrow.ReadTable(context.Background(), f, parquet.NewReaderProperties(mem), pqarrow.ArrowReadProperties{}, mem)
+	pf, err := file.NewParquetReader(f, file.WithReadProps(parquet.NewReaderProperties(mem)))
 	if err != nil {
 		return nil, fmt.Errorf("%s: not a readable Parquet file: %w", path, err)
 	}
-	return tbl, nil
+	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: 64 * 1024}, mem)
+	if err != nil {
+		return nil, fmt.Errorf("%s: not a readable Parquet file: %w", path, err)
+	}
+	rr, err := fr.GetRecordReader(context.Background(), nil, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%s: not a readable Parquet file: %w", path, err)
+	}
+	defer rr.Release()
+	var recs []arrow.Record
+	defer func() {
+		for _, r := range recs {
+			r.Release()
+		}
+	}()
+	for rr.Next() {
+		rec := rr.Record()
+		rec.Retain()
+		recs = append(recs, rec)
+	}
+	if err := rr.Err(); err != nil && !errors.Is(err, io.EOF) {
+		return nil, Corrupt(path, err)
+	}
+	return array.NewTableFromRecords(rr.Schema(), recs), nil
 }
 
 // groupingColumns are the columns that tell one scored set from another.
@@ -239,6 +268,9 @@ func sampleFileColumn[T any](tbl arrow.Table, name string, required bool, read f
 		if out, err = read(chunk, out); err != nil {
 			return nil, fmt.Errorf("column %q: %w", name, err)
 		}
+	}
+	if int64(len(out)) != tbl.NumRows() {
+		return nil, fmt.Errorf("%w: column %q holds %d values for %d rows", ErrCorrupt, name, len(out), tbl.NumRows())
 	}
 	return out, nil
 }
