@@ -88,7 +88,7 @@ func decodeState(data []byte) (*runState, error) {
 		return nil, err
 	}
 	if st.Checksum != sum {
-		return nil, fmt.Errorf("checksum %q; the content's is %q: the file is corrupted", st.Checksum, sum)
+		return nil, fmt.Errorf("checksum %q, but the content's is %q", st.Checksum, sum)
 	}
 	if st.Completed < 0 || st.SpecHash == "" {
 		return nil, fmt.Errorf("state of %d steps complete of spec %q", st.Completed, st.SpecHash)
@@ -145,7 +145,7 @@ func decodeEntryReusing(data []byte, step int, reuse []results.Rollout) (*stepRe
 	}
 	body := data[:max(len(data)-4, 0)]
 	if len(data) < len(journalMagic)+4 || binary.LittleEndian.Uint32(data[len(body):]) != crc32.Checksum(body, castagnoli) {
-		return nil, errors.New("checksum mismatch: the entry is truncated or corrupted")
+		return nil, errors.New("checksum mismatch: the entry is truncated or altered")
 	}
 	rest := body[len(journalMagic):]
 	uvarint := func() (uint64, bool) {

@@ -116,6 +116,26 @@ func TestResumeRefusesADamagedJournal(t *testing.T) {
 			require.NoError(t, os.WriteFile(path, data[:len(data)-1], 0o644))
 			return path
 		},
+		"checkpoint": func(t *testing.T, dir string) string {
+			paths, err := filepath.Glob(filepath.Join(newestCheckpoint(t, dir), "current", "*"))
+			require.NoError(t, err)
+			require.Len(t, paths, 1)
+			data, err := os.ReadFile(paths[0])
+			require.NoError(t, err)
+			data[len(data)/2] ^= 1
+			require.NoError(t, os.WriteFile(paths[0], data, 0o644))
+			return paths[0]
+		},
+		"checkpoint added": func(t *testing.T, dir string) string {
+			path := filepath.Join(newestCheckpoint(t, dir), "published", "extra.safetensors")
+			require.NoError(t, os.WriteFile(path, []byte("x"), 0o644))
+			return path
+		},
+		"checkpoint checksums": func(t *testing.T, dir string) string {
+			path := filepath.Join(newestCheckpoint(t, dir), checksumsFile)
+			require.NoError(t, os.WriteFile(path, []byte("garbage\n"), 0o644))
+			return path
+		},
 		"state": func(t *testing.T, dir string) string {
 			path := filepath.Join(dir, stateFile)
 			data, err := os.ReadFile(path)
@@ -139,9 +159,39 @@ func TestResumeRefusesADamagedJournal(t *testing.T) {
 			damaged := damage(t, filepath.Join(out, "runs", "market", "seed-5"))
 			opts.failpoint = nil
 			_, err = Run(context.Background(), s, opts)
-			require.Error(t, err)
+			require.ErrorIs(t, err, results.ErrCorrupt)
 			assert.Contains(t, err.Error(), damaged)
+			assert.Contains(t, err.Error(), "rerun with --force")
 		})
+	}
+}
+
+// newestCheckpoint is the checkpoint directory a resume of the run in dir
+// loads: the one of its last step.
+func newestCheckpoint(t *testing.T, dir string) string {
+	t.Helper()
+	dirs, err := filepath.Glob(filepath.Join(dir, ckptDir, "0*"))
+	require.NoError(t, err)
+	require.NotEmpty(t, dirs)
+	return dirs[len(dirs)-1]
+}
+
+func TestChecksumsFile(t *testing.T) {
+	files := []checksummed{{"current/a.json", 10, 0xdeadbeef}, {"published/b c.bin", 0, 1}}
+	got, err := decodeChecksums(encodeChecksums(files))
+	require.NoError(t, err)
+	assert.Equal(t, files, got)
+	for _, bad := range []string{
+		"deadbeef 10 a\ndeadbeef 10 a\n", // not sorted, twice
+		"deadbeef 10 ../a\n",
+		"deadbeef 10 /etc/passwd\n",
+		"deadbee 10 a\n",
+		"deadbeef -1 a\n",
+		"deadbeef 10\n",
+		"deadbeef 10 a",
+	} {
+		_, err := decodeChecksums([]byte(bad))
+		assert.Error(t, err, "%q", bad)
 	}
 }
 
@@ -189,6 +239,23 @@ func FuzzDecodeEntry(f *testing.F) {
 		}
 		if _, err := decodeEntry(again, 3); err != nil {
 			t.Fatalf("%x decodes, but its record written again does not: %v", b, err)
+		}
+	})
+}
+
+// FuzzDecodeChecksums feeds the checkpoints' checksum list arbitrary bytes:
+// it never panics, and a list it accepts is exactly what encoding it gives.
+func FuzzDecodeChecksums(f *testing.F) {
+	f.Add([]byte("deadbeef 10 current/a.json\n0000000a 0 published/b\n"))
+	f.Add([]byte("deadbeef 10 ../a\n"))
+	f.Add([]byte(""))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		files, err := decodeChecksums(data)
+		if err != nil {
+			return
+		}
+		if got := encodeChecksums(files); !bytes.Equal(got, data) {
+			t.Fatalf("%q re-encodes as %q", data, got)
 		}
 	})
 }

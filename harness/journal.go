@@ -69,9 +69,16 @@ func (j journal) readState() (*runState, error) {
 	}
 	st, err := decodeState(data)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, j.corrupt(path, err)
 	}
 	return st, nil
+}
+
+// corrupt is the error of a run file that does not decode. A journal entry
+// or state cannot be deleted on its own (the steps after it depend on it),
+// so the message says what can be: the run, or every run.
+func (j journal) corrupt(path string, cause error) error {
+	return fmt.Errorf("%s is %w: %v; delete %s to redo this run, or rerun with --force to redo every run", path, results.ErrCorrupt, cause, j.dir)
 }
 
 func (j journal) writeState(st *runState) error {
@@ -134,7 +141,7 @@ func (j journal) readStepReusing(step int, reuse []results.Rollout) (*stepRecord
 	}
 	rec, err := decodeEntryReusing(data, step, reuse)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", j.entry(step), err)
+		return nil, j.corrupt(j.entry(step), err)
 	}
 	return rec, nil
 }
@@ -157,6 +164,9 @@ func (j journal) saveCheckpoints(step int, save func(dir string) error) error {
 		return err
 	}
 	if err := save(tmp); err != nil {
+		return err
+	}
+	if err := writeChecksums(tmp); err != nil {
 		return err
 	}
 	if err := os.RemoveAll(final); err != nil {

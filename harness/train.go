@@ -165,6 +165,10 @@ func (e *runEnv) run(ctx context.Context, id cluster.Run) (resumed bool, err err
 	if from > 0 {
 		resumed = true
 		dir := j.checkpointDir(from)
+		if err := verifyChecksums(dir); err != nil {
+			return true, fmt.Errorf("resuming at step %d: the checkpoints are %w: %v; delete %s to redo this run, or rerun with --force to redo every run",
+				from, results.ErrCorrupt, err, j.dir)
+		}
 		for _, ck := range []struct{ name, want string }{{"current", st.Current}, {"published", st.Published}} {
 			got, err := r.Load(ctx, filepath.Join(dir, ck.name))
 			if err != nil {
