@@ -90,7 +90,7 @@ func decodeChecksums(data []byte) ([]checksummed, error) {
 		size, path, ok2 := strings.Cut(rest, " ")
 		s, err1 := strconv.ParseUint(sum, 16, 32)
 		z, err2 := strconv.ParseInt(size, 10, 64)
-		if !ok1 || !ok2 || err1 != nil || err2 != nil || fmt.Sprintf("%08x", s) != sum || strconv.FormatInt(z, 10) != size ||
+		if !ok1 || !ok2 || err1 != nil || err2 != nil || fmt.Sprintf("%08x", s) != sum || strconv.FormatInt(z, 10) != size || z < 0 ||
 			path == "" || strings.ContainsAny(path, "\r\x00") || !filepath.IsLocal(filepath.FromSlash(path)) ||
 			(len(out) > 0 && path <= out[len(out)-1].path) {
 			return nil, fmt.Errorf("line %d is not a checksum line", n+1)
