@@ -24,10 +24,31 @@ type fakeSlurm struct {
 	dir string
 }
 
+// Each test's fake is a directory of links to one set of scripts, written
+// once: writing an executable while another test forks can leave the
+// child holding it open for writing, and running it then fails with "text
+// file busy". A script finds its test's directory from the link it was
+// run by.
 const fakeHead = `#!/bin/sh
-d=%q
+d=$(dirname "$0")
 printf '%%s\n' "$*" >>"$d/%s.args"
 `
+
+var (
+	fakeScriptsOnce sync.Once
+	fakeScriptsDir  string
+	fakeScriptsErr  error
+)
+
+func writeFakeScripts() {
+	fakeScriptsDir, fakeScriptsErr = os.MkdirTemp("", "relix-fake-slurm-")
+	for name, body := range fakeScripts {
+		if fakeScriptsErr == nil {
+			script := fmt.Sprintf(fakeHead, name) + body
+			fakeScriptsErr = os.WriteFile(filepath.Join(fakeScriptsDir, name), []byte(script), 0o755)
+		}
+	}
+}
 
 var fakeScripts = map[string]string{
 	"sbatch": `
@@ -61,10 +82,11 @@ exit 0
 
 func newFakeSlurm(t *testing.T) *fakeSlurm {
 	t.Helper()
+	fakeScriptsOnce.Do(writeFakeScripts)
+	require.NoError(t, fakeScriptsErr)
 	f := &fakeSlurm{dir: t.TempDir()}
-	for name, body := range fakeScripts {
-		script := fmt.Sprintf(fakeHead, f.dir, name) + body
-		require.NoError(t, os.WriteFile(filepath.Join(f.dir, name), []byte(script), 0o755))
+	for name := range fakeScripts {
+		require.NoError(t, os.Symlink(filepath.Join(fakeScriptsDir, name), filepath.Join(f.dir, name)))
 	}
 	f.set(t, "sbatch.out", "12\n")
 	return f
@@ -160,4 +182,12 @@ func (l *eventLog) progress() []string {
 		}
 	}
 	return out
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if fakeScriptsDir != "" {
+		_ = os.RemoveAll(fakeScriptsDir)
+	}
+	os.Exit(code)
 }
