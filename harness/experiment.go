@@ -15,6 +15,7 @@ import (
 	"github.com/relix-lab/relix/experiment/spec"
 	"github.com/relix-lab/relix/harness/cluster"
 	"github.com/relix-lab/relix/results"
+	"github.com/relix-lab/relix/results/dirlock"
 	"github.com/relix-lab/relix/runners"
 )
 
@@ -37,6 +38,9 @@ type Options struct {
 	// NoMerge leaves the runs' shards unmerged: a cluster task's driver
 	// merges once every task is done.
 	NoMerge bool
+	// Command names this process in the message another relix gets while
+	// it holds the results directory (e.g. "relix run paired.yaml").
+	Command string
 	// Progress hears about every run; nil is silent.
 	Progress Progress
 	// Now is the clock of the manifest and of the Slurm driver (required):
@@ -111,8 +115,30 @@ func Run(ctx context.Context, s *spec.Spec, opts Options) (*Outcome, error) {
 	if prog == nil {
 		prog = quietProgress{}
 	}
+	// The problem sets first: a spec whose data cannot be read leaves no
+	// trace in out.
+	sets, err := LoadProblemSets(s, filepath.Dir(opts.SpecPath))
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckPool(s, sets.Train); err != nil {
+		return nil, err
+	}
+	locks, err := lockResults(out, opts, slurm)
+	if err != nil {
+		return nil, err
+	}
+	defer locks.release()
 	if err := claim(out, s, opts.Force); err != nil {
 		return nil, err
+	}
+	if err := locks.lockRuns(out, runs); err != nil {
+		return nil, err
+	}
+	if !opts.Force {
+		if err := checkRecorded(out, s); err != nil {
+			return nil, err
+		}
 	}
 	// Other processes may be writing in out: a task (NoMerge) clears only
 	// its own runs' leftovers, and a Slurm driver leaves the runs to their
@@ -130,13 +156,6 @@ func Run(ctx context.Context, s *spec.Spec, opts Options) (*Outcome, error) {
 		return oc, nil
 	}
 
-	sets, err := LoadProblemSets(s, filepath.Dir(opts.SpecPath))
-	if err != nil {
-		return nil, err
-	}
-	if err := CheckPool(s, sets.Train); err != nil {
-		return nil, err
-	}
 	env := &runEnv{spec: s, sets: sets, out: out, progress: prog, specDir: filepath.Dir(opts.SpecPath), workerLog: opts.WorkerLog,
 		executable: opts.Executable, backends: opts.Backends, environ: opts.Environ, relix: opts.Relix.Version, failpoint: opts.failpoint}
 
@@ -170,6 +189,12 @@ func Run(ctx context.Context, s *spec.Spec, opts Options) (*Outcome, error) {
 		}}
 		todo = append(todo, runs...)
 	}
+	if slurm {
+		// The tasks hold the directory shared while they write their runs.
+		if err := locks.dir.Change(dirlock.Shared); err != nil {
+			return oc, err
+		}
+	}
 	err = executor.Execute(ctx, todo)
 	sortRuns(oc.Resumed, runs)
 	if ctx.Err() != nil {
@@ -182,6 +207,9 @@ func Run(ctx context.Context, s *spec.Spec, opts Options) (*Outcome, error) {
 		return oc, nil
 	}
 	if slurm {
+		if err := locks.dir.Change(dirlock.Exclusive); err != nil {
+			return oc, fmt.Errorf("merging: %w", err)
+		}
 		// Every task has ended: nobody else writes in out now.
 		if _, err := results.RemoveTemp(out); err != nil {
 			return oc, err
@@ -223,9 +251,78 @@ func Run(ctx context.Context, s *spec.Spec, opts Options) (*Outcome, error) {
 	return oc, nil
 }
 
+// resultLocks are the locks a Run holds on its results directory.
+type resultLocks struct {
+	dir     *dirlock.Lock
+	runs    []*dirlock.Lock
+	shared  bool
+	command string
+}
+
+// lockResults takes out for a Run. A Run that merges, clears or drives
+// a cluster job holds the whole directory exclusively; one that only
+// writes some runs (a cluster task, --arm, --no-merge) holds it shared and
+// each of its runs exclusively, so that a job's tasks write side by side
+// and two processes never write one run.
+func lockResults(out string, opts Options, slurm bool) (*resultLocks, error) {
+	command := opts.Command
+	if command == "" {
+		command = "relix run"
+	}
+	shared := opts.NoMerge && !opts.Force && !slurm
+	mode := dirlock.Exclusive
+	if shared {
+		mode = dirlock.Shared
+	}
+	l := &resultLocks{}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return nil, err
+	}
+	var err error
+	if l.dir, err = dirlock.Acquire(out, mode, command); err != nil {
+		return nil, err
+	}
+	l.shared, l.command = shared, command
+	return l, nil
+}
+
+// lockRuns takes each run's own lock where the directory is shared; a
+// directory held exclusively needs none.
+func (l *resultLocks) lockRuns(out string, runs []cluster.Run) error {
+	if !l.shared {
+		return nil
+	}
+	for _, r := range runs {
+		if err := os.MkdirAll(r.Dir(out), 0o755); err != nil {
+			return err
+		}
+		rl, err := dirlock.Acquire(r.Dir(out), dirlock.Exclusive, l.command)
+		if err != nil {
+			return fmt.Errorf("run %s: %w", r, err)
+		}
+		l.runs = append(l.runs, rl)
+	}
+	return nil
+}
+
+func (l *resultLocks) release() {
+	for _, r := range l.runs {
+		_ = r.Release()
+	}
+	_ = l.dir.Release()
+}
+
 // claim makes out this spec's results directory, refusing one that holds
-// another spec's results unless force, which clears it.
+// another spec's results unless force, which clears it, and one that holds
+// files relix did not write, force or not.
 func claim(out string, s *spec.Spec, force bool) error {
+	foreign, err := results.Foreign(out, specLock)
+	if err != nil {
+		return err
+	}
+	if len(foreign) > 0 {
+		return fmt.Errorf("%w: %w", ErrSpecChanged, results.ForeignError(out, foreign))
+	}
 	lock := filepath.Join(out, filepath.FromSlash(specLock))
 	old, err := os.ReadFile(lock)
 	switch {
@@ -234,10 +331,8 @@ func claim(out string, s *spec.Spec, force bool) error {
 			if err := clearResults(out); err != nil {
 				return err
 			}
-		} else if entries, _ := os.ReadDir(out); len(entries) > 0 {
-			if _, err := os.Stat(filepath.Join(out, results.ManifestFile)); err == nil {
-				return fmt.Errorf("%w: %s has results but no %s; rerun with --force to replace them", ErrSpecChanged, out, specLock)
-			}
+		} else if _, err := os.Stat(filepath.Join(out, results.ManifestFile)); err == nil {
+			return fmt.Errorf("%w: %s has results but no %s; rerun with --force to replace them", ErrSpecChanged, out, specLock)
 		}
 	case err != nil:
 		return err
@@ -265,13 +360,7 @@ func claim(out string, s *spec.Spec, force bool) error {
 // clearResults removes what relix writes in a results directory, and
 // nothing else a user may have put there.
 func clearResults(out string) error {
-	for _, name := range []string{"runs", cluster.SlurmDir, results.ManifestFile, results.RolloutsFile, results.StepsFile,
-		results.EvalFile, results.SummaryFile, results.SweepFile, results.PlotsDir, results.TablesFile, results.IndexFile} {
-		if err := os.RemoveAll(filepath.Join(out, name)); err != nil {
-			return err
-		}
-	}
-	return nil
+	return results.Clear(out, cluster.SlurmDir)
 }
 
 // complete reports whether every run is done and the merged results exist.

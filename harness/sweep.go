@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	"github.com/relix-lab/relix/experiment/spec"
 	"github.com/relix-lab/relix/harness/zone"
 	"github.com/relix-lab/relix/results"
+	"github.com/relix-lab/relix/results/dirlock"
 	"github.com/relix-lab/relix/runners"
 )
 
@@ -35,6 +37,8 @@ type SweepOptions struct {
 	// Backends are the runner kinds this program serves (required; the
 	// sweep needs kind sim).
 	Backends runners.Backends
+	// Command names this process to another relix while it holds Out.
+	Command string
 }
 
 // SweepOutcome is what Sweep did.
@@ -60,6 +64,25 @@ func Sweep(ctx context.Context, s *spec.Spec, opts SweepOptions) (*SweepOutcome,
 	out := opts.Out
 	if out == "" {
 		out = s.Output.Dir
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return nil, err
+	}
+	command := opts.Command
+	if command == "" {
+		command = "relix sweep"
+	}
+	lock, err := dirlock.Acquire(out, dirlock.Exclusive, command)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Release()
+	foreign, err := results.Foreign(out)
+	if err != nil {
+		return nil, err
+	}
+	if len(foreign) > 0 {
+		return nil, results.ForeignError(out, foreign)
 	}
 	start := opts.Now()
 	cfg := zone.Config{Spec: s, Pool: sets.Train, Jobs: opts.Jobs, Backends: opts.Backends}

@@ -1,6 +1,11 @@
 package results
 
-import "path/filepath"
+import (
+	"path"
+	"path/filepath"
+
+	"github.com/relix-lab/relix/results/dirlock"
+)
 
 // DefaultRoot is where runs write unless told otherwise: results/<experiment>.
 const DefaultRoot = "results"
@@ -35,31 +40,31 @@ func Dir(root, experiment string) string {
 // Layout names the files of one results directory.
 type Layout struct{ Dir string }
 
-func (l Layout) path(name string) string { return filepath.Join(l.Dir, name) }
+func (l Layout) file(name string) string { return filepath.Join(l.Dir, name) }
 
 // Manifest is the path of manifest.json.
-func (l Layout) Manifest() string { return l.path(ManifestFile) }
+func (l Layout) Manifest() string { return l.file(ManifestFile) }
 
 // Rollouts is the path of rollouts.parquet.
-func (l Layout) Rollouts() string { return l.path(RolloutsFile) }
+func (l Layout) Rollouts() string { return l.file(RolloutsFile) }
 
 // Steps is the path of steps.parquet.
-func (l Layout) Steps() string { return l.path(StepsFile) }
+func (l Layout) Steps() string { return l.file(StepsFile) }
 
 // Eval is the path of eval.parquet.
-func (l Layout) Eval() string { return l.path(EvalFile) }
+func (l Layout) Eval() string { return l.file(EvalFile) }
 
 // Summary is the path of summary.parquet.
-func (l Layout) Summary() string { return l.path(SummaryFile) }
+func (l Layout) Summary() string { return l.file(SummaryFile) }
 
 // Sweep is the path of sweep.parquet.
-func (l Layout) Sweep() string { return l.path(SweepFile) }
+func (l Layout) Sweep() string { return l.file(SweepFile) }
 
 // Tables is the path of tables.md.
-func (l Layout) Tables() string { return l.path(TablesFile) }
+func (l Layout) Tables() string { return l.file(TablesFile) }
 
 // Index is the path of index.html.
-func (l Layout) Index() string { return l.path(IndexFile) }
+func (l Layout) Index() string { return l.file(IndexFile) }
 
 // Plot is the path of a plot file, name without extension, format "png" or "svg".
 func (l Layout) Plot(name, format string) string {
@@ -68,10 +73,14 @@ func (l Layout) Plot(name, format string) string {
 
 // notListed reports whether a path relative to a results directory (slash
 // separated) is left out of the manifest's file list: the manifest itself
-// and the outputs that Render rebuilds.
+// the outputs that Render rebuilds, and the locks of the directory and its
+// runs, which say who held them last.
 func notListed(rel string) bool {
 	switch rel {
 	case TablesFile, IndexFile, ManifestFile:
+		return true
+	}
+	if path.Base(rel) == dirlock.File {
 		return true
 	}
 	return len(rel) > len(PlotsDir) && rel[:len(PlotsDir)+1] == PlotsDir+"/"

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/relix-lab/relix/results/dirlock"
 	"io"
 	"io/fs"
 	"os"
@@ -37,6 +38,15 @@ type Rendered struct {
 	Files   []Output // plots, tables.md, index.html
 }
 
+func checkFormats(formats []string) error {
+	for _, f := range formats {
+		if f != PNG && f != SVG {
+			return fmt.Errorf("unknown plot format %q (want png or svg)", f)
+		}
+	}
+	return nil
+}
+
 // Render builds the tables, plots, tables.md and index.html of a run.
 // The same data gives the same bytes.
 func (r *Run) Render(opts RenderOptions) (*Rendered, error) {
@@ -44,10 +54,8 @@ func (r *Run) Render(opts RenderOptions) (*Rendered, error) {
 	if len(formats) == 0 {
 		formats = []string{PNG, SVG}
 	}
-	for _, f := range formats {
-		if f != PNG && f != SVG {
-			return nil, fmt.Errorf("unknown plot format %q (want png or svg)", f)
-		}
+	if err := checkFormats(formats); err != nil {
+		return nil, err
 	}
 	rd := &Rendered{Run: r, Tables: r.Tables()}
 	var err error
@@ -103,7 +111,11 @@ func (rd *Rendered) Write() ([]string, error) {
 	var changed []string
 	for _, o := range rd.Files {
 		path := filepath.Join(rd.Run.Dir, filepath.FromSlash(o.Path))
-		if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, o.Data) {
+		old, err := readDerived(rd.Run.Dir, o.Path)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return changed, err
+		}
+		if err == nil && bytes.Equal(old, o.Data) {
 			continue
 		}
 		if err := WriteFileAtomic(path, o.Data); err != nil {
@@ -121,6 +133,30 @@ func (rd *Rendered) Write() ([]string, error) {
 	return changed, nil
 }
 
+// readDerived reads a derived file (rel, slash-separated, under dir) that
+// relix is about to compare or replace. A results directory may come from
+// someone else, so a directory on the way that is a symlink (plots/ linked
+// elsewhere would have relix overwrite the link's target) and a file that
+// is not a regular file (a FIFO would block the read forever) are errors.
+func readDerived(dir, rel string) ([]byte, error) {
+	parts := strings.Split(rel, "/")
+	at := dir
+	for i, part := range parts {
+		at = filepath.Join(at, part)
+		info, err := os.Lstat(at)
+		if err != nil {
+			return nil, err
+		}
+		switch last := i == len(parts)-1; {
+		case !last && !info.IsDir():
+			return nil, fmt.Errorf("%s is not a directory (%s): relix writes its plots only inside the results directory; remove it", at, info.Mode().Type())
+		case last && !info.Mode().IsRegular():
+			return nil, fmt.Errorf("%s is not a regular file (%s): remove it and run again", at, info.Mode().Type())
+		}
+	}
+	return os.ReadFile(at)
+}
+
 // Drift is a file whose content differs from what relix report would write.
 type Drift struct {
 	Path string // as given (results directory joined with the file)
@@ -133,7 +169,7 @@ func (rd *Rendered) Check() ([]Drift, error) {
 	var drifts []Drift
 	for _, o := range rd.Files {
 		path := filepath.Join(rd.Run.Dir, filepath.FromSlash(o.Path))
-		old, err := os.ReadFile(path)
+		old, err := readDerived(rd.Run.Dir, o.Path)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			drifts = append(drifts, Drift{Path: path, Note: "missing"})
@@ -188,6 +224,26 @@ type ReportOptions struct {
 	Check       bool     // write nothing; report what is out of date
 	Formats     []string // plot formats (RenderOptions.Formats)
 	Out         io.Writer
+	Command     string // names this process to another relix while it holds a directory
+}
+
+// lockForReport holds dir while Report reads it (shared: no run may write
+// it meanwhile) or rewrites its derived files (exclusive). A check writes
+// nothing, not even a lock file: it locks only a directory a relix has
+// locked before, and where that lock cannot be opened for writing (a
+// read-only copy of the results) it goes on without it.
+func lockForReport(dir string, check bool, command string) (*dirlock.Lock, error) {
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return nil, nil // Load says what is wrong
+	}
+	if !check {
+		return dirlock.Acquire(dir, dirlock.Exclusive, command)
+	}
+	lock, err := dirlock.AcquireIfLocked(dir, dirlock.Shared, command)
+	if err != nil && !errors.Is(err, dirlock.ErrInUse) {
+		return nil, nil
+	}
+	return lock, err
 }
 
 // Report rebuilds the derived files of every results directory from its
@@ -204,7 +260,19 @@ func Report(opts ReportOptions) ([]Drift, error) {
 	}
 	var rendered []*Rendered
 	var drifts []Drift
+	command := opts.Command
+	if command == "" {
+		command = "relix report"
+	}
 	for _, dir := range opts.Dirs {
+		if err := checkFormats(opts.Formats); err != nil {
+			return nil, fmt.Errorf("%s: %w", dir, err) // before the lock: a bad flag writes nothing
+		}
+		lock, err := lockForReport(dir, opts.Check, command)
+		if err != nil {
+			return nil, err
+		}
+		defer lock.Release()
 		r, err := Load(dir)
 		if err != nil {
 			return nil, err

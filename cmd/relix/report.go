@@ -1,7 +1,10 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"github.com/relix-lab/relix/results/dirlock"
+	"strings"
 
 	"github.com/relix-lab/relix/results"
 	"github.com/urfave/cli/v2"
@@ -34,8 +37,12 @@ func reportCommand(p *process) *cli.Command {
 				Experiments: c.String("experiments"),
 				Check:       c.Bool("check"),
 				Formats:     c.StringSlice("plots"),
+				Command:     "relix report " + strings.Join(c.Args().Slice(), " "),
 				Out:         p.stdout,
 			})
+			if errors.Is(err, dirlock.ErrInUse) {
+				return err // not the input's fault: exit 3
+			}
 			if err != nil {
 				return invalid(err)
 			}

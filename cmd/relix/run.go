@@ -73,7 +73,7 @@ func runCommand(p *process) *cli.Command {
 				SpecPath: path, Out: c.String("out"), Jobs: c.Int("jobs"), Force: c.Bool("force"),
 				Arms: c.StringSlice("arm"), Seeds: seeds, NoMerge: c.Bool("no-merge") || len(c.StringSlice("arm")) > 0 || len(seeds) > 0,
 				Progress: prog, Now: p.now, Relix: p.relixBuild(), Executable: p.self(), Backends: backends, Environ: p.environ(),
-				Sets: c.StringSlice("set"),
+				Sets: c.StringSlice("set"), Command: "relix run " + path,
 			}
 			start := p.now()
 			oc, err := harness.Run(c.Context, s, opts)

@@ -78,3 +78,30 @@ func TestRunRejectsAPoolItWouldExhaust(t *testing.T) {
 	steps, _ := filepath.Glob(filepath.Join(dir, "out", "runs", "*", "*", "journal", "*"))
 	assert.Empty(t, steps, "no step ran")
 }
+
+// An --out that holds a user's files is refused, --force or not, and
+// nothing in it is touched.
+func TestRunRefusesADirectoryOfSomeoneElsesFiles(t *testing.T) {
+	t.Parallel()
+	out := filepath.Join(t.TempDir(), "mine")
+	require.NoError(t, os.MkdirAll(filepath.Join(out, "plots"), 0o755))
+	for _, f := range []string{"index.html", "tables.md", "plots/figure.png"} {
+		require.NoError(t, os.WriteFile(filepath.Join(out, f), []byte("my own "+f), 0o644))
+	}
+	for _, force := range []bool{false, true} {
+		args := []string{"run", "-q", "--out", out, "--set", "train.steps=1", "testdata/kill.yaml"}
+		if force {
+			args = append(args[:1], append([]string{"--force"}, args[1:]...)...)
+		}
+		code, _, errOut := cliRun(t, args...)
+		assert.Equal(t, exitInvalid, code, "force=%v", force)
+		assert.Contains(t, errOut, "is not empty and is not a relix results directory (it holds index.html, plots, tables.md)")
+		for _, f := range []string{"index.html", "tables.md", "plots/figure.png"} {
+			b, err := os.ReadFile(filepath.Join(out, f))
+			require.NoError(t, err)
+			assert.Equal(t, "my own "+f, string(b))
+		}
+		_, err := os.Stat(filepath.Join(out, "runs"))
+		assert.True(t, os.IsNotExist(err), "no run was started")
+	}
+}

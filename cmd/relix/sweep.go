@@ -39,7 +39,7 @@ func sweepCommand(p *process) *cli.Command {
 			}
 			opts := harness.SweepOptions{
 				SpecPath: path, Out: c.String("out"), Jobs: c.Int("jobs"),
-				Now: p.now, Relix: p.relixBuild(), Backends: backends,
+				Now: p.now, Relix: p.relixBuild(), Backends: backends, Command: "relix sweep " + path,
 			}
 			quiet := c.Bool("quiet")
 			if !quiet {
