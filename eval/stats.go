@@ -16,6 +16,14 @@ const Z95 = 1.959963984540054
 // DefaultBootstrapDraws is the number of resamples relix uses unless told.
 const DefaultBootstrapDraws = 30000
 
+// The bootstrap's limits: it keeps one value a draw, and resamples every
+// problem in every draw. 10^7 draws are 80 MB; 2^33 resamplings are about
+// 30 seconds of one core, for each metric of each comparison.
+const (
+	MaxBootstrapDraws = 10_000_000
+	MaxBootstrapWork  = 1 << 33
+)
+
 // PairedDiff is the paired comparison of two arms on the same problems.
 type PairedDiff struct {
 	N            int     // problems
@@ -119,6 +127,11 @@ func PairedBootstraps(a, b [][]float64, draws int, seed uint64) ([]Bootstrap, er
 			return nil, fmt.Errorf("paired bootstrap needs at least one problem")
 		case draws < 1:
 			return nil, fmt.Errorf("paired bootstrap needs at least one draw, got %d", draws)
+		case draws > MaxBootstrapDraws:
+			return nil, fmt.Errorf("%d bootstrap draws are more than the limit of %d", draws, MaxBootstrapDraws)
+		case int64(draws)*int64(len(a[m])) > MaxBootstrapWork:
+			return nil, fmt.Errorf("%d bootstrap draws × %d problems is %d resamplings, more than the limit of %d; use fewer draws",
+				draws, len(a[m]), int64(draws)*int64(len(a[m])), int64(MaxBootstrapWork))
 		}
 	}
 	out := make([]Bootstrap, 0, len(a))

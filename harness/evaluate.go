@@ -94,6 +94,9 @@ func EvaluateCheckpoint(ctx context.Context, s *spec.Spec, t EvalTarget) (*Check
 	if err != nil {
 		return nil, err
 	}
+	if err := CheckHeldout(s, sets.Heldout); err != nil {
+		return nil, err
+	}
 	r, err := t.Backends.New(ctx, s.Runner, runners.Options{
 		Problems: []*dataset.Set{sets.Train, sets.Heldout}, Dir: t.SpecDir, Log: t.Log, Executable: t.Executable, Environ: t.Environ, Relix: t.Relix,
 	})

@@ -124,6 +124,9 @@ func Run(ctx context.Context, s *spec.Spec, opts Options) (*Outcome, error) {
 	if err := CheckPool(s, sets.Train); err != nil {
 		return nil, err
 	}
+	if err := CheckHeldout(s, sets.Heldout); err != nil {
+		return nil, err
+	}
 	locks, err := lockResults(out, opts, slurm)
 	if err != nil {
 		return nil, err

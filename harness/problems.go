@@ -47,6 +47,15 @@ func CheckPool(s *spec.Spec, train *dataset.Set) error {
 	return nil
 }
 
+// CheckHeldout refuses a held-out set too large for the spec's evaluation
+// (spec.HeldoutLimit): one read from a file is known only once loaded.
+func CheckHeldout(s *spec.Spec, heldout *dataset.Set) error {
+	if field, why := s.HeldoutLimit(heldout.Len()); why != "" {
+		return &ProblemSetError{fmt.Errorf("%s: %s", field, why)}
+	}
+	return nil
+}
+
 func loadProblemSets(s *spec.Spec, dir string) (*ProblemSets, error) {
 	train, err := loadSet(s.Dataset.Train, dataset.Train, dir, "dataset.train")
 	if err != nil {

@@ -51,8 +51,8 @@ func scoreCommand(p *process) *cli.Command {
 			if err != nil {
 				return err
 			}
-			if c.Int("draws") < 1 {
-				return usagef("--draws %d: want at least 1", c.Int("draws"))
+			if c.Int("draws") < 1 || c.Int("draws") > eval.MaxBootstrapDraws {
+				return usagef("--draws %d: want 1 to %d", c.Int("draws"), eval.MaxBootstrapDraws)
 			}
 			report, err := results.ScoreFiles(results.ScoreOptions{
 				Files: c.Args().Slice(), Paired: c.String("paired"),

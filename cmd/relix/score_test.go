@@ -116,7 +116,8 @@ func TestScoreErrors(t *testing.T) {
 		{"repeated k", []string{"score", "--k", "1,1", "testdata/score/market.jsonl"}, exitUsage, "relix: --k \"1,1\": 1 appears twice\n"},
 		{"bad format", []string{"score", "--format", "html", "testdata/score/market.jsonl"}, exitUsage,
 			"relix: --format \"html\": want markdown or ascii\n"},
-		{"no draws", []string{"score", "--draws", "0", "testdata/score/market.jsonl"}, exitUsage, "relix: --draws 0: want at least 1\n"},
+		{"no draws", []string{"score", "--draws", "0", "testdata/score/market.jsonl"}, exitUsage, "relix: --draws 0: want 1 to 10000000\n"},
+		{"too many draws", []string{"score", "--draws", "1000000000000", "testdata/score/market.jsonl"}, exitUsage, "relix: --draws 1000000000000: want 1 to 10000000\n"},
 		{"flag after the file", []string{"score", "testdata/score/market.jsonl", "--k", "4"}, exitUsage,
 			"relix: flag --k comes after a file: write the flags first (relix score [flags] FILE...)\n"},
 	} {

@@ -3,8 +3,10 @@ package main
 import (
 	"errors"
 	"fmt"
+	"runtime"
 
 	"github.com/relix-lab/relix/experiment/spec"
+	"github.com/relix-lab/relix/harness"
 	"github.com/urfave/cli/v2"
 )
 
@@ -25,7 +27,9 @@ func validateCommand(p *process) *cli.Command {
 		Description: "Loads each spec with its includes and --set overrides, applies defaults and reports\n" +
 			"every problem as file:line:col: field: what is wrong. Exit 1 if any spec is invalid.\n" +
 			"A generated training pool too small for the run is noted (relix run refuses it; a\n" +
-			"sweep does not need it), without failing.",
+			"sweep does not need it), without failing. Work that would exhaust memory or never end\n" +
+			"(samples of an evaluation, completions of a run, windows of a sweep, bootstrap\n" +
+			"resamplings) is refused, naming the field, and relix run's peak memory is estimated.",
 		Flags: []cli.Flag{
 			setFlag(),
 			&cli.BoolFlag{Name: "print", Usage: "print the resolved spec, every default filled in, as YAML"},
@@ -50,6 +54,7 @@ func validateCommand(p *process) *cli.Command {
 					continue
 				}
 				fmt.Fprintf(p.stdout, "%s: ok (%s, hash %s)\n", path, s.Name, s.ShortHash())
+				fmt.Fprintf(p.stdout, "%s: memory: %s\n", path, harness.EstimateMemory(s, 0, runtime.NumCPU()))
 				if why := s.GeneratedPoolShortfall(); why != "" {
 					fmt.Fprintf(p.stdout, "%s: note: relix run refuses it before any work (relix sweep does not): %s\n", path, why)
 				}

@@ -167,6 +167,7 @@ func (v *validator) rules(s *Spec) {
 	v.arms(s)
 	v.eval(s)
 	v.sweep(s.Sweep)
+	v.limits(s)
 	if len(s.Seeds) > 0 {
 		seen := map[uint64]bool{}
 		for i, seed := range s.Seeds {
