@@ -2,6 +2,8 @@ module github.com/relix-lab/relix
 
 go 1.26.0
 
+toolchain go1.27.3
+
 require (
 	github.com/agnivade/levenshtein v1.2.2
 	github.com/apache/arrow/go/v15 v15.0.2
