@@ -194,14 +194,23 @@ func ReadManifest(dir string) (*Manifest, error) {
 	if err != nil {
 		return nil, err
 	}
+	m, err := decodeManifest(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return m, nil
+}
+
+// decodeManifest is ReadManifest's decoder, for manifest.json's bytes.
+func decodeManifest(data []byte) (*Manifest, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	var m Manifest
 	if err := dec.Decode(&m); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, err
 	}
 	if m.Version != ManifestVersion {
-		return nil, fmt.Errorf("%s: manifest_version %d; this relix reads version %d", path, m.Version, ManifestVersion)
+		return nil, fmt.Errorf("manifest_version %d; this relix reads version %d", m.Version, ManifestVersion)
 	}
 	return &m, nil
 }
