@@ -212,5 +212,17 @@ func decodeManifest(data []byte) (*Manifest, error) {
 	if m.Version != ManifestVersion {
 		return nil, fmt.Errorf("manifest_version %d; this relix reads version %d", m.Version, ManifestVersion)
 	}
+	// Marshal writes the times in UTC, and JSON has no year outside 0 to
+	// 9999: a time near either end with an offset reads, but a manifest
+	// holding it could not be written again (a resumed run would fail at
+	// its end, writing the manifest).
+	for _, t := range []struct {
+		field string
+		time  time.Time
+	}{{"start", m.Start}, {"end", m.End}} {
+		if y := t.time.UTC().Year(); y < 0 || y > 9999 {
+			return nil, fmt.Errorf("%s %s is in the year %d in UTC, outside 0 to 9999", t.field, t.time.Format(time.RFC3339), y)
+		}
+	}
 	return &m, nil
 }

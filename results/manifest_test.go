@@ -2,9 +2,30 @@ package results
 
 import (
 	"os"
+	"path/filepath"
 	"reflect"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
+
+// TestReadManifestRefusesUnwritableTimes: a start or end that is before
+// the year 0 or after 9999 once in UTC is refused when read, not when a
+// resumed run writes the manifest again at its end.
+func TestReadManifestRefusesUnwritableTimes(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ json, want string }{
+		{`{"manifest_version": 1, "end": "0000-01-01T00:00:00+01:00"}`, "end 0000-01-01T00:00:00+01:00 is in the year -1 in UTC"},
+		{`{"manifest_version": 1, "start": "9999-12-31T23:59:59-01:00"}`, "start 9999-12-31T23:59:59-01:00 is in the year 10000 in UTC"},
+	} {
+		dir := t.TempDir()
+		require.NoError(t, os.WriteFile(filepath.Join(dir, ManifestFile), []byte(c.json), 0o644))
+		_, err := ReadManifest(dir)
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), filepath.Join(dir, ManifestFile)+": "+c.want)
+	}
+}
 
 // FuzzDecodeManifest feeds manifest.json's reader arbitrary bytes: it never
 // panics, and a manifest it accepts is written back (Marshal, what
