@@ -194,14 +194,35 @@ func ReadManifest(dir string) (*Manifest, error) {
 	if err != nil {
 		return nil, err
 	}
+	m, err := decodeManifest(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return m, nil
+}
+
+// decodeManifest is ReadManifest's decoder, for manifest.json's bytes.
+func decodeManifest(data []byte) (*Manifest, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	var m Manifest
 	if err := dec.Decode(&m); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, err
 	}
 	if m.Version != ManifestVersion {
-		return nil, fmt.Errorf("%s: manifest_version %d; this relix reads version %d", path, m.Version, ManifestVersion)
+		return nil, fmt.Errorf("manifest_version %d; this relix reads version %d", m.Version, ManifestVersion)
+	}
+	// Marshal writes the times in UTC, and JSON has no year outside 0 to
+	// 9999: a time near either end with an offset reads, but a manifest
+	// holding it could not be written again (a resumed run would fail at
+	// its end, writing the manifest).
+	for _, t := range []struct {
+		field string
+		time  time.Time
+	}{{"start", m.Start}, {"end", m.End}} {
+		if y := t.time.UTC().Year(); y < 0 || y > 9999 {
+			return nil, fmt.Errorf("%s %s is in the year %d in UTC, outside 0 to 9999", t.field, t.time.Format(time.RFC3339), y)
+		}
 	}
 	return &m, nil
 }
