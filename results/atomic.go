@@ -3,6 +3,7 @@ package results
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -46,9 +47,25 @@ func (a *atomicFile) commit() error {
 	}
 	if err != nil {
 		_ = os.Remove(tmp)
-		return fmt.Errorf("writing %s: %w", a.final, err)
+		return writeError(a.final, tmp, err)
 	}
 	return syncDir(filepath.Dir(a.final))
+}
+
+// writeError says that writing final failed and why, without the name of
+// the temporary file it was written through ("no space left on device"
+// is about final; the temporary name only puzzles), which the system's
+// error carries.
+func writeError(final, tmp string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) && pe.Path == tmp {
+		err = pe.Err
+	}
+	var le *os.LinkError
+	if errors.As(err, &le) && le.Old == tmp {
+		err = le.Err
+	}
+	return fmt.Errorf("writing %s: %w", final, err)
 }
 
 // abort removes the temporary file. It is a no-op after commit.
@@ -88,7 +105,7 @@ func WriteFileAtomic(path string, data []byte) error {
 	}
 	if _, err := a.Write(data); err != nil {
 		_ = a.abort()
-		return fmt.Errorf("writing %s: %w", path, err)
+		return writeError(path, a.Name(), err)
 	}
 	return a.commit()
 }

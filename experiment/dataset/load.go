@@ -128,9 +128,35 @@ func referenceAnswer(cell, column string) (string, error) {
 	return a, nil
 }
 
+// MaxProblemFileBytes bounds a problem file: every problem is held in
+// memory, at a few times its size on disk. Public math training sets with
+// their solutions are a few GB at most, so a larger file is more likely a
+// mistake (or a device) than a data set.
+const MaxProblemFileBytes = 4 << 30
+
+// checkProblemFile refuses what would hang or exhaust the loader before
+// it opens anything: a FIFO or a device (the open or the read would never
+// end) and a file larger than MaxProblemFileBytes.
+func checkProblemFile(path string) error {
+	info, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if !info.Mode().IsRegular() {
+		return fmt.Errorf("%s: not a regular file (%s); a problem set is read from a file", path, info.Mode().Type())
+	}
+	if info.Size() > MaxProblemFileBytes {
+		return fmt.Errorf("%s: %d bytes, more than the %d a problem file may have", path, info.Size(), int64(MaxProblemFileBytes))
+	}
+	return nil
+}
+
 // LoadJSONL reads a JSONL problem file: one JSON object per line, blank lines
 // skipped. Errors name the file and line.
 func LoadJSONL(path string, cols Columns) (*Set, error) {
+	if err := checkProblemFile(path); err != nil {
+		return nil, err
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err

@@ -24,6 +24,9 @@ import (
 // be flat (not nested) and hold strings or numbers. Errors name the file and
 // the row (1-based).
 func LoadParquet(path string, cols Columns) (*Set, error) {
+	if err := checkProblemFile(path); err != nil {
+		return nil, err
+	}
 	return loadParquet(path, cols, memory.DefaultAllocator)
 }
 

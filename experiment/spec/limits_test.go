@@ -54,3 +54,22 @@ func TestHeldoutLimitOfALoadedSet(t *testing.T) {
 	assert.Equal(t, "eval.samples", field)
 	assert.Contains(t, why, "4096 samples × 4097 held-out problems")
 }
+
+// A binary file named as a spec is reported at its first byte that is not
+// text, with a line and a column.
+func TestNotTextHasALine(t *testing.T) {
+	for _, tc := range []struct {
+		data string
+		want string
+	}{
+		{"name: x\nseed: 1\n\xff\xfe: 3\n", "spec.yaml:3:1: not UTF-8 text (byte 0xff)"},
+		{"name: x\n  a\x00b: 1\n", "spec.yaml:2:4: control character U+0000"},
+		{"\x9d\x01", "spec.yaml:1:1: not UTF-8 text (byte 0x9d)"},
+	} {
+		e, bad := notText("spec.yaml", []byte(tc.data))
+		require.True(t, bad, "%q", tc.data)
+		assert.Contains(t, e.Error(), tc.want)
+	}
+	_, bad := notText("spec.yaml", []byte("\ufeffname: x # ünïcode\r\n\tseed: 1\n"))
+	assert.False(t, bad)
+}

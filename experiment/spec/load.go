@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -136,6 +137,10 @@ func (st *loadState) readTree(path string, chain []string, at position) *yaml.No
 		} else {
 			st.errs = append(st.errs, at.errorf("include", "cannot read %q: %s", path, describeReadError(err)))
 		}
+		return nil
+	}
+	if e, bad := notText(path, data); bad {
+		st.errs = append(st.errs, e)
 		return nil
 	}
 	var doc yaml.Node
@@ -386,6 +391,29 @@ func describeReadError(err error) string {
 		return pe.Err.Error()
 	}
 	return err.Error()
+}
+
+// notText finds the first byte of data that YAML text cannot hold —
+// invalid UTF-8, or a control character other than tab, newline and
+// carriage return — and says where it is: yaml.v3 reports those without a
+// line, which for a binary file named by mistake says nothing.
+func notText(file string, data []byte) (Error, bool) {
+	line, col := 1, 1
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			return Error{File: file, Line: line, Col: col, Msg: fmt.Sprintf("not UTF-8 text (byte 0x%02x): a spec is a YAML text file", data[i])}, true
+		case r < 0x20 && r != '\t' && r != '\n' && r != '\r', r == 0x7f:
+			return Error{File: file, Line: line, Col: col, Msg: fmt.Sprintf("control character U+%04X: a spec is a YAML text file", r)}, true
+		case r == '\n':
+			line, col = line+1, 1
+		default:
+			col++
+		}
+		i += size
+	}
+	return Error{}, false
 }
 
 // yamlSyntaxError turns yaml.v3's "yaml: line N: msg" into a located Error.
