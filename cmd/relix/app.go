@@ -5,8 +5,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/relix-lab/relix/experiment/spec"
 	"io"
 	"os"
+	"strings"
 	"sync/atomic"
 	"syscall"
 
@@ -90,13 +92,65 @@ func newApp(p *process) *cli.App {
 		// Errors are turned into exit codes by run, not by the cli package,
 		// so that tests can run the app in-process.
 		ExitErrHandler: func(*cli.Context, error) {},
-		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-			return usageError{err.Error()}
+		OnUsageError: func(c *cli.Context, err error, _ bool) error {
+			msg := err.Error()
+			if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok && c.Command != nil {
+				var names []string
+				for _, f := range c.Command.Flags {
+					names = append(names, f.Names()...)
+				}
+				if near := spec.Suggest(strings.TrimLeft(name, "-"), names); near != "" {
+					msg += fmt.Sprintf("; did you mean --%s?", near)
+				}
+			}
+			return usageError{msg}
 		},
 		CommandNotFound: func(c *cli.Context, name string) {
+			var names []string
+			for _, cmd := range c.App.Commands {
+				names = append(names, cmd.Names()...)
+			}
+			if near := spec.Suggest(name, names); near != "" {
+				fmt.Fprintf(c.App.ErrWriter, "relix: unknown command %q; did you mean %q? See 'relix --help'\n", name, near)
+				return
+			}
 			fmt.Fprintf(c.App.ErrWriter, "relix: unknown command %q; see 'relix --help'\n", name)
 		},
 	}
+}
+
+// flagsFirst moves a command's flags before its arguments, so that
+// `relix run SPEC --jobs 1` means what `relix run --jobs 1 SPEC` does: the
+// cli package stops reading flags at the first argument. A flag takes the
+// next word as its value unless it is a switch or written --flag=value;
+// "--" ends the flags, and "-" (standard input) is an argument.
+func flagsFirst(cmd *cli.Command, args []string) []string {
+	switches := map[string]bool{}
+	for _, f := range cmd.Flags {
+		if _, ok := f.(*cli.BoolFlag); ok {
+			for _, name := range f.Names() {
+				switches[name] = true
+			}
+		}
+	}
+	var flags, rest []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			return append(append(flags, a), append(rest, args[i+1:]...)...)
+		case len(a) < 2 || a[0] != '-':
+			rest = append(rest, a)
+		default:
+			flags = append(flags, a)
+			name := strings.TrimLeft(a, "-")
+			if !strings.Contains(name, "=") && !switches[name] && i+1 < len(args) && name != "help" && name != "h" {
+				i++
+				flags = append(flags, args[i])
+			}
+		}
+	}
+	return append(flags, rest...)
 }
 
 // run executes relix with args and returns the process exit code.
@@ -126,6 +180,11 @@ func run(p *process, args []string) int {
 		// A command's "help" subcommand is a single global value that
 		// concurrent app runs would share; --help does the same job.
 		cmd.HideHelpCommand = true
+	}
+	if len(args) > 2 {
+		if cmd := app.Command(args[1]); cmd != nil {
+			args = append(args[:2:2], flagsFirst(cmd, args[2:])...)
+		}
 	}
 	err := app.RunContext(ctx, args)
 	if len(args) > 1 && app.Command(args[1]) == nil && args[1] != "" && args[1][0] != '-' {

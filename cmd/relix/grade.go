@@ -46,9 +46,6 @@ func gradeCommand(p *process) *cli.Command {
 			&cli.Float64Flag{Name: "rel-tol", Usage: "also take numbers within this relative `TOLERANCE` as equal, rationals included (0.333 answers \\frac13 at 1e-3); 0 compares rationals exactly"},
 		},
 		Action: func(c *cli.Context) error {
-			if err := flagsAfterFiles(c); err != nil {
-				return err
-			}
 			if c.NArg() != 1 {
 				return usagef("grade takes one FILE (- for standard input), got %d arguments", c.NArg())
 			}
@@ -137,18 +134,6 @@ func gradeFile(p *process, path string, fields eval.Fields, out io.Writer, opts 
 	}
 	defer closeIn()
 	return eval.GradeLines(in, name, out, fields, opts)
-}
-
-// flagsAfterFiles rejects a flag written after the files: the command line
-// parser stops reading flags at the first file, so it would be taken for a
-// file name.
-func flagsAfterFiles(c *cli.Context) error {
-	for _, arg := range c.Args().Slice() {
-		if len(arg) > 1 && arg[0] == '-' {
-			return usagef("flag %s comes after a file: write the flags first (relix %s [flags] FILE...)", arg, c.Command.Name)
-		}
-	}
-	return nil
 }
 
 // openRecords opens a JSONL input file, or standard input for "-".

@@ -68,8 +68,6 @@ func TestGradeErrors(t *testing.T) {
 		{"missing file", []string{"grade", "testdata/grade/missing.jsonl"}, exitInvalid, "relix: open testdata/grade/missing.jsonl: no such file or directory\n"},
 		{"no file", []string{"grade"}, exitUsage, "relix: grade takes one FILE (- for standard input), got 0 arguments\n"},
 		{"two files", []string{"grade", "a", "b"}, exitUsage, "relix: grade takes one FILE (- for standard input), got 2 arguments\n"},
-		{"flag after the file", []string{"grade", "testdata/grade/completions.jsonl", "--summary"}, exitUsage,
-			"relix: flag --summary comes after a file: write the flags first (relix grade [flags] FILE...)\n"},
 		{"output into a missing directory", []string{"grade", "-o", "testdata/no/such/dir/x.jsonl", "testdata/grade/completions.jsonl"}, exitRuntime, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -17,6 +17,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/urfave/cli/v2"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -136,4 +137,35 @@ func TestHelp(t *testing.T) {
 		all.WriteString("\n$ relix " + cmd.Name + " --help\n" + out)
 	}
 	golden(t, "help.golden", all.String())
+}
+
+func TestFlagsFirst(t *testing.T) {
+	cmd := &cli.Command{Flags: []cli.Flag{
+		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}},
+		&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}},
+		&cli.StringSliceFlag{Name: "set"},
+	}}
+	for _, tc := range []struct{ in, want []string }{
+		{[]string{"spec.yaml", "--jobs", "1"}, []string{"--jobs", "1", "spec.yaml"}},
+		{[]string{"spec.yaml", "-q", "--set", "a=1", "-j", "2"}, []string{"-q", "--set", "a=1", "-j", "2", "spec.yaml"}},
+		{[]string{"a", "--jobs=3", "b", "-"}, []string{"--jobs=3", "a", "b", "-"}},
+		{[]string{"a", "--", "--quiet"}, []string{"--", "a", "--quiet"}},
+		{[]string{"--set", "-x", "a"}, []string{"--set", "-x", "a"}},
+		{[]string{"a", "--help"}, []string{"--help", "a"}},
+	} {
+		assert.Equal(t, tc.want, flagsFirst(cmd, tc.in), "%q", tc.in)
+	}
+}
+
+func TestFlagsAfterTheSpecAndSuggestions(t *testing.T) {
+	code, out, _ := cliRun(t, "validate", "../../experiments/smoke.yaml", "--print", "--set", "train.steps=5")
+	assert.Equal(t, exitOK, code)
+	assert.Contains(t, out, "steps: 5")
+
+	code, _, errOut := cliRun(t, "rnu", "x.yaml")
+	assert.Equal(t, exitUsage, code)
+	assert.Equal(t, "relix: unknown command \"rnu\"; did you mean \"run\"? See 'relix --help'\n", errOut)
+	code, _, errOut = cliRun(t, "run", "--jbos", "2", "x.yaml")
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, errOut, "flag provided but not defined: -jbos; did you mean --jobs?")
 }

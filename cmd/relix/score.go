@@ -15,7 +15,7 @@ func scoreCommand(p *process) *cli.Command {
 	return &cli.Command{
 		Name:      "score",
 		Usage:     "pass@k and truncation of per-sample records, and paired comparisons between arms",
-		ArgsUsage: "FILE... (flags first)",
+		ArgsUsage: "FILE...",
 		Description: "Reads per-sample records, one file per arm: JSONL lines\n" +
 			"{\"problem\": \"p1\" or 17, \"sample\": 0, \"correct\": true, \"finish_reason\": \"stop\" or \"length\"}\n" +
 			"(\"truncated\": true|false may stand for finish_reason; without either, truncation is not\n" +
@@ -37,9 +37,6 @@ func scoreCommand(p *process) *cli.Command {
 			&cli.StringFlag{Name: "by", Usage: "split each Parquet FILE by these `COLUMNS` (arm, seed, checkpoint, step; comma-separated), one scored set per value: a whole eval.parquet at once; --paired may then name a set by its values (uniform)"},
 		},
 		Action: func(c *cli.Context) error {
-			if err := flagsAfterFiles(c); err != nil {
-				return err
-			}
 			if c.NArg() < 1 {
 				return usagef("score takes at least one FILE")
 			}

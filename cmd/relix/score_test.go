@@ -118,8 +118,6 @@ func TestScoreErrors(t *testing.T) {
 			"relix: --format \"html\": want markdown or ascii\n"},
 		{"no draws", []string{"score", "--draws", "0", "testdata/score/market.jsonl"}, exitUsage, "relix: --draws 0: want 1 to 10000000\n"},
 		{"too many draws", []string{"score", "--draws", "1000000000000", "testdata/score/market.jsonl"}, exitUsage, "relix: --draws 1000000000000: want 1 to 10000000\n"},
-		{"flag after the file", []string{"score", "testdata/score/market.jsonl", "--k", "4"}, exitUsage,
-			"relix: flag --k comes after a file: write the flags first (relix score [flags] FILE...)\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -1,11 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"io"
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -74,11 +78,33 @@ func (p *process) self() string {
 	return exe
 }
 
-// gitHead reads the commit of the working directory's checkout.
+// gitHead reads the commit of the checkout this relix was compiled from,
+// for a build the toolchain stamped with none (go run). It asks git in
+// the directory of this source file, as the compiler recorded it, and only
+// if that checkout is relix's own (its go.mod names relix's module): the
+// working directory may be another repository altogether, whose commit
+// says nothing about relix. A -trimpath build records no directory, and
+// gets none.
 func gitHead() (string, error) {
-	out, err := exec.Command("git", "rev-parse", "HEAD").Output()
+	_, file, _, ok := runtime.Caller(0)
+	if !ok || !filepath.IsAbs(file) {
+		return "", errors.New("no source directory recorded")
+	}
+	dir := filepath.Dir(file)
+	top, err := exec.Command("git", "-C", dir, "rev-parse", "--show-toplevel").Output()
+	if err != nil {
+		return "", err
+	}
+	mod, err := os.ReadFile(filepath.Join(strings.TrimSpace(string(top)), "go.mod"))
+	if err != nil || !bytes.HasPrefix(mod, []byte("module "+relixModule+"\n")) {
+		return "", errors.New("not relix's checkout")
+	}
+	out, err := exec.Command("git", "-C", dir, "rev-parse", "HEAD").Output()
 	if err != nil {
 		return "", err
 	}
 	return strings.TrimSpace(string(out)), nil
 }
+
+// relixModule is relix's module path, as go.mod declares it.
+const relixModule = "github.com/relix-lab/relix"

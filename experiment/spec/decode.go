@@ -128,7 +128,7 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		idx, ok := fields.index[name]
 		if !ok {
 			msg := fmt.Sprintf("unknown field %q", name)
-			if s := suggest(name, fields.names); s != "" {
+			if s := Suggest(name, fields.names); s != "" {
 				msg += fmt.Sprintf(" (did you mean %q?)", s)
 			} else {
 				msg += fmt.Sprintf(" (want one of %s)", strings.Join(fields.names, ", "))
@@ -307,8 +307,9 @@ func describe(t reflect.Type) string {
 	return t.String()
 }
 
-// suggest returns the known name closest to a misspelled one, if any is close.
-func suggest(name string, known []string) string {
+// Suggest returns the known name closest to a misspelled one, if any is
+// close: for spec fields, and for the command line's commands.
+func Suggest(name string, known []string) string {
 	best, bestDist := "", math.MaxInt
 	for _, k := range known {
 		dist := levenshtein.ComputeDistance(strings.ToLower(name), k)

@@ -311,7 +311,7 @@ func (v *validator) arms(s *Spec) {
 		for j, name := range p {
 			if _, ok := first[name]; !ok {
 				msg := fmt.Sprintf("no arm named %q", name)
-				if sug := suggest(name, armNames(s)); sug != "" {
+				if sug := Suggest(name, armNames(s)); sug != "" {
 					msg += fmt.Sprintf(" (did you mean %q?)", sug)
 				} else {
 					msg += fmt.Sprintf(" (arms: %s)", strings.Join(armNames(s), ", "))
