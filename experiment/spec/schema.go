@@ -9,9 +9,12 @@ import (
 
 // JSONSchema returns a JSON Schema (draft 2020-12) of a spec file, generated
 // from the same struct tags the decoder and validator use, so editors can
-// complete and check specs. Every field is optional in the schema because
-// defaults fill what a file leaves out and an included file may hold only a
-// few overrides; cross-field rules are checked by `relix validate`.
+// complete and check specs. Fields tagged required:"true" — a spec's name,
+// an arm's name and source, a sweep selector's name and kind — are required,
+// since no default can stand for them; every other field has a default. An
+// included file that holds only overrides has no name, so point an editor's
+// schema at whole specs only. Cross-field rules are checked by
+// `relix validate`.
 func JSONSchema() []byte {
 	root := schemaOf(reflect.TypeFor[Spec](), "")
 	root["$schema"] = "https://json-schema.org/draft/2020-12/schema"
@@ -37,6 +40,7 @@ func schemaOf(t reflect.Type, tag reflect.StructTag) map[string]any {
 			s["type"] = []any{s["type"], "null"}
 		case reflect.Struct:
 			props := map[string]any{}
+			var required []string
 			for i := range t.NumField() {
 				f := t.Field(i)
 				name := yamlName(f)
@@ -44,9 +48,15 @@ func schemaOf(t reflect.Type, tag reflect.StructTag) map[string]any {
 					continue
 				}
 				props[name] = schemaOf(f.Type, f.Tag)
+				if f.Tag.Get("required") == "true" {
+					required = append(required, name)
+				}
 			}
 			s["type"] = "object"
 			s["properties"] = props
+			if len(required) > 0 {
+				s["required"] = required
+			}
 			s["additionalProperties"] = false
 		case reflect.Map:
 			s["type"] = []any{"object", "null"}

@@ -10,6 +10,7 @@
 //	enum:"a,b,c"     the accepted values of a string field
 //	min/max:"x"      inclusive bounds of a number (or of a list's length, for lists)
 //	xmin/xmax:"x"    exclusive bounds of a number
+//	required:"true"  no default can stand for it: the JSON Schema requires it (validate.go says why when it is missing)
 //
 // Cross-field rules (k ≤ samples, arm names unique, ...) live in validate.go.
 package spec
@@ -20,7 +21,7 @@ package spec
 // Which seed roots which draws is one rule, written once in seedRule
 // (reference.go) and published in docs/spec.md.
 type Spec struct {
-	Name        string   `yaml:"name" doc:"experiment name; names the results directory results/<name>" pattern:"^[A-Za-z0-9][A-Za-z0-9._-]*$"`
+	Name        string   `yaml:"name" doc:"experiment name; names the results directory results/<name>" pattern:"^[A-Za-z0-9][A-Za-z0-9._-]*$" required:"true"`
 	Description string   `yaml:"description,omitempty" doc:"free text shown in reports"`
 	Include     Includes `yaml:"include,omitempty" doc:"spec files merged under this one (paths relative to this file; later wins)"`
 	Seed        uint64   `yaml:"seed" doc:"the default of seeds when seeds is not set; read by nothing else"`
@@ -207,8 +208,8 @@ type Reward struct {
 
 // Arm is one training arm. Only Source and its settings differ between arms.
 type Arm struct {
-	Name         string  `yaml:"name" doc:"unique arm name" pattern:"^[A-Za-z0-9][A-Za-z0-9._-]*$"`
-	Source       string  `yaml:"source" doc:"none: the base model, evaluated only; uniform: one trainer samples prompts uniformly; market: miners compete to fill each window" enum:"none,uniform,market"`
+	Name         string  `yaml:"name" doc:"unique arm name" pattern:"^[A-Za-z0-9][A-Za-z0-9._-]*$" required:"true"`
+	Source       string  `yaml:"source" doc:"none: the base model, evaluated only; uniform: one trainer samples prompts uniformly; market: miners compete to fill each window" enum:"none,uniform,market" required:"true"`
 	Filter       string  `yaml:"filter,omitempty" doc:"uniform only. none: train on every drawn group; dynamic: DAPO's dynamic sampling, regenerate until N groups pass the σ gate" enum:",none,dynamic"`
 	MaxGenRounds int     `yaml:"max_gen_rounds,omitempty" doc:"uniform with filter dynamic: rounds of N groups before the step trains on what passed (DAPO's max_num_gen_batches)" min:"0" max:"1000"`
 	Market       *Market `yaml:"market,omitempty" doc:"market only: the miners and the window"`
@@ -317,8 +318,8 @@ type Sweep struct {
 
 // Selector is one line of the sweep plot.
 type Selector struct {
-	Name      string    `yaml:"name" doc:"label in tables and plots" pattern:"^[A-Za-z0-9][A-Za-z0-9._-]*$"`
-	Kind      string    `yaml:"kind" doc:"filter: uniform sampling with the reactive filter; market: miners with the given estimator racing to fill each window; auction: the same miners in the difficulty auction (the first auction arm's parameters, or the defaults)" enum:"filter,market,auction"`
+	Name      string    `yaml:"name" doc:"label in tables and plots" pattern:"^[A-Za-z0-9][A-Za-z0-9._-]*$" required:"true"`
+	Kind      string    `yaml:"kind" doc:"filter: uniform sampling with the reactive filter; market: miners with the given estimator racing to fill each window; auction: the same miners in the difficulty auction (the first auction arm's parameters, or the defaults)" enum:"filter,market,auction" required:"true"`
 	Estimator Estimator `yaml:"estimator" doc:"market and auction only"`
 }
 
