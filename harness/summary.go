@@ -11,6 +11,22 @@ import (
 	"github.com/relix-lab/relix/results"
 )
 
+// The summary table's methods: how a row's interval was computed. The
+// method column's documentation (results/schema.go) lists exactly these,
+// which TestDocumentedEnumerations checks.
+const (
+	MethodNormalProblems = "normal over problems"           // mean ± 1.96 SE over problems
+	MethodNormalSteps    = "normal over steps"              // mean ± 1.96 SE over steps
+	MethodPairedT        = "paired t"                       // Student's t on the per-problem differences
+	MethodPairedTSeeds   = "paired t over seeds × problems" // the crossed seeds × problems design (eval.PairedCrossed)
+	MethodTotal          = "total"                          // a count or sum: no interval
+)
+
+// Methods lists the summary methods.
+func Methods() []string {
+	return []string{MethodNormalProblems, MethodNormalSteps, MethodPairedT, MethodPairedTSeeds, MethodTotal}
+}
+
 // z95 is the two-sided 95% normal quantile, for intervals over many problems.
 const z95 = 1.959963984540054
 
@@ -168,7 +184,7 @@ func metricRows(arm string, sd *uint64, step *int32, ms []eval.Metric) []results
 		out = append(out, results.Summary{
 			Arm: arm, Seed: sd, Step: step, Metric: m.Name,
 			Value: m.Mean, StdErr: m.SE,
-			CILow: m.Mean - z95*m.SE, CIHigh: m.Mean + z95*m.SE, Method: "normal over problems",
+			CILow: m.Mean - z95*m.SE, CIHigh: m.Mean + z95*m.SE, Method: MethodNormalProblems,
 			P: math.NaN(), BootLow: math.NaN(), BootHigh: math.NaN(), ShareGreater: math.NaN(),
 			N: int64(m.N),
 		})
@@ -189,7 +205,7 @@ func compareRows(pair spec.Pair, a, b []eval.Metric, draws int, bootSeed uint64)
 		}
 		out = append(out, results.Summary{
 			Arm: pair[0], Compare: pair[1], Metric: a[i].Name,
-			Value: d.Diff, StdErr: d.SE, CILow: d.CILow, CIHigh: d.CIHigh, Method: "paired t",
+			Value: d.Diff, StdErr: d.SE, CILow: d.CILow, CIHigh: d.CIHigh, Method: MethodPairedT,
 			P: d.P, BootLow: math.NaN(), BootHigh: math.NaN(), ShareGreater: math.NaN(), N: int64(d.N),
 		})
 		perA, perB = append(perA, a[i].PerProblem), append(perB, b[i].PerProblem)
@@ -261,13 +277,13 @@ func crossedRows(pair spec.Pair, a, b map[uint64]eval.Scores, seeds []uint64, dr
 		}
 		out = append(out, results.Summary{
 			Arm: pair[0], Compare: pair[1], Metric: name,
-			Value: d.Diff, StdErr: d.SE, CILow: d.CILow, CIHigh: d.CIHigh, Method: "paired t over seeds × problems",
+			Value: d.Diff, StdErr: d.SE, CILow: d.CILow, CIHigh: d.CIHigh, Method: MethodPairedTSeeds,
 			P: d.P, BootLow: math.NaN(), BootHigh: math.NaN(), ShareGreater: math.NaN(), N: int64(d.N),
 		})
 		for j, p := range d.PerSeed {
 			perSeed = append(perSeed, results.Summary{
 				Arm: pair[0], Compare: pair[1], Seed: ptr(seeds[j]), Metric: name,
-				Value: p.Diff, StdErr: p.SE, CILow: p.CILow, CIHigh: p.CIHigh, Method: "paired t",
+				Value: p.Diff, StdErr: p.SE, CILow: p.CILow, CIHigh: p.CIHigh, Method: MethodPairedT,
 				P: p.P, BootLow: math.NaN(), BootHigh: math.NaN(), ShareGreater: math.NaN(), N: int64(p.N),
 			})
 		}
@@ -337,7 +353,7 @@ func wasteRows(s *spec.Spec, steps []results.Step) []results.Summary {
 			e := eval.MeanSE(xs)
 			out = append(out, results.Summary{
 				Arm: arm.Name, Metric: m.metric, Value: e.Mean, StdErr: e.SE,
-				CILow: e.Mean - z95*e.SE, CIHigh: e.Mean + z95*e.SE, Method: "normal over steps",
+				CILow: e.Mean - z95*e.SE, CIHigh: e.Mean + z95*e.SE, Method: MethodNormalSteps,
 				P: math.NaN(), BootLow: math.NaN(), BootHigh: math.NaN(), ShareGreater: math.NaN(), N: int64(len(xs)),
 			})
 		}
@@ -352,7 +368,7 @@ func wasteRows(s *spec.Spec, steps []results.Step) []results.Summary {
 		}{{"useful_groups", useful}, {"generated_groups", generated}} {
 			out = append(out, results.Summary{
 				Arm: arm.Name, Metric: t.metric, Value: float64(t.v), StdErr: math.NaN(),
-				CILow: math.NaN(), CIHigh: math.NaN(), Method: "total",
+				CILow: math.NaN(), CIHigh: math.NaN(), Method: MethodTotal,
 				P: math.NaN(), BootLow: math.NaN(), BootHigh: math.NaN(), ShareGreater: math.NaN(), N: int64(len(rows)),
 			})
 		}

@@ -230,7 +230,7 @@ var rolloutsTable = &table[Rollout]{
 		i32Col("tokens", func(r *Rollout) *int32 { return &r.Tokens }, unitTokens, "completion length"),
 		boolCol("truncated", func(r *Rollout) *bool { return &r.Truncated }, unitNone, "the completion hit max_tokens without an end-of-sequence token (finish reason `length`)"),
 		boolCol("accepted", func(r *Rollout) *bool { return &r.Accepted }, unitNone, "the completion's group was used in the training step"),
-		strCol("reason", func(r *Rollout) *string { return &r.Reason }, nullable|dict, unitNone, "why the group was not trained on: discarded (the filter's σ gate), missed (its miner's own σ check), in-flight, late, duplicate, outranked (auction: admitted but not a winner), carried (auction with carry: won, held for a later window and trained there, or dropped at a change of checkpoint) or rejected:<check> (window, checkpoint, dataset, cooldown, rewards, sigma, proof); null when accepted"),
+		strCol("reason", func(r *Rollout) *string { return &r.Reason }, nullable|dict, unitNone, "why the group was not trained on: discarded (the filter's σ gate), missed (its miner's own σ check), in-flight (market: still being generated when the window sealed), late (market: reached the validator after the seal), duplicate (market: its prompt was already accepted in the window), outranked (auction: admitted but not a winner), carried (auction with carry: won, held for a later window and trained there, or dropped at a change of checkpoint) or rejected:<check> (window, checkpoint, dataset, cooldown, rewards, sigma, proof); null when accepted"),
 		f64Col("arrival", func(r *Rollout) *float64 { return &r.Arrival }, nullable, "virtual seconds", "market: arrival time of the submission since the window opened; null for the uniform source"),
 	},
 }
@@ -304,7 +304,7 @@ var summaryTable = &table[Summary]{
 		f64Col("stderr", func(r *Summary) *float64 { return &r.StdErr }, nullable, "metric's", "standard error of value (paired rows: sd(d)/√n over problems; over several seeds, from the seed, problem and residual variance components)"),
 		f64Col("ci_low", func(r *Summary) *float64 { return &r.CILow }, nullable, "metric's", "lower end of the 95% confidence interval"),
 		f64Col("ci_high", func(r *Summary) *float64 { return &r.CIHigh }, nullable, "metric's", "upper end of the 95% confidence interval"),
-		strCol("method", func(r *Summary) *string { return &r.Method }, nullable|dict, unitNone, "how the interval was computed: paired t, paired t over seeds × problems, normal over problems, normal over steps, total, ..."),
+		strCol("method", func(r *Summary) *string { return &r.Method }, nullable|dict, unitNone, "how the interval was computed: normal over problems, normal over steps, paired t, paired t over seeds × problems, or total (a count: no interval)"),
 		f64Col("p_value", func(r *Summary) *float64 { return &r.P }, nullable, "probability", "paired rows: two-sided p-value of a zero mean difference; null otherwise"),
 		f64Col("boot_low", func(r *Summary) *float64 { return &r.BootLow }, nullable, "metric's", "paired rows: lower end of the paired-bootstrap 95% percentile interval (problems resampled whole; over several seeds, seeds and problems resampled independently); null on per-seed paired rows"),
 		f64Col("boot_high", func(r *Summary) *float64 { return &r.BootHigh }, nullable, "metric's", "paired rows: upper end of the paired-bootstrap 95% percentile interval"),

@@ -1,0 +1,79 @@
+package harness
+
+import (
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/relix-lab/relix/harness/source"
+	"github.com/relix-lab/relix/results"
+)
+
+func columnDoc(t *testing.T, table, column string) string {
+	t.Helper()
+	for _, ti := range results.Schemas() {
+		for _, c := range ti.Columns {
+			if ti.Name == table && c.Name == column {
+				return c.Doc
+			}
+		}
+	}
+	t.Fatalf("no column %s.%s", table, column)
+	return ""
+}
+
+// TestDocumentedEnumerations: every value the code can write in an
+// enumerated column is in that column's documentation, and every value the
+// documentation names is one the code has; a run's files hold only those.
+func TestDocumentedEnumerations(t *testing.T) {
+	reasonDoc := columnDoc(t, "rollouts", "reason")
+	reasons := []string{source.ReasonDiscarded, source.ReasonMissed, source.ReasonInFlight, source.ReasonLate,
+		source.ReasonDuplicate, source.ReasonOutranked, source.ReasonCarried}
+	for _, r := range reasons {
+		assert.Contains(t, reasonDoc, r+" (", "rollouts.reason documents %q with what it means", r)
+	}
+	for _, check := range source.Checks() {
+		assert.Contains(t, reasonDoc, check, "rollouts.reason documents rejected:%s", check)
+	}
+	assert.Contains(t, reasonDoc, source.RejectedPrefix+"<check>")
+
+	methodDoc := columnDoc(t, "summary", "method")
+	for _, m := range Methods() {
+		assert.Contains(t, methodDoc, m)
+	}
+	// and nothing else: the documented list is exactly the constants
+	listed := strings.TrimPrefix(methodDoc, "how the interval was computed: ")
+	listed = strings.ReplaceAll(strings.ReplaceAll(listed, ", or ", ", "), " (a count: no interval)", "")
+	assert.ElementsMatch(t, Methods(), strings.Split(listed, ", "))
+
+	// What a run writes: the reference run has every source kind and a
+	// forger, so rejections, misses and races all occur.
+	referenceRun(t)
+	s, path := tiny(t)
+	out := filepath.Join(t.TempDir(), "out")
+	_, err := runTiny(t, s, path, out, 2, nil)
+	require.NoError(t, err)
+	rollouts, err := results.Read[results.Rollout](filepath.Join(out, results.RolloutsFile))
+	require.NoError(t, err)
+	for _, r := range rollouts {
+		if r.Reason == "" {
+			continue
+		}
+		if check, ok := strings.CutPrefix(r.Reason, source.RejectedPrefix); ok {
+			assert.Contains(t, source.Checks(), check)
+			continue
+		}
+		assert.Contains(t, reasons, r.Reason)
+	}
+	summary, err := results.Read[results.Summary](filepath.Join(out, results.SummaryFile))
+	require.NoError(t, err)
+	for _, r := range summary {
+		if r.Method != "" {
+			assert.True(t, slices.Contains(Methods(), r.Method), "summary.method %q is not documented", r.Method)
+		}
+	}
+}
