@@ -80,6 +80,7 @@ func TestForeign(t *testing.T) {
 		{"a user's page", []string{"index.html", "tables.md", ".relix.lock"}, []string{"index.html", "tables.md"}},
 		{"a results directory", []string{ManifestFile, "index.html", "notes.md"}, nil},
 		{"a run's spec lock", []string{"runs/spec.lock", "notes.md"}, nil},
+		{"a user's plots", []string{"plots/pass_at_k.png", "plots/figure.png"}, []string{"plots"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -90,6 +91,18 @@ func TestForeign(t *testing.T) {
 		})
 	}
 	got, err := Foreign(filepath.Join(t.TempDir(), "missing"))
+	require.NoError(t, err)
+	assert.Empty(t, got)
+}
+
+// A clean clone of a repository that tracks a results directory's tables
+// and plots, not its data, holds only what relix wrote: it is adopted.
+func TestForeignKnowsRelixsOwnPages(t *testing.T) {
+	dir := t.TempDir()
+	writeTree(t, dir, "plots/pass_at_k.png", "plots/waste_steps.svg")
+	require.NoError(t, os.WriteFile(filepath.Join(dir, TablesFile), []byte("# paired\n\n"+tablesMarker+"\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, IndexFile), []byte("<!DOCTYPE html>\n<head>\n"+indexMarker+"\n"), 0o644))
+	got, err := Foreign(dir)
 	require.NoError(t, err)
 	assert.Empty(t, got)
 }
