@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -16,7 +17,9 @@ import (
 // which TestDocumentedEnumerations checks.
 const (
 	MethodNormalProblems = "normal over problems"           // mean ± 1.96 SE over problems
-	MethodNormalSteps    = "normal over steps"              // mean ± 1.96 SE over steps
+	MethodSeedMeans      = eval.SeriesOverSeeds             // a per-step series: t over the seeds' means (eval.SeriesMean)
+	MethodBatchMeans     = eval.SeriesBatchMeans            // a per-step series of one seed: t over 10 batches of steps
+	MethodNoInterval     = "too few steps"                  // a per-step series too short for batch means
 	MethodPairedT        = "paired t"                       // Student's t on the per-problem differences
 	MethodPairedTSeeds   = "paired t over seeds × problems" // the crossed seeds × problems design (eval.PairedCrossed)
 	MethodTotal          = "total"                          // a count or sum: no interval
@@ -24,7 +27,7 @@ const (
 
 // Methods lists the summary methods.
 func Methods() []string {
-	return []string{MethodNormalProblems, MethodNormalSteps, MethodPairedT, MethodPairedTSeeds, MethodTotal}
+	return []string{MethodNormalProblems, MethodSeedMeans, MethodBatchMeans, MethodNoInterval, MethodPairedT, MethodPairedTSeeds, MethodTotal}
 }
 
 // z95 is the two-sided 95% normal quantile, for intervals over many problems.
@@ -301,8 +304,10 @@ func crossedRows(pair spec.Pair, a, b map[uint64]eval.Scores, seeds []uint64, dr
 }
 
 // wasteRows summarize each trained arm's steps: the mean over steps (and
-// seeds) of each per-step share, with its standard error over steps, and
-// group totals.
+// seeds) of each per-step share, with an interval that does not take
+// successive steps for independent draws (eval.SeriesMean: over the seeds'
+// means, or batch means of one seed; n is the seeds or batches), and group
+// totals.
 func wasteRows(s *spec.Spec, steps []results.Step) []results.Summary {
 	var out []results.Summary
 	for _, arm := range s.Arms {
@@ -338,9 +343,19 @@ func wasteRows(s *spec.Spec, steps []results.Step) []results.Summary {
 			{"in_zone_fraction", func(r results.Step) float64 { return r.InZoneFraction }},
 		}
 		for _, m := range perStep {
+			// Each seed's series, in step order (a run's rows are).
+			var perSeed [][]float64
 			var xs []float64
+			seedAt := map[uint64]int{}
 			for _, r := range rows {
+				at, ok := seedAt[r.Seed]
+				if !ok {
+					at = len(perSeed)
+					seedAt[r.Seed] = at
+					perSeed = append(perSeed, nil)
+				}
 				if v := m.value(r); !math.IsNaN(v) {
+					perSeed[at] = append(perSeed[at], v)
 					xs = append(xs, v)
 				}
 			}
@@ -350,11 +365,12 @@ func wasteRows(s *spec.Spec, steps []results.Step) []results.Summary {
 			if m.metric == "outranked_share" && (arm.Market == nil || !arm.Market.Auctioned()) {
 				continue // only an auction outranks
 			}
-			e := eval.MeanSE(xs)
+			e := eval.SeriesMean(perSeed, 0.95)
+			method := cmp.Or(e.Method, MethodNoInterval)
 			out = append(out, results.Summary{
 				Arm: arm.Name, Metric: m.metric, Value: e.Mean, StdErr: e.SE,
-				CILow: e.Mean - z95*e.SE, CIHigh: e.Mean + z95*e.SE, Method: MethodNormalSteps,
-				P: math.NaN(), BootLow: math.NaN(), BootHigh: math.NaN(), ShareGreater: math.NaN(), N: int64(len(xs)),
+				CILow: e.CILow, CIHigh: e.CIHigh, Method: method,
+				P: math.NaN(), BootLow: math.NaN(), BootHigh: math.NaN(), ShareGreater: math.NaN(), N: int64(e.Units),
 			})
 		}
 		var useful, generated int64
