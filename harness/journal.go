@@ -146,6 +146,34 @@ func (j journal) readStepReusing(step int, reuse []results.Rollout) (*stepRecord
 	return rec, nil
 }
 
+// liveSteps is the steps table of the run's complete steps as NDJSON
+// (results.AppendNDJSON), a line appended as each step commits, for
+// reading while the run goes (tail -f, jq, DuckDB's read_json). It is a
+// view of the journal, not a record: a resume writes it afresh from the
+// journal, so a line lost to a kill between the commit and the append
+// comes back, and nothing is read from it.
+const liveStepsFile = "steps.ndjson"
+
+func (j journal) writeLiveSteps(data []byte) error {
+	return results.WriteFileAtomic(filepath.Join(j.dir, liveStepsFile), data)
+}
+
+func (j journal) appendLiveSteps(steps []results.Step) error {
+	path := filepath.Join(j.dir, liveStepsFile)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(results.AppendNDJSON(nil, steps))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("appending to %s: %w", path, err)
+	}
+	return nil
+}
+
 // checkpointDir is where the checkpoints after step are saved; a directory
 // is complete once renamed from its temporary name.
 func (j journal) checkpointDir(step int) string {

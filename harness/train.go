@@ -151,12 +151,14 @@ func (e *runEnv) run(ctx context.Context, id cluster.Run) (resumed bool, err err
 	// the source's deltas, which rebuild its state applied in order, and
 	// for the checkpoints of its last complete step.
 	tally := &runTally{pass1: math.NaN()}
+	var live []byte // the live steps file, rebuilt from the journal
 	for step := 1; step <= from; step++ {
 		rec, err := j.readStep(step)
 		if err != nil {
 			return resumed, fmt.Errorf("resuming at step %d: %w", from, err)
 		}
 		tally.add(rec)
+		live = results.AppendNDJSON(live, rec.Steps)
 		if err := src.Apply(step-1, rec.Source); err != nil {
 			return resumed, fmt.Errorf("resuming at step %d: %s: %w", from, j.entry(step), err)
 		}
@@ -179,6 +181,11 @@ func (e *runEnv) run(ctx context.Context, id cluster.Run) (resumed bool, err err
 			}
 		}
 	}
+	if steps > 0 {
+		if err := j.writeLiveSteps(live); err != nil {
+			return resumed, err
+		}
+	}
 	var rows []results.Rollout
 	for step := st.Completed; step < steps; step++ {
 		if err := ctx.Err(); err != nil {
@@ -193,6 +200,9 @@ func (e *runEnv) run(ctx context.Context, id cluster.Run) (resumed bool, err err
 			return resumed, err
 		}
 		tally.add(rec)
+		if err := j.appendLiveSteps(rec.Steps); err != nil {
+			return resumed, err
+		}
 		rows = rec.Rollouts // committed: the next step's rows can use the memory
 		e.progress.Step(id, StepReport{Step: step + 1, Steps: steps, Accepted: tally.accepted, Waste: tally.waste(), Pass1: tally.pass1})
 	}

@@ -18,7 +18,7 @@ import (
 // The files of a run's directory (runs/ARM/seed-N) that relix writes; the
 // journal and checkpoint directories are relix's whole.
 var (
-	runFiles = []string{"state.json", StepsFile, RolloutsFile, EvalFile, "worker.log", dirlock.File}
+	runFiles = []string{"state.json", StepsFile, "steps.ndjson", RolloutsFile, EvalFile, "worker.log", dirlock.File}
 	runDirs  = []string{"journal", "ckpt"}
 	runName  = regexp.MustCompile(`^seed-[0-9]+$`)
 )

@@ -1,7 +1,9 @@
 package results
 
 import (
+	"encoding/json"
 	"math"
+	"strconv"
 	"strings"
 
 	"github.com/apache/arrow/go/v15/arrow"
@@ -49,6 +51,8 @@ type column[R any] struct {
 	// typed and the block stays in cache across the columns.
 	put func(b *colBuf, rows []R)
 	get func(a arrow.Array, i int, r *R)
+	// json appends the row's value as JSON (null where the file has null).
+	json func(b []byte, r *R) []byte
 }
 
 type table[R any] struct {
@@ -78,6 +82,12 @@ func strCol[R any](name string, f func(*R) *string, flags colFlags, unit, doc st
 				b.str(v, null)
 			}
 		},
+		json: func(b []byte, r *R) []byte {
+			if v := *f(r); flags&nullable == 0 || v != "" {
+				return appendJSONString(b, v)
+			}
+			return append(b, "null"...)
+		},
 		get: func(a arrow.Array, i int, r *R) {
 			if a.IsNull(i) {
 				*f(r) = ""
@@ -97,7 +107,8 @@ func i32Col[R any](name string, f func(*R) *int32, unit, doc string) column[R] {
 				b.i32 = append(b.i32, *f(&rows[i]))
 			}
 		},
-		get: func(a arrow.Array, i int, r *R) { *f(r) = a.(*array.Int32).Value(i) },
+		json: func(b []byte, r *R) []byte { return strconv.AppendInt(b, int64(*f(r)), 10) },
+		get:  func(a arrow.Array, i int, r *R) { *f(r) = a.(*array.Int32).Value(i) },
 	}
 }
 
@@ -108,7 +119,8 @@ func i64Col[R any](name string, f func(*R) *int64, unit, doc string) column[R] {
 				b.i64 = append(b.i64, *f(&rows[i]))
 			}
 		},
-		get: func(a arrow.Array, i int, r *R) { *f(r) = a.(*array.Int64).Value(i) },
+		json: func(b []byte, r *R) []byte { return strconv.AppendInt(b, *f(r), 10) },
+		get:  func(a arrow.Array, i int, r *R) { *f(r) = a.(*array.Int64).Value(i) },
 	}
 }
 
@@ -119,7 +131,8 @@ func u64Col[R any](name string, f func(*R) *uint64, unit, doc string) column[R] 
 				b.i64 = append(b.i64, int64(*f(&rows[i]))) // Parquet INT64 holds the bits
 			}
 		},
-		get: func(a arrow.Array, i int, r *R) { *f(r) = a.(*array.Uint64).Value(i) },
+		json: func(b []byte, r *R) []byte { return strconv.AppendUint(b, *f(r), 10) },
+		get:  func(a arrow.Array, i int, r *R) { *f(r) = a.(*array.Uint64).Value(i) },
 	}
 }
 
@@ -130,7 +143,8 @@ func boolCol[R any](name string, f func(*R) *bool, unit, doc string) column[R] {
 				b.bools = append(b.bools, *f(&rows[i]))
 			}
 		},
-		get: func(a arrow.Array, i int, r *R) { *f(r) = a.(*array.Boolean).Value(i) },
+		json: func(b []byte, r *R) []byte { return strconv.AppendBool(b, *f(r)) },
+		get:  func(a arrow.Array, i int, r *R) { *f(r) = a.(*array.Boolean).Value(i) },
 	}
 }
 
@@ -147,6 +161,7 @@ func f64Col[R any](name string, f func(*R) *float64, flags colFlags, unit, doc s
 				b.f64 = append(b.f64, v)
 			}
 		},
+		json: func(b []byte, r *R) []byte { return appendJSONFloat(b, *f(r)) },
 		get: func(a arrow.Array, i int, r *R) {
 			if a.IsNull(i) {
 				*f(r) = math.NaN()
@@ -170,6 +185,12 @@ func optU64Col[R any](name string, f func(*R) **uint64, unit, doc string) column
 				b.i64 = append(b.i64, int64(v))
 			}
 		},
+		json: func(b []byte, r *R) []byte {
+			if p := *f(r); p != nil {
+				return strconv.AppendUint(b, *p, 10)
+			}
+			return append(b, "null"...)
+		},
 		get: func(a arrow.Array, i int, r *R) {
 			*f(r) = nil
 			if !a.IsNull(i) {
@@ -192,6 +213,12 @@ func optI32Col[R any](name string, f func(*R) **int32, unit, doc string) column[
 				b.defined(p != nil)
 				b.i32 = append(b.i32, v)
 			}
+		},
+		json: func(b []byte, r *R) []byte {
+			if p := *f(r); p != nil {
+				return strconv.AppendInt(b, int64(*p), 10)
+			}
+			return append(b, "null"...)
 		},
 		get: func(a arrow.Array, i int, r *R) {
 			*f(r) = nil
@@ -363,6 +390,43 @@ func tableFor[R Row]() *table[R] {
 		t = sweepTable
 	}
 	return t.(*table[R])
+}
+
+// appendJSONString writes s as a JSON string (strconv's quoting is Go's,
+// whose \x escapes JSON does not have).
+func appendJSONString(b []byte, s string) []byte {
+	q, _ := json.Marshal(s) // a string always marshals
+	return append(b, q...)
+}
+
+// appendJSONFloat writes v as JSON: NaN and the infinities, which JSON
+// cannot hold, as null.
+func appendJSONFloat(b []byte, v float64) []byte {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return append(b, "null"...)
+	}
+	return strconv.AppendFloat(b, v, 'g', -1, 64)
+}
+
+// AppendNDJSON appends rows as newline-delimited JSON, one object a row,
+// with the table's column names and values (null where the file has
+// null): a line per row that tail -f, jq and DuckDB's read_json read as
+// the Parquet table's rows.
+func AppendNDJSON[R Row](b []byte, rows []R) []byte {
+	t := tableFor[R]()
+	for i := range rows {
+		b = append(b, '{')
+		for c, col := range t.cols {
+			if c > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, col.name)
+			b = append(b, ':')
+			b = col.json(b, &rows[i])
+		}
+		b = append(b, '}', '\n')
+	}
+	return b
 }
 
 // ColumnInfo documents one column of a table.
