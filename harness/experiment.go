@@ -363,7 +363,7 @@ func claim(out string, s *spec.Spec, force bool) error {
 // clearResults removes what relix writes in a results directory, and
 // nothing else a user may have put there.
 func clearResults(out string) error {
-	return results.Clear(out, cluster.SlurmDir)
+	return results.Clear(out, runEntries, cluster.SlurmDir, specLock)
 }
 
 // complete reports whether every run is done and the merged results exist.

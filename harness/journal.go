@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/relix-lab/relix/results"
+	"github.com/relix-lab/relix/results/dirlock"
 )
 
 // A run's directory holds what it needs to resume after a kill:
@@ -38,10 +39,16 @@ import (
 // any more: the deltas need no compaction.
 
 const (
-	stateFile  = "state.json"
-	journalDir = "journal"
-	ckptDir    = "ckpt"
+	stateFile     = "state.json"
+	journalDir    = "journal"
+	ckptDir       = "ckpt"
+	workerLogFile = "worker.log"
 )
+
+// runEntries are what relix writes in a run's directory, for --force to
+// remove (results.Clear) and nothing else.
+var runEntries = []string{stateFile, journalDir, ckptDir, workerLogFile, liveStepsFile, dirlock.File,
+	results.StepsFile, results.RolloutsFile, results.EvalFile}
 
 // stepRecord is one journal entry: every row one step produced, the
 // source's delta of the step (nil for the base evaluation) and the ids of

@@ -97,7 +97,7 @@ func (e *runEnv) run(ctx context.Context, id cluster.Run) (resumed bool, err err
 
 	logw := e.workerLog
 	if logw == nil {
-		f, err := os.OpenFile(filepath.Join(j.dir, "worker.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+		f, err := os.OpenFile(filepath.Join(j.dir, workerLogFile), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 		if err != nil {
 			return false, err
 		}

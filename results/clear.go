@@ -15,23 +15,19 @@ import (
 	"github.com/relix-lab/relix/results/dirlock"
 )
 
-// The files of a run's directory (runs/ARM/seed-N) that relix writes; the
-// journal and checkpoint directories are relix's whole.
-var (
-	runFiles = []string{"state.json", StepsFile, "steps.ndjson", RolloutsFile, EvalFile, "worker.log", dirlock.File}
-	runDirs  = []string{"journal", "ckpt"}
-	runName  = regexp.MustCompile(`^seed-[0-9]+$`)
-)
+// runName is the name of a run's directory under runs/ARM.
+var runName = regexp.MustCompile(`^seed-[0-9]+$`)
 
 // topFiles are what relix writes at the top of a results directory.
 var topFiles = []string{ManifestFile, RolloutsFile, StepsFile, EvalFile, SummaryFile, SweepFile, TablesFile, IndexFile}
 
 // Clear removes from a results directory what relix writes there — the
-// data and derived files, the plots it draws, the runs' journals,
-// checkpoints, shards and states, and the directories named in also (a
-// cluster's scratch) — and nothing else: a file a user put there stays,
-// and so does every directory that still holds one.
-func Clear(dir string, also ...string) error {
+// data and derived files, the plots it draws, runEntries of every run's
+// directory (runs/ARM/seed-N: the harness's files and directories, which
+// it names), and the paths named in also, relative to dir (a cluster's
+// scratch, the spec lock) — and nothing else: a file a user put there
+// stays, and so does every directory that still holds one.
+func Clear(dir string, runEntries []string, also ...string) error {
 	var errs []error
 	remove := func(path string) {
 		if err := os.RemoveAll(path); err != nil {
@@ -39,7 +35,7 @@ func Clear(dir string, also ...string) error {
 		}
 	}
 	for _, name := range append(slices.Clone(topFiles), also...) {
-		remove(filepath.Join(dir, name))
+		remove(filepath.Join(dir, filepath.FromSlash(name)))
 	}
 	plots := filepath.Join(dir, PlotsDir)
 	if info, err := os.Lstat(plots); err == nil && info.IsDir() {
@@ -52,7 +48,6 @@ func Clear(dir string, also ...string) error {
 	}
 	runs := filepath.Join(dir, "runs")
 	if info, err := os.Lstat(runs); err == nil && info.IsDir() {
-		remove(filepath.Join(runs, "spec.lock"))
 		arms, _ := os.ReadDir(runs)
 		for _, arm := range arms {
 			if !arm.IsDir() {
@@ -64,7 +59,7 @@ func Clear(dir string, also ...string) error {
 					continue
 				}
 				run := filepath.Join(runs, arm.Name(), seed.Name())
-				for _, name := range append(slices.Clone(runFiles), runDirs...) {
+				for _, name := range runEntries {
 					remove(filepath.Join(run, name))
 				}
 				if _, err := RemoveTemp(run); err != nil {

@@ -53,7 +53,7 @@ func TestClearLeavesTheUsersFiles(t *testing.T) {
 		// the user's
 		"notes.md", "plots/my-figure.png", "runs/market/seed-1/analysis.ipynb", "runs/README", "runs/market/extra/x.txt",
 	)
-	require.NoError(t, Clear(dir, "slurm"))
+	require.NoError(t, Clear(dir, []string{"state.json", "steps.parquet", "worker.log", "journal", "ckpt", "eval.parquet", ".relix.lock"}, "slurm", "runs/spec.lock"))
 	assert.Equal(t, []string{
 		"notes.md", "plots/", "plots/my-figure.png",
 		"runs/", "runs/README", "runs/market/", "runs/market/extra/", "runs/market/extra/x.txt",
@@ -65,7 +65,7 @@ func TestClearOfAPlotsLinkLeavesItsTarget(t *testing.T) {
 	dir, elsewhere := t.TempDir(), t.TempDir()
 	writeTree(t, elsewhere, "pass_at_k.png")
 	require.NoError(t, os.Symlink(elsewhere, filepath.Join(dir, PlotsDir)))
-	require.NoError(t, Clear(dir))
+	require.NoError(t, Clear(dir, nil))
 	assert.Equal(t, []string{"pass_at_k.png"}, tree(t, elsewhere))
 }
 
