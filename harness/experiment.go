@@ -94,164 +94,227 @@ const specLock = "runs/spec.lock"
 // tables.md. Cancelling ctx stops every run after its last complete step;
 // nothing half-written is left under a final name.
 func Run(ctx context.Context, s *spec.Spec, opts Options) (*Outcome, error) {
+	x, err := prepare(s, opts)
+	if err != nil {
+		if x != nil {
+			return x.oc, err
+		}
+		return nil, err
+	}
+	defer x.locks.release()
+	if x.oc.Skipped {
+		return x.oc, nil
+	}
+	var executor cluster.Executor
+	var todo []cluster.Run
+	if x.slurm {
+		if executor, todo, x.oc.Resumed, err = x.env.slurm(opts, x.jobs, x.oc.Runs); err != nil {
+			return x.oc, err
+		}
+	} else {
+		executor = &cluster.Local{Jobs: x.localJobs(), Run: x.runLocal}
+		todo = x.oc.Runs
+	}
+	if err := x.execute(ctx, executor, todo); err != nil {
+		return x.oc, err
+	}
+	return x.oc, x.merge(ctx)
+}
+
+// experimentRun is one experiment between prepare and merge: its spec and
+// results directory claimed and locked, its runs planned.
+type experimentRun struct {
+	spec  *spec.Spec
+	opts  Options
+	out   string
+	slurm bool
+	jobs  int // runs at once as the options and the spec say; 0: unset
+	start time.Time
+	sets  *ProblemSets
+	locks *resultLocks
+	env   *runEnv
+	oc    *Outcome
+
+	resMu sync.Mutex
+}
+
+// prepare checks what an experiment needs, then locks and claims its
+// results directory. A spec whose data cannot be read leaves no trace in
+// the directory. With oc.Skipped the results are complete and rendered.
+// On error the locks are released.
+func prepare(s *spec.Spec, opts Options) (x *experimentRun, err error) {
 	if opts.Now == nil {
 		return nil, errors.New("harness: Options.Now is nil")
 	}
-	start := opts.Now()
-	slurm := s.Cluster.Kind == "slurm"
-	out := opts.Out
-	if out == "" && slurm {
-		out = s.Cluster.SharedDir
+	x = &experimentRun{spec: s, opts: opts, start: opts.Now(), slurm: s.Cluster.Kind == "slurm"}
+	x.out = opts.Out
+	if x.out == "" && x.slurm {
+		x.out = s.Cluster.SharedDir
 	}
-	if out == "" {
-		out = s.Output.Dir
+	if x.out == "" {
+		x.out = s.Output.Dir
 	}
 	runs, err := Plan(s, opts.Arms, opts.Seeds)
 	if err != nil {
 		return nil, err
 	}
-	oc := &Outcome{Dir: out, Runs: runs}
-	prog := opts.Progress
-	if prog == nil {
-		prog = quietProgress{}
-	}
-	// The problem sets first: a spec whose data cannot be read leaves no
-	// trace in out.
-	sets, err := LoadProblemSets(s, filepath.Dir(opts.SpecPath))
-	if err != nil {
+	x.oc = &Outcome{Dir: x.out, Runs: runs}
+	if x.sets, err = LoadProblemSets(s, filepath.Dir(opts.SpecPath)); err != nil {
 		return nil, err
 	}
-	if err := CheckPool(s, sets.Train); err != nil {
+	if err := CheckPool(s, x.sets.Train); err != nil {
 		return nil, err
 	}
-	if err := CheckHeldout(s, sets.Heldout); err != nil {
+	if err := CheckHeldout(s, x.sets.Heldout); err != nil {
 		return nil, err
 	}
-	locks, err := lockResults(out, opts, slurm)
-	if err != nil {
+	if x.locks, err = lockResults(x.out, opts, x.slurm); err != nil {
 		return nil, err
 	}
-	defer locks.release()
+	defer func() {
+		if err != nil {
+			x.locks.release()
+		}
+	}()
+	out := x.out
 	if err := claim(out, s, opts.Force); err != nil {
-		return nil, err
+		return x, err
 	}
-	if err := locks.lockRuns(out, runs); err != nil {
-		return nil, err
+	if err := x.locks.lockRuns(out, runs); err != nil {
+		return x, err
 	}
 	if !opts.Force {
 		if err := checkRecorded(out, s); err != nil {
-			return nil, err
+			return x, err
 		}
 	}
 	// Other processes may be writing in out: a task (NoMerge) clears only
 	// its own runs' leftovers, and a Slurm driver leaves the runs to their
 	// tasks and clears once they are all done.
-	if err := removeTemp(out, runs, opts.NoMerge, slurm); err != nil {
-		return nil, err
+	if err := removeTemp(out, runs, opts.NoMerge, x.slurm); err != nil {
+		return x, err
 	}
 	if !opts.Force && !opts.NoMerge && complete(out, s, runs) {
-		oc.Skipped = true
+		x.oc.Skipped = true
 		rd, err := results.Build(out, results.RenderOptions{Formats: s.Output.Plots})
 		if err != nil {
-			return nil, err
+			return x, err
 		}
-		oc.Rendered = rd
-		return oc, nil
+		x.oc.Rendered = rd
+		return x, nil
 	}
-
-	env := &runEnv{spec: s, sets: sets, out: out, progress: prog, specDir: filepath.Dir(opts.SpecPath), workerLog: opts.WorkerLog,
+	prog := opts.Progress
+	if prog == nil {
+		prog = quietProgress{}
+	}
+	x.env = &runEnv{spec: s, sets: x.sets, out: out, progress: prog, specDir: filepath.Dir(opts.SpecPath), workerLog: opts.WorkerLog,
 		executable: opts.Executable, backends: opts.Backends, environ: opts.Environ, relix: opts.Relix.Version, failpoint: opts.failpoint}
+	x.jobs = opts.Jobs
+	if x.jobs <= 0 {
+		x.jobs = s.Cluster.Jobs
+	}
+	return x, nil
+}
 
-	jobs := opts.Jobs
-	if jobs <= 0 {
-		jobs = s.Cluster.Jobs
+// localJobs is how many runs execute at once in this process.
+func (x *experimentRun) localJobs() int {
+	if x.jobs > 0 {
+		return x.jobs
 	}
-	var (
-		executor cluster.Executor
-		todo     []cluster.Run
-		resMu    sync.Mutex
-	)
-	if slurm {
-		var err error
-		if executor, todo, oc.Resumed, err = env.slurm(opts, jobs, runs); err != nil {
-			return oc, err
-		}
-	} else {
-		if jobs <= 0 {
-			jobs = runtime.NumCPU()
-		}
-		// One failed run fails the experiment; the others stop at a step boundary.
-		executor = &cluster.Local{Jobs: jobs, Run: func(ctx context.Context, r cluster.Run) error {
-			resumed, err := env.run(ctx, r)
-			if resumed {
-				resMu.Lock()
-				oc.Resumed = append(oc.Resumed, r)
-				resMu.Unlock()
-			}
-			return err
-		}}
-		todo = append(todo, runs...)
+	return runtime.NumCPU()
+}
+
+// runLocal executes one of the experiment's runs in this process.
+func (x *experimentRun) runLocal(ctx context.Context, r cluster.Run) error {
+	resumed, err := x.env.run(ctx, r)
+	if resumed {
+		x.resMu.Lock()
+		x.oc.Resumed = append(x.oc.Resumed, r)
+		x.resMu.Unlock()
 	}
-	if slurm {
-		// The tasks hold the directory shared while they write their runs.
-		if err := locks.dir.Change(dirlock.Shared); err != nil {
-			return oc, err
-		}
+	return err
+}
+
+// execute runs todo.
+func (x *experimentRun) execute(ctx context.Context, executor cluster.Executor, todo []cluster.Run) error {
+	if err := x.beforeExecute(); err != nil {
+		return err
 	}
-	err = executor.Execute(ctx, todo)
-	sortRuns(oc.Resumed, runs)
+	// One failed run fails the experiment; the others stop at a step boundary.
+	return x.afterExecute(ctx, executor.Execute(ctx, todo))
+}
+
+// beforeExecute lets a Slurm driver's tasks in: they hold the directory
+// shared while they write their runs.
+func (x *experimentRun) beforeExecute() error {
+	if x.slurm {
+		return x.locks.dir.Change(dirlock.Shared)
+	}
+	return nil
+}
+
+// afterExecute takes what executing the runs returned; a Slurm driver that
+// merges holds the directory exclusively again, once every task is done.
+func (x *experimentRun) afterExecute(ctx context.Context, err error) error {
+	sortRuns(x.oc.Resumed, x.oc.Runs)
 	if ctx.Err() != nil {
-		return oc, ctx.Err()
+		return ctx.Err()
 	}
 	if err != nil {
-		return oc, err
+		return err
 	}
-	if opts.NoMerge {
-		return oc, nil
-	}
-	if slurm {
-		if err := locks.dir.Change(dirlock.Exclusive); err != nil {
-			return oc, fmt.Errorf("merging: %w", err)
+	if x.slurm && !x.opts.NoMerge {
+		if err := x.locks.dir.Change(dirlock.Exclusive); err != nil {
+			return fmt.Errorf("merging: %w", err)
 		}
 		// Every task has ended: nobody else writes in out now.
-		if _, err := results.RemoveTemp(out); err != nil {
-			return oc, err
+		if _, err := results.RemoveTemp(x.out); err != nil {
+			return err
 		}
 	}
+	return nil
+}
+
+// merge writes the experiment's merged tables, manifest and report.
+func (x *experimentRun) merge(ctx context.Context) error {
+	if x.opts.NoMerge {
+		return nil
+	}
+	s, opts, out := x.spec, x.opts, x.out
 	m := &results.Manifest{
 		Experiment: s.Name,
 		Relix:      opts.Relix,
 		Runner:     results.Component{Name: s.Runner.Kind, Version: opts.Relix.Version},
-		Start:      start,
+		Start:      x.start,
 	}
-	if env.identity != nil {
-		m.Runner = *env.identity
+	if x.env.identity != nil {
+		m.Runner = *x.env.identity
 	}
 	for _, set := range []struct {
 		name string
 		ps   spec.ProblemSet
 	}{{"train", s.Dataset.Train}, {"heldout", s.Dataset.Heldout}} {
-		ds := sets.Train
+		ds := x.sets.Train
 		if set.name == "heldout" {
-			ds = sets.Heldout
+			ds = x.sets.Heldout
 		}
 		m.Datasets = append(m.Datasets, results.Dataset{Name: set.name, Source: set.ps.Describe(), Problems: len(ds.Problems), SHA256: ds.Hash})
 	}
-	if err := env.fail("merge"); err != nil {
-		return oc, err
+	if err := x.env.fail("merge"); err != nil {
+		return err
 	}
 	if err := Merge(ctx, s, out, m, opts.Now); err != nil {
-		return oc, err
+		return err
 	}
 	rd, err := results.Build(out, results.RenderOptions{Formats: s.Output.Plots})
 	if err != nil {
-		return oc, err
+		return err
 	}
-	oc.Rendered = rd
+	x.oc.Rendered = rd
 	for _, f := range rd.Files {
-		oc.Written = append(oc.Written, filepath.Join(out, filepath.FromSlash(f.Path)))
+		x.oc.Written = append(x.oc.Written, filepath.Join(out, filepath.FromSlash(f.Path)))
 	}
-	return oc, nil
+	return nil
 }
 
 // resultLocks are the locks a Run holds on its results directory.

@@ -66,6 +66,7 @@ func commands(p *process) []*cli.Command {
 		validateCommand(p),
 		schemaCommand(p),
 		reportCommand(p),
+		compareCommand(p),
 		gradeCommand(p), scoreCommand(p),
 		evalCommand(p),
 		workerCommand(p),

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/mattn/go-isatty"
+	"github.com/relix-lab/relix/experiment/multirun"
 	"github.com/relix-lab/relix/experiment/spec"
 	"github.com/relix-lab/relix/harness"
 	"github.com/relix-lab/relix/harness/progress"
@@ -39,6 +40,7 @@ func runCommand(p *process) *cli.Command {
 			&cli.StringFlag{Name: "cluster", Usage: "where the runs execute, overriding the spec's cluster.kind: local or slurm"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress display; plain log lines every 30 s"},
 			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "plain log lines after every step instead of live bars"},
+			&cli.BoolFlag{Name: "multirun", Aliases: []string{"m"}, Usage: "run one experiment per combination of the --set values listed with commas (key=a,b), each in OUT/key=a,...; OUT defaults to the spec's output.dir + \"-multirun\""},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
@@ -56,8 +58,14 @@ func runCommand(p *process) *cli.Command {
 			default:
 				return usagef("run: --cluster %q: want local or slurm", c.String("cluster"))
 			}
+			if c.Bool("multirun") {
+				return runMultirun(c, p, path, sets)
+			}
 			s, err := spec.Load(path, sets...)
 			if err != nil {
+				if multirun.Sweeps(c.StringSlice("set")) {
+					return invalid(fmt.Errorf("%w\n(a --set lists several values: add --multirun to run one experiment for each)", err))
+				}
 				return invalid(err)
 			}
 			if c.String("cluster") == "local" {
@@ -95,6 +103,69 @@ func runCommand(p *process) *cli.Command {
 			return printOutcome(p, oc, p.now().Sub(start))
 		},
 	}
+}
+
+// runMultirun expands the --set values into experiments and runs them
+// together.
+func runMultirun(c *cli.Context, p *process, path string, sets []string) error {
+	for _, f := range []string{"arm", "seed", "no-merge"} {
+		if c.IsSet(f) {
+			return usagef("run: --multirun runs whole experiments; --%s is for one (run it on a member's directory)", f)
+		}
+	}
+	combos, err := multirun.Expand(sets)
+	if err != nil {
+		return usagef("run: %v", err)
+	}
+	members := make([]harness.Member, len(combos))
+	for i, combo := range combos {
+		s, err := spec.Load(path, combo.Sets...)
+		if err != nil {
+			return invalid(fmt.Errorf("combination %s: %w", combo.Name, err))
+		}
+		if c.String("cluster") == "local" {
+			s.Cluster.Kind = "local"
+		}
+		members[i] = harness.Member{Name: combo.Name, Spec: s, Sets: combo.Sets, Swept: combo.Swept}
+	}
+	root := c.String("out")
+	if root == "" {
+		root = members[0].Spec.Output.Dir + "-multirun"
+	}
+	prog, wait := progressFor(p, c.Bool("quiet"), c.Bool("verbose"))
+	opts := harness.Options{
+		SpecPath: path, Jobs: c.Int("jobs"), Force: c.Bool("force"),
+		Progress: prog, Now: p.now, Relix: p.relixBuild(), Executable: p.self(), Backends: backends, Environ: p.environ(),
+		Command: "relix run --multirun " + path,
+	}
+	start := p.now()
+	outcomes, err := harness.Multirun(c.Context, root, members, opts)
+	wait()
+	if err != nil {
+		if errors.Is(err, harness.ErrSpecChanged) || errors.As(err, new(*harness.ProblemSetError)) {
+			return invalid(err)
+		}
+		if c.Context.Err() != nil {
+			fmt.Fprintf(p.stderr, "relix: interrupted; complete steps are saved under %s, run the same command again to resume\n", root)
+			return cli.Exit("", exitRuntime)
+		}
+		return err
+	}
+	runs := 0
+	for _, oc := range outcomes {
+		runs += len(oc.Runs)
+	}
+	fmt.Fprintf(p.stdout, "%d experiments, %d runs done in %s\n", len(outcomes), runs, p.now().Sub(start).Round(time.Millisecond))
+	for i, oc := range outcomes {
+		state := ""
+		if oc.Skipped {
+			state = " (already complete)"
+		}
+		fmt.Fprintf(p.stdout, "  %s%s\n", results.Layout{Dir: oc.Dir}.Index(), state)
+		_ = i
+	}
+	fmt.Fprintf(p.stdout, "\ncompare them: relix compare %s\n", root)
+	return nil
 }
 
 func parseSeeds(args []string) ([]uint64, error) {

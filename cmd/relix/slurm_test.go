@@ -54,16 +54,23 @@ scontrol)
 esac
 `
 
-// TestSlurmRunGivesTheLocalBytes runs an experiment through the Slurm
-// executor, its tasks run by a fake Slurm, with one arm failing at first:
-// the failure is reported with the task's log, running again submits only
-// the failed run, and the merged Parquet files are those of a local run.
-func TestSlurmRunGivesTheLocalBytes(t *testing.T) {
+// installFakeSlurm puts fakeSlurm first on PATH and returns its directory.
+func installFakeSlurm(t *testing.T) string {
+	t.Helper()
 	bin := t.TempDir()
 	for _, name := range []string{"sbatch", "squeue", "scontrol", "scancel"} {
 		require.NoError(t, os.WriteFile(filepath.Join(bin, name), []byte(fakeSlurm), 0o755))
 	}
 	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	return bin
+}
+
+// TestSlurmRunGivesTheLocalBytes runs an experiment through the Slurm
+// executor, its tasks run by a fake Slurm, with one arm failing at first:
+// the failure is reported with the task's log, running again submits only
+// the failed run, and the merged Parquet files are those of a local run.
+func TestSlurmRunGivesTheLocalBytes(t *testing.T) {
+	bin := installFakeSlurm(t)
 	spec, err := filepath.Abs("testdata/kill.yaml")
 	require.NoError(t, err)
 	dir := t.TempDir()
@@ -118,4 +125,41 @@ func TestRunRejectsAnUnknownCluster(t *testing.T) {
 	code, _, errOut := cliRun(t, "run", "--cluster", "kubernetes", "testdata/kill.yaml")
 	assert.Equal(t, exitUsage, code)
 	assert.Contains(t, errOut, `run: --cluster "kubernetes": want local or slurm`)
+}
+
+// TestSlurmMultirunIsOneArray runs a multirun through the Slurm executor:
+// every run of every experiment is a task of one job array, and each
+// experiment's merged Parquet files are those of a local multirun.
+func TestSlurmMultirunIsOneArray(t *testing.T) {
+	installFakeSlurm(t)
+	spec, err := filepath.Abs("testdata/kill.yaml")
+	require.NoError(t, err)
+	dir := t.TempDir()
+	sets := []string{"--set", "train.steps=2,4", "--set", "eval.every=2"}
+
+	ref := filepath.Join(dir, "local")
+	code, _, errOut := cliRun(t, append(append([]string{"run", "-q", "-m", "--out", ref}, sets...), spec)...)
+	require.Equal(t, exitOK, code, errOut)
+
+	out := filepath.Join(dir, "slurm")
+	args := append([]string{"run", "-m", "--cluster", "slurm", "--set", "cluster.poll=10ms", "--out", out}, sets...)
+	code, stdout, errOut := cliRun(t, append(args, spec)...)
+	require.Equal(t, exitOK, code, errOut)
+	assert.Contains(t, errOut, "submitted 6 runs as Slurm job array 100")
+	assert.Contains(t, stdout, "2 experiments, 6 runs done in")
+	for _, member := range []string{"train.steps=2", "train.steps=4"} {
+		want := resultstest.ParquetFiles(t, filepath.Join(ref, member))
+		got := resultstest.ParquetFiles(t, filepath.Join(out, member))
+		require.Equal(t, len(want), len(got), member)
+		for name, data := range want {
+			assert.True(t, bytes.Equal(data, got[name]), "%s/%s differs from the local multirun's", member, name)
+		}
+	}
+	script, err := os.ReadFile(filepath.Join(out, "slurm", "100.sh"))
+	require.NoError(t, err)
+	assert.Contains(t, string(script), "'--out' '"+filepath.Join(out, "train.steps=4")+"' '--set' 'train.steps=4' '--set' 'eval.every=2' '--arm' 'market' '--seed' '9'")
+
+	code, stdout, _ = cliRun(t, append(args, spec)...)
+	require.Equal(t, exitOK, code)
+	assert.Contains(t, stdout, "(already complete)")
 }

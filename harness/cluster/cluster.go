@@ -16,13 +16,22 @@ import (
 // Run is one arm repeated with one seed: what one executor slot, or one
 // Slurm task, executes.
 type Run struct {
-	Arm  string `json:"arm"`
-	Seed uint64 `json:"seed"`
+	// Group names the experiment of a multirun the run belongs to (its
+	// directory under the multirun's root); empty for a single experiment.
+	Group string `json:"group,omitempty"`
+	Arm   string `json:"arm"`
+	Seed  uint64 `json:"seed"`
 }
 
-func (r Run) String() string { return fmt.Sprintf("%s/seed-%d", r.Arm, r.Seed) }
+func (r Run) String() string {
+	if r.Group != "" {
+		return fmt.Sprintf("%s: %s/seed-%d", r.Group, r.Arm, r.Seed)
+	}
+	return fmt.Sprintf("%s/seed-%d", r.Arm, r.Seed)
+}
 
-// Dir is the run's directory under a results directory, wherever it runs.
+// Dir is the run's directory under its experiment's results directory,
+// wherever it runs.
 func (r Run) Dir(out string) string {
 	return filepath.Join(out, "runs", r.Arm, "seed-"+strconv.FormatUint(r.Seed, 10))
 }

@@ -37,7 +37,7 @@ func TestLocalRunsEveryRunJobsAtATime(t *testing.T) {
 		mu.Unlock()
 		return nil
 	}}
-	runs := []Run{{"a", 1}, {"a", 2}, {"b", 1}, {"b", 2}, {"c", 1}}
+	runs := []Run{{Arm: "a", Seed: 1}, {Arm: "a", Seed: 2}, {Arm: "b", Seed: 1}, {Arm: "b", Seed: 2}, {Arm: "c", Seed: 1}}
 	require.NoError(t, l.Execute(context.Background(), runs))
 	assert.ElementsMatch(t, runs, ran)
 	assert.Equal(t, int32(2), top.Load())
@@ -56,7 +56,7 @@ func TestLocalStopsTheOthersAtTheFirstFailure(t *testing.T) {
 		cancelled.Add(1)
 		return ctx.Err()
 	}}
-	err := l.Execute(context.Background(), []Run{{"a", 1}, {"b", 1}, {"bad", 7}, {"c", 1}, {"d", 1}})
+	err := l.Execute(context.Background(), []Run{{Arm: "a", Seed: 1}, {Arm: "b", Seed: 1}, {Arm: "bad", Seed: 7}, {Arm: "c", Seed: 1}, {Arm: "d", Seed: 1}})
 	require.ErrorIs(t, err, boom)
 	assert.Equal(t, "bad/seed-7: boom", err.Error())
 	assert.Equal(t, started.Load(), cancelled.Load(), "the runs beside it stop; those not yet started never start")

@@ -17,7 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-var threeRuns = []Run{{"base", 1}, {"market", 1}, {"market", 2}}
+var threeRuns = []Run{{Arm: "base", Seed: 1}, {Arm: "market", Seed: 1}, {Arm: "market", Seed: 2}}
 
 func testSlurm(t *testing.T, f *fakeSlurm, ev *eventLog) *Slurm {
 	t.Helper()
@@ -138,7 +138,7 @@ func TestSlurmReportsAFailedTaskWithItsLog(t *testing.T) {
 	require.ErrorAs(t, err, &failed)
 	require.Len(t, failed.Failed, 1)
 	te := failed.Failed[0]
-	assert.Equal(t, Run{"market", 1}, te.Run)
+	assert.Equal(t, Run{Arm: "market", Seed: 1}, te.Run)
 	assert.Equal(t, "12_1", te.Task)
 	assert.Equal(t, "3:0", te.Exit)
 	assert.Equal(t, logPath, te.Log)
@@ -151,12 +151,12 @@ func TestSlurmReportsAFailedTaskWithItsLog(t *testing.T) {
 	// The other tasks went on to the end.
 	assert.Contains(t, ev.progress(), "done market/seed-2")
 	assert.Contains(t, ev.progress(), "failed market/seed-1")
-	assert.Equal(t, te, ev.errs[Run{"market", 1}])
+	assert.Equal(t, te, ev.errs[Run{Arm: "market", Seed: 1}])
 }
 
 func TestTaskErrorDescribesHowATaskEnded(t *testing.T) {
 	t.Parallel()
-	r := Run{"uniform", 4}
+	r := Run{Arm: "uniform", Seed: 4}
 	tests := []struct {
 		err  TaskError
 		want string
@@ -186,7 +186,7 @@ func TestSlurmCancelsTheArrayWhenInterrupted(t *testing.T) {
 	require.ErrorIs(t, err, context.Canceled)
 	assert.Equal(t, []string{"12"}, f.calls(t, "scancel"))
 	assert.Equal(t, []string{"start base/seed-1", "failed base/seed-1"}, ev.progress())
-	assert.ErrorIs(t, ev.errs[Run{"base", 1}], context.Canceled)
+	assert.ErrorIs(t, ev.errs[Run{Arm: "base", Seed: 1}], context.Canceled)
 	assert.Contains(t, ev.notes(), "cancelling Slurm job 12 (scancel 12); complete steps are kept")
 }
 
@@ -271,7 +271,7 @@ func TestSlurmTaskThatLeftTheQueue(t *testing.T) {
 			}
 			s := testSlurm(t, f, nil)
 			s.Done = func(Run) bool { return tt.done }
-			err := s.Execute(context.Background(), []Run{{"base", 1}})
+			err := s.Execute(context.Background(), []Run{{Arm: "base", Seed: 1}})
 			if tt.want == "" {
 				require.NoError(t, err)
 				return
@@ -286,7 +286,7 @@ func TestSlurmTaskThatLeftTheQueue(t *testing.T) {
 		f.queue(t, "12_0|RUNNING|None\n", "!slurm_load_jobs error: Invalid job id specified")
 		s := testSlurm(t, f, nil)
 		s.Done = func(Run) bool { return true }
-		require.NoError(t, s.Execute(context.Background(), []Run{{"base", 1}}))
+		require.NoError(t, s.Execute(context.Background(), []Run{{Arm: "base", Seed: 1}}))
 	})
 }
 
@@ -296,7 +296,7 @@ func TestSlurmCompletedTaskWhoseRunIsNotDone(t *testing.T) {
 	f.queue(t, "12_0|COMPLETED|None\n")
 	s := testSlurm(t, f, nil)
 	s.Done = func(Run) bool { return false }
-	err := s.Execute(context.Background(), []Run{{"base", 1}})
+	err := s.Execute(context.Background(), []Run{{Arm: "base", Seed: 1}})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "Slurm task 12_0 COMPLETED: it exited 0 but its run is not finished (is cluster.binary relix?)")
 }
