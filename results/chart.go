@@ -120,16 +120,6 @@ func percent100(a *plot.Axis) {
 	a.Tick.Marker = fixedTicks(0, 100, 20, 0)
 }
 
-func dashes(n int) []vg.Length {
-	switch n % 3 {
-	case 1:
-		return []vg.Length{vg.Points(6), vg.Points(3)}
-	case 2:
-		return []vg.Length{vg.Points(1.5), vg.Points(2)}
-	}
-	return nil
-}
-
 // series is one line, optionally with a band (lo, hi) around it.
 type series struct {
 	name   string

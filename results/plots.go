@@ -84,7 +84,7 @@ func (r *Run) pass1StepsChart() (*chart, string, string, error) {
 		}
 		maxStep = math.Max(maxStep, x[len(x)-1])
 		any = true
-		if err := c.addSeries(series{name: arm, color: r.pal.color(arm), dash: r.pal.dashes[arm], x: x, y: y, lo: lo, hi: hi}); err != nil {
+		if err := c.addSeries(series{name: arm, color: r.pal.color(arm), dash: r.pal.dash(arm), x: x, y: y, lo: lo, hi: hi}); err != nil {
 			return nil, "", "", err
 		}
 	}
@@ -129,7 +129,7 @@ func (r *Run) truncationStepsChart() (*chart, string, string, error) {
 		if len(x) > 0 {
 			any = true
 			maxStep = math.Max(maxStep, x[len(x)-1])
-			if err := c.addSeries(series{name: arm + " (training)", color: r.pal.color(arm), dash: r.pal.dashes[arm], x: x, y: y, lo: lo, hi: hi}); err != nil {
+			if err := c.addSeries(series{name: arm + " (training)", color: r.pal.color(arm), dash: r.pal.dash(arm), x: x, y: y, lo: lo, hi: hi}); err != nil {
 				return nil, "", "", err
 			}
 		}
@@ -167,7 +167,7 @@ func (r *Run) stepsChart(name, title, yLabel string, yMax float64, value func(St
 				continue
 			}
 			any = true
-			if err := c.addSeries(series{name: arm, color: r.pal.color(arm), dash: r.pal.dashes[arm], x: x, y: y, lo: lo, hi: hi}); err != nil {
+			if err := c.addSeries(series{name: arm, color: r.pal.color(arm), dash: r.pal.dash(arm), x: x, y: y, lo: lo, hi: hi}); err != nil {
 				return nil, "", "", err
 			}
 		}
@@ -233,7 +233,7 @@ func (r *Run) sweepWasteChart(name string, values sweepValues) func() (*chart, s
 		r.sweepAxis(c)
 		for _, sel := range r.selectors {
 			pts := r.sweepPoints(sel)
-			s := series{name: sel, color: r.spal.color(sel), dash: r.spal.dashes[sel]}
+			s := series{name: sel, color: r.pal.color(sel), dash: r.pal.dash(sel)}
 			band := true
 			for _, p := range pts {
 				_, lo, hi, _, _, _ := values(p)
@@ -282,7 +282,7 @@ func (r *Run) sweepMultiplierChart(name string, values sweepValues) func() (*cha
 		any := false
 		for _, sel := range r.selectors {
 			pts := r.sweepPoints(sel)
-			s := series{name: sel, color: r.spal.color(sel), dash: r.spal.dashes[sel]}
+			s := series{name: sel, color: r.pal.color(sel), dash: r.pal.dash(sel)}
 			band := true
 			for _, p := range pts {
 				_, _, _, _, lo, hi := values(p)

@@ -294,23 +294,3 @@ func TestManifestRoundTrip(t *testing.T) {
 	_, err = ReadManifest(dir)
 	assert.ErrorContains(t, err, "manifest_version 2; this relix reads version 1")
 }
-
-func TestPalette(t *testing.T) {
-	t.Parallel()
-	a := newPalette([]string{"market", "x", "uniform", "base", "y"})
-	b := newPalette([]string{"base", "uniform", "market"})
-	for _, n := range []string{"base", "uniform", "market"} {
-		assert.Equal(t, b.color(n), a.color(n), n)
-	}
-	assert.Equal(t, okabeVermillion, a.color("market"))
-	assert.Equal(t, okabeBlue, a.color("uniform"))
-	assert.Equal(t, okabeOrange, a.color("x"))
-	assert.Equal(t, okabeGreen, a.color("y"))
-	many := make([]string, 12)
-	for i := range many {
-		many[i] = string(rune('a' + i))
-	}
-	p := newPalette(many)
-	assert.Equal(t, p.color("a"), p.color("i"), "colours repeat after eight")
-	assert.NotEqual(t, p.dashes["a"], p.dashes["i"], "with another dash pattern")
-}
