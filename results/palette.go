@@ -167,3 +167,10 @@ func translucent(c color.NRGBA) color.NRGBA {
 	c.A = 0x38
 	return c
 }
+
+// faded is c at the opacity used for the unsmoothed values behind a
+// smoothed line: visible, but not to be read for the line.
+func faded(c color.NRGBA) color.NRGBA {
+	c.A = 0x50
+	return c
+}
