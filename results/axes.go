@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/vg"
 )
 
 // cleanTicks are gonum's default ticks labelled with as few digits as the
@@ -106,6 +107,39 @@ func fitLinear(a *plot.Axis, vs []float64, b bounds) {
 	a.Min, a.Max = lo, hi
 	first := roundTo(math.Ceil(lo/step-1e-9)*step, prec)
 	a.Tick.Marker = fixedTicks(first, a.Max, step, prec)
+}
+
+// fitPadded sets a to the range of vs padded by 5% at each end, not
+// rounded out (a narrow panel has no room to spare), with ticks at
+// multiples of a 1-2-5 step whose labels fit side by side in width.
+func fitPadded(a *plot.Axis, vs []float64, width vg.Length) {
+	if len(vs) == 0 {
+		return
+	}
+	mn, mx := slices.Min(vs), slices.Max(vs)
+	if mn == mx {
+		d := math.Max(math.Abs(mx)*0.1, 1e-3)
+		mn, mx = mn-d, mx+d
+	}
+	pad := 0.05 * (mx - mn)
+	a.Min, a.Max = mn-pad, mx+pad
+	for step := niceStep((a.Max - a.Min) / 8); ; step = niceStep(2.2 * step) {
+		prec := decimals(step)
+		ticks := fixedTicks(roundTo(math.Ceil(a.Min/step-1e-9)*step, prec), a.Max, step, prec)
+		var labels, widest vg.Length
+		for _, t := range ticks {
+			if t.Label != "" {
+				w := a.Tick.Label.Width(t.Label) + vg.Points(5)
+				labels, widest = labels+w, max(widest, w)
+			}
+		}
+		// Labels are centred on their ticks, a step apart: each needs a
+		// step's width.
+		if widest*vg.Length((a.Max-a.Min)/step) <= width || labels == 0 {
+			a.Tick.Marker = ticks
+			return
+		}
+	}
 }
 
 // zeroNote is the sentence a caption adds when an axis fitted by

@@ -14,7 +14,7 @@ type builder func() (d drawing, name, caption string, err error)
 // figures builds every plot the run has data for, in a fixed order.
 func (r *Run) figures() ([]Figure, error) {
 	builders := []builder{
-		r.passAtKChart, r.pass1StepsChart, r.truncationStepsChart,
+		r.passAtKChart, r.pairedChart, r.pass1StepsChart, r.truncationStepsChart,
 		r.stepsChart("in_zone_steps", "In-zone fraction of the training pool", "in-zone fraction (%)", false,
 			func(s Step) float64 { return 100 * s.InZoneFraction }),
 		r.stepsChart("waste_steps", "Waste per training step", "waste (% of generated rollouts)", true,
