@@ -6,7 +6,6 @@ import (
 	"image/color"
 	"math"
 	"slices"
-	"strconv"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
@@ -29,7 +28,7 @@ type Figure struct {
 	Title   string
 	Caption string // what is drawn, for the page and the Markdown alt text
 	PNG     []byte
-	SVG     []byte // with its fonts embedded
+	SVG     []byte // text set in a font family it names, not one it embeds
 }
 
 // The plots' geometry: a 7 × 4 inch figure, PNG at 128 dots per inch, the
@@ -50,11 +49,30 @@ func sans(size vg.Length) font.Font {
 }
 
 // chart is a plot under construction with its own legend, drawn beside the
-// axes rather than inside them.
+// axes rather than inside them. What it draws goes into layers, painted in
+// order whatever order the arms came in: every band under every line, so no
+// arm's band veils another's line, and the points with error bars (held-out
+// results) above all lines.
 type chart struct {
-	p   *plot.Plot
-	leg plot.Legend
+	p      *plot.Plot
+	leg    plot.Legend
+	layers [layerCount][]plot.Plotter
+	ys     []float64 // every y value drawn, for fitting the axis
+	done   bool      // the layers are on the plot
+	// yLabel, when set, is the y axis label drawn by the chart itself:
+	// gonum reserves room for its own label about the label's middle value,
+	// which on a log axis lies far above the axis' middle, and shrinks the
+	// axes to fit it.
+	yLabel string
 }
+
+const (
+	layerBands = iota
+	layerFaint // unsmoothed values behind their smoothed line
+	layerLines
+	layerMarks
+	layerCount
+)
 
 func newChart(title, xLabel, yLabel string) *chart {
 	p := plot.New()
@@ -79,122 +97,115 @@ func newChart(title, xLabel, yLabel string) *chart {
 	return &chart{p: p, leg: leg}
 }
 
-// fixedTicks labels every step from lo to hi (inclusive) with a minor tick
-// halfway, so a [0, 1] axis reads 0.0, 0.2, ... rather than 0, 0.5, 1.
-func fixedTicks(lo, hi, step float64, prec int) plot.ConstantTicks {
-	var ticks plot.ConstantTicks
-	n := int(math.Round((hi - lo) / step))
-	for i := 0; i <= n; i++ {
-		v := lo + float64(i)*step
-		ticks = append(ticks, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'f', prec, 64)})
-		if i < n {
-			ticks = append(ticks, plot.Tick{Value: v + step/2})
+func (c *chart) add(layer int, ps ...plot.Plotter) { c.layers[layer] = append(c.layers[layer], ps...) }
+
+// track records values drawn on the y axis (NaN ignored).
+func (c *chart) track(vs ...float64) {
+	for _, v := range vs {
+		if !math.IsNaN(v) {
+			c.ys = append(c.ys, v)
 		}
 	}
-	return ticks
 }
 
-// cleanTicks are gonum's default ticks labelled with as few digits as the
-// value needs (75, not 75.00).
-type cleanTicks struct{}
-
-func (cleanTicks) Ticks(lo, hi float64) []plot.Tick {
-	ticks := plot.DefaultTicks{}.Ticks(lo, hi)
-	for i := range ticks {
-		if ticks[i].Label != "" {
-			v := math.Round(ticks[i].Value*1e9) / 1e9
-			ticks[i].Label = strconv.FormatFloat(v, 'f', -1, 64)
-		}
-	}
-	return ticks
-}
-
-// share01 and percent100 fix an axis to [0, 1] or [0, 100] with even ticks.
-func share01(a *plot.Axis) {
-	a.Min, a.Max = 0, 1
-	a.Tick.Marker = fixedTicks(0, 1, 0.2, 1)
-}
-
-func percent100(a *plot.Axis) {
-	a.Min, a.Max = 0, 100
-	a.Tick.Marker = fixedTicks(0, 100, 20, 0)
-}
-
-func dashes(n int) []vg.Length {
-	switch n % 3 {
-	case 1:
-		return []vg.Length{vg.Points(6), vg.Points(3)}
-	case 2:
-		return []vg.Length{vg.Points(1.5), vg.Points(2)}
-	}
-	return nil
-}
-
-// series is one line, optionally with a band (lo, hi) around it.
+// series is one line, optionally with a band (lo, hi) around it and the
+// values it smooths (raw) drawn faint behind it.
 type series struct {
 	name   string
 	color  color.NRGBA
 	dash   int
 	x, y   []float64
 	lo, hi []float64 // nil: no band
+	raw    []float64 // nil: the line is the values themselves
 }
 
-// addSeries draws the band first (translucent polygon), then the line with
-// point markers, and adds one legend entry showing both.
+// addSeries draws the band (translucent polygon), the raw values faint,
+// the line with point markers, and adds one legend entry showing band and
+// line.
 func (c *chart) addSeries(s series) error {
 	if len(s.x) == 0 {
 		return nil
 	}
 	var thumbs []plot.Thumbnailer
 	if s.lo != nil {
-		ring := make(plotter.XYs, 0, 2*len(s.x))
-		for i := range s.x {
-			ring = append(ring, plotter.XY{X: s.x[i], Y: s.lo[i]})
-		}
-		for i := len(s.x) - 1; i >= 0; i-- {
-			ring = append(ring, plotter.XY{X: s.x[i], Y: s.hi[i]})
-		}
-		band, err := plotter.NewPolygon(ring)
+		band, err := bandPolygon(s.x, s.lo, s.hi)
 		if err != nil {
 			return fmt.Errorf("%s band: %w", s.name, err)
 		}
 		band.Color = translucent(s.color)
-		band.LineStyle.Width = 0
-		c.p.Add(band)
+		c.add(layerBands, band)
+		c.track(s.lo...)
+		c.track(s.hi...)
 		thumbs = append(thumbs, band)
 	}
-	xys := make(plotter.XYs, len(s.x))
-	for i := range s.x {
-		xys[i] = plotter.XY{X: s.x[i], Y: s.y[i]}
+	if s.raw != nil {
+		faint, err := plotter.NewLine(xys(s.x, s.raw))
+		if err != nil {
+			return fmt.Errorf("%s: %w", s.name, err)
+		}
+		faint.Color, faint.Width = faded(s.color), vg.Points(0.7)
+		c.add(layerFaint, faint)
+		c.track(s.raw...)
 	}
-	line, points, err := plotter.NewLinePoints(xys)
+	line, points, err := plotter.NewLinePoints(xys(s.x, s.y))
 	if err != nil {
 		return fmt.Errorf("%s: %w", s.name, err)
 	}
 	line.Color, line.Width, line.Dashes = s.color, vg.Points(1.6), dashes(s.dash)
 	points.GlyphStyle = draw.GlyphStyle{Color: s.color, Radius: vg.Points(2), Shape: draw.CircleGlyph{}}
-	if len(s.x) > 12 { // markers on a dense line hide it (and the held-out points)
-		c.p.Add(line)
+	if len(s.x) > 12 { // markers on a dense line hide it
+		c.add(layerLines, line)
 	} else {
-		c.p.Add(line, points)
+		c.add(layerLines, line, points)
 	}
+	c.track(s.y...)
 	c.leg.Add(s.name, append(thumbs, line)...)
 	return nil
 }
 
-// addReference draws a grey dashed line through pts with a legend entry.
+func xys(x, y []float64) plotter.XYs {
+	out := make(plotter.XYs, len(x))
+	for i := range x {
+		out[i] = plotter.XY{X: x[i], Y: y[i]}
+	}
+	return out
+}
+
+// bandPolygon is the region between lo and hi over x, without an outline.
+func bandPolygon(x, lo, hi []float64) (*plotter.Polygon, error) {
+	ring := make(plotter.XYs, 0, 2*len(x))
+	for i := range x {
+		ring = append(ring, plotter.XY{X: x[i], Y: lo[i]})
+	}
+	for i := len(x) - 1; i >= 0; i-- {
+		ring = append(ring, plotter.XY{X: x[i], Y: hi[i]})
+	}
+	band, err := plotter.NewPolygon(ring)
+	if err != nil {
+		return nil, err
+	}
+	band.LineStyle.Width = 0
+	return band, nil
+}
+
+// addReference draws a dashed line through pts with a legend entry.
 func (c *chart) addReference(name string, col color.NRGBA, pts ...plotter.XY) error {
 	line, err := plotter.NewLine(plotter.XYs(pts))
 	if err != nil {
 		return err
 	}
 	line.Color, line.Width, line.Dashes = col, vg.Points(1.2), []vg.Length{vg.Points(5), vg.Points(3)}
-	c.p.Add(line)
+	c.add(layerLines, line)
+	for _, p := range pts {
+		c.track(p.Y)
+	}
 	c.leg.Add(name, line)
 	return nil
 }
 
-// addErrorPoints draws points with 95% error bars (lo ≤ y ≤ hi).
+// addErrorPoints draws points with 95% error bars (lo ≤ y ≤ hi) above
+// every line, each on a white disc so that a line through it does not
+// blur its edge.
 func (c *chart) addErrorPoints(name string, col color.NRGBA, x, y, lo, hi []float64, legend bool) error {
 	pts := make(errPoints, len(x))
 	for i := range x {
@@ -205,12 +216,19 @@ func (c *chart) addErrorPoints(name string, col color.NRGBA, x, y, lo, hi []floa
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	bars.Color, bars.Width, bars.CapWidth = col, vg.Points(1.4), vg.Points(7)
+	halo, err := plotter.NewScatter(pts)
+	if err != nil {
+		return err
+	}
+	halo.GlyphStyle = draw.GlyphStyle{Color: color.White, Radius: vg.Points(4.4), Shape: draw.CircleGlyph{}}
 	sc, err := plotter.NewScatter(pts)
 	if err != nil {
 		return err
 	}
 	sc.GlyphStyle = draw.GlyphStyle{Color: col, Radius: vg.Points(3.2), Shape: draw.CircleGlyph{}}
-	c.p.Add(bars, sc)
+	c.add(layerMarks, halo, bars, sc)
+	c.track(lo...)
+	c.track(hi...)
 	if legend {
 		c.leg.Add(name, sc)
 	}
@@ -224,44 +242,103 @@ func (e errPoints) Len() int                        { return len(e) }
 func (e errPoints) XY(i int) (float64, float64)     { return e[i].x, e[i].y }
 func (e errPoints) YError(i int) (float64, float64) { return e[i].lo, e[i].hi }
 
-// render draws the chart on a figure of fixed size: the axes on the left,
-// the legend in its own column on the right, top-aligned with the axes.
-func (c *chart) render(format string) ([]byte, error) {
+// drawing is what a figure renders: a chart, or panels of them.
+type drawing interface {
+	title() string
+	draw(dc draw.Canvas)
+}
+
+func (c *chart) title() string { return c.p.Title.Text }
+
+// draw lays out the chart on the figure: the axes on the left, the legend
+// in its own column on the right, top-aligned with the axes.
+func (c *chart) draw(dc draw.Canvas) {
+	if !c.done {
+		for _, l := range c.layers {
+			c.p.Add(l...)
+		}
+		c.done = true
+	}
+	r := c.leg.Rectangle(draw.Canvas{})
+	legW := r.Max.X - r.Min.X + vg.Points(14)
+	area := draw.Crop(dc, 0, -legW, 0, 0)
+	if c.yLabel != "" {
+		area = c.drawYLabel(area)
+	}
+	c.p.Draw(area)
+	titleH := c.p.Title.TextStyle.Rectangle(c.p.Title.Text).Size().Y + c.p.Title.Padding
+	c.leg.Draw(draw.Crop(dc, figWidth-legW+vg.Points(6), 0, 0, -(titleH + vg.Points(6))))
+}
+
+// drawYLabel writes yLabel up the left edge of area, centred on the axes'
+// data area as gonum centres its own, and returns what is right of it.
+func (c *chart) drawYLabel(area draw.Canvas) draw.Canvas {
+	sty := c.p.Y.Label.TextStyle
+	h := sty.Height(c.yLabel)
+	rest := draw.Crop(area, h+c.p.Y.Label.Padding, 0, 0, 0)
+	data := c.p.DataCanvas(rest)
+	y := data.Center().Y
+	sty.Rotation += math.Pi / 2
+	area.FillText(sty, vg.Point{X: area.Min.X + h - sty.FontExtents().Descent, Y: y}, c.yLabel)
+	return rest
+}
+
+// logY puts the y axis on a log scale fitted to the data, with the chart
+// drawing its label.
+func (c *chart) logY() {
+	fitLog(&c.p.Y, c.ys)
+	c.yLabel, c.p.Y.Label.Text = c.p.Y.Label.Text, ""
+}
+
+// render draws d on a white figure of fixed size in one format.
+func render(d drawing, format string) ([]byte, error) {
 	var cw vg.CanvasWriterTo
 	switch format {
 	case PNG:
 		cw = vgimg.PngCanvas{Canvas: vgimg.NewWith(vgimg.UseWH(figWidth, figHeight), vgimg.UseDPI(pngDPI),
 			vgimg.UseBackgroundColor(color.White))}
 	case SVG:
-		cw = vgsvg.NewWith(vgsvg.UseWH(figWidth, figHeight), vgsvg.EmbedFonts(true))
+		cw = vgsvg.NewWith(vgsvg.UseWH(figWidth, figHeight), vgsvg.EmbedFonts(false))
 	default:
 		return nil, fmt.Errorf("unknown plot format %q (want png or svg)", format)
 	}
 	dc := draw.New(cw)
 	dc.SetColor(color.White)
 	dc.Fill(dc.Rectangle.Path())
-
-	r := c.leg.Rectangle(draw.Canvas{})
-	legW := r.Max.X - r.Min.X + vg.Points(14)
-	c.p.Draw(draw.Crop(dc, 0, -legW, 0, 0))
-	titleH := c.p.Title.TextStyle.Rectangle(c.p.Title.Text).Size().Y + c.p.Title.Padding
-	c.leg.Draw(draw.Crop(dc, figWidth-legW+vg.Points(6), 0, 0, -(titleH + vg.Points(6))))
+	d.draw(dc)
 
 	var buf bytes.Buffer
 	if _, err := cw.WriteTo(&buf); err != nil {
 		return nil, err
 	}
+	if format == SVG {
+		return svgFontFallbacks(buf.Bytes()), nil
+	}
 	return buf.Bytes(), nil
 }
 
-// figure renders the chart in both formats.
-func (c *chart) figure(name, caption string) (Figure, error) {
-	f := Figure{Name: name, Title: c.p.Title.Text, Caption: caption}
+// svgFamily is the font vgsvg names on every text element, and
+// svgFamilies what the SVG names instead. Embedding Liberation Sans cost
+// about 540 kB a file; naming it costs nothing, and where a viewer lacks it
+// Arial and Helvetica, whose advance widths it was drawn to match, set the
+// text in the same width, so labels laid out with its metrics still fit.
+const (
+	svgFamily   = "font-family:Liberation Sans;"
+	svgFamilies = "font-family:'Liberation Sans',Arial,Helvetica,sans-serif;"
+)
+
+func svgFontFallbacks(svg []byte) []byte {
+	return bytes.ReplaceAll(svg, []byte(svgFamily), []byte(svgFamilies))
+}
+
+// figure renders d in both formats.
+func figure(d drawing, name, caption string) (Figure, error) {
+	f := Figure{Name: name, Title: d.title(), Caption: caption}
 	var err error
-	if f.PNG, err = c.render(PNG); err != nil {
+	if f.PNG, err = render(d, PNG); err != nil {
 		return f, fmt.Errorf("plot %s: %w", name, err)
 	}
-	if f.SVG, err = c.render(SVG); err != nil {
+	if f.SVG, err = render(d, SVG); err != nil {
 		return f, fmt.Errorf("plot %s: %w", name, err)
 	}
 	return f, nil

@@ -8,27 +8,30 @@ import (
 	"gonum.org/v1/plot/plotter"
 )
 
+// builder makes one plot, or nil when the run has no data for it.
+type builder func() (d drawing, name, caption string, err error)
+
 // figures builds every plot the run has data for, in a fixed order.
 func (r *Run) figures() ([]Figure, error) {
-	builders := []func() (*chart, string, string, error){
-		r.passAtKChart, r.pass1StepsChart, r.truncationStepsChart,
-		r.stepsChart("in_zone_steps", "In-zone fraction of the training pool", "in-zone fraction (%)", 0,
+	builders := []builder{
+		r.passAtKChart, r.pairedChart, r.pass1StepsChart, r.truncationStepsChart,
+		r.stepsChart("in_zone_steps", "In-zone fraction of the training pool", "in-zone fraction (%)", false,
 			func(s Step) float64 { return 100 * s.InZoneFraction }),
-		r.stepsChart("waste_steps", "Waste per training step", "waste (% of generated rollouts)", 100,
+		r.stepsChart("waste_steps", "Waste per training step", "waste (% of generated rollouts)", true,
 			func(s Step) float64 { return 100 * s.Waste }),
 		r.sweepWasteChart("sweep_waste", sweepInFull), r.sweepWasteChart("sweep_waste_carried", sweepCarried),
 		r.sweepMultiplierChart("sweep_multiplier", sweepInFull), r.sweepMultiplierChart("sweep_multiplier_carried", sweepCarried),
 	}
 	var figs []Figure
 	for _, b := range builders {
-		c, name, caption, err := b()
+		d, name, caption, err := b()
 		if err != nil {
 			return nil, err
 		}
-		if c == nil {
+		if d == nil {
 			continue
 		}
-		f, err := c.figure(name, caption)
+		f, err := figure(d, name, caption)
 		if err != nil {
 			return nil, err
 		}
@@ -37,7 +40,7 @@ func (r *Run) figures() ([]Figure, error) {
 	return figs, nil
 }
 
-func (r *Run) passAtKChart() (*chart, string, string, error) {
+func (r *Run) passAtKChart() (drawing, string, string, error) {
 	ks := r.passKs()
 	arms := r.armsWith(func(s Summary) bool { return kOf(s.Metric) > 0 })
 	if len(ks) == 0 || len(arms) == 0 {
@@ -50,7 +53,6 @@ func (r *Run) passAtKChart() (*chart, string, string, error) {
 	}
 	c.p.X.Tick.Marker = ticks
 	c.p.X.Min, c.p.X.Max = -0.5, float64(len(ks))-0.5
-	share01(&c.p.Y)
 	width := math.Min(0.6, 0.18*float64(len(arms)))
 	for ai, arm := range arms {
 		var x, y, lo, hi []float64
@@ -70,10 +72,12 @@ func (r *Run) passAtKChart() (*chart, string, string, error) {
 			return nil, "", "", err
 		}
 	}
-	return c, "pass_at_k", "pass@k of each arm's final checkpoint on the held-out set; bars are 95% intervals.", nil
+	fitLinear(&c.p.Y, c.ys, shareBounds)
+	return c, "pass_at_k", "pass@k of each arm's final checkpoint on the held-out set; bars are 95% intervals." +
+		zeroNote(c.p.Y, "y", formatPlain), nil
 }
 
-func (r *Run) pass1StepsChart() (*chart, string, string, error) {
+func (r *Run) pass1StepsChart() (drawing, string, string, error) {
 	c := newChart("pass@1 over training", "training step", "pass@1 (share of problems)")
 	any := false
 	maxStep := 0.0
@@ -84,7 +88,7 @@ func (r *Run) pass1StepsChart() (*chart, string, string, error) {
 		}
 		maxStep = math.Max(maxStep, x[len(x)-1])
 		any = true
-		if err := c.addSeries(series{name: arm, color: r.pal.color(arm), dash: r.pal.dashes[arm], x: x, y: y, lo: lo, hi: hi}); err != nil {
+		if err := c.addSeries(series{name: arm, color: r.pal.color(arm), dash: r.pal.dash(arm), x: x, y: y, lo: lo, hi: hi}); err != nil {
 			return nil, "", "", err
 		}
 	}
@@ -94,10 +98,10 @@ func (r *Run) pass1StepsChart() (*chart, string, string, error) {
 	if err := r.addUntrained(c, "pass@1", maxStep, 1); err != nil {
 		return nil, "", "", err
 	}
-	share01(&c.p.Y)
+	fitLinear(&c.p.Y, c.ys, shareBounds)
 	c.p.X.Min = 0
 	return c, "pass1_steps", "pass@1 on the held-out set at each evaluated checkpoint; the band is the 95% interval " +
-		"(across seeds when several ran); dashed: arms that were not trained.", nil
+		"(across seeds when several ran); dashed: arms that were not trained." + zeroNote(c.p.Y, "y", formatPlain), nil
 }
 
 // addUntrained draws, for each arm with a final value of metric but no
@@ -119,17 +123,19 @@ func (r *Run) addUntrained(c *chart, metric string, maxStep, k float64) error {
 	return nil
 }
 
-func (r *Run) truncationStepsChart() (*chart, string, string, error) {
+func (r *Run) truncationStepsChart() (drawing, string, string, error) {
 	c := newChart("Truncation over training", "training step", "truncated completions (%)")
+	truncation := func(s Step) float64 { return 100 * s.Truncation }
+	h := r.smoothingFor(truncation)
 	any := false
 	maxStep := 0.0
+	dodge := r.heldOutDodge("truncation")
 	for _, arm := range r.arms {
-		perSeed := r.stepValues(arm, func(s Step) float64 { return 100 * s.Truncation })
-		x, y, lo, hi := bandOverSeeds(perSeed)
-		if len(x) > 0 {
+		if s := r.stepSeries(arm, truncation, h); len(s.x) > 0 {
 			any = true
-			maxStep = math.Max(maxStep, x[len(x)-1])
-			if err := c.addSeries(series{name: arm + " (training)", color: r.pal.color(arm), dash: r.pal.dashes[arm], x: x, y: y, lo: lo, hi: hi}); err != nil {
+			maxStep = math.Max(maxStep, s.x[len(s.x)-1])
+			s.name = arm + " (training)"
+			if err := c.addSeries(s); err != nil {
 				return nil, "", "", err
 			}
 		}
@@ -137,7 +143,7 @@ func (r *Run) truncationStepsChart() (*chart, string, string, error) {
 		if len(ex) > 0 {
 			any = true
 			maxStep = math.Max(maxStep, ex[len(ex)-1])
-			if err := c.addErrorPoints(arm+" (held-out)", r.pal.color(arm), ex, scale(ey, 100), scale(elo, 100), scale(ehi, 100), true); err != nil {
+			if err := c.addErrorPoints(arm+" (held-out)", r.pal.color(arm), shift(ex, dodge[arm]), scale(ey, 100), scale(elo, 100), scale(ehi, 100), true); err != nil {
 				return nil, "", "", err
 			}
 		}
@@ -148,39 +154,99 @@ func (r *Run) truncationStepsChart() (*chart, string, string, error) {
 	if err := r.addUntrained(c, "truncation", maxStep, 100); err != nil {
 		return nil, "", "", err
 	}
-	percent100(&c.p.Y)
+	fitLinear(&c.p.Y, c.ys, percentBounds)
 	c.p.X.Min = 0
-	return c, "truncation_steps", "Share of completions that hit the token cap: lines for the rollouts generated " +
-		"for each training step (band: range across seeds), points for the held-out evaluation (95% intervals).", nil
+	return c, "truncation_steps", "Share of completions that hit the token cap. Lines: the rollouts generated for each " +
+		"training step, mean across seeds; " + smoothingNote(h) + "; band: range across seeds of the smoothed lines. " +
+		"Points, drawn above the lines: the held-out evaluation, with 95% intervals, set a little apart sideways so " +
+		"that arms evaluated at the same step do not cover each other; dashed: arms that were not trained." +
+		zeroNote(c.p.Y, "y", formatPercent), nil
+}
+
+// heldOutDodge is how far sideways (in steps) each arm's held-out points
+// of metric are drawn: arms evaluated at the same checkpoints get offsets
+// about one marker apart, centred on the step.
+func (r *Run) heldOutDodge(metric string) map[string]float64 {
+	var arms []string
+	last := 0.0
+	for _, arm := range r.arms {
+		if x, _, _, _ := r.overSteps(arm, metric); len(x) > 0 {
+			arms = append(arms, arm)
+			last = math.Max(last, x[len(x)-1])
+		}
+	}
+	out := map[string]float64{}
+	for i, arm := range arms {
+		out[arm] = (float64(i) - float64(len(arms)-1)/2) * last / 80
+	}
+	return out
+}
+
+func shift(v []float64, d float64) []float64 {
+	out := make([]float64, len(v))
+	for i := range v {
+		out[i] = v[i] + d
+	}
+	return out
 }
 
 // stepsChart plots one column of the steps table per arm: the mean across
-// seeds with the range across seeds as a band. yMax 100 fixes the y axis to
-// 0–100%; 0 lets it fit the data from 0.
-func (r *Run) stepsChart(name, title, yLabel string, yMax float64, value func(Step) float64) func() (*chart, string, string, error) {
-	return func() (*chart, string, string, error) {
+// seeds with the range across seeds as a band, smoothed (with the raw mean
+// faint behind) for columns sampled anew at each step.
+func (r *Run) stepsChart(name, title, yLabel string, smooth bool, value func(Step) float64) builder {
+	return func() (drawing, string, string, error) {
 		c := newChart(title, "training step", yLabel)
+		h := 0
+		if smooth {
+			h = r.smoothingFor(value)
+		}
 		any := false
 		for _, arm := range r.arms {
-			x, y, lo, hi := bandOverSeeds(r.stepValues(arm, value))
-			if len(x) == 0 {
+			s := r.stepSeries(arm, value, h)
+			if len(s.x) == 0 {
 				continue
 			}
 			any = true
-			if err := c.addSeries(series{name: arm, color: r.pal.color(arm), dash: r.pal.dashes[arm], x: x, y: y, lo: lo, hi: hi}); err != nil {
+			if err := c.addSeries(s); err != nil {
 				return nil, "", "", err
 			}
 		}
 		if !any {
 			return nil, "", "", nil
 		}
-		c.p.Y.Min = 0
-		if yMax > 0 {
-			percent100(&c.p.Y)
-		}
+		fitLinear(&c.p.Y, c.ys, percentBounds)
 		c.p.X.Min = 0
-		return c, name, title + " per arm: mean across seeds, band: range across seeds.", nil
+		how := "band: range across seeds."
+		if smooth {
+			how = smoothingNote(h) + " (mean across seeds); band: range across seeds of the smoothed lines."
+		}
+		return c, name, title + " per arm, mean across seeds; " + how + zeroNote(c.p.Y, "y", formatPercent), nil
 	}
+}
+
+// smoothingFor is the moving average's half-width for a column: one for
+// every arm of the chart, so that the caption can name it.
+func (r *Run) smoothingFor(value func(Step) float64) int {
+	n := 0
+	for _, arm := range r.arms {
+		n = max(n, longestSeries(r.stepValues(arm, value)))
+	}
+	return smoothHalfWidth(n)
+}
+
+// stepSeries is one arm's column of the steps table as drawn: the mean
+// across seeds and the range across seeds, or with h > 0 the same of each
+// seed's moving average, over the unsmoothed mean drawn faint.
+func (r *Run) stepSeries(arm string, value func(Step) float64, h int) series {
+	perSeed := r.stepValues(arm, value)
+	s := series{name: arm, color: r.pal.color(arm), dash: r.pal.dash(arm)}
+	s.x, s.y, s.lo, s.hi = bandOverSeeds(perSeed)
+	if h > 0 && len(s.x) > 0 {
+		raw := s.y
+		s.x, s.y, s.lo, s.hi = bandOverSeeds(smoothPerSeed(perSeed, h))
+		s.raw = raw
+	}
+	return s
 }
 
 // stepValues collects value(step) per seed for one arm, skipping NaN.
@@ -220,8 +286,8 @@ func (r *Run) sweepAxis(c *chart) {
 // sweepWasteChart plots the waste of every selector against the in-zone
 // fraction, with in-flight work counted in full (sweepInFull) or carried
 // over (sweepCarried).
-func (r *Run) sweepWasteChart(name string, values sweepValues) func() (*chart, string, string, error) {
-	return func() (*chart, string, string, error) {
+func (r *Run) sweepWasteChart(name string, values sweepValues) builder {
+	return func() (drawing, string, string, error) {
 		if len(r.Sweep) == 0 {
 			return nil, "", "", nil
 		}
@@ -233,7 +299,7 @@ func (r *Run) sweepWasteChart(name string, values sweepValues) func() (*chart, s
 		r.sweepAxis(c)
 		for _, sel := range r.selectors {
 			pts := r.sweepPoints(sel)
-			s := series{name: sel, color: r.spal.color(sel), dash: r.spal.dashes[sel]}
+			s := series{name: sel, color: r.pal.color(sel), dash: r.pal.dash(sel)}
 			band := true
 			for _, p := range pts {
 				_, lo, hi, _, _, _ := values(p)
@@ -263,34 +329,35 @@ func (r *Run) sweepWasteChart(name string, values sweepValues) func() (*chart, s
 			plotter.XY{X: c.p.X.Min, Y: 100 - c.p.X.Min}, plotter.XY{X: c.p.X.Max, Y: 100 - c.p.X.Max}); err != nil {
 			return nil, "", "", err
 		}
-		percent100(&c.p.Y)
+		fitLinear(&c.p.Y, c.ys, percentBounds)
 		return c, name, "Waste of each selector against the in-zone fraction it achieved, " + how + " (mean over seeds, " +
-			"band: 95% interval); dashed: 1 − in-zone fraction, the reactive filter's expected waste.", nil
+			"band: 95% interval); dashed: 1 − in-zone fraction, the reactive filter's expected waste." +
+			zeroNote(c.p.Y, "y", formatPercent), nil
 	}
 }
 
 // sweepMultiplierChart plots every market's efficiency multiplier over the
 // filter against the in-zone fraction, with either accounting of in-flight
 // work.
-func (r *Run) sweepMultiplierChart(name string, values sweepValues) func() (*chart, string, string, error) {
-	return func() (*chart, string, string, error) {
+func (r *Run) sweepMultiplierChart(name string, values sweepValues) builder {
+	return func() (drawing, string, string, error) {
 		title, how := "Efficiency multiplier of the market over the filter", "in-flight work at a seal counted in full"
 		if name != "sweep_multiplier" {
 			title, how = "Efficiency multiplier, in-flight work carried over", "in-flight work at a seal carried into the next window"
 		}
-		c := newChart(title, "in-zone fraction of the pool (%)", "useful rollouts per compute (× filter)")
+		c := newChart(title, "in-zone fraction of the pool (%)", "useful rollouts per compute (× filter, log scale)")
 		any := false
 		for _, sel := range r.selectors {
 			pts := r.sweepPoints(sel)
-			s := series{name: sel, color: r.spal.color(sel), dash: r.spal.dashes[sel]}
+			s := series{name: sel, color: r.pal.color(sel), dash: r.pal.dash(sel)}
 			band := true
 			for _, p := range pts {
 				_, _, _, _, lo, hi := values(p)
-				band = band && !math.IsNaN(lo) && !math.IsNaN(hi)
+				band = band && lo > 0 && hi > 0 // NaN fails too; a log axis has no place for 0
 			}
 			for _, p := range pts {
 				_, _, _, mult, lo, hi := values(p)
-				if math.IsNaN(mult) {
+				if !(mult > 0) {
 					continue
 				}
 				s.x, s.y = append(s.x, 100*p.Achieved), append(s.y, mult)
@@ -316,8 +383,9 @@ func (r *Run) sweepMultiplierChart(name string, values sweepValues) func() (*cha
 		if err := c.addReference("×1: no gain", refGrey, plotter.XY{X: c.p.X.Min, Y: 1}, plotter.XY{X: c.p.X.Max, Y: 1}); err != nil {
 			return nil, "", "", err
 		}
-		c.p.Y.Min = 0
+		c.logY()
 		return c, name, "Useful rollouts per generated rollout of each market selector divided by the reactive " +
-			"filter's at the same in-zone fraction, " + how + " (mean over seeds, band: 95% interval).", nil
+			"filter's at the same in-zone fraction, " + how + " (mean over seeds, band: 95% interval), on a log " +
+			"scale, where ×2 and ×0.5 lie as far from ×1; dashed: ×1, no gain.", nil
 	}
 }

@@ -2,9 +2,11 @@ package results
 
 import (
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestOverStepsFallsBackToSeeds(t *testing.T) {
@@ -61,4 +63,77 @@ func TestFormatting(t *testing.T) {
 	} {
 		assert.Equal(t, tc.want, tc.got)
 	}
+}
+
+// TestLayersPaintBandsLinesThenMarks adds held-out points before a line
+// with a band and checks the SVG paints the band, then the line, then the
+// points: no arm's band or line covers another's points.
+func TestLayersPaintBandsLinesThenMarks(t *testing.T) {
+	t.Parallel()
+	c := newChart("t", "x", "y")
+	require.NoError(t, c.addErrorPoints("held-out", okabeVermillion, []float64{5}, []float64{2}, []float64{1}, []float64{3}, true))
+	x := make([]float64, 20)
+	y := make([]float64, 20)
+	for i := range x {
+		x[i], y[i] = float64(i), 2
+	}
+	require.NoError(t, c.addSeries(series{name: "training", color: okabeBlue, x: x, y: y, lo: scale(y, 0.5), hi: scale(y, 1.5), raw: y}))
+	svg, err := render(c, SVG)
+	require.NoError(t, err)
+	s := string(svg)
+	band := strings.Index(s, "fill-opacity")
+	faint := strings.Index(s, "stroke-opacity")
+	line := strings.Index(s, "stroke:#0072B2;stroke-width:1.6")
+	point := strings.Index(s, `style="fill:#D55E00"`)
+	for name, i := range map[string]int{"band": band, "faint": faint, "line": line, "point": point} {
+		require.GreaterOrEqual(t, i, 0, "%s not drawn", name)
+	}
+	assert.Less(t, band, faint)
+	assert.Less(t, faint, line)
+	assert.Less(t, line, point, "the points are painted last")
+}
+
+// TestPlotCaptions checks what each plot of the synthetic runs says about
+// how it was drawn: smoothing, the points above the lines, the log scale
+// (TestFitLinear covers the axes that leave zero out).
+func TestPlotCaptions(t *testing.T) {
+	t.Parallel()
+	captions := map[string]string{}
+	for _, dir := range []string{pairedData, sweepData} {
+		r, err := Load(dir)
+		require.NoError(t, err)
+		figs, err := r.figures()
+		require.NoError(t, err)
+		for _, f := range figs {
+			captions[f.Name] = f.Caption
+		}
+	}
+	for _, tc := range []struct {
+		plot string
+		want []string
+		not  []string
+	}{
+		{"waste_steps", []string{"moving average over 7 steps (3 either side", "faint: each step's own value"}, nil},
+		{"truncation_steps", []string{"moving average over 7 steps", "drawn above the lines", "set a little apart sideways"}, nil},
+		{"in_zone_steps", []string{"band: range across seeds."}, []string{"moving average"}},
+		{"sweep_multiplier", []string{"log scale"}, nil},
+	} {
+		require.Contains(t, captions, tc.plot)
+		for _, w := range tc.want {
+			assert.Contains(t, captions[tc.plot], w, tc.plot)
+		}
+		for _, w := range tc.not {
+			assert.NotContains(t, captions[tc.plot], w, tc.plot)
+		}
+	}
+}
+
+func TestHeldOutDodge(t *testing.T) {
+	t.Parallel()
+	r, err := Load(pairedData)
+	require.NoError(t, err)
+	d := r.heldOutDodge("truncation")
+	assert.InDelta(t, -d["market"], d["uniform"], 1e-12, "centred on the step")
+	assert.InDelta(t, 30.0/80, d["market"]-d["uniform"], 1e-12, "a marker apart on a 30-step axis")
+	assert.NotContains(t, d, "base", "the base model has no per-step points")
 }

@@ -14,7 +14,7 @@ import (
 )
 
 // plotNames are the stems of every plot Render can produce, in page order.
-var plotNames = []string{"pass_at_k", "pass1_steps", "truncation_steps", "in_zone_steps", "waste_steps", "sweep_waste", "sweep_waste_carried", "sweep_multiplier", "sweep_multiplier_carried"}
+var plotNames = []string{"pass_at_k", "paired_differences", "pass1_steps", "truncation_steps", "in_zone_steps", "waste_steps", "sweep_waste", "sweep_waste_carried", "sweep_multiplier", "sweep_multiplier_carried"}
 
 // RenderOptions configure Render.
 type RenderOptions struct {

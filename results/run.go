@@ -24,7 +24,7 @@ type Run struct {
 
 	arms      []string // in display order
 	selectors []string // sweep selectors in display order
-	pal, spal palette  // arm and selector colours
+	pal       palette  // the style of every arm and selector
 }
 
 // Load reads a results directory. A manifest, when present, must match the
@@ -124,7 +124,6 @@ func (r *Run) index() {
 		add(a)
 	}
 	r.arms = arms
-	r.pal = newPalette(arms)
 
 	// Selectors: filters first, then markets, each in the order of the file.
 	var filters, markets []string
@@ -139,7 +138,8 @@ func (r *Run) index() {
 		}
 	}
 	r.selectors = append(filters, markets...)
-	r.spal = newPalette(r.selectors)
+	// One palette for both: the sweep's filter is the paired run's filter.
+	r.pal = newPalette(append(slices.Clone(r.arms), r.selectors...))
 }
 
 // Arms are the arm names in display order.

@@ -173,6 +173,29 @@ func (r *Run) armRank(a string) int {
 	return len(r.arms)
 }
 
+// pairedRows are the paired differences of the run's final checkpoints
+// (the aggregate rows: null seed and step) in the paired table's order:
+// by arm A, then by arm B from the last, then by metric. The table and the
+// plot of paired differences both draw these.
+func (r *Run) pairedRows() []Summary {
+	var rows []Summary
+	for _, s := range r.Summary {
+		if s.Compare != "" && s.Step == nil && s.Seed == nil {
+			rows = append(rows, s)
+		}
+	}
+	slices.SortStableFunc(rows, func(a, b Summary) int {
+		if d := r.armRank(a.Arm) - r.armRank(b.Arm); d != 0 {
+			return d
+		}
+		if d := r.armRank(b.Compare) - r.armRank(a.Compare); d != 0 {
+			return d
+		}
+		return metricLess(a.Metric, b.Metric)
+	})
+	return rows
+}
+
 func (r *Run) pairedTable() Table {
 	t := Table{Kind: KindPaired, Title: "Paired comparisons",
 		Note: "A − B over the same problems and sampling seeds: mean per-problem difference, its standard error, " +
@@ -181,15 +204,11 @@ func (r *Run) pairedTable() Table {
 			"does not include the variance between training runs.",
 		Labels: 2,
 		Header: []string{"A − B", "metric", "difference", "SE", "95% CI", "p", "bootstrap 95% CI", "A > B", "n"}}
-	var rows []Summary
+	rows := r.pairedRows()
 	type key struct{ arm, compare, metric string }
 	perSeed := map[key][]float64{}
 	for _, s := range r.Summary {
-		switch {
-		case s.Compare == "" || s.Step != nil:
-		case s.Seed == nil:
-			rows = append(rows, s)
-		default:
+		if s.Compare != "" && s.Step == nil && s.Seed != nil {
 			k := key{s.Arm, s.Compare, s.Metric}
 			perSeed[k] = append(perSeed[k], s.Value)
 		}
@@ -203,15 +222,6 @@ func (r *Run) pairedTable() Table {
 			"seeds and problems, the share of bootstrap draws in which A beats B; n problems; each seed's own difference."
 		t.Header = append(t.Header, "per seed")
 	}
-	slices.SortStableFunc(rows, func(a, b Summary) int {
-		if d := r.armRank(a.Arm) - r.armRank(b.Arm); d != 0 {
-			return d
-		}
-		if d := r.armRank(b.Compare) - r.armRank(a.Compare); d != 0 {
-			return d
-		}
-		return metricLess(a.Metric, b.Metric)
-	})
 	for _, s := range rows {
 		t.Rows = append(t.Rows, []string{
 			s.Arm + " − " + s.Compare, s.Metric,

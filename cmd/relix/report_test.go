@@ -37,7 +37,7 @@ func TestReport(t *testing.T) {
 	require.Equal(t, exitOK, code, errOut)
 	assert.Contains(t, out, "Held-out results per arm\n┌")
 	assert.Contains(t, out, doc+": 2 sections rewritten")
-	for _, f := range []string{"tables.md", "index.html", "plots/pass_at_k.png", "plots/pass_at_k.svg"} {
+	for _, f := range []string{"tables.md", "index.html", "plots/pass_at_k.png", "plots/pass_at_k.svg", "plots/paired_differences.svg"} {
 		assert.FileExists(t, filepath.Join(paired, f))
 	}
 	assert.FileExists(t, filepath.Join(sweep, "plots", "sweep_waste.svg"))
@@ -48,7 +48,7 @@ func TestReport(t *testing.T) {
 
 	code, out, errOut = cliRun(t, "report", "--check", "--experiments", doc, paired, sweep)
 	assert.Equal(t, exitOK, code, out+errOut)
-	assert.Equal(t, "23 files up to date\n", out)
+	assert.Equal(t, "25 files up to date\n", out)
 }
 
 func TestReportErrors(t *testing.T) {
