@@ -98,7 +98,7 @@ class Worker:
         m, dtype, device = a.model or cfg.get("model", ""), a.dtype or cfg.get("dtype", ""), a.device or cfg.get("device", "")
         t0 = time.monotonic()
         self.lm, self.tok, self.identity = model.build(m, dtype, device, tiny=a.tiny)
-        self.gen = generate.backend(a.backend, self.lm, self.tok, model_path=m, dtype=dtype, tiny=a.tiny)
+        self.gen = generate.backend(a.backend, self.lm, self.tok, model_path=m, dtype=dtype, tiny=a.tiny, gen_batch=a.gen_batch)
         self.base = "base-" + hashlib.sha256(f"{NAME}\x00{self.identity}".encode()).hexdigest()[:16]
         self.checkpoints[self.base] = Checkpoint(self.snapshot(), None)
         self.active = self.base
@@ -390,6 +390,7 @@ def main():
     ap.add_argument("--dtype", default="", choices=["", "float32", "float16", "bfloat16"], help="default: runner.dtype")
     ap.add_argument("--device", default="", help="default: runner.device, else cuda when available")
     ap.add_argument("--backend", default="auto", choices=["auto", "vllm", "hf"], help="generation backend of a real model (auto: vLLM when importable)")
+    ap.add_argument("--gen-batch", type=int, default=32, help="rows of one generation forward pass: bounds the KV cache's memory")
     ap.add_argument("--keep", type=int, default=3, help="checkpoints held in memory besides the base (relix restores others)")
     ap.add_argument("--trace", action="store_true", help="log every request's method, time and answer size")
     ap.add_argument("--json-only", action="store_true", help="take up no optional feature: plain JSON, no handles (as before them)")
