@@ -5,7 +5,8 @@ depends on which other prompts share the call or how they are batched.
 - LoopGenerate: one sampling loop over a KV cache for the tiny model and for
   Hugging Face models alike; a call's completions, of all its prompts, share
   batches of up to --gen-batch rows, left-padded, one generator per row;
-- VLLMGenerate: vLLM with a per-request seed, when vllm is importable.
+- VLLMGenerate: vLLM with a per-request seed, when vllm is importable and a
+  supported release.
 
 A backend returns, per completion, (token ids, finish, log-probs or None);
 token ids include the end-of-sequence token when the completion ended.
@@ -13,6 +14,10 @@ token ids include the end-of-sequence token when the completion ended.
 
 import hashlib
 import inspect
+import os
+import re
+import shutil
+import tempfile
 
 import torch
 import torch.nn.functional as F
@@ -184,17 +189,73 @@ class LoopGenerate:
         pass  # it samples from the training model itself
 
 
+# --- vLLM ----------------------------------------------------------------------
+
+# The vLLM releases this backend supports, from the first up to, not
+# including, the last: those with the documented interfaces it uses on the
+# V1 engine — LLM(worker_extension_cls=...) and LLM.collective_rpc to reach
+# the GPU workers (the pattern of vLLM's RLHF examples; V1's workers take
+# the extension from 0.8.2), LLM.reset_prefix_cache and
+# SamplingParams(seed=...). Later releases move their RLHF examples to a
+# new weight-transfer API and have not been checked.
+VLLM_SUPPORTED = ((0, 8, 2), (0, 12, 0))
+VLLM_EXTENSION = "vllm_weights.WeightLoader"
+
+
+def vllm_version(text):
+    """(major, minor, patch) of a version string such as 0.10.1.post1 or
+    0.9.2+cu128; None when it has no such prefix."""
+    m = re.match(r"(\d+)\.(\d+)(?:\.(\d+))?", text or "")
+    return tuple(int(x or 0) for x in m.groups()) if m else None
+
+
+def supported_vllm():
+    (a, b, c), (x, y, _) = VLLM_SUPPORTED
+    return f"vLLM {a}.{b}.{c} to {x}.{y - 1}.x"
+
+
+def check_vllm_version(text):
+    """Refuses a vLLM release outside VLLM_SUPPORTED, naming the supported ones."""
+    v = vllm_version(text)
+    if v is None or not VLLM_SUPPORTED[0] <= v < VLLM_SUPPORTED[1]:
+        raise RuntimeError(f"vLLM {text!r} is not supported: this worker supports {supported_vllm()} "
+                           "(install one, or run the worker with --backend hf)")
+
+
+def scratch_dir(nbytes):
+    """A private directory for nbytes of weights: in /dev/shm when it has
+    room (memory, not disk), else the temporary directory."""
+    shm = "/dev/shm"
+    try:
+        st = os.statvfs(shm)
+        base = shm if st.f_bavail * st.f_frsize > 2 * nbytes else None
+    except OSError:
+        base = None
+    return tempfile.mkdtemp(prefix="relix-vllm-", dir=base)
+
+
 class VLLMGenerate:
-    """vLLM, one request per completion with its own seed. After each
-    training step the new weights are pushed into the engine."""
+    """vLLM, one request per completion with its own seed. New weights
+    reach the engine at the next generate after they change: the worker
+    writes them to a safetensors file and the engine's workers load it
+    (vllm_weights.WeightLoader, through LLM.collective_rpc); the prefix
+    cache is then reset, since cached prompts hold the old weights' keys."""
 
-    def __init__(self, model_path, dtype, tok):
-        import vllm
-
+    def __init__(self, model_path, dtype, tok, vllm=None):
+        if vllm is None:
+            import vllm
+        check_vllm_version(getattr(vllm, "__version__", ""))
+        here = os.path.dirname(os.path.abspath(__file__))
+        # The engine's workers import the extension by name in their own
+        # processes, which see PYTHONPATH.
+        os.environ["PYTHONPATH"] = os.pathsep.join([here] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != here])
         self.vllm, self.tok = vllm, tok
-        self.llm = vllm.LLM(model=model_path, dtype=dtype or "auto", gpu_memory_utilization=0.35, enable_prefix_caching=True)
+        self.llm = vllm.LLM(model=model_path, dtype=dtype or "auto", gpu_memory_utilization=0.35, enable_prefix_caching=True,
+                            worker_extension_cls=VLLM_EXTENSION)
+        self.pending = None  # weights to load before the next generate; None: the engine's are current
 
     def generate(self, prompts, n, s):
+        self.sync()
         reqs, params = [], []
         for p in prompts:
             ids = self.tok.prompt(p["text"])
@@ -202,30 +263,41 @@ class VLLMGenerate:
                 reqs.append({"prompt_token_ids": ids})
                 params.append(self.vllm.SamplingParams(temperature=s["temperature"], top_p=s.get("top_p", 1.0),
                                                        max_tokens=s["max_tokens"], seed=completion_seed(s["seed"], p["id"], j),
-                                                       logprobs=0, skip_special_tokens=False))
+                                                       skip_special_tokens=False))
         results = self.llm.generate(reqs, params, use_tqdm=False)
         out = []
         for i, r in enumerate(results):
-            c = r.outputs[0]
-            toks = list(c.token_ids)
-            lps = [next(iter(d.values())).logprob for d in c.logprobs] if c.logprobs else None
+            toks = list(r.outputs[0].token_ids)
             finish = "stop" if toks and toks[-1] in self.tok.eos else "length"
             if i % n == 0:
                 out.append([])
-            out[-1].append((toks, finish, lps))
+            # No log-probs: vLLM's are of the raw logits by default, not at
+            # the sampling temperature as the loop's; step computes its own.
+            out[-1].append((toks, finish, None))
         return out
 
     def load_weights(self, state):
-        # The engine's model lives in its worker; vLLM's entry point for new
-        # weights moved between releases, so try the ones we know.
-        model = None
+        self.pending = state
+
+    def sync(self):
+        """Loads the pending weights into the engine."""
+        if self.pending is None:
+            return
+        import tensors
+
+        state = self.pending
+        d = scratch_dir(sum(t.numel() * t.element_size() for t in state.values()))
         try:
-            model = self.llm.llm_engine.model_executor.driver_worker.model_runner.model
-        except AttributeError:
-            pass
-        if model is None:
-            raise RuntimeError("this vLLM release does not expose its model for weight updates; run the worker with --backend hf")
-        model.load_weights(state.items())
+            path = os.path.join(d, "model.safetensors")
+            tensors.save(path, state)
+            loaded = self.llm.collective_rpc("relix_load_weights", args=(path,))
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+        if any(k != len(state) for k in loaded):
+            raise RuntimeError(f"vLLM's workers loaded {loaded} tensors of {len(state)}")
+        if self.llm.reset_prefix_cache() is False:
+            raise RuntimeError("vLLM did not reset its prefix cache after new weights")
+        self.pending = None  # only now: a failed load is tried again, never generated past
 
 
 def backend(name, lm, tok, model_path="", dtype="", tiny=False, gen_batch=GEN_BATCH):
@@ -236,12 +308,12 @@ def backend(name, lm, tok, model_path="", dtype="", tiny=False, gen_batch=GEN_BA
         return LoopGenerate(TinyCall(lm), tok, gen_batch)
     if name in ("vllm", "auto"):
         try:
-            import vllm  # noqa: F401
+            import vllm
         except ImportError:
             if name == "vllm":
                 raise
         else:
-            return VLLMGenerate(model_path, dtype, tok)
+            return VLLMGenerate(model_path, dtype, tok, vllm)
     import transformers
 
     return LoopGenerate(HFCall(lm.model, transformers.DynamicCache), tok, gen_batch)

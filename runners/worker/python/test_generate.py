@@ -1,12 +1,15 @@
-"""The sampling loop without a GPU: completions that do not depend on the
-batch (tiny model and a stand-in with transformers' causal-LM call
-convention), and the bound on rows per forward.
+"""The sampling loop and the vLLM backend without a GPU: completions that
+do not depend on the batch (tiny model and a stand-in with transformers'
+causal-LM call convention), the bound on rows per forward, and vLLM's
+version gate and weight updates against a stand-in vllm module.
 
     /usr/bin/python3 -m unittest discover -s runners/worker/python
 """
 
 import os
 import sys
+import tempfile
+import types
 import unittest
 from types import SimpleNamespace
 
@@ -17,6 +20,8 @@ import torch.nn as nn  # noqa: E402
 
 import generate  # noqa: E402
 import model  # noqa: E402
+import tensors  # noqa: E402
+import vllm_weights  # noqa: E402
 
 SAMPLING = {"temperature": 0.9, "top_p": 0.95, "max_tokens": 20, "seed": 5}
 SHORT = {"id": "p-short", "text": "What is 2 + 3?"}
@@ -164,6 +169,115 @@ class LoopTest(unittest.TestCase):
         with self.assertRaisesRegex(ValueError, "temperature"):
             self.run_rows(call, [SHORT], [(0, 1)], temperature=0)
         self.assertEqual(self.run_rows(call, [SHORT], [(0, 1)], max_tokens=0), [([], "length", [])])
+
+
+# --- vLLM, against a stand-in module ------------------------------------------------
+
+
+class FakeWorker(vllm_weights.WeightLoader):
+    """vLLM's GPU worker as the extension sees it: model_runner.model."""
+
+    def __init__(self):
+        self.loaded = []
+        self.model_runner = SimpleNamespace(model=SimpleNamespace(load_weights=lambda weights: self.loaded.append(dict(weights))))
+
+
+def fake_vllm(version):
+    m = types.ModuleType("vllm")
+    m.__version__ = version
+
+    class LLM:
+        def __init__(self, **kwargs):
+            self.kwargs, self.worker, self.calls, self.requests = kwargs, FakeWorker(), [], []
+
+        def collective_rpc(self, method, args=()):
+            self.calls.append((method, args, os.path.exists(args[0])))
+            return [getattr(self.worker, method)(*args)]  # one GPU worker
+
+        def reset_prefix_cache(self):
+            self.calls.append(("reset_prefix_cache",))
+
+        def generate(self, reqs, params, use_tqdm=True):
+            self.requests.append((reqs, params))
+            eos = sorted(model.ByteTokenizer().eos)[0]
+            return [SimpleNamespace(outputs=[SimpleNamespace(token_ids=[65, 66] + ([eos] if p.seed % 2 else []))]) for p in params]
+
+    m.LLM = LLM
+    m.SamplingParams = lambda **kw: SimpleNamespace(**kw)
+    return m
+
+
+class VLLMTest(unittest.TestCase):
+    def keep_pythonpath(self):
+        """Restores PYTHONPATH, which the backend extends, after the test."""
+        was = os.environ.get("PYTHONPATH")
+        self.addCleanup(lambda: os.environ.pop("PYTHONPATH", None) if was is None else os.environ.__setitem__("PYTHONPATH", was))
+
+    def test_the_version_gate(self):
+        for ok in ("0.8.2", "0.9.2+cu128", "0.10.1.post1", "0.11.2"):
+            generate.check_vllm_version(ok)
+        for bad in ("0.8.1", "0.6.3.post1", "0.12.0", "1.0.0", "main", ""):
+            with self.assertRaises(RuntimeError) as e:
+                generate.check_vllm_version(bad)
+            self.assertIn("supports vLLM 0.8.2 to 0.11.x", str(e.exception))
+            self.assertIn("--backend hf", str(e.exception))
+
+    def test_an_unsupported_vllm_is_refused_not_skipped(self):
+        sys.modules["vllm"] = fake_vllm("0.6.3")
+        self.addCleanup(sys.modules.pop, "vllm", None)
+        with self.assertRaisesRegex(RuntimeError, "not supported"):
+            generate.backend("auto", None, model.ByteTokenizer(), model_path="/models/m")
+
+    def test_generation_seeds_and_weight_updates(self):
+        sys.modules["vllm"] = fake_vllm("0.10.2")
+        self.addCleanup(sys.modules.pop, "vllm", None)
+        self.keep_pythonpath()
+        tok = model.ByteTokenizer()
+        gen = generate.backend("auto", None, tok, model_path="/models/m", dtype="bfloat16")
+        llm = gen.llm
+        self.assertEqual(llm.kwargs["worker_extension_cls"], "vllm_weights.WeightLoader")
+        self.assertIn(os.path.dirname(os.path.abspath(generate.__file__)), os.environ["PYTHONPATH"].split(os.pathsep))
+
+        out = gen.generate([SHORT, LONG], 2, SAMPLING)
+        reqs, params = llm.requests[-1]
+        self.assertEqual([p.seed for p in params], [generate.completion_seed(5, p["id"], j) for p in (SHORT, LONG) for j in range(2)])
+        self.assertEqual(reqs[2], {"prompt_token_ids": tok.prompt(LONG["text"])})
+        self.assertEqual([[f for _, f, _ in g] for g in out], [["stop" if p.seed % 2 else "length" for p in params[i:i + 2]] for i in (0, 2)])
+        self.assertEqual(llm.calls, [], "no new weights, no update")
+
+        state = {"model.embed_tokens.weight": torch.randn(4, 3).to(torch.bfloat16), "lm_head.weight": torch.randn(4, 3)}
+        gen.load_weights({"stale": torch.zeros(1)})
+        gen.load_weights(state)  # only the weights of the next generate travel
+        self.assertEqual(llm.calls, [])
+        gen.generate([SHORT], 1, SAMPLING)
+        (method, (path,), existed), reset = llm.calls
+        self.assertEqual((method, existed, reset), ("relix_load_weights", True, ("reset_prefix_cache",)))
+        self.assertFalse(os.path.exists(os.path.dirname(path)), "the weights file is removed")
+        [loaded] = llm.worker.loaded
+        self.assertEqual(sorted(loaded), sorted(state))
+        for name, t in state.items():
+            self.assertTrue(torch.equal(loaded[name], t), name)
+        gen.generate([SHORT], 1, SAMPLING)
+        self.assertEqual(len(llm.calls), 2, "loaded once")
+
+    def test_a_short_load_is_an_error(self):
+        sys.modules["vllm"] = fake_vllm("0.9.0")
+        self.addCleanup(sys.modules.pop, "vllm", None)
+        self.keep_pythonpath()
+        gen = generate.backend("vllm", None, model.ByteTokenizer(), model_path="/models/m")
+        gen.llm.collective_rpc = lambda method, args=(): [1]
+        gen.load_weights({"a": torch.zeros(1), "b": torch.zeros(1)})
+        with self.assertRaisesRegex(RuntimeError, r"loaded \[1\] tensors of 2"):
+            gen.generate([SHORT], 1, SAMPLING)
+        self.assertIsNotNone(gen.pending, "the load is tried again at the next generate")
+
+    def test_the_weights_file_is_safetensors(self):
+        w = FakeWorker()
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "w.safetensors")
+            tensors.save(path, {"x": torch.arange(3.0)})
+            self.assertEqual(w.relix_load_weights(path), 1)
+        self.assertTrue(torch.equal(w.loaded[0]["x"], torch.arange(3.0)))
 
 
 if __name__ == "__main__":
