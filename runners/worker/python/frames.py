@@ -7,8 +7,9 @@ states also {"width": w}): length little-endian elements of the field's
 type at byte offset of the attachment. Which type is the field's name's:
 "tokens" u32, "logprobs" f32, "trace" f64, "hidden" f32.
 
-    resolve(params, att)           the arrays of a received message, as lists
-    encode(rid, result, binary)    a response's bytes: its line, its attachment
+    resolve(params, att)                     the arrays of a received message, as lists
+    encode(rid, result, binary)              a response's bytes: its line, its attachment
+    encode_request(rid, method, params, bin) a request's bytes, the same way
 """
 
 import array
@@ -99,8 +100,18 @@ def encode(rid, result=None, error=None, binary=False):
     """A response's bytes: its line (and newline), then its attachment."""
     if error:
         return json.dumps({"id": rid, "error": error}, allow_nan=False, separators=(",", ":")).encode() + b"\n"
+    return _framed({"id": rid}, "result", result, binary)
+
+
+def encode_request(rid, method, params, binary=False):
+    """A request's bytes as relix writes them (a client of this worker,
+    such as gpu_check.py, sends them)."""
+    return _framed({"id": rid, "method": method}, "params", params, binary)
+
+
+def _framed(body, key, value, binary):
     att = _Attachment() if binary else None
-    body = {"id": rid, "result": pack(result, att)}
+    body[key] = pack(value, att)
     if att is not None and att.size:
         body["bin"] = att.size
     line = json.dumps(body, allow_nan=False, separators=(",", ":")).encode() + b"\n"

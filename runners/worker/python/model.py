@@ -49,7 +49,9 @@ class Block(nn.Module):
         self.mlp = nn.Sequential(nn.Linear(c.d_model, 4 * c.d_model), nn.GELU(), nn.Linear(4 * c.d_model, c.d_model))
         self.n_head = c.n_head
 
-    def forward(self, x, cache=None):
+    def forward(self, x, cache=None, keys=None):
+        """keys (optional, [B, S] bool): which of the S key positions hold
+        real tokens; a padded row's padding is never attended to."""
         B, T, D = x.shape
         q, k, v = self.qkv(self.ln1(x)).split(D, dim=2)
         q, k, v = (t.view(B, T, self.n_head, D // self.n_head).transpose(1, 2) for t in (q, k, v))
@@ -59,8 +61,14 @@ class Block(nn.Module):
             cache["k"], cache["v"] = k, v
         S = k.shape[2]  # query i sits at position S - T + i
         att = (q @ k.transpose(-2, -1)) / math.sqrt(D // self.n_head)
-        causal = torch.ones(T, S, dtype=torch.bool, device=x.device).tril(diagonal=S - T)
-        att = att.masked_fill(~causal, float("-inf")).softmax(dim=-1)
+        visible = torch.ones(T, S, dtype=torch.bool, device=x.device).tril(diagonal=S - T)
+        if keys is not None:
+            # A padding query still sees itself: a row of -inf would make its
+            # output NaN, and NaN times a zero attention weight is NaN in every
+            # later query that has it among its keys.
+            itself = torch.arange(S, device=x.device)[None, :] == torch.arange(S - T, S, device=x.device)[:, None]
+            visible = visible & (keys[:, None, None, :] | itself)
+        att = att.masked_fill(~visible, float("-inf")).softmax(dim=-1)
         x = x + self.proj((att @ v).transpose(1, 2).reshape(B, T, D))
         return x + self.mlp(self.ln2(x))
 
@@ -78,18 +86,22 @@ class TinyLM(nn.Module):
         self.ln_f = nn.LayerNorm(c.d_model)
         self.head = nn.Linear(c.d_model, c.vocab, bias=False)
 
-    def hidden(self, ids, cache=None):
+    def hidden(self, ids, cache=None, keys=None, positions=None):
         """Last hidden states; with cache (a list of one dict per block,
-        empty at first) ids continue the sequence the cache holds."""
-        past = cache[0]["k"].shape[2] if cache and cache[0] else 0
-        pos = torch.arange(past, past + ids.shape[1], device=ids.device)
-        x = self.wte(ids) + self.wpe(pos)
+        empty at first) ids continue the sequence the cache holds. Left-padded
+        rows give keys (real tokens among all the cache's positions and ids,
+        [B, S] bool) and positions (each token's position in its own row,
+        [B, T])."""
+        if positions is None:
+            past = cache[0]["k"].shape[2] if cache and cache[0] else 0
+            positions = torch.arange(past, past + ids.shape[1], device=ids.device)
+        x = self.wte(ids) + self.wpe(positions)
         for i, b in enumerate(self.blocks):
-            x = b(x, cache[i] if cache is not None else None)
+            x = b(x, cache[i] if cache is not None else None, keys)
         return self.ln_f(x)
 
-    def forward(self, ids, cache=None):
-        return self.head(self.hidden(ids, cache))
+    def forward(self, ids, cache=None, keys=None, positions=None):
+        return self.head(self.hidden(ids, cache, keys, positions))
 
 
 class ByteTokenizer:

@@ -98,7 +98,7 @@ class Worker:
         m, dtype, device = a.model or cfg.get("model", ""), a.dtype or cfg.get("dtype", ""), a.device or cfg.get("device", "")
         t0 = time.monotonic()
         self.lm, self.tok, self.identity = model.build(m, dtype, device, tiny=a.tiny)
-        self.gen = generate.backend(a.backend, self.lm, self.tok, model_path=m, dtype=dtype, tiny=a.tiny)
+        self.gen = generate.backend(a.backend, self.lm, self.tok, model_path=m, dtype=dtype, tiny=a.tiny, gen_batch=a.gen_batch)
         self.base = "base-" + hashlib.sha256(f"{NAME}\x00{self.identity}".encode()).hexdigest()[:16]
         self.checkpoints[self.base] = Checkpoint(self.snapshot(), None)
         self.active = self.base
@@ -342,6 +342,19 @@ def canonical(value, key=None):
     return value
 
 
+def peak_memory():
+    """The process's peak memory so far, for --trace: on a GPU what torch
+    allocated (and what the whole device holds now, vLLM's engine
+    included), else the peak resident set."""
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available() and torch.cuda.is_initialized():
+        free, total = torch.cuda.mem_get_info()
+        return f"peak {torch.cuda.max_memory_allocated() >> 20} MiB allocated, {(total - free) >> 20} MiB in use on the device"
+    import resource
+
+    return f"peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss >> 10} MiB resident"
+
+
 def serve(worker, stdin, stdout):
     """The protocol loop: one request (its line, and the attachment it
     announces), one response, until shutdown or the end of stdin. Returns
@@ -360,12 +373,16 @@ def serve(worker, stdin, stdout):
             log(f"worker: request line {n} is not a protocol request: {e}")
             return 2
         t0 = time.monotonic()
+        method_s = 0.0  # of the time to answer, the method's own (not decoding and encoding)
         try:
             try:
                 req["params"] = frames.resolve(req.get("params") or {}, att)
             except ValueError as e:
                 raise RequestError("bad_request", f"{req.get('method')}: {e}")
-            out = frames.encode(rid, worker.handle(req), binary=worker.binary)
+            t1 = time.monotonic()
+            result = worker.handle(req)
+            method_s = time.monotonic() - t1
+            out = frames.encode(rid, result, binary=worker.binary)
         except RequestError as e:
             out = frames.encode(rid, error={"code": e.code, "message": str(e)})
         except Exception as e:  # the request failed (a NaN in a JSON result, among others); the worker lives on
@@ -378,7 +395,8 @@ def serve(worker, stdin, stdout):
         if worker.args.trace:
             p = req.get("params") or {}
             what = f" {len(p['prompts'])}x{p['n']} {p['sampling']}" if req.get("method") == "generate" else ""
-            log(f"worker: {req.get('method')} {rid}{what}: {time.monotonic() - t0:.3f}s, {len(out)} bytes")
+            log(f"worker: {req.get('method')} {rid}{what}: {time.monotonic() - t0:.3f}s ({method_s:.3f}s in the method), "
+                f"{len(out)} bytes, {peak_memory()}")
         if req.get("method") == "shutdown" or (req.get("method") == "hello" and b'"protocol_version"' in out):
             return 0 if req.get("method") == "shutdown" else 1
 
@@ -390,6 +408,7 @@ def main():
     ap.add_argument("--dtype", default="", choices=["", "float32", "float16", "bfloat16"], help="default: runner.dtype")
     ap.add_argument("--device", default="", help="default: runner.device, else cuda when available")
     ap.add_argument("--backend", default="auto", choices=["auto", "vllm", "hf"], help="generation backend of a real model (auto: vLLM when importable)")
+    ap.add_argument("--gen-batch", type=int, default=32, help="rows of one generation forward pass: bounds the KV cache's memory")
     ap.add_argument("--keep", type=int, default=3, help="checkpoints held in memory besides the base (relix restores others)")
     ap.add_argument("--trace", action="store_true", help="log every request's method, time and answer size")
     ap.add_argument("--json-only", action="store_true", help="take up no optional feature: plain JSON, no handles (as before them)")
