@@ -287,12 +287,19 @@ class FeaturesTest(unittest.TestCase):
 
 
 class TensorsTest(unittest.TestCase):
+    TENSORS = {"b": torch.arange(6, dtype=torch.float32).reshape(2, 3), "a": torch.tensor([1.5, -2.25], dtype=torch.bfloat16),
+               "e": torch.zeros(0, dtype=torch.int64)}
+
+    def assertSameTensors(self, got, want):
+        self.assertEqual(set(got), set(want))
+        for k, t in want.items():
+            self.assertEqual(got[k].dtype, t.dtype, k)
+            self.assertTrue(torch.equal(got[k], t), k)
+
     def test_round_trip_and_layout(self):
-        ts = {"b": torch.arange(6, dtype=torch.float32).reshape(2, 3), "a": torch.tensor([1.5, -2.25], dtype=torch.bfloat16),
-              "e": torch.zeros(0, dtype=torch.int64)}
         with tempfile.TemporaryDirectory() as d:
             path = os.path.join(d, "x.safetensors")
-            tensors.save(path, ts, {"t": 3})
+            tensors.Fallback().save(path, self.TENSORS, {"t": 3})
             with open(path, "rb") as f:
                 data = f.read()
             (n,) = struct.unpack("<Q", data[:8])
@@ -301,11 +308,75 @@ class TensorsTest(unittest.TestCase):
             self.assertEqual(header["__metadata__"], {"t": "3"})
             self.assertEqual(header["a"], {"dtype": "BF16", "shape": [2], "data_offsets": [0, 4]})
             self.assertEqual(header["b"]["data_offsets"], [4, 28])
-            back, meta = tensors.load(path)
+            back, meta = tensors.Fallback().load(path)
             self.assertEqual(meta, {"t": "3"})
-            for k, t in ts.items():
-                self.assertEqual(back[k].dtype, t.dtype)
-                self.assertTrue(torch.equal(back[k], t), k)
+            self.assertSameTensors(back, self.TENSORS)
+
+    def test_reads_what_the_package_writes(self):
+        # The safetensors package's own serialization tests
+        # (bindings/python/tests/test_simple.py): a 2×2 int32 tensor, then
+        # one with metadata, whose header the package pads with spaces.
+        plain = b'<\x00\x00\x00\x00\x00\x00\x00{"test":{"dtype":"I32","shape":[2,2],"data_offsets":[0,16]}}' + struct.pack("<4i", 0, 0, 0, 1)
+        back, meta = tensors.parse(plain)
+        self.assertEqual(meta, {})
+        self.assertTrue(torch.equal(back["test"], torch.tensor([[0, 0], [0, 1]], dtype=torch.int32)))
+        padded = (b'f\x00\x00\x00\x00\x00\x00\x00{"__metadata__":{"framework":"pt"},"test1":{"dtype":"I32","shape":[2,2],"data_offsets":[0,16]}}'
+                  + b" " * 7 + bytes(16))
+        back, meta = tensors.parse(padded)
+        self.assertEqual(meta, {"framework": "pt"})
+        self.assertTrue(torch.equal(back["test1"], torch.zeros(2, 2, dtype=torch.int32)))
+
+    def test_the_package_is_used_where_it_imports(self):
+        self.assertIsInstance(tensors.choose(import_module=missing), tensors.Fallback)
+        fake = FakeSafetensors()
+        chosen = tensors.choose(import_module=fake.import_module)
+        self.assertIsInstance(chosen, tensors.Package)
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "x.safetensors")
+            chosen.save(path, self.TENSORS, {"t": 3})
+            self.assertEqual(os.listdir(d), ["x.safetensors"], "written under another name, then renamed")
+            self.assertEqual(fake.saved, [(path + f".tmp-{os.getpid()}", {"t": "3"})])
+            back, meta = chosen.load(path)
+            self.assertEqual(fake.opened, [(path, "pt", "cpu")])
+            self.assertEqual(meta, {"t": "3"})
+            self.assertSameTensors(back, self.TENSORS)
+            self.assertSameTensors(tensors.Fallback().load(path)[0], self.TENSORS)
+
+    @unittest.skipUnless(isinstance(tensors.IMPL, tensors.Package), "the safetensors package does not import here")
+    def test_the_package_and_the_fallback_read_each_other(self):
+        with tempfile.TemporaryDirectory() as d:
+            ours, theirs = os.path.join(d, "ours.safetensors"), os.path.join(d, "theirs.safetensors")
+            tensors.Fallback().save(ours, self.TENSORS, {"t": 3})
+            tensors.IMPL.save(theirs, self.TENSORS, {"t": 3})
+            for read in (tensors.IMPL.load(ours), tensors.Fallback().load(theirs)):
+                self.assertEqual(read[1], {"t": "3"})
+                self.assertSameTensors(read[0], self.TENSORS)
+
+
+def missing(name):
+    raise ImportError(f"No module named {name!r}")
+
+
+class FakeSafetensors:
+    """The safetensors package's surface the worker uses (safetensors.torch.
+    save_file, safetensors.safe_open), over the fallback's format: the
+    package's code path, run where the package is not installed."""
+
+    def __init__(self):
+        self.saved, self.opened = [], []
+
+    def import_module(self, name):
+        return argparse.Namespace(save_file=self.save_file) if name == "safetensors.torch" else argparse.Namespace(safe_open=self.safe_open)
+
+    def save_file(self, ts, filename, metadata=None):
+        self.saved.append((filename, metadata))
+        tensors.Fallback().save(filename, ts, metadata)
+
+    @contextlib.contextmanager
+    def safe_open(self, filename, framework, device):
+        self.opened.append((filename, framework, device))
+        ts, meta = tensors.Fallback().load(filename)
+        yield argparse.Namespace(keys=lambda: list(ts), get_tensor=ts.__getitem__, metadata=lambda: meta or None)
 
 
 if __name__ == "__main__":
