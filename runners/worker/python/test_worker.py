@@ -122,10 +122,16 @@ class WorkerTest(unittest.TestCase):
             self.assertEqual(loaded["result"]["checkpoint"], ck)
             for name, t in self.w.checkpoints[ck].weights.items():
                 self.assertTrue(torch.equal(t, fresh.checkpoints[ck].weights[name]), name)
-            self.assertEqual(fresh.checkpoints[ck].train["t"], 1)
-            for k in ("master", "m", "v"):
-                for n, t in self.w.checkpoints[ck].train[k].items():
-                    self.assertTrue(torch.equal(t, fresh.checkpoints[ck].train[k][n]), f"{k}.{n}")
+            self.assertEqual(fresh.checkpoints[ck].train.step, 1)
+            for k in ("master", "exp_avg", "exp_avg_sq"):
+                ours, theirs = getattr(self.w.checkpoints[ck].train, k), getattr(fresh.checkpoints[ck].train, k)
+                self.assertEqual(set(ours), set(theirs), k)
+                for n, t in ours.items():
+                    self.assertTrue(torch.equal(t, theirs[n]), f"{k}.{n}")
+            with open(os.path.join(d, "checkpoint.json")) as f:
+                self.assertEqual(json.load(f)["format"], "relix-python-checkpoint/2")
+            _, info = tensors.load(os.path.join(d, "optimizer.safetensors"))
+            self.assertEqual(info, {"optimizer": "torch.optim.AdamW", "step": "1"})
 
         hidden = self.call("hidden", {"checkpoint": ck, "tokens": [1, 2, 3, 4], "positions": [0, 3]})["result"]["hidden"]
         self.assertEqual([len(v) for v in hidden], [64, 64])
@@ -144,6 +150,39 @@ class WorkerTest(unittest.TestCase):
             self.assertEqual(self.call("step", again)["error"]["code"], "unknown_checkpoint")
             self.assertEqual(self.call("load", {"dir": d})["result"]["checkpoint"], first)
             self.assertEqual(self.call("step", again)["result"]["checkpoint"], second, "reloaded, it trains to the same id")
+
+    def test_a_format_1_checkpoint_loads_and_trains_on(self):
+        """Format 1 held the same numbers under the names m, v and t: a run
+        saved before format 2 resumes to the same ids and weights."""
+        comps = self.generate(PROMPTS, 4)
+        groups = [{"prompt": p, "completions": cs, "rewards": [1, 1, 0, 1]} for p, cs in zip(PROMPTS, comps)]
+        first = self.call("step", {"checkpoint": self.base, "groups": groups, "hyper": HYPER})["result"]["checkpoint"]
+        again = {"checkpoint": first, "groups": groups, "hyper": dict(HYPER, step=1)}
+        with tempfile.TemporaryDirectory() as d:
+            self.call("save", {"checkpoint": first, "dir": d})
+            second = self.call("step", again)["result"]["checkpoint"]
+            want = {n: t.clone() for n, t in self.w.checkpoints[second].weights.items()}
+            named, info = tensors.load(os.path.join(d, "optimizer.safetensors"))
+            old = {k.replace("exp_avg_sq.", "v.").replace("exp_avg.", "m."): t for k, t in named.items()}
+            tensors.save(os.path.join(d, "optimizer.safetensors"), old, {"t": info["step"]})
+            with open(os.path.join(d, "checkpoint.json")) as f:
+                meta = json.load(f)
+            tensors.write_atomic(os.path.join(d, "checkpoint.json"), json.dumps(dict(meta, format="relix-python-checkpoint/1")).encode())
+
+            fresh = worker.Worker(args())
+            _, [_, loaded, stepped] = converse(fresh, {"id": 1, "method": "hello", "params": {"protocol": 1, "config": {}}},
+                                              {"id": 2, "method": "load", "params": {"dir": d}},
+                                              {"id": 3, "method": "step", "params": again})
+            self.assertEqual(loaded["result"]["checkpoint"], first)
+            self.assertEqual(stepped["result"]["checkpoint"], second)
+            for n, t in want.items():
+                self.assertTrue(torch.equal(t, fresh.checkpoints[second].weights[n]), n)
+
+            tensors.write_atomic(os.path.join(d, "checkpoint.json"), json.dumps(dict(meta, format="relix-python-checkpoint/9")).encode())
+            err = self.call("load", {"dir": d})["error"]
+            self.assertEqual(err["code"], "failed")
+            self.assertIn("checkpoint format 'relix-python-checkpoint/9'; this worker reads relix-python-checkpoint/2, relix-python-checkpoint/1",
+                          err["message"])
 
     def test_a_step_without_signal_changes_nothing(self):
         comps = self.generate(PROMPTS[:1], 2)

@@ -28,7 +28,11 @@ import frames
 
 PROTOCOL = 1
 NAME = "relix-python/1"
-FORMAT = "relix-python-checkpoint/1"
+# checkpoint.json's format. 2: optimizer.safetensors holds torch.optim.AdamW's
+# state by its names (exp_avg, exp_avg_sq, step); 1 held the same numbers as
+# m, v and t, and still loads.
+FORMAT = "relix-python-checkpoint/2"
+FORMATS = (FORMAT, "relix-python-checkpoint/1")
 # The optional features this worker takes up when relix offers them.
 FEATURES = ("binary", "handles")
 # With handles, the ids of this many completions generated with
@@ -57,11 +61,11 @@ DROPPED = "dropped"
 class Checkpoint:
     """One state of the policy, on the CPU: its weights in the model's dtype
     (what generation, hidden states and the KL reference use) and its
-    training state — float32 master weights and AdamW's moments, or None for
-    a policy never trained (the base). Only the newest trained checkpoint
-    keeps its training state in memory (a real model's is four times its
-    weights); the others' is DROPPED, and relix reloads it from the saved
-    files if it ever trains from them."""
+    training state — an optim.TrainState (float32 master weights and AdamW's
+    state), or None for a policy never trained (the base). Only the newest
+    trained checkpoint keeps its training state in memory (a real model's is
+    four times its weights); the others' is DROPPED, and relix reloads it
+    from the saved files if it ever trains from them."""
 
     def __init__(self, weights, train):
         self.weights, self.train = weights, train
@@ -165,6 +169,7 @@ class Worker:
 
     def step(self, p):
         import grpo
+        import optim
 
         torch = self.torch
         h, parent = p["hyper"], p["checkpoint"]
@@ -203,15 +208,10 @@ class Worker:
         start = self.activate(parent)
         if start.train == DROPPED:
             raise RequestError("unknown_checkpoint", f"checkpoint {parent!r}: its optimizer state is not held (relix reloads it from its save)")
-        device = next(self.lm.parameters()).device
-        if start.train is None:
-            train = {"t": 0, "master": {n: q.detach().float().clone() for n, q in self.lm.named_parameters()}, "m": {}, "v": {}}
-        else:
-            train = {"t": start.train["t"], **{k: {n: v.to(device, torch.float32, copy=True) for n, v in start.train[k].items()}
-                                               for k in ("master", "m", "v")}}
+        opt = optim.Optimizer(start.train or optim.TrainState.fresh(self.lm), next(self.lm.parameters()).device)
         self.active = None  # training changes the live weights; until it succeeds they are no checkpoint's
         with torch.enable_grad():
-            metrics.update(grpo.train_step(self.lm, samples, h, train))
+            metrics.update(grpo.train_step(self.lm, samples, h, opt))
         if not all(math.isfinite(metrics[k]) for k in ("loss", "grad_norm", "kl", "entropy")):
             raise RequestError("failed", f"the step's metrics are not finite: {metrics}")
         metrics["updated"] = True
@@ -222,7 +222,7 @@ class Worker:
         for c in self.checkpoints.values():
             if c.train is not None:
                 c.train = DROPPED
-        self.add(ck, Checkpoint(self.snapshot(), {"t": train["t"], **{k: {n: v.cpu() for n, v in train[k].items()} for k in ("master", "m", "v")}}))
+        self.add(ck, Checkpoint(self.snapshot(), opt.state()))
         self.active = ck  # the model now holds the new weights
         self.gen.load_weights(self.checkpoints[ck].weights)
         return {"checkpoint": ck, "metrics": metrics}
@@ -280,8 +280,8 @@ class Worker:
         elif c.train == DROPPED:
             train = "weights-only"
         else:
-            named = {f"{k}.{n}": v for k in ("master", "m", "v") for n, v in c.train[k].items()}
-            tensors.save(os.path.join(d, "optimizer.safetensors"), named, {"t": str(c.train["t"])})
+            named, info = optimizer_file(c.train)
+            tensors.save(os.path.join(d, "optimizer.safetensors"), named, info)
         meta = {"format": FORMAT, "id": ck, "model": self.identity, "train": train}
         tensors.write_atomic(os.path.join(d, "checkpoint.json"), (json.dumps(meta, indent=2) + "\n").encode())
         return {}
@@ -295,15 +295,14 @@ class Worker:
                 meta = json.load(f)
         except OSError as e:
             raise RequestError("failed", f"{d}: no relix-python checkpoint ({e})")
-        if meta.get("format") != FORMAT or meta.get("model") != self.identity:
-            raise RequestError("failed", f"{d}: a checkpoint of {meta.get('model')!r} ({meta.get('format')}); this worker serves {self.identity!r}")
+        if meta.get("format") not in FORMATS:
+            raise RequestError("failed", f"{d}: checkpoint format {meta.get('format')!r}; this worker reads {', '.join(FORMATS)}")
+        if meta.get("model") != self.identity:
+            raise RequestError("failed", f"{d}: a checkpoint of {meta.get('model')!r}; this worker serves {self.identity!r}")
         weights, _ = tensors.load(os.path.join(d, "model.safetensors"))
         train = {"fresh": None, "weights-only": DROPPED}.get(meta["train"])
         if meta["train"] == "full":
-            named, info = tensors.load(os.path.join(d, "optimizer.safetensors"))
-            train = {"t": int(info["t"])}
-            for k in ("master", "m", "v"):
-                train[k] = {n[len(k) + 1 :]: v for n, v in named.items() if n.startswith(k + ".")}
+            train = train_state(*tensors.load(os.path.join(d, "optimizer.safetensors")), meta["format"])
         if meta["id"] == self.active:
             self.active = None  # reload: the weights may be the saved ones, not the live ones
         self.add(meta["id"], Checkpoint(weights, train))
@@ -325,6 +324,31 @@ class Worker:
             return fn(p)
         except (KeyError, TypeError) as e:  # a missing or mistyped field
             raise RequestError("bad_request", f"{method}: {type(e).__name__}: {e}")
+
+
+def optimizer_file(train):
+    """optimizer.safetensors' tensors and metadata for a TrainState: the
+    master weights and AdamW's moments by parameter name, its step count in
+    the metadata."""
+    import optim
+
+    named = {f"master.{n}": t for n, t in train.master.items()}
+    for k in optim.MOMENTS:
+        named.update({f"{k}.{n}": t for n, t in getattr(train, k).items()})
+    return named, {"optimizer": "torch.optim.AdamW", "step": str(train.step)}
+
+
+# Format 1's names for the same numbers: m and v for the moments, t for the step.
+V1_NAMES = {"master": "master", "exp_avg": "m", "exp_avg_sq": "v"}
+
+
+def train_state(named, info, fmt):
+    """The TrainState an optimizer.safetensors of format fmt holds."""
+    import optim
+
+    names = V1_NAMES if fmt.endswith("/1") else {k: k for k in V1_NAMES}
+    parts = {k: {n[len(prefix) + 1 :]: t for n, t in named.items() if n.startswith(prefix + ".")} for k, prefix in names.items()}
+    return optim.TrainState(int(info["t"] if fmt.endswith("/1") else info["step"]), **parts)
 
 
 def canonical(value, key=None):
