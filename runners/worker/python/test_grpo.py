@@ -1,6 +1,7 @@
 """The GRPO loss on hand-made cases: its gradient against the formula in
 runners/README.md and against finite differences, the skipped group, the
-clip, and the optimizer's state carried across steps.
+clip, the optimizer's state carried across steps, and the split of a
+step's sequences between ranks.
 
     /usr/bin/python3 -m unittest discover -s runners/worker/python
 """
@@ -15,6 +16,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import torch  # noqa: E402
 
+import dist  # noqa: E402
 import grpo  # noqa: E402
 import optim  # noqa: E402
 
@@ -146,6 +148,16 @@ class OptimizerTest(unittest.TestCase):
         self.assertEqual(optim.fused(torch.device("cpu")), {})
         has_fused = "fused" in inspect.signature(torch.optim.AdamW).parameters
         self.assertEqual(optim.fused(torch.device("cuda")), {"fused": True} if has_fused else {})
+
+
+class ShareTest(unittest.TestCase):
+    def test_the_split_is_by_tokens_and_keeps_request_order(self):
+        lengths = [10, 300, 20, 280, 30, 5]
+        shares = [dist.share(lengths, 2, r) for r in range(2)]
+        self.assertEqual(shares, [[1, 2, 5], [0, 3, 4]])  # 325 and 320 tokens
+        self.assertEqual(sorted(shares[0] + shares[1]), list(range(6)), "every sequence exactly once")
+        self.assertEqual(dist.share(lengths, 1, 0), list(range(6)))
+        self.assertEqual([dist.share([7], 2, r) for r in range(2)], [[0], []], "a rank may get none")
 
 
 if __name__ == "__main__":
