@@ -8,23 +8,23 @@ runners/README.md defines them for every runner:
     l_jt = -min(rho A_j, clip(rho, 1 - clip_low, 1 + clip_high) A_j) + kl_beta k3
     L    = sum_j w_j mean_t l_jt,  w_j = 1/S ("seq-mean-token-mean") or T_j / sum T ("token-mean")
 
-then gradient-norm clipping and one AdamW update (torch.optim.AdamW's
-arithmetic, written out so its state is plain tensors to checkpoint) at the
-request's already-scheduled learning rate, once per epoch. The update goes
-to float32 master weights, then into the model in its own dtype: a bfloat16
-weight cannot hold a 5e-6 step.
+then gradient-norm clipping and one torch.optim.AdamW update (optim.py) at
+the request's already-scheduled learning rate, once per epoch. The update
+goes to float32 master weights, then into the model in its own dtype: a
+bfloat16 weight cannot hold a 5e-6 step.
 """
 
+import contextlib
 import math
 from dataclasses import dataclass
 from typing import Optional
 
 import torch
 
+import dist
 from model import token_logprobs
 
 MAX_LOG_RATIO = 50.0  # |log rho|, |log r| are clamped before exp, as in the sim
-ADAM_EPS = 1e-8
 
 
 def advantages(rewards, mode, eps):
@@ -78,47 +78,47 @@ def set_weights(samples, loss_agg):
         s.weight = len(s.completion) / tokens if loss_agg == "token-mean" else 1 / len(samples)
 
 
-def adamw(params, grads, state, lr, betas, weight_decay):
-    """One torch.optim.AdamW step (decoupled weight decay, bias-corrected
-    moments, eps outside the square root) on named tensors; state holds
-    "t", "m" and "v" and is updated in place."""
-    b1, b2 = betas
-    state["t"] += 1
-    bc1, bc2 = 1 - b1 ** state["t"], 1 - b2 ** state["t"]
-    with torch.no_grad():
-        for name, p in params.items():
-            g = grads[name]
-            m = state["m"].setdefault(name, torch.zeros_like(p))
-            v = state["v"].setdefault(name, torch.zeros_like(p))
-            p.mul_(1 - lr * weight_decay)
-            m.mul_(b1).add_(g, alpha=1 - b1)
-            v.mul_(b2).addcmul_(g, g, value=1 - b2)
-            p.addcdiv_(m, (v.sqrt() / math.sqrt(bc2)).add_(ADAM_EPS), value=-lr / bc1)
-
-
-def train_step(lm, samples, h, state):
+def train_step(lm, samples, h, opt, group=None, trainer=None):
     """Runs h["epochs"] optimizer steps of the loss on samples (lp_old and
-    lp_ref already set) on state ("master" weights, "m", "v", "t", updated in
-    place) and the model, and returns the metrics: loss, gradient norm
-    (before clipping), KL and entropy from the first epoch, the clipped share
-    of tokens over all epochs."""
+    lp_ref already set for this rank's share) with opt (an optim.Optimizer
+    over lm's master weights), and copies the new weights into lm. Returns
+    the metrics: loss, gradient norm (before clipping), KL and entropy from
+    the first epoch, the clipped share of tokens over all epochs.
+
+    Under torchrun every rank gets every sample and trains on its share
+    (group.share); trainer, lm under DistributedDataParallel, adds the
+    ranks' gradients. The metrics are summed per sequence in request order
+    on every rank, as one process sums them, so they do not depend on the
+    split."""
+    group = group or dist.Group()
+    trainer = trainer or lm
     set_weights(samples, h["loss_agg"])
-    params = {n: p for n, p in lm.named_parameters() if p.requires_grad}
+    mine = group.share([len(s.prompt) + len(s.completion) for s in samples])
+    params = dict(lm.named_parameters())
     m = {}
     clipped = units = 0
     for epoch in range(max(h["epochs"], 1)):
         lm.zero_grad(set_to_none=True)
+        rows = {}
+        for k, i in enumerate(mine):
+            # One backward per sequence keeps one sequence's activations
+            # alive; the ranks add their gradients up at the last one.
+            with group.no_sync(trainer) if k < len(mine) - 1 else contextlib.nullcontext():
+                rows[i] = sequence_backward(trainer, samples[i], h)
+        if not mine:
+            idle_backward(trainer, samples[0])
+        per_seq = [None] * len(samples)
+        for part in group.gather(rows):
+            for i, row in part.items():
+                per_seq[i] = row
         loss = kl = entropy = 0.0
-        for s in samples:  # one backward per sequence keeps one sequence's activations alive
-            lp, ent = token_logprobs(lm, s.prompt, s.completion, s.temperature, with_entropy=True)
-            l, c, k = sequence_loss(lp, s, h)
-            l.backward()
-            loss += float(l)
+        for l, c, k, ent, n in per_seq:
+            loss += l
             clipped += c
-            units += len(s.completion)
+            units += n
             kl += k / len(samples)
-            entropy += float(ent.mean()) / len(samples)
-        grads = {n: (p.grad.float() if p.grad is not None else torch.zeros_like(state["master"][n])) for n, p in params.items()}
+            entropy += ent / len(samples)
+        grads = {n: (p.grad.float() if p.grad is not None else torch.zeros_like(opt.master[n])) for n, p in params.items()}
         norm = float(torch.norm(torch.stack([g.float().norm() for g in grads.values()])))
         if h["grad_clip"] > 0:  # torch.nn.utils.clip_grad_norm_'s rule
             coef = h["grad_clip"] / (norm + 1e-6)
@@ -127,10 +127,26 @@ def train_step(lm, samples, h, state):
                     g.mul_(coef)
         if epoch == 0:
             m.update(loss=loss, grad_norm=norm, kl=kl, entropy=entropy)
-        adamw(state["master"], grads, state, h["lr"], h["betas"], h["weight_decay"])
+        opt.step(grads, h)
         with torch.no_grad():
             for n, p in params.items():
-                p.copy_(state["master"][n])
+                p.copy_(opt.master[n])
     lm.zero_grad(set_to_none=True)
     m["clip_frac"] = clipped / units if units else 0.0
     return m
+
+
+def sequence_backward(trainer, s, h):
+    """The backward of one sequence's share of the loss; returns its
+    (loss, clipped tokens, mean k3, mean entropy, tokens)."""
+    lp, ent = token_logprobs(trainer, s.prompt, s.completion, s.temperature, with_entropy=True)
+    l, c, k = sequence_loss(lp, s, h)
+    l.backward()
+    return float(l), c, k, float(ent.mean()), len(s.completion)
+
+
+def idle_backward(trainer, s):
+    """A rank with no sequence of its own (fewer sequences than ranks) still
+    joins the ranks' sum of gradients, with zeros."""
+    lp = token_logprobs(trainer, s.prompt, s.completion, s.temperature)
+    (lp.sum() * 0.0).backward()

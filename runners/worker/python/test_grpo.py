@@ -1,10 +1,12 @@
 """The GRPO loss on hand-made cases: its gradient against the formula in
 runners/README.md and against finite differences, the skipped group, the
-clip, and the AdamW arithmetic against torch.optim.AdamW.
+clip, the optimizer's state carried across steps, and the split of a
+step's sequences between ranks.
 
     /usr/bin/python3 -m unittest discover -s runners/worker/python
 """
 
+import inspect
 import math
 import os
 import sys
@@ -14,7 +16,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import torch  # noqa: E402
 
+import dist  # noqa: E402
 import grpo  # noqa: E402
+import optim  # noqa: E402
 
 H = {"clip_low": 0.2, "clip_high": 0.2, "kl_beta": 0.04}
 
@@ -106,21 +110,54 @@ class LossGradientTest(unittest.TestCase):
         self.assertEqual((a.weight, b.weight), (0.25, 0.75))
 
 
-class AdamWTest(unittest.TestCase):
-    def test_matches_torch(self):
+class OptimizerTest(unittest.TestCase):
+    """optim.Optimizer is torch.optim.AdamW on master weights, rebuilt from a
+    TrainState before every step as the worker does: the same numbers as one
+    torch.optim.AdamW kept alive across the steps, with each step's own lr."""
+
+    def test_a_restored_optimizer_continues_exactly(self):
         torch.manual_seed(0)
-        p = torch.randn(5, 3, dtype=torch.float64)
-        ours = {"w": p.clone()}
+        p = torch.randn(5, 3)
         theirs = torch.nn.Parameter(p.clone())
-        opt = torch.optim.AdamW([theirs], lr=1e-2, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01)
-        state = {"t": 0, "m": {}, "v": {}}
-        for step in range(4):
-            g = torch.randn(5, 3, dtype=torch.float64)
+        ref = torch.optim.AdamW([theirs], lr=1e-2, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01)
+        state = optim.TrainState(0, {"w": p.clone()})
+        for step, lr in enumerate([1e-2, 5e-3, 5e-3, 1e-3]):
+            g = torch.randn(5, 3)
+            for group in ref.param_groups:
+                group["lr"] = lr
             theirs.grad = g.clone()
-            opt.step()
-            grpo.adamw(ours, {"w": g}, state, 1e-2, (0.9, 0.999), 0.01)
-            self.assertTrue(torch.allclose(ours["w"], theirs.detach(), rtol=0, atol=1e-15), f"step {step}")
-        self.assertEqual(state["t"], 4)
+            ref.step()
+            opt = optim.Optimizer(state, torch.device("cpu"))
+            opt.step({"w": g.clone()}, {"lr": lr, "betas": [0.9, 0.999], "weight_decay": 0.01})
+            state = opt.state()
+            self.assertTrue(torch.equal(state.master["w"], theirs.detach()), f"step {step}")
+        self.assertEqual(state.step, 4)
+        self.assertTrue(torch.equal(state.exp_avg["w"], ref.state[theirs]["exp_avg"]))
+        self.assertTrue(torch.equal(state.exp_avg_sq["w"], ref.state[theirs]["exp_avg_sq"]))
+
+    def test_first_step_follows_the_formula(self):
+        # Bias-corrected moments at t = 1 are g and g², so the step is
+        # θ(1 − lr·wd) − lr·g / (|g| + eps).
+        p, g = torch.tensor([0.5, -1.0, 2.0], dtype=torch.float64), torch.tensor([1e-3, -2.0, 0.0], dtype=torch.float64)
+        opt = optim.Optimizer(optim.TrainState(0, {"w": p.clone()}), torch.device("cpu"))
+        opt.step({"w": g.float()}, {"lr": 0.1, "betas": [0.9, 0.999], "weight_decay": 0.01})
+        want = p * (1 - 0.1 * 0.01) - 0.1 * g / (g.abs() + optim.EPS)
+        self.assertTrue(torch.allclose(opt.master["w"].double(), want, rtol=0, atol=1e-6), (opt.master["w"], want))
+
+    def test_the_fused_kernel_is_asked_for_on_cuda_only(self):
+        self.assertEqual(optim.fused(torch.device("cpu")), {})
+        has_fused = "fused" in inspect.signature(torch.optim.AdamW).parameters
+        self.assertEqual(optim.fused(torch.device("cuda")), {"fused": True} if has_fused else {})
+
+
+class ShareTest(unittest.TestCase):
+    def test_the_split_is_by_tokens_and_keeps_request_order(self):
+        lengths = [10, 300, 20, 280, 30, 5]
+        shares = [dist.share(lengths, 2, r) for r in range(2)]
+        self.assertEqual(shares, [[1, 2, 5], [0, 3, 4]])  # 325 and 320 tokens
+        self.assertEqual(sorted(shares[0] + shares[1]), list(range(6)), "every sequence exactly once")
+        self.assertEqual(dist.share(lengths, 1, 0), list(range(6)))
+        self.assertEqual([dist.share([7], 2, r) for r in range(2)], [[0], []], "a rank may get none")
 
 
 if __name__ == "__main__":

@@ -125,10 +125,16 @@ class WorkerTest(unittest.TestCase):
             self.assertEqual(loaded["result"]["checkpoint"], ck)
             for name, t in self.w.checkpoints[ck].weights.items():
                 self.assertTrue(torch.equal(t, fresh.checkpoints[ck].weights[name]), name)
-            self.assertEqual(fresh.checkpoints[ck].train["t"], 1)
-            for k in ("master", "m", "v"):
-                for n, t in self.w.checkpoints[ck].train[k].items():
-                    self.assertTrue(torch.equal(t, fresh.checkpoints[ck].train[k][n]), f"{k}.{n}")
+            self.assertEqual(fresh.checkpoints[ck].train.step, 1)
+            for k in ("master", "exp_avg", "exp_avg_sq"):
+                ours, theirs = getattr(self.w.checkpoints[ck].train, k), getattr(fresh.checkpoints[ck].train, k)
+                self.assertEqual(set(ours), set(theirs), k)
+                for n, t in ours.items():
+                    self.assertTrue(torch.equal(t, theirs[n]), f"{k}.{n}")
+            with open(os.path.join(d, "checkpoint.json")) as f:
+                self.assertEqual(json.load(f)["format"], "relix-python-checkpoint/2")
+            _, info = tensors.load(os.path.join(d, "optimizer.safetensors"))
+            self.assertEqual(info, {"optimizer": "torch.optim.AdamW", "step": "1"})
 
         hidden = self.call("hidden", {"checkpoint": ck, "tokens": [1, 2, 3, 4], "positions": [0, 3]})["result"]["hidden"]
         self.assertEqual([len(v) for v in hidden], [64, 64])
@@ -147,6 +153,39 @@ class WorkerTest(unittest.TestCase):
             self.assertEqual(self.call("step", again)["error"]["code"], "unknown_checkpoint")
             self.assertEqual(self.call("load", {"dir": d})["result"]["checkpoint"], first)
             self.assertEqual(self.call("step", again)["result"]["checkpoint"], second, "reloaded, it trains to the same id")
+
+    def test_a_format_1_checkpoint_loads_and_trains_on(self):
+        """Format 1 held the same numbers under the names m, v and t: a run
+        saved before format 2 resumes to the same ids and weights."""
+        comps = self.generate(PROMPTS, 4)
+        groups = [{"prompt": p, "completions": cs, "rewards": [1, 1, 0, 1]} for p, cs in zip(PROMPTS, comps)]
+        first = self.call("step", {"checkpoint": self.base, "groups": groups, "hyper": HYPER})["result"]["checkpoint"]
+        again = {"checkpoint": first, "groups": groups, "hyper": dict(HYPER, step=1)}
+        with tempfile.TemporaryDirectory() as d:
+            self.call("save", {"checkpoint": first, "dir": d})
+            second = self.call("step", again)["result"]["checkpoint"]
+            want = {n: t.clone() for n, t in self.w.checkpoints[second].weights.items()}
+            named, info = tensors.load(os.path.join(d, "optimizer.safetensors"))
+            old = {k.replace("exp_avg_sq.", "v.").replace("exp_avg.", "m."): t for k, t in named.items()}
+            tensors.save(os.path.join(d, "optimizer.safetensors"), old, {"t": info["step"]})
+            with open(os.path.join(d, "checkpoint.json")) as f:
+                meta = json.load(f)
+            tensors.write_atomic(os.path.join(d, "checkpoint.json"), json.dumps(dict(meta, format="relix-python-checkpoint/1")).encode())
+
+            fresh = worker.Worker(args())
+            _, [_, loaded, stepped] = converse(fresh, {"id": 1, "method": "hello", "params": {"protocol": 1, "config": {}}},
+                                              {"id": 2, "method": "load", "params": {"dir": d}},
+                                              {"id": 3, "method": "step", "params": again})
+            self.assertEqual(loaded["result"]["checkpoint"], first)
+            self.assertEqual(stepped["result"]["checkpoint"], second)
+            for n, t in want.items():
+                self.assertTrue(torch.equal(t, fresh.checkpoints[second].weights[n]), n)
+
+            tensors.write_atomic(os.path.join(d, "checkpoint.json"), json.dumps(dict(meta, format="relix-python-checkpoint/9")).encode())
+            err = self.call("load", {"dir": d})["error"]
+            self.assertEqual(err["code"], "failed")
+            self.assertIn("checkpoint format 'relix-python-checkpoint/9'; this worker reads relix-python-checkpoint/2, relix-python-checkpoint/1",
+                          err["message"])
 
     def test_a_step_without_signal_changes_nothing(self):
         comps = self.generate(PROMPTS[:1], 2)
@@ -290,12 +329,19 @@ class FeaturesTest(unittest.TestCase):
 
 
 class TensorsTest(unittest.TestCase):
+    TENSORS = {"b": torch.arange(6, dtype=torch.float32).reshape(2, 3), "a": torch.tensor([1.5, -2.25], dtype=torch.bfloat16),
+               "e": torch.zeros(0, dtype=torch.int64)}
+
+    def assertSameTensors(self, got, want):
+        self.assertEqual(set(got), set(want))
+        for k, t in want.items():
+            self.assertEqual(got[k].dtype, t.dtype, k)
+            self.assertTrue(torch.equal(got[k], t), k)
+
     def test_round_trip_and_layout(self):
-        ts = {"b": torch.arange(6, dtype=torch.float32).reshape(2, 3), "a": torch.tensor([1.5, -2.25], dtype=torch.bfloat16),
-              "e": torch.zeros(0, dtype=torch.int64)}
         with tempfile.TemporaryDirectory() as d:
             path = os.path.join(d, "x.safetensors")
-            tensors.save(path, ts, {"t": 3})
+            tensors.Fallback().save(path, self.TENSORS, {"t": 3})
             with open(path, "rb") as f:
                 data = f.read()
             (n,) = struct.unpack("<Q", data[:8])
@@ -304,11 +350,75 @@ class TensorsTest(unittest.TestCase):
             self.assertEqual(header["__metadata__"], {"t": "3"})
             self.assertEqual(header["a"], {"dtype": "BF16", "shape": [2], "data_offsets": [0, 4]})
             self.assertEqual(header["b"]["data_offsets"], [4, 28])
-            back, meta = tensors.load(path)
+            back, meta = tensors.Fallback().load(path)
             self.assertEqual(meta, {"t": "3"})
-            for k, t in ts.items():
-                self.assertEqual(back[k].dtype, t.dtype)
-                self.assertTrue(torch.equal(back[k], t), k)
+            self.assertSameTensors(back, self.TENSORS)
+
+    def test_reads_what_the_package_writes(self):
+        # The safetensors package's own serialization tests
+        # (bindings/python/tests/test_simple.py): a 2×2 int32 tensor, then
+        # one with metadata, whose header the package pads with spaces.
+        plain = b'<\x00\x00\x00\x00\x00\x00\x00{"test":{"dtype":"I32","shape":[2,2],"data_offsets":[0,16]}}' + struct.pack("<4i", 0, 0, 0, 1)
+        back, meta = tensors.parse(plain)
+        self.assertEqual(meta, {})
+        self.assertTrue(torch.equal(back["test"], torch.tensor([[0, 0], [0, 1]], dtype=torch.int32)))
+        padded = (b'f\x00\x00\x00\x00\x00\x00\x00{"__metadata__":{"framework":"pt"},"test1":{"dtype":"I32","shape":[2,2],"data_offsets":[0,16]}}'
+                  + b" " * 7 + bytes(16))
+        back, meta = tensors.parse(padded)
+        self.assertEqual(meta, {"framework": "pt"})
+        self.assertTrue(torch.equal(back["test1"], torch.zeros(2, 2, dtype=torch.int32)))
+
+    def test_the_package_is_used_where_it_imports(self):
+        self.assertIsInstance(tensors.choose(import_module=missing), tensors.Fallback)
+        fake = FakeSafetensors()
+        chosen = tensors.choose(import_module=fake.import_module)
+        self.assertIsInstance(chosen, tensors.Package)
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "x.safetensors")
+            chosen.save(path, self.TENSORS, {"t": 3})
+            self.assertEqual(os.listdir(d), ["x.safetensors"], "written under another name, then renamed")
+            self.assertEqual(fake.saved, [(path + f".tmp-{os.getpid()}", {"t": "3"})])
+            back, meta = chosen.load(path)
+            self.assertEqual(fake.opened, [(path, "pt", "cpu")])
+            self.assertEqual(meta, {"t": "3"})
+            self.assertSameTensors(back, self.TENSORS)
+            self.assertSameTensors(tensors.Fallback().load(path)[0], self.TENSORS)
+
+    @unittest.skipUnless(isinstance(tensors.IMPL, tensors.Package), "the safetensors package does not import here")
+    def test_the_package_and_the_fallback_read_each_other(self):
+        with tempfile.TemporaryDirectory() as d:
+            ours, theirs = os.path.join(d, "ours.safetensors"), os.path.join(d, "theirs.safetensors")
+            tensors.Fallback().save(ours, self.TENSORS, {"t": 3})
+            tensors.IMPL.save(theirs, self.TENSORS, {"t": 3})
+            for read in (tensors.IMPL.load(ours), tensors.Fallback().load(theirs)):
+                self.assertEqual(read[1], {"t": "3"})
+                self.assertSameTensors(read[0], self.TENSORS)
+
+
+def missing(name):
+    raise ImportError(f"No module named {name!r}")
+
+
+class FakeSafetensors:
+    """The safetensors package's surface the worker uses (safetensors.torch.
+    save_file, safetensors.safe_open), over the fallback's format: the
+    package's code path, run where the package is not installed."""
+
+    def __init__(self):
+        self.saved, self.opened = [], []
+
+    def import_module(self, name):
+        return argparse.Namespace(save_file=self.save_file) if name == "safetensors.torch" else argparse.Namespace(safe_open=self.safe_open)
+
+    def save_file(self, ts, filename, metadata=None):
+        self.saved.append((filename, metadata))
+        tensors.Fallback().save(filename, ts, metadata)
+
+    @contextlib.contextmanager
+    def safe_open(self, filename, framework, device):
+        self.opened.append((filename, framework, device))
+        ts, meta = tensors.Fallback().load(filename)
+        yield argparse.Namespace(keys=lambda: list(ts), get_tensor=ts.__getitem__, metadata=lambda: meta or None)
 
 
 if __name__ == "__main__":

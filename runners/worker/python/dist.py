@@ -1,0 +1,169 @@
+"""The worker's processes: one, or the ranks torchrun starts.
+
+    torchrun --nnodes 1 --nproc_per_node N --rdzv_backend c10d --rdzv_endpoint localhost:0 worker.py ...
+
+Rank 0 speaks the protocol on stdin and stdout; it sends every request the
+other ranks take part in (hello, step, load) to them, and they answer
+nothing. A step's sequences are split between the ranks (share), each
+computes the gradient of its own sequences and DistributedDataParallel adds
+them up; every rank then takes the same AdamW step, so every rank holds the
+same weights. Generation and hidden states run on rank 0 alone.
+
+Without torchrun (no WORLD_SIZE in the environment, or 1) the worker is one
+process and nothing here talks to another.
+"""
+
+import contextlib
+import ctypes
+import datetime
+import os
+import signal
+import sys
+
+# The other ranks wait for rank 0's next request for as long as relix goes
+# without one (an eval of a large model between two steps can take hours).
+# A hang inside a step is relix's to notice (runner.timeouts.step), and
+# then it kills the whole process group.
+IDLE = datetime.timedelta(days=30)
+
+
+class Group:
+    """One process: rank 0 of 1."""
+
+    rank, size, local_rank = 0, 1, 0
+
+    def device(self, requested):
+        import torch
+
+        return torch.device(requested or ("cuda" if torch.cuda.is_available() else "cpu"))
+
+    def wrap(self, lm):
+        return lm
+
+    def no_sync(self, trainer):
+        return contextlib.nullcontext()
+
+    def share(self, lengths):
+        return list(range(len(lengths)))
+
+    def gather(self, obj):
+        return [obj]
+
+    def send(self, msg):
+        pass
+
+    def receive(self):
+        raise RuntimeError("rank 0 receives nothing")
+
+    def close(self):
+        pass
+
+
+class Ranks(Group):
+    """The ranks torchrun started: torch.distributed's default group (gloo)
+    carries the requests and the metrics, Python objects on the CPU; the
+    gradients travel in a group of their own (NCCL on GPUs)."""
+
+    def __init__(self, env=os.environ):
+        die_with_parent()  # first: torch takes a while to import
+        import torch.distributed as dist
+
+        self.dist = dist
+        self.rank, self.size, self.local_rank = int(env["RANK"]), int(env["WORLD_SIZE"]), int(env.get("LOCAL_RANK", 0))
+        # Requests and metrics: gloo, whatever the device, and no timeout to
+        # speak of. The gradients get a group of their own at hello, when
+        # the device is known.
+        dist.init_process_group("gloo", timeout=IDLE)
+
+    def device(self, requested):
+        """This rank's device: the spec's cuda means the rank's own GPU
+        (cuda:LOCAL_RANK), whatever index it names."""
+        import torch
+
+        d = super().device(requested)
+        if d.type != "cuda":
+            return d
+        torch.cuda.set_device(self.local_rank)
+        return torch.device("cuda", self.local_rank)
+
+    def wrap(self, lm):
+        """lm under DistributedDataParallel, summing the ranks' gradients
+        rather than averaging them: each rank's loss is already its share of
+        the whole step's loss (every rank knows the whole request, hence the
+        step's sequence and token counts), so the sum is the 1-process
+        gradient. Buffers are not broadcast: every rank built the same model."""
+        from torch.nn.parallel import DistributedDataParallel
+
+        p = next(lm.parameters())
+        cuda = p.device.type == "cuda"
+        grads = self.dist.new_group(backend="nccl" if cuda else "gloo")
+        ddp = DistributedDataParallel(lm, device_ids=[p.device.index] if cuda else None, process_group=grads, broadcast_buffers=False)
+        ddp.register_comm_hook(grads, _sum_hook)
+        return ddp
+
+    def no_sync(self, trainer):
+        return trainer.no_sync()
+
+    def share(self, lengths):
+        return share(lengths, self.size, self.rank)
+
+    def gather(self, obj):
+        out = [None] * self.size
+        self.dist.all_gather_object(out, obj)
+        return out
+
+    def send(self, msg):
+        self.dist.broadcast_object_list([msg], src=0)
+
+    def receive(self):
+        box = [None]
+        self.dist.broadcast_object_list(box, src=0)
+        return box[0]
+
+    def close(self):
+        """Rank 0: tells the others to stop, then leaves the group."""
+        if self.rank == 0:
+            self.send(None)
+        self.dist.destroy_process_group()
+
+
+def _sum_hook(group, bucket):
+    import torch.distributed
+
+    fut = torch.distributed.all_reduce(bucket.buffer(), group=group, async_op=True).get_future()
+    return fut.then(lambda f: f.value()[0])
+
+
+def share(lengths, size, rank):
+    """The indices of the sequences rank trains on, in request order: the
+    longest first, each to the rank with the fewest tokens so far (the lower
+    rank on a tie). It depends on the lengths alone, so every rank computes
+    the same split, and ranks finish their share at about the same time."""
+    load, owner = [0] * size, [0] * len(lengths)
+    for i in sorted(range(len(lengths)), key=lambda i: (-lengths[i], i)):
+        r = min(range(size), key=lambda r: (load[r], r))
+        owner[i] = r
+        load[r] += lengths[i]
+    return [i for i in range(len(lengths)) if owner[i] == rank]
+
+
+def from_env(env=os.environ):
+    """The group this process belongs to."""
+    if int(env.get("WORLD_SIZE", "1")) > 1:
+        return Ranks(env)
+    return Group()
+
+
+def die_with_parent():
+    """On Linux, a rank is killed when torchrun dies: relix kills torchrun
+    when relix itself dies, and a rank left behind would keep its GPU's
+    memory while it waits for a request that never comes."""
+    if not sys.platform.startswith("linux"):
+        return
+    parent = os.getppid()
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # it died before the signal was set
+        os._exit(1)
