@@ -110,7 +110,7 @@ func decodeState(data []byte) (*runState, error) {
 // Varints are minimal and nothing follows the checksum.
 const (
 	journalMagic   = "relixjnl"
-	journalVersion = 4 // 1 had no checkpoint ids: the state held them; 2 held the rollouts in the gob; 3 had no steps' trained_groups, burned_slots, window_seconds, trained_reward or carry counts
+	journalVersion = 5 // 1 had no checkpoint ids: the state held them; 2 held the rollouts in the gob; 3 had no steps' trained_groups, burned_slots, window_seconds, trained_reward or carry counts; 4 had no rollouts' useful flag
 )
 
 func encodeEntry(step int, rec *stepRecord) ([]byte, error) {

@@ -243,7 +243,7 @@ func (e *runEnv) step(ctx context.Context, r runners.Runner, src source.Source, 
 	}
 	n := int32(step + 1)
 	rec := &stepRecord{
-		Rollouts: rolloutRows(id, n, batch, reuse),
+		Rollouts: rolloutRows(id, n, batch, h.StdEpsilon, reuse),
 		Steps:    []results.Step{stepRow(id, n, next, h.LR, m, batch, s.Train.GroupsPerStep)},
 	}
 	if evalDue(s, step+1) {

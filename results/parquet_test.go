@@ -199,7 +199,7 @@ func TestReaderRejectsOtherSchemaVersion(t *testing.T) {
 	_, err = Read[Step](path)
 	require.Error(t, err)
 	assert.ErrorIs(t, err, ErrSchemaVersion)
-	assert.Contains(t, err.Error(), "schema version 9: this relix reads steps tables of schema version 1")
+	assert.Contains(t, err.Error(), "schema version 9: this relix reads steps tables of schema versions 1 to 2; regenerate the file")
 
 	_, err = Read[Summary](filepath.Join(t.TempDir(), "missing.parquet"))
 	require.Error(t, err)
@@ -387,7 +387,7 @@ func benchRollouts(n int) []Rollout {
 			rows = append(rows, Rollout{
 				Arm: "market", Seed: 1, Step: step, Window: int64(step), Checkpoint: fmt.Sprintf("ckpt-%04d", (step-1)/10*10),
 				Miner: miner, Group: int32(g % 12), Prompt: prompt, Completion: c, Reward: float64(r.IntN(2)),
-				Tokens: int32(r.IntN(8192)), Truncated: r.IntN(4) == 0, Accepted: accepted, Reason: reason, Arrival: arrival,
+				Tokens: int32(r.IntN(8192)), Truncated: r.IntN(4) == 0, Accepted: accepted, Useful: accepted && g%3 != 0, Reason: reason, Arrival: arrival,
 			})
 		}
 	}

@@ -24,6 +24,7 @@ type Rollout struct {
 	Tokens     int32   // completion length in tokens
 	Truncated  bool    // hit the token cap without an end-of-sequence token
 	Accepted   bool    // the group was used in the training step
+	Useful     bool    // accepted, and its group's rewards vary: it carried gradient
 	Reason     string  // why the group was not used; "" (null) when accepted
 	Arrival    float64 // market: arrival time in virtual seconds since the window opened; NaN (null) otherwise
 }

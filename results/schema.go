@@ -11,9 +11,17 @@ import (
 )
 
 // SchemaVersion is written into every Parquet file's key-value metadata.
-// Bump it whenever a column is added, removed, renamed or changes meaning;
-// readers refuse files of any other version.
-const SchemaVersion = 1
+// Bump it whenever a column is added, removed, renamed or changes meaning,
+// and mark an added column with the version that added it (addedIn): the
+// reader still reads a file of any version from OldestSchemaVersion on,
+// filling in what such a file lacks (table.upgrade), and refuses others.
+// Version 2 added rollouts.useful, eval.text and the problems table.
+const SchemaVersion = 2
+
+// OldestSchemaVersion is the oldest schema version the readers read: old
+// results stay readable, as those who keep them (DVC, an evaluation
+// harness's cache) expect.
+const OldestSchemaVersion = 1
 
 // Key-value metadata keys of every table file.
 const (
@@ -46,6 +54,9 @@ type column[R any] struct {
 	flags colFlags
 	unit  string
 	doc   string
+	// since is the schema version that added the column (0: the first):
+	// a file of an older version does not have it.
+	since int
 	// put appends the rows' values (or nulls) to the column's buffer: a
 	// block of rows a column at a time, so that the loop over the rows is
 	// typed and the block stays in cache across the columns.
@@ -60,7 +71,20 @@ type table[R any] struct {
 	file string
 	doc  string
 	cols []column[R]
+	// upgrade, when set, fills in what a file of an older schema version
+	// lacks and can be derived from its rows: it wraps the reader's
+	// callback, and flush hands on any rows it still holds at the end.
+	upgrade func(version int, fn func(R) error) (emit func(R) error, flush func() error)
 }
+
+// addedIn marks a column as added in schema version v.
+func (c column[R]) addedIn(v int) column[R] {
+	c.since = v
+	return c
+}
+
+// inVersion reports whether files of schema version v have the column.
+func (c *column[R]) inVersion(v int) bool { return c.since <= v }
 
 func (t *table[R]) schema() *arrow.Schema {
 	fields := make([]arrow.Field, len(t.cols))
@@ -242,7 +266,8 @@ const (
 // SQL readers need no quoting.
 var rolloutsTable = &table[Rollout]{
 	name: "rollouts", file: RolloutsFile,
-	doc: "One row per completion generated for training, by the uniform source's trainer or a market miner, used or wasted.",
+	doc:     "One row per completion generated for training, by the uniform source's trainer or a market miner, used or wasted.",
+	upgrade: usefulFromGroups,
 	cols: []column[Rollout]{
 		strCol("arm", func(r *Rollout) *string { return &r.Arm }, dict, unitNone, "arm name, as in the spec"),
 		u64Col("seed", func(r *Rollout) *uint64 { return &r.Seed }, unitNone, "experiment seed of the run (runs repeat over seeds)"),
@@ -257,6 +282,7 @@ var rolloutsTable = &table[Rollout]{
 		i32Col("tokens", func(r *Rollout) *int32 { return &r.Tokens }, unitTokens, "completion length"),
 		boolCol("truncated", func(r *Rollout) *bool { return &r.Truncated }, unitNone, "the completion hit max_tokens without an end-of-sequence token (finish reason `length`)"),
 		boolCol("accepted", func(r *Rollout) *bool { return &r.Accepted }, unitNone, "the completion's group was used in the training step"),
+		boolCol("useful", func(r *Rollout) *bool { return &r.Useful }, unitNone, "the completion's group carried gradient into the step: accepted, and its rewards' std at least train.grpo.std_epsilon, so that its advantages are not all zero (the uniform source without a filter trains on zero-variance groups, which carry none). Summed per arm, seed and step it is steps.useful_rollouts, less the completions of the step's carried_in_groups (auction with carry: generated, and listed, in an earlier window with reason carried)").addedIn(2),
 		strCol("reason", func(r *Rollout) *string { return &r.Reason }, nullable|dict, unitNone, "why the group was not trained on: discarded (the filter's σ gate), missed (its miner's own σ check), in-flight (market: still being generated when the window sealed), late (market: reached the validator after the seal), duplicate (market: its prompt was already accepted in the window), outranked (auction: admitted but not a winner), carried (auction with carry: won, held for a later window and trained there, or dropped at a change of checkpoint) or rejected:<check> (window, checkpoint, dataset, cooldown, rewards, sigma, proof); null when accepted"),
 		f64Col("arrival", func(r *Rollout) *float64 { return &r.Arrival }, nullable, "virtual seconds", "market: arrival time of the submission since the window opened; null for the uniform source"),
 	},

@@ -104,7 +104,7 @@ func syntheticRollouts() []Rollout {
 							Arm: arm, Seed: seed, Step: s, Window: int64(s), Checkpoint: fmt.Sprintf("%s-s%d-%03d", arm, seed, s-1),
 							Miner: miner, Group: g, Prompt: prompt, Completion: c,
 							Reward: float64(r.IntN(2)), Tokens: int32(200 + r.IntN(8000)), Truncated: trunc,
-							Accepted: accepted, Reason: reason, Arrival: arrival,
+							Accepted: accepted, Useful: accepted && (arm == "market" || g%2 == 0), Reason: reason, Arrival: arrival,
 						})
 					}
 				}
