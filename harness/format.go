@@ -21,8 +21,10 @@ import (
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // stateVersion is state.json's. Version 1 (no version field, read as 0)
-// held the source's whole state as base64; this build refuses it.
-const stateVersion = 2
+// held the source's whole state as base64; a run done at version 2 has
+// rollouts shards without useful and, the first run, no problems table to
+// merge. This build refuses both.
+const stateVersion = 3
 
 // runState is state.json: a few hundred bytes, written when a trained run
 // starts (nothing complete) and when it is done. In between, how far the

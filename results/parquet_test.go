@@ -93,6 +93,7 @@ func TestRoundTrip(t *testing.T) {
 	t.Run("eval", func(t *testing.T) { roundTrip(t, syntheticEval()) })
 	t.Run("summary", func(t *testing.T) { roundTrip(t, syntheticSummary()) })
 	t.Run("sweep", func(t *testing.T) { roundTrip(t, syntheticSweep()) })
+	t.Run("problems", func(t *testing.T) { roundTrip(t, syntheticProblems()) })
 	t.Run("empty", func(t *testing.T) { roundTrip(t, []Summary{}) })
 }
 
@@ -226,6 +227,7 @@ func TestPlainLogicalTypes(t *testing.T) {
 	require.NoError(t, WriteFile(filepath.Join(dir, EvalFile), syntheticEval(), Options{}))
 	require.NoError(t, WriteFile(filepath.Join(dir, SummaryFile), syntheticSummary(), Options{}))
 	require.NoError(t, WriteFile(filepath.Join(dir, SweepFile), syntheticSweep(), Options{}))
+	require.NoError(t, WriteFile(filepath.Join(dir, ProblemsFile), syntheticProblems(), Options{}))
 
 	for _, ti := range Schemas() {
 		t.Run(ti.Name, func(t *testing.T) {

@@ -36,7 +36,7 @@ const createdBy = "relix"
 
 // Row is the set of row types that have a table.
 type Row interface {
-	Rollout | Step | Eval | Summary | SweepPoint
+	Rollout | Step | Eval | Summary | SweepPoint | Problem
 }
 
 type colFlags uint8
@@ -399,6 +399,34 @@ var sweepTable = &table[SweepPoint]{
 	},
 }
 
+var problemsTable = &table[Problem]{
+	name: "problems", file: ProblemsFile,
+	doc: "One row per problem of the training pool and of the held-out set, in set order: what the problem is, its observable features, and how hard the runner says it is. Written once per results directory (the pools are the experiment's, the same for every seed).",
+	cols: []column[Problem]{
+		strCol("problem", func(r *Problem) *string { return &r.Problem }, 0, unitNone, "problem id, as eval.problem and rollouts.prompt name it; unique within a pool"),
+		strCol("pool", func(r *Problem) *string { return &r.Pool }, dict, unitNone, "train (the training pool) or heldout (the held-out set)"),
+		strCol("topic", func(r *Problem) *string { return &r.Topic }, nullable|dict, unitNone, "the generator's topic, or the file's topic column; null when the set has none"),
+		optI32Col("level", func(r *Problem) **int32 { return &r.Level }, unitNone, "the generator's difficulty level the problem was drawn at, from 1; null for a problem read from a file"),
+		strCol("statement", func(r *Problem) *string { return &r.Statement }, 0, unitNone, "the problem statement, the prompt's text"),
+		strCol("answer", func(r *Problem) *string { return &r.Answer }, 0, unitNone, "the reference answer the grader compares with"),
+		i32Col("chars", func(r *Problem) *int32 { return &r.Chars }, unitCount, "characters (runes) in the statement"),
+		i32Col("words", func(r *Problem) *int32 { return &r.Words }, unitCount, "whitespace-separated words in the statement"),
+		i32Col("numbers", func(r *Problem) *int32 { return &r.Numbers }, unitCount, "numeric literals in the statement (\\frac{3}{4} is two)"),
+		i32Col("max_digits", func(r *Problem) *int32 { return &r.MaxDigits }, unitCount, "the most digits in one numeric literal"),
+		i32Col("total_digits", func(r *Problem) *int32 { return &r.TotalDigits }, unitCount, "digits over all numeric literals"),
+		i32Col("operators", func(r *Problem) *int32 { return &r.Operators }, unitCount, "operator symbols and words in the statement"),
+		i32Col("unknowns", func(r *Problem) *int32 { return &r.Unknowns }, unitCount, "quantities to solve for (exact for a generated problem, estimated from the text for a loaded one, as the next two)"),
+		i32Col("operations", func(r *Problem) *int32 { return &r.Operations }, unitCount, "arithmetic operations a direct solution performs"),
+		i32Col("reasoning_steps", func(r *Problem) *int32 { return &r.ReasoningSteps }, unitCount, "reasoning steps a direct solution takes (the feature dataset calls steps)"),
+		strCol("answer_kind", func(r *Problem) *string { return &r.AnswerKind }, dict, unitNone, "the form of the reference answer: integer, fraction, decimal, radical, tuple or other"),
+		i32Col("answer_digits", func(r *Problem) *int32 { return &r.AnswerDigits }, unitCount, "digits written in the reference answer"),
+		f64Col("answer_magnitude", func(r *Problem) *float64 { return &r.AnswerMagnitude }, 0, "log10", "log10(1 + |value|) of the answer (a tuple: its largest component); 0 for other"),
+		boolCol("answer_negative", func(r *Problem) *bool { return &r.AnswerNegative }, unitNone, "the answer, or a component of it, is negative"),
+		f64Col("difficulty", func(r *Problem) *float64 { return &r.Difficulty }, nullable, "runner's", "the runner's latent difficulty of the problem, on the runner's own scale (the sim: d_i, a logit, higher is harder; runners/sim/README.md); null when the runner does not say (a worker)"),
+		f64Col("base_success", func(r *Problem) *float64 { return &r.BaseSuccess }, nullable, "probability", "the runner's exact probability that one completion by the base checkpoint earns reward 1, with the pool's sampling and rule for truncated completions (train: train.sampling and train.reward.truncated; heldout: eval.sampling and eval.truncated); null when the runner does not know it (runners.Oracle: the sim does, a GPU worker does not)"),
+	},
+}
+
 // tableFor returns the declared table of row type R.
 func tableFor[R Row]() *table[R] {
 	var r R
@@ -414,6 +442,8 @@ func tableFor[R Row]() *table[R] {
 		t = summaryTable
 	case SweepPoint:
 		t = sweepTable
+	case Problem:
+		t = problemsTable
 	}
 	return t.(*table[R])
 }
@@ -484,5 +514,5 @@ func info[R any](t *table[R]) TableInfo {
 
 // Schemas documents every table, in the order of results/README.md.
 func Schemas() []TableInfo {
-	return []TableInfo{info(rolloutsTable), info(stepsTable), info(evalTable), info(summaryTable), info(sweepTable)}
+	return []TableInfo{info(rolloutsTable), info(stepsTable), info(evalTable), info(problemsTable), info(summaryTable), info(sweepTable)}
 }

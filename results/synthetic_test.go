@@ -142,6 +142,41 @@ func syntheticEval() []Eval {
 	return rows
 }
 
+// syntheticProblems are the problems the synthetic rows name: the held-out
+// ones eval names and a few training ones, with made-up features; the
+// held-out ones have no runner difficulty (as a worker gives none).
+func syntheticProblems() []Problem {
+	kinds := []string{"integer", "fraction", "decimal", "radical", "tuple", "other"}
+	topics := []string{"arithmetic", "linear", "", "modular"}
+	var rows []Problem
+	for _, pool := range Pools() {
+		r := synthRand(uint64(len(pool)), 31)
+		n, id := 20, "train-%05d"
+		if pool == PoolHeldout {
+			n, id = synthProblems, "heldout-%03d"
+		}
+		for i := 0; i < n; i++ {
+			p := Problem{
+				Problem: fmt.Sprintf(id, i), Pool: pool, Topic: topics[i%len(topics)],
+				Statement: fmt.Sprintf("Compute %d + %d.", r.IntN(100), r.IntN(100)), Answer: fmt.Sprint(r.IntN(200)),
+				Chars: int32(20 + r.IntN(200)), Words: int32(4 + r.IntN(40)), Numbers: int32(1 + r.IntN(5)),
+				MaxDigits: int32(1 + r.IntN(4)), TotalDigits: int32(2 + r.IntN(10)), Operators: int32(r.IntN(4)),
+				Unknowns: int32(r.IntN(3)), Operations: int32(1 + r.IntN(6)), ReasoningSteps: int32(1 + r.IntN(7)),
+				AnswerKind: kinds[i%len(kinds)], AnswerDigits: int32(1 + r.IntN(3)), AnswerMagnitude: 3 * r.Float64(),
+				AnswerNegative: i%5 == 0, Difficulty: math.NaN(), BaseSuccess: math.NaN(),
+			}
+			if topics[i%len(topics)] != "" {
+				p.Level = i32p(int32(1 + i%5))
+			}
+			if pool == PoolTrain {
+				p.Difficulty, p.BaseSuccess = 2*r.NormFloat64(), r.Float64()
+			}
+			rows = append(rows, p)
+		}
+	}
+	return rows
+}
+
 func withSE(arm, metric string, v, se float64, n int64, method string) Summary {
 	return Summary{Arm: arm, Metric: metric, Value: v, StdErr: se, CILow: v - 1.96*se, CIHigh: v + 1.96*se,
 		Method: method, P: math.NaN(), BootLow: math.NaN(), BootHigh: math.NaN(), ShareGreater: math.NaN(), N: n}
