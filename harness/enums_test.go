@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/relix-lab/relix/experiment/dataset"
 	"github.com/relix-lab/relix/harness/source"
 	"github.com/relix-lab/relix/results"
 )
@@ -52,6 +53,21 @@ func TestDocumentedEnumerations(t *testing.T) {
 	listed = strings.ReplaceAll(listed, ", or ", ", ")
 	assert.ElementsMatch(t, Methods(), strings.Split(listed, ", "))
 
+	poolDoc := columnDoc(t, "problems", "pool")
+	for _, p := range results.Pools() {
+		assert.Contains(t, poolDoc, p+" (", "problems.pool documents %q with what it means", p)
+	}
+	assert.Equal(t, []string{string(dataset.Train), string(dataset.HeldOut)}, results.Pools(),
+		"the pools are named as the dataset's splits and the manifest's datasets")
+	kindDoc := columnDoc(t, "problems", "answer_kind")
+	var kinds []string
+	for k := dataset.AnswerKind(0); !strings.HasPrefix(k.String(), "AnswerKind("); k++ {
+		kinds = append(kinds, k.String())
+	}
+	listed = strings.TrimPrefix(kindDoc, "the form of the reference answer: ")
+	assert.ElementsMatch(t, kinds, strings.Split(strings.ReplaceAll(listed, " or ", ", "), ", "),
+		"problems.answer_kind lists exactly the answer kinds")
+
 	// What a run writes: the reference run has every source kind and a
 	// forger, so rejections, misses and races all occur.
 	referenceRun(t)
@@ -70,6 +86,12 @@ func TestDocumentedEnumerations(t *testing.T) {
 			continue
 		}
 		assert.Contains(t, reasons, r.Reason)
+	}
+	problems, err := results.Read[results.Problem](filepath.Join(out, results.ProblemsFile))
+	require.NoError(t, err)
+	for _, p := range problems {
+		assert.Contains(t, results.Pools(), p.Pool)
+		assert.Contains(t, kinds, p.AnswerKind)
 	}
 	summary, err := results.Read[results.Summary](filepath.Join(out, results.SummaryFile))
 	require.NoError(t, err)

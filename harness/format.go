@@ -21,8 +21,10 @@ import (
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // stateVersion is state.json's. Version 1 (no version field, read as 0)
-// held the source's whole state as base64; this build refuses it.
-const stateVersion = 2
+// held the source's whole state as base64; a run done at version 2 has
+// rollouts shards without useful and, the first run, no problems table to
+// merge. This build refuses both.
+const stateVersion = 3
 
 // runState is state.json: a few hundred bytes, written when a trained run
 // starts (nothing complete) and when it is done. In between, how far the
@@ -110,7 +112,7 @@ func decodeState(data []byte) (*runState, error) {
 // Varints are minimal and nothing follows the checksum.
 const (
 	journalMagic   = "relixjnl"
-	journalVersion = 4 // 1 had no checkpoint ids: the state held them; 2 held the rollouts in the gob; 3 had no steps' trained_groups, burned_slots, window_seconds, trained_reward or carry counts
+	journalVersion = 5 // 1 had no checkpoint ids: the state held them; 2 held the rollouts in the gob; 3 had no steps' trained_groups, burned_slots, window_seconds, trained_reward or carry counts; 4 had no rollouts' useful flag
 )
 
 func encodeEntry(step int, rec *stepRecord) ([]byte, error) {

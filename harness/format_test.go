@@ -56,11 +56,11 @@ func TestStateReaderIsStrict(t *testing.T) {
 	}
 	old := []byte(`{"spec_hash": "abc123", "completed": 7, "current": "ck-7", "published": "ck-5", "source": "eyJ2ZXJzaW9uIjoxfQ==", "done": false}`)
 	_, err = decodeState(old)
-	assert.EqualError(t, err, "state version 0; this build reads version 2 (rerun with --force)")
+	assert.EqualError(t, err, "state version 0; this build reads version 3 (rerun with --force)")
 	_, err = decodeState(bytes.Replace(data, []byte(`"done"`), []byte(`"gone"`), 1))
 	assert.ErrorContains(t, err, "unknown field")
-	_, err = decodeState(bytes.Replace(data, []byte(`"version": 2`), []byte(`"version": 3`), 1))
-	assert.EqualError(t, err, "state version 3; this build reads version 2 (rerun with --force)")
+	_, err = decodeState(bytes.Replace(data, []byte(`"version": 3`), []byte(`"version": 2`), 1))
+	assert.EqualError(t, err, "state version 2; this build reads version 3 (rerun with --force)")
 	_, err = decodeState(append(data, []byte("{}")...))
 	assert.ErrorContains(t, err, "after top-level value")
 }
@@ -203,7 +203,7 @@ func FuzzDecodeState(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(data)
-	f.Add([]byte(`{"version": 2}`))
+	f.Add([]byte(`{"version": 3}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		st, err := decodeState(b)
 		if err != nil {

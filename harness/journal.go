@@ -20,6 +20,7 @@ import (
 //	rollouts.parquet    the run's shards, written once every step is complete
 //	steps.parquet
 //	eval.parquet
+//	problems.parquet    the experiment's first run only: the problems table
 //
 // state.json is written when a trained run starts, before its first step,
 // and again when it is done. A step is committed in two writes: its
@@ -48,7 +49,7 @@ const (
 // runEntries are what relix writes in a run's directory, for --force to
 // remove (results.Clear) and nothing else.
 var runEntries = []string{stateFile, journalDir, ckptDir, workerLogFile, liveStepsFile, dirlock.File,
-	results.StepsFile, results.RolloutsFile, results.EvalFile}
+	results.StepsFile, results.RolloutsFile, results.EvalFile, results.ProblemsFile}
 
 // stepRecord is one journal entry: every row one step produced, the
 // source's delta of the step (nil for the base evaluation) and the ids of

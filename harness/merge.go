@@ -50,6 +50,10 @@ func Merge(ctx context.Context, s *spec.Spec, out string, m *results.Manifest, c
 	if err := concat(ctx, runs, out, results.EvalFile, layout.Eval(), opts, func(r results.Eval) { evals = append(evals, r) }); err != nil {
 		return err
 	}
+	// The problems table is the first run's (problemsRun), copied as it is.
+	if err := concat[results.Problem](ctx, runs[:1], out, results.ProblemsFile, layout.Problems(), opts, nil); err != nil {
+		return err
+	}
 	summary, err := summarize(s, evals, steps)
 	if err != nil {
 		return err

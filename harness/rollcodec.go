@@ -23,7 +23,8 @@ import (
 // where a string field is the uvarint index of its value in the strings
 // (each distinct value once, in order of first use), an integer a varint
 // (seed: uvarint), reward and arrival the float64's bits as 8
-// little-endian bytes, and flags one byte: 1 truncated, 2 accepted. The
+// little-endian bytes, and flags one byte: 1 truncated, 2 accepted, 4
+// useful. The
 // reader is strict: varints minimal, strings distinct and numbered in
 // order of first use, integers in their field's range, no flag bits beyond
 // those, every string used, nothing left over; so a block it accepts is the one the writer writes for the
@@ -71,6 +72,9 @@ func encodeRollouts(rows []results.Rollout) rolloutBlock {
 		if r.Accepted {
 			flags |= flagAccepted
 		}
+		if r.Useful {
+			flags |= flagUseful
+		}
 		body = append(body, flags)
 		body = binary.AppendUvarint(body, t.index(4, r.Reason))
 		body = binary.LittleEndian.AppendUint64(body, math.Float64bits(r.Arrival))
@@ -101,6 +105,7 @@ func (blk rolloutBlock) appendTo(b []byte) []byte {
 const (
 	flagTruncated = 1 << iota
 	flagAccepted
+	flagUseful
 )
 
 // stringTable numbers distinct strings in order of first use. Each field
@@ -194,10 +199,10 @@ func decodeRollouts(data []byte, reuse []results.Rollout) ([]results.Rollout, er
 		r.Reward = d.float64()
 		r.Tokens = d.int32()
 		flags := d.byte()
-		if flags&^(flagTruncated|flagAccepted) != 0 {
+		if flags&^(flagTruncated|flagAccepted|flagUseful) != 0 {
 			d.fail(fmt.Errorf("flags %#x", flags))
 		}
-		r.Truncated, r.Accepted = flags&flagTruncated != 0, flags&flagAccepted != 0
+		r.Truncated, r.Accepted, r.Useful = flags&flagTruncated != 0, flags&flagAccepted != 0, flags&flagUseful != 0
 		r.Reason = str()
 		r.Arrival = d.float64()
 		if d.err != nil {

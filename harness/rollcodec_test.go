@@ -25,7 +25,7 @@ func marketRollouts(n int) []results.Rollout {
 			Checkpoint: fmt.Sprintf("sim-%016x", g/50), Miner: fmt.Sprintf("m%d", g%16),
 			Group: int32(g % 50), Prompt: fmt.Sprintf("gen-%05d", (g*7919)%4000), Completion: int32(i % 8),
 			Reward: float64(i % 3 / 2), Tokens: int32(1000 + i*37%7000), Truncated: i%5 == 0,
-			Accepted: g%6 == 0, Reason: reasons[g%len(reasons)], Arrival: float64(g) * 1.25,
+			Accepted: g%6 == 0, Useful: g%12 == 0, Reason: reasons[g%len(reasons)], Arrival: float64(g) * 1.25,
 		}
 		if rows[i].Accepted {
 			rows[i].Reason = ""
@@ -98,7 +98,7 @@ func TestRolloutsReaderIsStrict(t *testing.T) {
 		}, "string 2 is not used"},
 		"strings out of order": {func(b []byte) []byte { b[row] = 1; return b }, "rollout 0: string 1 of 3, where 0 are in use"},
 		"a string twice":       {func(b []byte) []byte { b[4] = 0; b[6] = 'a'; return b }, `string "a" twice`},
-		"bad flags":            {func(b []byte) []byte { b[row+18] = 4; return b }, "rollout 0: flags 0x4"},
+		"bad flags":            {func(b []byte) []byte { b[row+18] = 8; return b }, "rollout 0: flags 0x8"},
 		"count past the data": {func(b []byte) []byte {
 			return append(binary.AppendUvarint(nil, 1<<40), b[1:]...)
 		}, "a count of 1099511627776 in"},

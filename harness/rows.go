@@ -10,13 +10,19 @@ import (
 )
 
 // rolloutRows turns a batch's record of every generated completion into
-// rows of the rollouts table.
-func rolloutRows(id cluster.Run, step int32, b *source.Batch, reuse []results.Rollout) []results.Rollout {
+// rows of the rollouts table. A row is useful when its group carried
+// gradient into the step: accepted, with rewards that pass the runner's
+// std_epsilon (runners.HasSignal, the rule the runner's update applies), so
+// the useful rows of a step are what its useful_rollouts counts, but for
+// the carried-in groups an auction with carry trains, whose rows are an
+// earlier window's.
+func rolloutRows(id cluster.Run, step int32, b *source.Batch, stdEpsilon float64, reuse []results.Rollout) []results.Rollout {
 	rows := reuse[:0]
 	if cap(rows) < len(b.Rollouts) {
 		rows = make([]results.Rollout, len(b.Rollouts))
 	}
 	rows = rows[:len(b.Rollouts)]
+	signal := trainedSignal(b.Rollouts, stdEpsilon)
 	for i, r := range b.Rollouts {
 		reason := r.Reason
 		if r.Accepted {
@@ -26,10 +32,29 @@ func rolloutRows(id cluster.Run, step int32, b *source.Batch, reuse []results.Ro
 			Arm: id.Arm, Seed: id.Seed, Step: step, Window: int64(r.Window + 1),
 			Checkpoint: r.Checkpoint, Miner: r.Miner, Group: int32(r.Group), Prompt: r.Prompt,
 			Completion: int32(r.Completion), Reward: r.Reward, Tokens: int32(r.Tokens),
-			Truncated: r.Truncated, Accepted: r.Accepted, Reason: reason, Arrival: r.Arrival,
+			Truncated: r.Truncated, Accepted: r.Accepted, Useful: r.Accepted && signal[r.Group],
+			Reason: reason, Arrival: r.Arrival,
 		}
 	}
 	return rows
+}
+
+// trainedSignal says, for each group the step trained on (by its index),
+// whether its rewards carried signal. Rows of a group share its fate, and
+// the rewards a step trains on are the ones the rows hold (the harness's,
+// which a market submission must match to be accepted).
+func trainedSignal(rollouts []source.Rollout, stdEpsilon float64) map[int]bool {
+	rewards := map[int][]float64{}
+	for _, r := range rollouts {
+		if r.Accepted {
+			rewards[r.Group] = append(rewards[r.Group], r.Reward)
+		}
+	}
+	signal := make(map[int]bool, len(rewards))
+	for g, rs := range rewards {
+		signal[g] = runners.HasSignal(rs, stdEpsilon)
+	}
+	return signal
 }
 
 // stepRow is the steps table's row of one optimizer step. A rollout is

@@ -123,7 +123,7 @@ func (e *runEnv) run(ctx context.Context, id cluster.Run) (resumed bool, err err
 				return false, err
 			}
 		}
-		return false, e.finish(j, e.newState(r), r, 0)
+		return false, e.finish(ctx, id, j, e.newState(r), r, 0)
 	}
 
 	src, err := newSource(source.Config{
@@ -206,7 +206,7 @@ func (e *runEnv) run(ctx context.Context, id cluster.Run) (resumed bool, err err
 		rows = rec.Rollouts // committed: the next step's rows can use the memory
 		e.progress.Step(id, StepReport{Step: step + 1, Steps: steps, Accepted: tally.accepted, Waste: tally.waste(), Pass1: tally.pass1})
 	}
-	return resumed, e.finish(j, st, r, steps)
+	return resumed, e.finish(ctx, id, j, st, r, steps)
 }
 
 // newState is the state of a run that has not started.
@@ -243,7 +243,7 @@ func (e *runEnv) step(ctx context.Context, r runners.Runner, src source.Source, 
 	}
 	n := int32(step + 1)
 	rec := &stepRecord{
-		Rollouts: rolloutRows(id, n, batch, reuse),
+		Rollouts: rolloutRows(id, n, batch, h.StdEpsilon, reuse),
 		Steps:    []results.Step{stepRow(id, n, next, h.LR, m, batch, s.Train.GroupsPerStep)},
 	}
 	if evalDue(s, step+1) {
@@ -301,8 +301,9 @@ func (e *runEnv) commit(ctx context.Context, j journal, r runners.Runner, src so
 	return j.prune(completed)
 }
 
-// finish writes the run's shards from its journal and marks it done.
-func (e *runEnv) finish(j journal, st *runState, r runners.Runner, steps int) error {
+// finish writes the run's shards from its journal, and the experiment's
+// first run the problems table, and marks the run done.
+func (e *runEnv) finish(ctx context.Context, id cluster.Run, j journal, st *runState, r runners.Runner, steps int) error {
 	opts := results.Options{SpecHash: e.spec.Hash()}
 	rollouts, err := results.Create[results.Rollout](filepath.Join(j.dir, results.RolloutsFile), opts)
 	if err != nil {
@@ -346,6 +347,11 @@ func (e *runEnv) finish(j journal, st *runState, r runners.Runner, steps int) er
 	}
 	for _, w := range []interface{ Commit() error }{rollouts, stepRows, evals} {
 		if err := w.Commit(); err != nil {
+			return err
+		}
+	}
+	if id == problemsRun(e.spec) {
+		if err := e.writeProblems(ctx, r, j.dir); err != nil {
 			return err
 		}
 	}

@@ -19,7 +19,7 @@ import (
 var runName = regexp.MustCompile(`^seed-[0-9]+$`)
 
 // topFiles are what relix writes at the top of a results directory.
-var topFiles = []string{ManifestFile, RolloutsFile, StepsFile, EvalFile, SummaryFile, SweepFile, TablesFile, IndexFile}
+var topFiles = []string{ManifestFile, RolloutsFile, StepsFile, EvalFile, ProblemsFile, SummaryFile, SweepFile, TablesFile, IndexFile}
 
 // Clear removes from a results directory what relix writes there — the
 // data and derived files, the plots it draws, runEntries of every run's

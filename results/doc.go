@@ -1,5 +1,5 @@
 // Package results is what a relix run leaves behind: the Parquet tables of
-// every rollout, training step, evaluation sample and statistic, the run's
+// every rollout, training step, evaluation sample, problem and statistic, the run's
 // manifest, and everything derived from those files alone — plots (PNG and
 // SVG), Markdown tables, a self-contained index.html and the generated
 // sections of EXPERIMENTS.md.

@@ -93,6 +93,8 @@ func goldenCases() []goldenCase {
 		goldenFile("summary", syntheticSummary(), 0),
 		goldenFile("sweep-rg50", syntheticSweep(), 50),
 		goldenFile("sweep", syntheticSweep(), 0),
+		goldenFile("problems-rg10", syntheticProblems(), 10),
+		goldenFile("problems", syntheticProblems(), 0),
 		goldenFile("summary-rg1", syntheticSummary()[:7], 1),
 		goldenFile("empty-summary", []Summary{}, 0),
 	}

@@ -17,6 +17,7 @@ const (
 	RolloutsFile = "rollouts.parquet" // every completion generated for training (data)
 	StepsFile    = "steps.parquet"    // one row per arm, seed and training step (data)
 	EvalFile     = "eval.parquet"     // every held-out sample of every evaluated checkpoint (data)
+	ProblemsFile = "problems.parquet" // every problem of the two pools, with its features (data)
 	SummaryFile  = "summary.parquet"  // every statistic a table shows (data)
 	SweepFile    = "sweep.parquet"    // the in-zone sweep, when one ran (data)
 	PlotsDir     = "plots"            // plots/<name>.png and plots/<name>.svg (derived)
@@ -53,6 +54,9 @@ func (l Layout) Steps() string { return l.file(StepsFile) }
 
 // Eval is the path of eval.parquet.
 func (l Layout) Eval() string { return l.file(EvalFile) }
+
+// Problems is the path of problems.parquet.
+func (l Layout) Problems() string { return l.file(ProblemsFile) }
 
 // Summary is the path of summary.parquet.
 func (l Layout) Summary() string { return l.file(SummaryFile) }

@@ -287,7 +287,7 @@ type ReadOptions struct {
 }
 
 // Inspect reads a table file's metadata and checks that it is the table of
-// row type R in the schema version this relix reads.
+// row type R in a schema version this relix reads.
 func Inspect[R Row](path string) (fi FileInfo, err error) {
 	defer func() {
 		if p := recover(); p != nil {
@@ -321,14 +321,20 @@ func check[R any](t *table[R], path string, pf *file.Reader) (FileInfo, error) {
 		return fi, fmt.Errorf("%s: %w: %s is %q, want %d", path, ErrSchemaVersion, metaSchemaVersion, get(metaSchemaVersion), SchemaVersion)
 	}
 	fi.SchemaVersion = v
-	if v != SchemaVersion {
-		return fi, fmt.Errorf("%s: %w %d: this relix reads %s tables of schema version %d; regenerate the file with a matching relix", path, ErrSchemaVersion, v, t.name, SchemaVersion)
+	if v < OldestSchemaVersion || v > SchemaVersion {
+		return fi, fmt.Errorf("%s: %w %d: this relix reads %s tables of schema versions %d to %d; regenerate the file with this relix, or read it with the relix that wrote it",
+			path, ErrSchemaVersion, v, t.name, OldestSchemaVersion, SchemaVersion)
 	}
 	return fi, nil
 }
 
 // Scan reads a table file batch by batch and calls fn with each row, in
 // file order. Memory is bounded by one batch.
+//
+// A file of an older schema version (from OldestSchemaVersion on) is read
+// as well: the columns added since are left at their zero value (null) or,
+// where the table can derive them from the rows, filled in (rollouts'
+// useful); fi.SchemaVersion says which version the file has.
 //
 // A file that fails to decode — Arrow's codecs panic on some corrupt pages
 // — is an ErrCorrupt error naming it, never a crash; a panic inside fn is
@@ -368,7 +374,8 @@ func Scan[R Row](path string, opts ReadOptions, fn func(R) error) (fi FileInfo, 
 	if err != nil {
 		return fi, fmt.Errorf("%s: %w", path, err)
 	}
-	if err := sameColumns(t, schema); err != nil {
+	present, err := sameColumns(t, schema, fi.SchemaVersion)
+	if err != nil {
 		return fi, fmt.Errorf("%s: %w", path, err)
 	}
 	rr, err := fr.GetRecordReader(context.Background(), nil, nil)
@@ -376,25 +383,35 @@ func Scan[R Row](path string, opts ReadOptions, fn func(R) error) (fi FileInfo, 
 		return fi, fmt.Errorf("%s: %w", path, err)
 	}
 	defer rr.Release()
+	emit := func(r R) error {
+		inFn = true
+		err := fn(r)
+		inFn = false
+		return err
+	}
+	flush := func() error { return nil }
+	if t.upgrade != nil {
+		emit, flush = t.upgrade(fi.SchemaVersion, emit)
+	}
 	for rr.Next() {
 		rec := rr.Record()
 		cols := rec.Columns()
 		n := int(rec.NumRows())
 		for i := 0; i < n; i++ {
 			var r R
-			for c, col := range t.cols {
+			for c, col := range present {
 				col.get(cols[c], i, &r)
 			}
-			inFn = true
-			err := fn(r)
-			inFn = false
-			if err != nil {
+			if err := emit(r); err != nil {
 				return fi, err
 			}
 		}
 	}
 	if err := rr.Err(); err != nil && !errors.Is(err, io.EOF) {
 		return fi, Corrupt(path, err)
+	}
+	if err := flush(); err != nil {
+		return fi, err
 	}
 	return fi, nil
 }
@@ -418,17 +435,26 @@ func Read[R Row](path string) ([]R, error) {
 	return rows, err
 }
 
-func sameColumns[R any](t *table[R], s *arrow.Schema) error {
-	if s.NumFields() != len(t.cols) {
-		return fmt.Errorf("%d columns, the %s schema declares %d", s.NumFields(), t.name, len(t.cols))
-	}
-	for i, c := range t.cols {
-		f := s.Field(i)
-		if f.Name != c.name || !arrow.TypeEqual(f.Type, c.typ) {
-			return fmt.Errorf("column %d is %s %s, the %s schema declares %s %s", i, f.Name, f.Type, t.name, c.name, c.typ)
+// sameColumns checks that a file of schema version v has the columns the
+// table had in that version, in order, and returns them: the file's
+// columns one for one.
+func sameColumns[R any](t *table[R], s *arrow.Schema, v int) ([]column[R], error) {
+	var want []column[R]
+	for _, c := range t.cols {
+		if c.inVersion(v) {
+			want = append(want, c)
 		}
 	}
-	return nil
+	if s.NumFields() != len(want) {
+		return nil, fmt.Errorf("%d columns, the %s schema of version %d declares %d", s.NumFields(), t.name, v, len(want))
+	}
+	for i, c := range want {
+		f := s.Field(i)
+		if f.Name != c.name || !arrow.TypeEqual(f.Type, c.typ) {
+			return nil, fmt.Errorf("column %d is %s %s, the %s schema of version %d declares %s %s", i, f.Name, f.Type, t.name, v, c.name, c.typ)
+		}
+	}
+	return want, nil
 }
 
 // tableFile is the path of a table's file in a results directory.

@@ -93,6 +93,7 @@ func TestRoundTrip(t *testing.T) {
 	t.Run("eval", func(t *testing.T) { roundTrip(t, syntheticEval()) })
 	t.Run("summary", func(t *testing.T) { roundTrip(t, syntheticSummary()) })
 	t.Run("sweep", func(t *testing.T) { roundTrip(t, syntheticSweep()) })
+	t.Run("problems", func(t *testing.T) { roundTrip(t, syntheticProblems()) })
 	t.Run("empty", func(t *testing.T) { roundTrip(t, []Summary{}) })
 }
 
@@ -199,7 +200,7 @@ func TestReaderRejectsOtherSchemaVersion(t *testing.T) {
 	_, err = Read[Step](path)
 	require.Error(t, err)
 	assert.ErrorIs(t, err, ErrSchemaVersion)
-	assert.Contains(t, err.Error(), "schema version 9: this relix reads steps tables of schema version 1")
+	assert.Contains(t, err.Error(), "schema version 9: this relix reads steps tables of schema versions 1 to 2; regenerate the file")
 
 	_, err = Read[Summary](filepath.Join(t.TempDir(), "missing.parquet"))
 	require.Error(t, err)
@@ -226,6 +227,7 @@ func TestPlainLogicalTypes(t *testing.T) {
 	require.NoError(t, WriteFile(filepath.Join(dir, EvalFile), syntheticEval(), Options{}))
 	require.NoError(t, WriteFile(filepath.Join(dir, SummaryFile), syntheticSummary(), Options{}))
 	require.NoError(t, WriteFile(filepath.Join(dir, SweepFile), syntheticSweep(), Options{}))
+	require.NoError(t, WriteFile(filepath.Join(dir, ProblemsFile), syntheticProblems(), Options{}))
 
 	for _, ti := range Schemas() {
 		t.Run(ti.Name, func(t *testing.T) {
@@ -387,7 +389,7 @@ func benchRollouts(n int) []Rollout {
 			rows = append(rows, Rollout{
 				Arm: "market", Seed: 1, Step: step, Window: int64(step), Checkpoint: fmt.Sprintf("ckpt-%04d", (step-1)/10*10),
 				Miner: miner, Group: int32(g % 12), Prompt: prompt, Completion: c, Reward: float64(r.IntN(2)),
-				Tokens: int32(r.IntN(8192)), Truncated: r.IntN(4) == 0, Accepted: accepted, Reason: reason, Arrival: arrival,
+				Tokens: int32(r.IntN(8192)), Truncated: r.IntN(4) == 0, Accepted: accepted, Useful: accepted && g%3 != 0, Reason: reason, Arrival: arrival,
 			})
 		}
 	}

@@ -37,6 +37,7 @@ func writeSyntheticRuns(t testing.TB, root string) (paired, sweep string) {
 	require.NoError(t, WriteFile(filepath.Join(paired, RolloutsFile), syntheticRollouts(), opts))
 	require.NoError(t, WriteFile(filepath.Join(paired, StepsFile), syntheticSteps(), opts))
 	require.NoError(t, WriteFile(filepath.Join(paired, EvalFile), syntheticEval(), opts))
+	require.NoError(t, WriteFile(filepath.Join(paired, ProblemsFile), syntheticProblems(), opts))
 	require.NoError(t, WriteFile(filepath.Join(paired, SummaryFile), syntheticSummary(), opts))
 	m := syntheticManifest("paired", synthArms, synthSeeds)
 	require.NoError(t, m.ListFiles(paired))
@@ -267,7 +268,7 @@ func TestManifestRoundTrip(t *testing.T) {
 	resultstest.CopyDir(t, pairedData, dir)
 	m, err := ReadManifest(dir)
 	require.NoError(t, err)
-	assert.Equal(t, []string{EvalFile, RolloutsFile, StepsFile, SummaryFile}, func() []string {
+	assert.Equal(t, []string{EvalFile, ProblemsFile, RolloutsFile, StepsFile, SummaryFile}, func() []string {
 		var p []string
 		for _, f := range m.Files {
 			p = append(p, f.Path)

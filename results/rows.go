@@ -1,6 +1,6 @@
 package results
 
-// The row types of the five tables. Every field is one column; schema.go
+// The row types of the six tables. Every field is one column; schema.go
 // declares the column's name, type, nullability and documentation, and
 // results/README.md documents the same columns for readers of the files.
 //
@@ -24,6 +24,7 @@ type Rollout struct {
 	Tokens     int32   // completion length in tokens
 	Truncated  bool    // hit the token cap without an end-of-sequence token
 	Accepted   bool    // the group was used in the training step
+	Useful     bool    // accepted, and its group's rewards vary: it carried gradient
 	Reason     string  // why the group was not used; "" (null) when accepted
 	Arrival    float64 // market: arrival time in virtual seconds since the window opened; NaN (null) otherwise
 }
@@ -135,3 +136,45 @@ type SweepPoint struct {
 	GeneratedGroups       int64
 	UsefulGroups          int64
 }
+
+// Problem is one problem of the experiment's training pool or held-out set:
+// what it is, its observable features, and how hard the runner says it is
+// where the runner can say.
+type Problem struct {
+	Problem   string // problem id (eval.problem, rollouts.prompt)
+	Pool      string // PoolTrain or PoolHeldout
+	Topic     string // generator topic or the file's topic column; "" (null) when none
+	Level     *int32 // generator difficulty level; nil (null) for a loaded problem
+	Statement string
+	Answer    string // the reference answer
+	// The observable features (dataset.Features).
+	Chars           int32
+	Words           int32
+	Numbers         int32
+	MaxDigits       int32
+	TotalDigits     int32
+	Operators       int32
+	Unknowns        int32
+	Operations      int32
+	ReasoningSteps  int32
+	AnswerKind      string // integer, fraction, decimal, radical, tuple, other
+	AnswerDigits    int32
+	AnswerMagnitude float64
+	AnswerNegative  bool
+	// Difficulty is the runner's latent difficulty of the problem on its
+	// own scale; NaN (null) when the runner does not say.
+	Difficulty float64
+	// BaseSuccess is the runner's probability that one completion of the
+	// base checkpoint earns reward 1 under the pool's sampling; NaN (null)
+	// when the runner does not know it.
+	BaseSuccess float64
+}
+
+// The pools of the problems table.
+const (
+	PoolTrain   = "train"
+	PoolHeldout = "heldout"
+)
+
+// Pools lists the pools in table order.
+func Pools() []string { return []string{PoolTrain, PoolHeldout} }

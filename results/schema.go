@@ -11,9 +11,17 @@ import (
 )
 
 // SchemaVersion is written into every Parquet file's key-value metadata.
-// Bump it whenever a column is added, removed, renamed or changes meaning;
-// readers refuse files of any other version.
-const SchemaVersion = 1
+// Bump it whenever a column is added, removed, renamed or changes meaning,
+// and mark an added column with the version that added it (addedIn): the
+// reader still reads a file of any version from OldestSchemaVersion on,
+// filling in what such a file lacks (table.upgrade), and refuses others.
+// Version 2 added rollouts.useful, eval.text and the problems table.
+const SchemaVersion = 2
+
+// OldestSchemaVersion is the oldest schema version the readers read: old
+// results stay readable, as those who keep them (DVC, an evaluation
+// harness's cache) expect.
+const OldestSchemaVersion = 1
 
 // Key-value metadata keys of every table file.
 const (
@@ -28,7 +36,7 @@ const createdBy = "relix"
 
 // Row is the set of row types that have a table.
 type Row interface {
-	Rollout | Step | Eval | Summary | SweepPoint
+	Rollout | Step | Eval | Summary | SweepPoint | Problem
 }
 
 type colFlags uint8
@@ -46,6 +54,9 @@ type column[R any] struct {
 	flags colFlags
 	unit  string
 	doc   string
+	// since is the schema version that added the column (0: the first):
+	// a file of an older version does not have it.
+	since int
 	// put appends the rows' values (or nulls) to the column's buffer: a
 	// block of rows a column at a time, so that the loop over the rows is
 	// typed and the block stays in cache across the columns.
@@ -60,7 +71,20 @@ type table[R any] struct {
 	file string
 	doc  string
 	cols []column[R]
+	// upgrade, when set, fills in what a file of an older schema version
+	// lacks and can be derived from its rows: it wraps the reader's
+	// callback, and flush hands on any rows it still holds at the end.
+	upgrade func(version int, fn func(R) error) (emit func(R) error, flush func() error)
 }
+
+// addedIn marks a column as added in schema version v.
+func (c column[R]) addedIn(v int) column[R] {
+	c.since = v
+	return c
+}
+
+// inVersion reports whether files of schema version v have the column.
+func (c *column[R]) inVersion(v int) bool { return c.since <= v }
 
 func (t *table[R]) schema() *arrow.Schema {
 	fields := make([]arrow.Field, len(t.cols))
@@ -242,7 +266,8 @@ const (
 // SQL readers need no quoting.
 var rolloutsTable = &table[Rollout]{
 	name: "rollouts", file: RolloutsFile,
-	doc: "One row per completion generated for training, by the uniform source's trainer or a market miner, used or wasted.",
+	doc:     "One row per completion generated for training, by the uniform source's trainer or a market miner, used or wasted.",
+	upgrade: usefulFromGroups,
 	cols: []column[Rollout]{
 		strCol("arm", func(r *Rollout) *string { return &r.Arm }, dict, unitNone, "arm name, as in the spec"),
 		u64Col("seed", func(r *Rollout) *uint64 { return &r.Seed }, unitNone, "experiment seed of the run (runs repeat over seeds)"),
@@ -257,6 +282,7 @@ var rolloutsTable = &table[Rollout]{
 		i32Col("tokens", func(r *Rollout) *int32 { return &r.Tokens }, unitTokens, "completion length"),
 		boolCol("truncated", func(r *Rollout) *bool { return &r.Truncated }, unitNone, "the completion hit max_tokens without an end-of-sequence token (finish reason `length`)"),
 		boolCol("accepted", func(r *Rollout) *bool { return &r.Accepted }, unitNone, "the completion's group was used in the training step"),
+		boolCol("useful", func(r *Rollout) *bool { return &r.Useful }, unitNone, "the completion's group carried gradient into the step: accepted, and its rewards' std at least train.grpo.std_epsilon, so that its advantages are not all zero (the uniform source without a filter trains on zero-variance groups, which carry none). Summed per arm, seed and step it is steps.useful_rollouts, less the completions of the step's carried_in_groups (auction with carry: generated, and listed, in an earlier window with reason carried)").addedIn(2),
 		strCol("reason", func(r *Rollout) *string { return &r.Reason }, nullable|dict, unitNone, "why the group was not trained on: discarded (the filter's σ gate), missed (its miner's own σ check), in-flight (market: still being generated when the window sealed), late (market: reached the validator after the seal), duplicate (market: its prompt was already accepted in the window), outranked (auction: admitted but not a winner), carried (auction with carry: won, held for a later window and trained there, or dropped at a change of checkpoint) or rejected:<check> (window, checkpoint, dataset, cooldown, rewards, sigma, proof); null when accepted"),
 		f64Col("arrival", func(r *Rollout) *float64 { return &r.Arrival }, nullable, "virtual seconds", "market: arrival time of the submission since the window opened; null for the uniform source"),
 	},
@@ -373,6 +399,34 @@ var sweepTable = &table[SweepPoint]{
 	},
 }
 
+var problemsTable = &table[Problem]{
+	name: "problems", file: ProblemsFile,
+	doc: "One row per problem of the training pool and of the held-out set, in set order: what the problem is, its observable features, and how hard the runner says it is. Written once per results directory (the pools are the experiment's, the same for every seed).",
+	cols: []column[Problem]{
+		strCol("problem", func(r *Problem) *string { return &r.Problem }, 0, unitNone, "problem id, as eval.problem and rollouts.prompt name it; unique within a pool"),
+		strCol("pool", func(r *Problem) *string { return &r.Pool }, dict, unitNone, "train (the training pool) or heldout (the held-out set)"),
+		strCol("topic", func(r *Problem) *string { return &r.Topic }, nullable|dict, unitNone, "the generator's topic, or the file's topic column; null when the set has none"),
+		optI32Col("level", func(r *Problem) **int32 { return &r.Level }, unitNone, "the generator's difficulty level the problem was drawn at, from 1; null for a problem read from a file"),
+		strCol("statement", func(r *Problem) *string { return &r.Statement }, 0, unitNone, "the problem statement, the prompt's text"),
+		strCol("answer", func(r *Problem) *string { return &r.Answer }, 0, unitNone, "the reference answer the grader compares with"),
+		i32Col("chars", func(r *Problem) *int32 { return &r.Chars }, unitCount, "characters (runes) in the statement"),
+		i32Col("words", func(r *Problem) *int32 { return &r.Words }, unitCount, "whitespace-separated words in the statement"),
+		i32Col("numbers", func(r *Problem) *int32 { return &r.Numbers }, unitCount, "numeric literals in the statement (\\frac{3}{4} is two)"),
+		i32Col("max_digits", func(r *Problem) *int32 { return &r.MaxDigits }, unitCount, "the most digits in one numeric literal"),
+		i32Col("total_digits", func(r *Problem) *int32 { return &r.TotalDigits }, unitCount, "digits over all numeric literals"),
+		i32Col("operators", func(r *Problem) *int32 { return &r.Operators }, unitCount, "operator symbols and words in the statement"),
+		i32Col("unknowns", func(r *Problem) *int32 { return &r.Unknowns }, unitCount, "quantities to solve for (exact for a generated problem, estimated from the text for a loaded one, as the next two)"),
+		i32Col("operations", func(r *Problem) *int32 { return &r.Operations }, unitCount, "arithmetic operations a direct solution performs"),
+		i32Col("reasoning_steps", func(r *Problem) *int32 { return &r.ReasoningSteps }, unitCount, "reasoning steps a direct solution takes (the feature dataset calls steps)"),
+		strCol("answer_kind", func(r *Problem) *string { return &r.AnswerKind }, dict, unitNone, "the form of the reference answer: integer, fraction, decimal, radical, tuple or other"),
+		i32Col("answer_digits", func(r *Problem) *int32 { return &r.AnswerDigits }, unitCount, "digits written in the reference answer"),
+		f64Col("answer_magnitude", func(r *Problem) *float64 { return &r.AnswerMagnitude }, 0, "log10", "log10(1 + |value|) of the answer (a tuple: its largest component); 0 for other"),
+		boolCol("answer_negative", func(r *Problem) *bool { return &r.AnswerNegative }, unitNone, "the answer, or a component of it, is negative"),
+		f64Col("difficulty", func(r *Problem) *float64 { return &r.Difficulty }, nullable, "runner's", "the runner's latent difficulty of the problem, on the runner's own scale (the sim: d_i, a logit, higher is harder; runners/sim/README.md); null when the runner does not say (a worker)"),
+		f64Col("base_success", func(r *Problem) *float64 { return &r.BaseSuccess }, nullable, "probability", "the runner's exact probability that one completion by the base checkpoint earns reward 1, with the pool's sampling and rule for truncated completions (train: train.sampling and train.reward.truncated; heldout: eval.sampling and eval.truncated); null when the runner does not know it (runners.Oracle: the sim does, a GPU worker does not)"),
+	},
+}
+
 // tableFor returns the declared table of row type R.
 func tableFor[R Row]() *table[R] {
 	var r R
@@ -388,6 +442,8 @@ func tableFor[R Row]() *table[R] {
 		t = summaryTable
 	case SweepPoint:
 		t = sweepTable
+	case Problem:
+		t = problemsTable
 	}
 	return t.(*table[R])
 }
@@ -458,5 +514,5 @@ func info[R any](t *table[R]) TableInfo {
 
 // Schemas documents every table, in the order of results/README.md.
 func Schemas() []TableInfo {
-	return []TableInfo{info(rolloutsTable), info(stepsTable), info(evalTable), info(summaryTable), info(sweepTable)}
+	return []TableInfo{info(rolloutsTable), info(stepsTable), info(evalTable), info(problemsTable), info(summaryTable), info(sweepTable)}
 }

@@ -104,7 +104,7 @@ func syntheticRollouts() []Rollout {
 							Arm: arm, Seed: seed, Step: s, Window: int64(s), Checkpoint: fmt.Sprintf("%s-s%d-%03d", arm, seed, s-1),
 							Miner: miner, Group: g, Prompt: prompt, Completion: c,
 							Reward: float64(r.IntN(2)), Tokens: int32(200 + r.IntN(8000)), Truncated: trunc,
-							Accepted: accepted, Reason: reason, Arrival: arrival,
+							Accepted: accepted, Useful: accepted && (arm == "market" || g%2 == 0), Reason: reason, Arrival: arrival,
 						})
 					}
 				}
@@ -137,6 +137,41 @@ func syntheticEval() []Eval {
 					}
 				}
 			}
+		}
+	}
+	return rows
+}
+
+// syntheticProblems are the problems the synthetic rows name: the held-out
+// ones eval names and a few training ones, with made-up features; the
+// held-out ones have no runner difficulty (as a worker gives none).
+func syntheticProblems() []Problem {
+	kinds := []string{"integer", "fraction", "decimal", "radical", "tuple", "other"}
+	topics := []string{"arithmetic", "linear", "", "modular"}
+	var rows []Problem
+	for _, pool := range Pools() {
+		r := synthRand(uint64(len(pool)), 31)
+		n, id := 20, "train-%05d"
+		if pool == PoolHeldout {
+			n, id = synthProblems, "heldout-%03d"
+		}
+		for i := 0; i < n; i++ {
+			p := Problem{
+				Problem: fmt.Sprintf(id, i), Pool: pool, Topic: topics[i%len(topics)],
+				Statement: fmt.Sprintf("Compute %d + %d.", r.IntN(100), r.IntN(100)), Answer: fmt.Sprint(r.IntN(200)),
+				Chars: int32(20 + r.IntN(200)), Words: int32(4 + r.IntN(40)), Numbers: int32(1 + r.IntN(5)),
+				MaxDigits: int32(1 + r.IntN(4)), TotalDigits: int32(2 + r.IntN(10)), Operators: int32(r.IntN(4)),
+				Unknowns: int32(r.IntN(3)), Operations: int32(1 + r.IntN(6)), ReasoningSteps: int32(1 + r.IntN(7)),
+				AnswerKind: kinds[i%len(kinds)], AnswerDigits: int32(1 + r.IntN(3)), AnswerMagnitude: 3 * r.Float64(),
+				AnswerNegative: i%5 == 0, Difficulty: math.NaN(), BaseSuccess: math.NaN(),
+			}
+			if topics[i%len(topics)] != "" {
+				p.Level = i32p(int32(1 + i%5))
+			}
+			if pool == PoolTrain {
+				p.Difficulty, p.BaseSuccess = 2*r.NormFloat64(), r.Float64()
+			}
+			rows = append(rows, p)
 		}
 	}
 	return rows

@@ -8,13 +8,10 @@ import "github.com/relix-lab/relix/eval"
 // is skipped: Advantages returns nil, false. Every runner uses this formula,
 // so the sim and a worker agree on which groups train.
 func Advantages(rewards []float64, mode string, eps float64) ([]float64, bool) {
-	if len(rewards) == 0 {
+	if !HasSignal(rewards, eps) {
 		return nil, false
 	}
 	mean, std := eval.MeanStd(rewards)
-	if std < eps || std == 0 {
-		return nil, false
-	}
 	adv := make([]float64, len(rewards))
 	for j, r := range rewards {
 		adv[j] = r - mean
@@ -23,4 +20,16 @@ func Advantages(rewards []float64, mode string, eps float64) ([]float64, bool) {
 		}
 	}
 	return adv, true
+}
+
+// HasSignal reports whether a group with these rewards carries signal into a
+// step with std_epsilon eps, the rule Advantages applies: the harness
+// labels the completions of the groups it does as useful, and so they
+// count what StepMetrics.Sequences counts.
+func HasSignal(rewards []float64, eps float64) bool {
+	if len(rewards) == 0 {
+		return false
+	}
+	_, std := eval.MeanStd(rewards)
+	return std >= eps && std != 0
 }

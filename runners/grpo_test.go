@@ -33,6 +33,7 @@ func TestAdvantages(t *testing.T) {
 			t.Parallel()
 			got, ok := Advantages(tt.rewards, tt.mode, 1e-8)
 			assert.Equal(t, tt.ok, ok)
+			assert.Equal(t, tt.ok, HasSignal(tt.rewards, 1e-8), "HasSignal is the rule Advantages applies")
 			require.Len(t, got, len(tt.want))
 			var sum float64
 			for i := range got {
@@ -41,6 +42,27 @@ func TestAdvantages(t *testing.T) {
 			}
 			assert.InDelta(t, 0, sum, 1e-12, "advantages are group-relative: they sum to zero")
 		})
+	}
+}
+
+// TestHasSignalAtEpsilon: std_epsilon skips a varied group whose std is
+// below it; 0 still skips a group without variance.
+func TestHasSignalAtEpsilon(t *testing.T) {
+	t.Parallel()
+	oneOfFour := []float64{1, 0, 0, 0} // std √3/4 ≈ 0.433
+	for _, c := range []struct {
+		rewards []float64
+		eps     float64
+		want    bool
+	}{
+		{oneOfFour, 0.43, true},
+		{oneOfFour, 0.44, false},
+		{oneOfFour, 0, true},
+		{[]float64{1, 1}, 0, false},
+	} {
+		assert.Equal(t, c.want, HasSignal(c.rewards, c.eps), "%v at %g", c.rewards, c.eps)
+		_, ok := Advantages(c.rewards, "std", c.eps)
+		assert.Equal(t, c.want, ok, "%v at %g", c.rewards, c.eps)
 	}
 }
 

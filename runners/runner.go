@@ -199,7 +199,8 @@ type GenerateCall struct {
 // Oracle is implemented by runners that know a prompt's true success
 // probability at a checkpoint (the sim does; a GPU worker cannot). Only
 // upper-bound selectors (the market's oracle estimator, the zone sweep) may
-// use it, and every output that does says so.
+// use it to choose, and every output that does says so; the problems table
+// records the base checkpoint's as a description of each problem.
 type Oracle interface {
 	// SuccessProbability is the probability that one completion of prompt
 	// sampled with s at checkpoint earns reward 1 when graded correct and,

@@ -85,3 +85,19 @@ func (r *Runner) SuccessProbability(_ context.Context, ckID string, prompt runne
 	}
 	return r.cfg.chances(ck.psi, pr, s.Temperature, s.MaxTokens).success(truncated), nil
 }
+
+// Difficulties returns each prompt's latent difficulty d_i (README.md,
+// "Problems"), level offset included: a logit, higher is harder, the same
+// at every checkpoint. The harness records it in the problems table; no
+// selector reads it.
+func (r *Runner) Difficulties(prompts []runners.Prompt) ([]float64, error) {
+	d := make([]float64, len(prompts))
+	for i, p := range prompts {
+		pr, err := r.problem(p)
+		if err != nil {
+			return nil, err
+		}
+		d[i] = pr.difficulty
+	}
+	return d, nil
+}
