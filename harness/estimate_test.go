@@ -26,3 +26,27 @@ func TestEstimateMemory(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, EstimateMemory(big, 1, 1).String(), "about 1694 MiB at peak: 1 of 15 runs at once")
 }
+
+// TestEstimateCountsKeptText: eval.keep_text adds the text's copies to every
+// sample of an evaluation, the sim's sketch or a model's text at its token
+// cap.
+func TestEstimateCountsKeptText(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		sets     []string
+		kept     int64
+		contains string
+	}{
+		{"off", nil, 0, "an evaluation holds 4000 samples)"},
+		{"sim", []string{"eval.keep_text=true"}, keptTextCopies * simTextBytes, "an evaluation holds 4000 samples, each with its kept text: about 1700 bytes a sample"},
+		{"worker", []string{"eval.keep_text=true", "runner.kind=worker", "runner.command=python worker.py", "eval.sampling.max_tokens=1024"},
+			keptTextCopies * textBytesPerToken * 1024, "each with its kept text: about 25 KiB a sample"},
+	} {
+		s, err := spec.Load("../experiments/paired.yaml", c.sets...)
+		require.NoError(t, err, c.name)
+		e := EstimateMemory(s, 2, 16)
+		assert.Equal(t, c.kept, e.KeptText, c.name)
+		assert.Equal(t, int64(runBytes+4000*(evalSampleBytes+c.kept)+300*8*8*trainedSampleByte), e.PerRun, c.name)
+		assert.Contains(t, e.String(), c.contains, c.name)
+	}
+}

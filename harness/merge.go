@@ -47,7 +47,11 @@ func Merge(ctx context.Context, s *spec.Spec, out string, m *results.Manifest, c
 		return err
 	}
 	var evals []results.Eval
-	if err := concat(ctx, runs, out, results.EvalFile, layout.Eval(), opts, func(r results.Eval) { evals = append(evals, r) }); err != nil {
+	// The summary needs no text: every run's evaluations are held at once.
+	if err := concat(ctx, runs, out, results.EvalFile, layout.Eval(), opts, func(r results.Eval) {
+		r.Text = ""
+		evals = append(evals, r)
+	}); err != nil {
 		return err
 	}
 	// The problems table is the first run's (problemsRun), copied as it is.

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/relix-lab/relix/harness/cluster"
@@ -384,7 +385,7 @@ func (e *runEnv) evaluate(ctx context.Context, r runners.Runner, id cluster.Run,
 		rows[i] = results.Eval{
 			Arm: id.Arm, Seed: id.Seed, Step: step, Checkpoint: checkpoint,
 			Problem: smp.Problem, Sample: int32(smp.Sample.Sample), Correct: smp.Correct,
-			Truncated: smp.Truncated, Tokens: int32(smp.Tokens), Answer: smp.Answer,
+			Truncated: smp.Truncated, Tokens: int32(smp.Tokens), Answer: smp.Answer, Text: smp.Text,
 		}
 	}
 	return rows, nil
@@ -394,6 +395,7 @@ func (e *runEnv) evaluate(ctx context.Context, r runners.Runner, id cluster.Run,
 type GradedSample struct {
 	eval.Sample
 	Answer string // the extracted answer; "" when none was found
+	Text   string // the completion's text with eval.keep_text; "" otherwise
 }
 
 // evalChunk bounds how many prompts one Generate call carries, so a worker's
@@ -402,7 +404,9 @@ const evalChunk = 64
 
 // Evaluate generates e.Samples completions of every problem with checkpoint
 // and grades them: a truncated completion is graded on the answer it
-// contains (e.Truncated "grade") or scores 0 ("zero").
+// contains (e.Truncated "grade") or scores 0 ("zero"). With e.KeepText each
+// sample keeps its completion's text; otherwise the text goes with the
+// chunk it came in, so an evaluation holds only what it scores.
 func Evaluate(ctx context.Context, r runners.Runner, checkpoint string, problems []dataset.Problem, e spec.Eval, sampleSeed uint64) ([]GradedSample, error) {
 	sampling := runners.Sampling{Temperature: e.Sampling.Temperature, TopP: e.Sampling.TopP, MaxTokens: e.Sampling.MaxTokens, Seed: sampleSeed}
 	out := make([]GradedSample, 0, len(problems)*e.Samples)
@@ -426,10 +430,17 @@ func Evaluate(ctx context.Context, r runners.Runner, checkpoint string, problems
 			for j, c := range comps[i] {
 				v := eval.Grade(c.Text, p.Answer, eval.GradeOptions{})
 				correct := v.Correct && !(c.Truncated() && e.Truncated == "zero")
-				out = append(out, GradedSample{
+				// The extracted answer is a substring of the text: alone it
+				// would hold every completion's text until the evaluation
+				// is written, kept or not.
+				g := GradedSample{
 					Sample: eval.Sample{Problem: p.ID, Sample: j, Correct: correct, Truncated: c.Truncated(), Tokens: c.NumTokens},
-					Answer: v.Extracted,
-				})
+					Answer: strings.Clone(v.Extracted),
+				}
+				if e.KeepText {
+					g.Text = c.Text
+				}
+				out = append(out, g)
 			}
 		}
 	}

@@ -78,6 +78,7 @@ type Eval struct {
 	Truncated  bool   // hit the token cap without an end-of-sequence token
 	Tokens     int32  // completion length in tokens
 	Answer     string // extracted final answer; "" (null) when none was found
+	Text       string // the completion's text with eval.keep_text; "" (null) otherwise
 }
 
 // Summary is one statistic: a metric of one arm, or (Compare set) the

@@ -341,6 +341,7 @@ var evalTable = &table[Eval]{
 		boolCol("truncated", func(r *Eval) *bool { return &r.Truncated }, unitNone, "the completion hit max_tokens without an end-of-sequence token"),
 		i32Col("tokens", func(r *Eval) *int32 { return &r.Tokens }, unitTokens, "completion length"),
 		strCol("answer", func(r *Eval) *string { return &r.Answer }, nullable, unitNone, "the final answer extracted from the completion; null when none was found"),
+		strCol("text", func(r *Eval) *string { return &r.Text }, nullable, unitNone, "the completion's text, as the runner returned it, when the spec's eval.keep_text is true; null when it is false (the default) and in files of schema version 1").addedIn(2),
 	},
 }
 

@@ -133,6 +133,9 @@ func syntheticEval() []Eval {
 						if e.Correct || r.Float64() < 0.5 {
 							e.Answer = fmt.Sprint(r.IntN(100))
 						}
+						if arm == "market" && k == 0 { // an arm that kept its text
+							e.Text = fmt.Sprintf("Let us add.\nSo the final answer is $\\boxed{%s}$.", e.Answer)
+						}
 						rows = append(rows, e)
 					}
 				}

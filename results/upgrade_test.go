@@ -123,6 +123,9 @@ func TestReadsVersion1Tables(t *testing.T) {
 	evals, err := Read[Eval](filepath.Join(v1Dir, EvalFile))
 	require.NoError(t, err)
 	require.NotEmpty(t, evals)
+	for _, e := range evals {
+		assert.Empty(t, e.Text, "a version-1 eval table kept no text")
+	}
 	steps, err := Read[Step](filepath.Join(v1Dir, StepsFile))
 	require.NoError(t, err)
 	require.NotEmpty(t, steps)

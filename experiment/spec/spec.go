@@ -301,6 +301,7 @@ type Eval struct {
 	Sampling  Sampling `yaml:"sampling" doc:"sampling for evaluation"`
 	Truncated string   `yaml:"truncated" doc:"grade: a truncated completion is graded on the answer it contains; zero: it scores 0" enum:"zero,grade"`
 	Bootstrap int      `yaml:"bootstrap" doc:"paired bootstrap draws" min:"0" max:"10000000"`
+	KeepText  bool     `yaml:"keep_text,omitempty" doc:"keep every held-out completion's text in eval.parquet's text column (zstd-compressed; relix validate's memory estimate counts it); false: the column is null"`
 }
 
 // Pair names two arms to compare: A minus B.
