@@ -75,9 +75,6 @@ func Multirun(ctx context.Context, root string, members []Member, opts Options) 
 		}
 		x, err := prepare(m.Spec, mopts)
 		if err != nil {
-			if x == nil {
-				return outcomes, fmt.Errorf("%s: %w", m.Name, err)
-			}
 			return outcomes, fmt.Errorf("%s: %w", m.Name, err)
 		}
 		prepared = append(prepared, x)
@@ -86,7 +83,6 @@ func Multirun(ctx context.Context, root string, members []Member, opts Options) 
 	if err := writeMultirunRecord(root, opts.SpecPath, members); err != nil {
 		return outcomes, err
 	}
-	var todo []cluster.Run
 	byGroup := map[string]*experimentRun{}
 	for i, x := range prepared {
 		if x.oc.Skipped {
@@ -144,6 +140,7 @@ func multirunExecutor(root string, members []Member, prepared []*experimentRun, 
 		}}, todo, nil
 	}
 	arrays := map[string]*cluster.Slurm{}
+	var one *cluster.Slurm // any member's array: they share the cluster block
 	for i, x := range prepared {
 		if x.oc.Skipped {
 			continue
@@ -156,6 +153,9 @@ func multirunExecutor(root string, members []Member, prepared []*experimentRun, 
 		}
 		x.oc.Resumed = resumed
 		arrays[members[i].Name] = executor.(*cluster.Slurm)
+		if one == nil {
+			one = arrays[members[i].Name]
+		}
 		for _, r := range runs {
 			r.Group = members[i].Name
 			todo = append(todo, r)
@@ -164,11 +164,6 @@ func multirunExecutor(root string, members []Member, prepared []*experimentRun, 
 	dir, err := filepath.Abs(root)
 	if err != nil {
 		return nil, nil, err
-	}
-	var one *cluster.Slurm
-	for _, a := range arrays {
-		one = a
-		break
 	}
 	if one == nil {
 		return &cluster.Local{Jobs: 1}, nil, nil
@@ -191,12 +186,16 @@ func multirunExecutor(root string, members []Member, prepared []*experimentRun, 
 			a, r := untagged(r)
 			return a.Done(r)
 		},
-		Events: groupEvents{arrays: arrays},
+		Events: groupEvents{arrays: arrays, note: one.Events.Note},
 	}, todo, nil
 }
 
-// groupEvents hands each tagged run's Slurm events to its member's.
-type groupEvents struct{ arrays map[string]*cluster.Slurm }
+// groupEvents hands each tagged run's Slurm events to its member's, and
+// news of the array as a whole to note.
+type groupEvents struct {
+	arrays map[string]*cluster.Slurm
+	note   func(string)
+}
 
 func (g groupEvents) events(r cluster.Run) (cluster.Events, cluster.Run) {
 	e := g.arrays[r.Group].Events
@@ -219,12 +218,7 @@ func (g groupEvents) Finish(r cluster.Run, err error) {
 	e.Finish(r, err)
 }
 
-func (g groupEvents) Note(msg string) {
-	for _, a := range g.arrays {
-		a.Events.Note(msg)
-		return
-	}
-}
+func (g groupEvents) Note(msg string) { g.note(msg) }
 
 // groupProgress shows a member's runs under its name.
 type groupProgress struct {

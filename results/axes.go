@@ -72,6 +72,21 @@ var (
 	noBounds      = bounds{math.Inf(-1), math.Inf(1)}
 )
 
+// dataRange is the range of vs, a flat one widened by 10% of its value
+// (at least 0.001) each way so that an axis has room; ok is false for no
+// values.
+func dataRange(vs []float64) (mn, mx float64, ok bool) {
+	if len(vs) == 0 {
+		return 0, 0, false
+	}
+	mn, mx = slices.Min(vs), slices.Max(vs)
+	if mn == mx {
+		d := math.Max(math.Abs(mx)*0.1, 1e-3)
+		mn, mx = mn-d, mx+d
+	}
+	return mn, mx, true
+}
+
 // fitLinear sets a to the range of vs padded by 5% of it at each end,
 // rounded out to a tick step that gives about five labels, and kept within
 // b where the data are. Data that come within a third of their largest
@@ -79,13 +94,9 @@ var (
 // little; a range further from zero is shown without it, and the caption
 // must say so (zeroNote).
 func fitLinear(a *plot.Axis, vs []float64, b bounds) {
-	if len(vs) == 0 {
+	mn, mx, ok := dataRange(vs)
+	if !ok {
 		return
-	}
-	mn, mx := slices.Min(vs), slices.Max(vs)
-	if mn == mx {
-		d := math.Max(math.Abs(mx)*0.1, 1e-3)
-		mn, mx = mn-d, mx+d
 	}
 	anchorLo, anchorHi := mn > 0 && mn <= mx/3, mx < 0 && mx >= mn/3
 	if anchorLo {
@@ -113,13 +124,9 @@ func fitLinear(a *plot.Axis, vs []float64, b bounds) {
 // rounded out (a narrow panel has no room to spare), with ticks at
 // multiples of a 1-2-5 step whose labels fit side by side in width.
 func fitPadded(a *plot.Axis, vs []float64, width vg.Length) {
-	if len(vs) == 0 {
+	mn, mx, ok := dataRange(vs)
+	if !ok {
 		return
-	}
-	mn, mx := slices.Min(vs), slices.Max(vs)
-	if mn == mx {
-		d := math.Max(math.Abs(mx)*0.1, 1e-3)
-		mn, mx = mn-d, mx+d
 	}
 	pad := 0.05 * (mx - mn)
 	a.Min, a.Max = mn-pad, mx+pad

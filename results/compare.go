@@ -150,9 +150,9 @@ p.note{color:#555;max-width:60rem}
 <table><tr><th class="l">experiment</th><th class="l">overrides</th><th>seeds</th><th class="l">results</th></tr>
 {{range .Experiments}}<tr><td class="l">{{.Name}}</td><td class="l">{{.Swept}}</td><td>{{.Seeds}}</td><td class="l"><a href="{{.Link}}">{{.Dir}}</a></td></tr>
 {{end}}</table>
-{{range .Tables}}<h2>{{.Title}}</h2><p class="note">{{.Note}}</p>
-<table><tr>{{range $i, $h := .Header}}<th{{if lt $i $.Labels}} class="l"{{end}}>{{$h}}</th>{{end}}</tr>
-{{range .Rows}}<tr>{{range $i, $c := .}}<td{{if lt $i $.Labels}} class="l"{{end}}>{{$c}}</td>{{end}}</tr>
+{{range $t := .Tables}}<h2>{{$t.Title}}</h2><p class="note">{{$t.Note}}</p>
+<table><tr>{{range $i, $h := $t.Header}}<th{{if lt $i $t.Labels}} class="l"{{end}}>{{$h}}</th>{{end}}</tr>
+{{range $t.Rows}}<tr>{{range $i, $c := .}}<td{{if lt $i $t.Labels}} class="l"{{end}}>{{$c}}</td>{{end}}</tr>
 {{end}}</table>
 {{end}}{{range .Notes}}<p class="note">{{.}}</p>
 {{end}}</body></html>
@@ -172,7 +172,6 @@ func (c *Comparison) HTML(outDir string) ([]byte, error) {
 		Experiments []experiment
 		Tables      []table
 		Notes       []string
-		Labels      int
 	}
 	for _, e := range c.Experiments {
 		link := filepath.Join(e.Dir, IndexFile)

@@ -156,13 +156,12 @@ func runMultirun(c *cli.Context, p *process, path string, sets []string) error {
 		runs += len(oc.Runs)
 	}
 	fmt.Fprintf(p.stdout, "%d experiments, %d runs done in %s\n", len(outcomes), runs, p.now().Sub(start).Round(time.Millisecond))
-	for i, oc := range outcomes {
+	for _, oc := range outcomes {
 		state := ""
 		if oc.Skipped {
 			state = " (already complete)"
 		}
 		fmt.Fprintf(p.stdout, "  %s%s\n", results.Layout{Dir: oc.Dir}.Index(), state)
-		_ = i
 	}
 	fmt.Fprintf(p.stdout, "\ncompare them: relix compare %s\n", root)
 	return nil
