@@ -74,8 +74,8 @@ class Checkpoint:
     (what generation, hidden states and the KL reference use) and its
     training state — an optim.TrainState (float32 master weights and AdamW's
     state), or None for a policy never trained (the base). Only the newest
-    trained checkpoint keeps its training state in memory (a real model's is
-    four times its weights); the others' is DROPPED, and relix reloads it
+    trained checkpoint keeps its training state in memory (six times a
+    bfloat16 model's weights); the others' is DROPPED, and relix reloads it
     from the saved files if it ever trains from them."""
 
     def __init__(self, weights, train):
