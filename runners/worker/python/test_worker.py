@@ -113,6 +113,9 @@ class WorkerTest(unittest.TestCase):
         self.assertGreater(m["grad_norm"], 0)
         self.assertEqual(m["kl"], 0.0, "the policy is the reference at its first step")
         self.assertEqual(self.call("step", params)["result"], first, "the same request, the same id and metrics")
+        nudged = [dict(g, completions=[dict(c, logprobs=[lp * (1 + 1e-6) for lp in c["logprobs"]]) for c in g["completions"]]) for g in groups]
+        self.assertEqual(self.call("step", dict(params, groups=nudged))["result"], first,
+                         "the generator's log-probs are not the step's: it scores the tokens itself")
         ck = first["checkpoint"]
         self.assertNotEqual(self.generate(PROMPTS, 4, checkpoint=ck), comps, "the step changed the policy")
 

@@ -19,7 +19,6 @@ import hashlib
 import json
 import math
 import os
-import struct
 import sys
 import time
 import traceback
@@ -75,8 +74,8 @@ class Checkpoint:
     (what generation, hidden states and the KL reference use) and its
     training state — an optim.TrainState (float32 master weights and AdamW's
     state), or None for a policy never trained (the base). Only the newest
-    trained checkpoint keeps its training state in memory (a real model's is
-    four times its weights); the others' is DROPPED, and relix reloads it
+    trained checkpoint keeps its training state in memory (six times a
+    bfloat16 model's weights); the others' is DROPPED, and relix reloads it
     from the saved files if it ever trains from them."""
 
     def __init__(self, weights, train):
@@ -239,7 +238,8 @@ class Worker:
         metrics["updated"] = True
         # The new id names the parent and the request: the same history
         # gives the same ids in every process, as relix's restarts need —
-        # whether the request came as JSON or with its arrays attached.
+        # whether the request came as JSON or with its arrays attached, from
+        # one process or several (canonical).
         ck = "ck-" + hashlib.sha256((parent + "\x00" + json.dumps(canonical(p), sort_keys=True, separators=(",", ":"))).encode()).hexdigest()[:16]
         for c in self.checkpoints.values():
             if c.train is not None:
@@ -428,15 +428,18 @@ def train_state(named, info, fmt):
 
 
 def canonical(value, key=None):
-    """A request's numbers in one form however they travelled: a trace's
-    as f64 (JSON writes 512.0 as 512, which Python reads as an int), log-probs
-    as the f32 values they are (JSON writes their shortest decimal)."""
+    """A step request as its checkpoint id hashes it: its numbers in one
+    form however they travelled (a trace's as f64: JSON writes 512.0 as
+    512, which Python reads as an int), without the completions' log-probs.
+    The step scores the tokens again under the behaviour checkpoint, so
+    those never shape its result; they are the one part of a request that
+    depends on the generator's arithmetic (weights that differ in their last
+    bits after a step across ranks, another kernel, another engine), and
+    hashing them would give the same training two names."""
     if isinstance(value, dict):
-        return {k: canonical(v, k) for k, v in value.items()}
+        return {k: canonical(v, k) for k, v in value.items() if k != "logprobs"}
     if isinstance(value, list) and key == "trace":
         return [float(x) for x in value]
-    if isinstance(value, list) and key == "logprobs":
-        return list(struct.unpack(f"<{len(value)}f", struct.pack(f"<{len(value)}f", *value)))
     if isinstance(value, list):
         return [canonical(v, key) for v in value]
     return value
