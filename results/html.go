@@ -4,17 +4,23 @@ import (
 	"bytes"
 	"encoding/base64"
 	"html/template"
+	"strings"
 	"time"
 
 	"gonum.org/v1/plot/vg"
 )
 
-// index.html is one static page per results directory: the manifest
-// summary, every table and every plot, with the plots embedded as base64
-// PNG so the page needs no server and no other file. A small inline script
-// marks on <html> how many plots decoded (data-plots-loaded) and how many
-// resources failed (data-errors); the headless-browser test reads them.
-var indexTemplate = template.Must(template.New("index").Parse(`<!DOCTYPE html>
+// index.html is one static page per results directory, in the order a
+// reader asks: what was the question (the spec's description), what is the
+// answer (one line, then the headline table), what it looks like (the
+// plots), the detail (waste, every metric, every sweep point) and last,
+// collapsed, where it came from (manifest, file hashes, spec). The tables
+// fit a laptop screen: headers wrap, and a "value ± error" cell may wrap
+// between the two. Plots are embedded as base64 PNG so the page needs no
+// server and no other file. A small inline script marks on <html> how many
+// plots decoded (data-plots-loaded) and how many resources failed
+// (data-errors); the headless-browser test reads them.
+var indexTemplate = template.Must(template.New("index").Funcs(template.FuncMap{"cell": cellHTML}).Parse(`<!DOCTYPE html>
 <html lang="en" data-plots-total="{{len .Figures}}">
 <head>
 <meta charset="utf-8">
@@ -22,29 +28,64 @@ var indexTemplate = template.Must(template.New("index").Parse(`<!DOCTYPE html>
 <meta name="generator" content="relix report">
 <title>{{.Name}} · relix results</title>
 <style>
-body { font-family: "Liberation Sans", Arial, Helvetica, sans-serif; margin: 2rem auto; max-width: 60rem; padding: 0 1rem; color: #1a1a1a; line-height: 1.45; }
-h1 { font-size: 1.6rem; margin-bottom: 0.2rem; }
-h2 { font-size: 1.25rem; margin-top: 2.2rem; border-bottom: 1px solid #ddd; padding-bottom: 0.2rem; }
-h3 { font-size: 1.05rem; margin: 1.6rem 0 0.3rem; }
-p.note, figcaption { color: #555; font-size: 0.9rem; margin: 0.2rem 0 0.6rem; }
-table { border-collapse: collapse; font-size: 0.9rem; margin: 0.4rem 0 1rem; }
-th, td { border: 1px solid #d0d0d0; padding: 0.25rem 0.6rem; text-align: right; white-space: nowrap; }
-th { background: #f4f4f4; }
+body { font-family: "Liberation Sans", Arial, Helvetica, sans-serif; margin: 1rem auto 2rem; max-width: 84rem; padding: 0 1rem; color: #1a1a1a; line-height: 1.4; }
+h1 { font-size: 1.6rem; margin: 0 0 0.3rem; }
+h2 { font-size: 1.2rem; margin: 2rem 0 0.4rem; border-bottom: 1px solid #ddd; padding-bottom: 0.15rem; }
+h3 { font-size: 1.02rem; margin: 1.4rem 0 0.3rem; }
+p { max-width: 60rem; }
+p.question { font-size: 1.08rem; margin: 0 0 0.4rem; }
+p.answer { font-size: 1.08rem; margin: 0 0 0.8rem; padding: 0.35rem 0.7rem; background: #eef5fb; border-left: 4px solid #0072b2; }
+p.note, figcaption { color: #555; font-size: 0.85rem; margin: 0.2rem 0 0.6rem; }
+table { border-collapse: collapse; font-size: 0.8rem; line-height: 1.3; margin: 0.3rem 0 0.4rem; font-variant-numeric: tabular-nums; }
+th, td { border: 1px solid #d0d0d0; padding: 0.15rem 0.32rem; text-align: right; }
+th { background: #f4f4f4; vertical-align: bottom; font-weight: bold; }
+td { white-space: nowrap; }
+td .pm { white-space: normal; color: #444; }
 th.l, td.l { text-align: left; }
-dl.manifest { display: grid; grid-template-columns: max-content auto; gap: 0.15rem 1rem; font-size: 0.9rem; }
+tr.answer td { background: #eef5fb; font-weight: bold; }
+.wide { overflow-x: auto; max-width: 100%; }
+.plots { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 34rem), 1fr)); gap: 0.5rem 1.2rem; }
+figure { margin: 0.6rem 0 1.2rem; }
+figure img { width: 100%; height: auto; border: 1px solid #eee; }
+details { margin: 0.4rem 0; }
+summary { cursor: pointer; font-weight: bold; }
+dl.manifest { display: grid; grid-template-columns: max-content auto; gap: 0.15rem 1rem; font-size: 0.85rem; }
 dl.manifest dt { font-weight: bold; }
 dl.manifest dd { margin: 0; font-family: "Liberation Mono", monospace; overflow-wrap: anywhere; }
-figure { margin: 1rem 0 2rem; }
-figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
-pre { background: #f7f7f7; padding: 0.8rem; overflow-x: auto; font-size: 0.85rem; }
-.wide { overflow-x: auto; }
+table.files td { white-space: normal; overflow-wrap: anywhere; }
+table.files td.hash { font-family: "Liberation Mono", monospace; font-size: 0.8rem; }
+pre { background: #f7f7f7; padding: 0.8rem; white-space: pre-wrap; overflow-wrap: anywhere; font-size: 0.8rem; }
 </style>
 </head>
 <body>
+<header>
 <h1>{{.Name}}</h1>
-<p class="note">Results of the relix experiment <strong>{{.Name}}</strong>, rebuilt by <code>relix report</code> from the Parquet files of this directory.</p>
-{{with .Manifest}}
-<h2 id="run">Run</h2>
+{{with .Lead.Question}}<p class="question" id="question">{{.}}</p>
+{{end}}{{with .Lead.Answer}}<p class="answer" id="answer">{{.Subject}}: <strong>{{.Value}}</strong>{{with .Rest}}, {{.}}{{end}}</p>
+{{end}}</header>
+{{with .Lead.Headline}}{{if .Rows}}<section id="results">
+<div id="headline">
+{{template "table" .}}</div>
+{{range $.Lead.With}}{{template "table" .}}{{end}}</section>
+{{end}}{{end}}
+{{if .Figures}}<section id="plots">
+<h2>Plots</h2>
+<div class="plots">
+{{range .Figures}}{{$name := .Name}}<figure id="plot-{{.Name}}">
+<img class="plot" {{.Src}} alt="{{.Title}}" width="{{.Width}}" height="{{.Height}}">
+<figcaption>{{.Caption}}{{range $i, $f := .Formats}}{{if $i}} ·{{end}} <a href="plots/{{$name}}.{{$f}}">{{$f}}</a>{{end}}</figcaption>
+</figure>
+{{end}}</div>
+</section>
+{{end}}
+{{if .Lead.Detail}}<section id="detail">
+<h2>Detail</h2>
+{{range .Lead.Detail}}{{template "table" .}}{{end}}</section>
+{{end}}
+<section id="provenance">
+<h2>Provenance</h2>
+<p class="note">Rebuilt by <code>relix report</code> from the Parquet files of this directory{{with .Manifest}}, which the manifest lists with their SHA-256; spec hash <code>{{.SpecHash}}</code>{{end}}.</p>
+{{with .Manifest}}<details id="manifest"><summary>Manifest</summary>
 <dl class="manifest">
 <dt>spec hash</dt><dd>{{.SpecHash}}</dd>
 <dt>relix</dt><dd>{{.Relix.Version}} (commit {{.Relix.Commit}})</dd>
@@ -57,29 +98,17 @@ pre { background: #f7f7f7; padding: 0.8rem; overflow-x: auto; font-size: 0.85rem
 <dt>ended</dt><dd>{{$.End}} ({{$.Duration}})</dd>
 {{range .Notes}}<dt>note</dt><dd>{{.}}</dd>
 {{end}}</dl>
-{{if .Files}}<h3>Data files</h3>
-<div class="wide"><table>
+</details>
+{{if .Files}}<details id="files"><summary>Data files ({{len .Files}}) and their SHA-256</summary>
+<table class="files">
 <tr><th class="l">file</th><th>bytes</th><th class="l">sha256</th></tr>
-{{range .Files}}<tr><td class="l">{{.Path}}</td><td>{{.Size}}</td><td class="l">{{.SHA256}}</td></tr>
-{{end}}</table></div>{{end}}
-{{if .Spec}}<details><summary>Resolved spec</summary>
+{{range .Files}}<tr><td class="l">{{.Path}}</td><td>{{.Size}}</td><td class="l hash">{{.SHA256}}</td></tr>
+{{end}}</table>
+</details>{{end}}
+{{if .Spec}}<details id="spec"><summary>Resolved spec</summary>
 <pre>{{.Spec}}</pre>
 </details>{{end}}
-{{end}}
-{{if .Tables}}<h2 id="tables">Tables</h2>
-{{range .Tables}}{{$labels := .LabelColumns}}<h3 id="table-{{.Kind}}">{{.Title}}</h3>
-<p class="note">{{.Note}}</p>
-<div class="wide"><table>
-<tr>{{range $i, $h := .Header}}<th{{if lt $i $labels}} class="l"{{end}}>{{$h}}</th>{{end}}</tr>
-{{range .Rows}}<tr>{{range $i, $c := .}}<td{{if lt $i $labels}} class="l"{{end}}>{{$c}}</td>{{end}}</tr>
-{{end}}</table></div>
-{{end}}{{end}}
-{{if .Figures}}<h2 id="plots">Plots</h2>
-{{range .Figures}}{{$name := .Name}}<figure id="plot-{{.Name}}">
-<img class="plot" {{.Src}} alt="{{.Title}}" width="{{.Width}}" height="{{.Height}}">
-<figcaption>{{.Caption}}{{range $i, $f := .Formats}}{{if $i}} ·{{end}} <a href="plots/{{$name}}.{{$f}}">{{$f}}</a>{{end}}</figcaption>
-</figure>
-{{end}}{{end}}
+{{end}}</section>
 <script>
 (function () {
   var root = document.documentElement, errors = 0;
@@ -96,7 +125,13 @@ pre { background: #f7f7f7; padding: 0.8rem; overflow-x: auto; font-size: 0.85rem
 </script>
 </body>
 </html>
-`))
+{{define "table"}}{{$labels := .LabelColumns}}{{$answer := eq .Kind "headline"}}<h3 id="table-{{.Kind}}">{{.Title}}</h3>
+<div class="wide"><table id="{{.Kind}}">
+<tr>{{range $i, $h := .Header}}<th{{if lt $i $labels}} class="l"{{end}}>{{$h}}</th>{{end}}</tr>
+{{range $r, $row := .Rows}}<tr{{if and $answer (eq $r 0)}} class="answer"{{end}}>{{range $i, $c := $row}}<td{{if lt $i $labels}} class="l"{{end}}>{{cell $c}}</td>{{end}}</tr>
+{{end}}</table></div>
+<p class="note">{{.Note}}</p>
+{{end}}`))
 
 type htmlFigure struct {
 	Figure
@@ -110,12 +145,12 @@ type htmlPage struct {
 	Manifest   *Manifest
 	Start, End string
 	Duration   string
-	Tables     []Table
+	Lead       lead
 	Figures    []htmlFigure
 }
 
 func indexHTML(r *Run, tables []Table, figs []Figure, formats []string) ([]byte, error) {
-	page := htmlPage{Name: r.Name, Manifest: r.Manifest, Tables: tables}
+	page := htmlPage{Name: r.Name, Manifest: r.Manifest, Lead: r.pageLead(tables)}
 	if m := r.Manifest; m != nil {
 		page.Start = m.Start.UTC().Format(time.RFC3339)
 		page.End = m.End.UTC().Format(time.RFC3339)
@@ -134,4 +169,18 @@ func indexHTML(r *Run, tables []Table, figs []Figure, formats []string) ([]byte,
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// cellHTML lets a "value ± error" cell wrap between the value and its
+// error and nowhere else, so that a narrow screen stacks the error under
+// the value rather than scrolling the table sideways or parting a number
+// from its unit; every other cell stays on one line. The space that may
+// break is inside the span, whose white-space allows it.
+func cellHTML(c string) template.HTML {
+	value, pm, ok := strings.Cut(c, " ± ")
+	if !ok {
+		return template.HTML(template.HTMLEscapeString(c))
+	}
+	pm = strings.ReplaceAll("± "+pm, " ", "\u00a0")
+	return template.HTML(template.HTMLEscapeString(value) + `<span class="pm"> ` + template.HTMLEscapeString(pm) + `</span>`)
 }

@@ -288,10 +288,18 @@ func sweepRow(target, achieved float64, sel, kind string, seed *uint64, waste, s
 	return p
 }
 
+// syntheticSpecs are the resolved specs the synthetic manifests record:
+// enough for the page's question and the order of its comparisons.
+var syntheticSpecs = map[string]string{
+	"paired": "name: paired\ndescription: |\n  Does the market beat uniform sampling, and the untrained base, on pass@1?\n" +
+		"seed: 1\ncompare:\n  - - market\n    - uniform\n  - - market\n    - base\n",
+	"zone-sweep": "name: zone-sweep\ndescription: |\n  How much does a market waste against the filter as the zone narrows?\nseed: 1\n",
+}
+
 func syntheticManifest(name string, arms []string, seeds []uint64) *Manifest {
 	return &Manifest{
 		Experiment: name, SpecHash: syntheticSpecHash,
-		Spec:      "name: " + name + "\nseed: 1\n",
+		Spec:      syntheticSpecs[name],
 		Relix:     BuildInfo{Version: "v0.0.0-test", Commit: "0123456789abcdef0123456789abcdef01234567"},
 		GoVersion: "go1.24.0",
 		Runner:    Component{Name: "sim", Version: "v0.0.0-test"},

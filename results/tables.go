@@ -184,15 +184,7 @@ func (r *Run) pairedRows() []Summary {
 			rows = append(rows, s)
 		}
 	}
-	slices.SortStableFunc(rows, func(a, b Summary) int {
-		if d := r.armRank(a.Arm) - r.armRank(b.Arm); d != 0 {
-			return d
-		}
-		if d := r.armRank(b.Compare) - r.armRank(a.Compare); d != 0 {
-			return d
-		}
-		return metricLess(a.Metric, b.Metric)
-	})
+	slices.SortStableFunc(rows, r.pairedOrder)
 	return rows
 }
 
@@ -247,6 +239,18 @@ func (r *Run) pairedTable() Table {
 		}
 	}
 	return t
+}
+
+// pairedOrder is the order of the paired table's rows: by arm, then by the
+// arm subtracted, latest in display order first, then by metric.
+func (r *Run) pairedOrder(a, b Summary) int {
+	if d := r.armRank(a.Arm) - r.armRank(b.Arm); d != 0 {
+		return d
+	}
+	if d := r.armRank(b.Compare) - r.armRank(a.Compare); d != 0 {
+		return d
+	}
+	return metricLess(a.Metric, b.Metric)
 }
 
 // wasteColumns are the waste table's metrics, in column order, with headers.
@@ -382,12 +386,6 @@ func (r *Run) sweepDetailTable() Table {
 		Header: []string{"in-zone target", "achieved", "selector", "waste", "waste 95% CI", "carried", "carried 95% CI",
 			"hit rate", "useful / 1000", "in flight", "late", "duplicate", "multiplier", "multiplier 95% CI",
 			"× carried", "× carried 95% CI"}}
-	interval := func(lo, hi float64, format func(float64) string) string {
-		if math.IsNaN(lo) || math.IsNaN(hi) {
-			return dash
-		}
-		return "[" + format(lo) + ", " + format(hi) + "]"
-	}
 	for _, target := range r.sweepTargets() {
 		for _, sel := range r.selectors {
 			for _, p := range r.sweepPoints(sel) {
@@ -396,17 +394,25 @@ func (r *Run) sweepDetailTable() Table {
 				}
 				t.Rows = append(t.Rows, []string{
 					Percent(target), strconv.FormatFloat(100*p.Achieved, 'f', 2, 64) + "%", sel,
-					Percent(p.Waste), interval(p.WasteCILow, p.WasteCIHigh, Percent),
-					Percent(p.WasteCarried), interval(p.WasteCarriedCILow, p.WasteCarriedCIHigh, Percent),
+					Percent(p.Waste), bracket(p.WasteCILow, p.WasteCIHigh, Percent),
+					Percent(p.WasteCarried), bracket(p.WasteCarriedCILow, p.WasteCarriedCIHigh, Percent),
 					Percent(p.HitRate), strconv.FormatFloat(p.UsefulPer1000, 'f', 1, 64),
 					Percent(p.InFlightShare), Percent(p.LateShare), Percent(p.DuplicateShare),
-					times(p.Multiplier), interval(p.MultiplierLow, p.MultiplierHigh, times),
-					times(p.MultiplierCarried), interval(p.MultiplierCarriedLow, p.MultiplierCarriedHigh, times),
+					times(p.Multiplier), bracket(p.MultiplierLow, p.MultiplierHigh, times),
+					times(p.MultiplierCarried), bracket(p.MultiplierCarriedLow, p.MultiplierCarriedHigh, times),
 				})
 			}
 		}
 	}
 	return t
+}
+
+// bracket formats a 95% interval as "[lo, hi]", a dash when it is missing.
+func bracket(lo, hi float64, format func(float64) string) string {
+	if math.IsNaN(lo) || math.IsNaN(hi) {
+		return dash
+	}
+	return "[" + format(lo) + ", " + format(hi) + "]"
 }
 
 // tablesMarkdown is tables.md: every table with its title and note.
