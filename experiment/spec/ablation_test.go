@@ -37,8 +37,10 @@ func TestAblationVariants(t *testing.T) {
 }
 
 // checkVariants holds every experiments/DIR/*.yaml to paired.yaml with the
-// one change changes names for it: its own name (DIR-variant) and output
-// directory (results/DIR/variant) aside, nothing else may differ.
+// one change changes names for it: its own name (DIR-variant), output
+// directory (results/DIR/variant) and description aside, nothing else may
+// differ. The description must be its own, since its results page opens
+// with it as the question the run answers.
 func checkVariants(t *testing.T, dir string, changes map[string]func(*Spec)) {
 	t.Helper()
 	files, err := filepath.Glob("../../experiments/" + dir + "/*.yaml")
@@ -57,6 +59,9 @@ func checkVariants(t *testing.T, dir string, changes map[string]func(*Spec)) {
 			want.Name, want.Output.Dir = dir+"-"+name, "results/"+dir+"/"+name
 			got, err := Load(path)
 			require.NoError(t, err)
+			assert.NotEmpty(t, got.Description)
+			assert.NotEqual(t, want.Description, got.Description, "the variant asks its own question")
+			want.Description = got.Description
 			assert.Equal(t, want, got)
 			assert.Equal(t, want.Hash(), got.Hash())
 		})
