@@ -83,8 +83,15 @@ func appendLE[T elem](dst []byte, xs []T) []byte {
 	return dst
 }
 
-// fromLE reads n elements from b, which holds exactly n·size bytes.
+// fromLE reads n elements from b, which holds exactly n·size bytes. On a
+// little-endian machine, where b is aligned for T, the result is b itself
+// seen as []T (capacity n): an attachment is read into memory of its own,
+// never reused, so the arrays may keep it, and a replay's ids and a hidden
+// batch's states are not copied once more.
 func fromLE[T elem](b []byte, n int) []T {
+	if littleEndianHost && n > 0 && uintptr(unsafe.Pointer(&b[0]))%unsafe.Alignof(*new(T)) == 0 {
+		return unsafe.Slice((*T)(unsafe.Pointer(&b[0])), n)
+	}
 	out := make([]T, n)
 	if littleEndianHost {
 		copy(asBytes(out), b)

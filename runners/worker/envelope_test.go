@@ -207,6 +207,12 @@ var bodySeeds = []string{
 	`{"prompts":[null],"sampling":{"tokens":null}}`,
 	`{"requests":[{"method":"generate","params":{"checkpoint":"c","n":1}},{"method":"hidden","params": {"handle":3} }]}`,
 	`{"requests":[{"method":"save"},{"Method":"x"}]}`,
+	`{"checkpoint":"sim-0123456789abcdef","prompts":[{"id":"h-1","text":"Compute $2+2$."}],"sampling":{"temperature":0.9,"top_p":1,"max_tokens":8192,"seed":7},"truncated":"wrong"}`,
+	`{"checkpoint":"c","prompts":null,"truncated":null}`,
+	`{"checkpoint":"sim-1","handle":42,"positions":[0,17,8191]}`,
+	`{"checkpoint":"sim-1","tokens":{"bin":[0,3]},"positions":[]}`,
+	`{"checkpoint":"sim-1","tokens":[1,2,4294967295],"positions":[-1,2.5]}`,
+	`{"handle":18446744073709551615,"positions":[1e3]}`,
 }
 
 // fastPairs are the bodies the fast reader reads, each twice: for it and
@@ -215,6 +221,7 @@ func fastPairs() [][2]any {
 	return [][2]any{
 		{&wireGenerateResult{}, &wireGenerateResult{}}, {&wireHiddenResult{}, &wireHiddenResult{}}, {&BatchResult{}, &BatchResult{}},
 		{&GenerateParams{}, &GenerateParams{}}, {&BatchParams{}, &BatchParams{}},
+		{&ProbabilitiesParams{}, &ProbabilitiesParams{}}, {&wireHiddenParams{}, &wireHiddenParams{}},
 	}
 }
 

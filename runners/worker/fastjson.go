@@ -47,6 +47,18 @@ func fastDecode(raw []byte, dst any) bool {
 		if ok {
 			*d = w
 		}
+	case *ProbabilitiesParams:
+		var w ProbabilitiesParams
+		ok = fastProbabilitiesParams(&s, &w)
+		if ok {
+			*d = w
+		}
+	case *wireHiddenParams:
+		var w wireHiddenParams
+		ok = fastHiddenParams(&s, &w)
+		if ok {
+			*d = w
+		}
 	case *wireHiddenResult:
 		var w wireHiddenResult
 		ok = fastObject(&s, []string{"hidden"}, func(int) bool {
@@ -170,21 +182,7 @@ func fastGenerateParams(s *scanner, p *GenerateParams) bool {
 		case 0:
 			p.Checkpoint, ok = s.plainString()
 		case 1:
-			p.Prompts = []runners.Prompt{}
-			ok = fastArray(s, func() bool {
-				var pr runners.Prompt
-				ok := fastObject(s, []string{"id", "text"}, func(k int) bool {
-					var ok bool
-					if k == 0 {
-						pr.ID, ok = s.plainString()
-					} else {
-						pr.Text, ok = s.plainString()
-					}
-					return ok
-				})
-				p.Prompts = append(p.Prompts, pr)
-				return ok
-			})
+			p.Prompts, ok = fastPrompts(s)
 		case 2:
 			var n int64
 			n, ok = s.plainInt()
@@ -194,6 +192,68 @@ func fastGenerateParams(s *scanner, p *GenerateParams) bool {
 		}
 		return ok
 	})
+}
+
+// fastProbabilitiesParams reads a probabilities request: every step asks
+// for the held-out prompts' chances, text and all.
+func fastProbabilitiesParams(s *scanner, p *ProbabilitiesParams) bool {
+	return fastObject(s, []string{"checkpoint", "prompts", "sampling", "truncated"}, func(k int) bool {
+		var ok bool
+		switch k {
+		case 0:
+			p.Checkpoint, ok = s.plainString()
+		case 1:
+			p.Prompts, ok = fastPrompts(s)
+		case 2:
+			ok = fastSampling(s, &p.Sampling)
+		case 3:
+			p.Truncated, ok = s.plainString()
+		}
+		return ok
+	})
+}
+
+// fastHiddenParams reads a hidden request, of which a market step sends
+// dozens in its batches.
+func fastHiddenParams(s *scanner, p *wireHiddenParams) bool {
+	return fastObject(s, []string{"checkpoint", "tokens", "handle", "positions"}, func(k int) bool {
+		var ok bool
+		switch k {
+		case 0:
+			p.Checkpoint, ok = s.plainString()
+		case 1:
+			p.Tokens, ok = fastBulk[uint32](s)
+		case 2:
+			p.Handle, ok = s.plainUint()
+		case 3:
+			p.Positions = []int{}
+			ok = fastArray(s, func() bool {
+				n, ok := s.plainInt()
+				p.Positions = append(p.Positions, int(n))
+				return ok
+			})
+		}
+		return ok
+	})
+}
+
+func fastPrompts(s *scanner) ([]runners.Prompt, bool) {
+	prompts := []runners.Prompt{}
+	ok := fastArray(s, func() bool {
+		var pr runners.Prompt
+		ok := fastObject(s, []string{"id", "text"}, func(k int) bool {
+			var ok bool
+			if k == 0 {
+				pr.ID, ok = s.plainString()
+			} else {
+				pr.Text, ok = s.plainString()
+			}
+			return ok
+		})
+		prompts = append(prompts, pr)
+		return ok
+	})
+	return prompts, ok
 }
 
 func fastSampling(s *scanner, o *runners.Sampling) bool {

@@ -225,7 +225,8 @@ func (p *proc) forget(ids []string) {
 // A structured error comes back as *Error; a failure of the process as
 // *procError.
 func (p *proc) call(ctx context.Context, method string, params any, timeout time.Duration, result any) error {
-	e := encoder{binary: p.binary}
+	e := encoder{binary: p.binary, att: takeBuffer()}
+	defer func() { giveBuffer(e.att) }()
 	body, err := encodeBody(&e, params)
 	if err != nil {
 		return fmt.Errorf("%s params do not encode as JSON: %w", method, err)
@@ -235,7 +236,8 @@ func (p *proc) call(ctx context.Context, method string, params any, timeout time
 	p.nextID++
 	p.mu.Unlock()
 	// The message is built outside the lock: a step's can be megabytes.
-	msg := appendRequest(make([]byte, 0, len(body)+len(e.att)+96), id, method, body, len(e.att))
+	msg := appendRequest(slices.Grow(takeBuffer(), len(body)+len(e.att)+96), id, method, body, len(e.att))
+	defer func() { giveBuffer(msg) }()
 	if n := len(msg) + len(e.att); n > p.max {
 		return fmt.Errorf("%s request of %d bytes is longer than the message limit of %d bytes (runner.max_message_mib)", method, n, p.max)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/relix-lab/relix/runners"
 )
@@ -170,7 +171,8 @@ func (s *server) reply(id uint64, result any, e *Error) error {
 
 // replied is reply, also returning the bytes written.
 func (s *server) replied(id uint64, result any, e *Error) (int, error) {
-	enc := encoder{binary: s.binary}
+	enc := encoder{binary: s.binary, att: takeBuffer()}
+	defer func() { giveBuffer(enc.att) }()
 	var body []byte
 	if e == nil {
 		var err error
@@ -182,13 +184,14 @@ func (s *server) replied(id uint64, result any, e *Error) (int, error) {
 			e = &Error{CodeFailed, fmt.Sprintf("result of %d bytes is longer than the message limit of %d bytes", len(body)+len(enc.att), s.max)}
 		}
 		if e != nil {
-			body, enc.att = nil, nil
+			body, enc.att = nil, enc.att[:0]
 		}
 	}
-	msg, err := appendResponse(make([]byte, 0, len(body)+64), id, body, e, len(enc.att))
+	msg, err := appendResponse(slices.Grow(takeBuffer(), len(body)+64), id, body, e, len(enc.att))
 	if err != nil {
 		return 0, err
 	}
+	defer func() { giveBuffer(msg) }()
 	msg = append(msg, '\n')
 	s.wmu.Lock()
 	defer s.wmu.Unlock()

@@ -168,7 +168,7 @@ func decodeBody(raw, att []byte, dst any) error {
 		return nil
 	case *HiddenParams:
 		var w wireHiddenParams
-		if err := strictUnmarshal(raw, &w); err != nil {
+		if err := fastOrStrict(raw, &w); err != nil {
 			return err
 		}
 		tokens, err := w.Tokens.get(att)
@@ -180,7 +180,7 @@ func decodeBody(raw, att []byte, dst any) error {
 	case *batchAnswer:
 		d.att = att // the items are decoded by whoever asked for them
 		return fastOrStrict(raw, &d.BatchResult)
-	case *GenerateParams, *BatchParams:
+	case *GenerateParams, *BatchParams, *ProbabilitiesParams:
 		return fastOrStrict(raw, dst)
 	case *HiddenResult:
 		var w wireHiddenResult
