@@ -213,6 +213,10 @@ var bodySeeds = []string{
 	`{"checkpoint":"sim-1","tokens":{"bin":[0,3]},"positions":[]}`,
 	`{"checkpoint":"sim-1","tokens":[1,2,4294967295],"positions":[-1,2.5]}`,
 	`{"handle":18446744073709551615,"positions":[1e3]}`,
+	`{"checkpoint":"sim-1","groups":[{"prompt":{"id":"p-1","text":"What is $x$?"},"completions":[{"text":"\\boxed{2}","num_tokens":2,"finish":"stop","tokens":{"bin":[0,2]}}],"rewards":[1,0,-0.5,1e-7],"checkpoint":"sim-0"}],"hyper":{"step":3,"lr":1e-6,"advantage":"std","betas":[0.9,0.999]}}`,
+	`{"checkpoint":"c","groups":[],"hyper":{"step":"x"}}`,
+	`{"groups":[{"prompt":null,"rewards":[1.5e400]}],"hyper":{}}`,
+	`{"groups":[{"completions":[],"rewards":[],"extra":{"a":[1]}}],"hyper":{"Step":2}}`,
 }
 
 // fastPairs are the bodies the fast reader reads, each twice: for it and
@@ -222,6 +226,7 @@ func fastPairs() [][2]any {
 		{&wireGenerateResult{}, &wireGenerateResult{}}, {&wireHiddenResult{}, &wireHiddenResult{}}, {&BatchResult{}, &BatchResult{}},
 		{&GenerateParams{}, &GenerateParams{}}, {&BatchParams{}, &BatchParams{}},
 		{&ProbabilitiesParams{}, &ProbabilitiesParams{}}, {&wireHiddenParams{}, &wireHiddenParams{}},
+		{&wireStepParams{}, &wireStepParams{}},
 	}
 }
 

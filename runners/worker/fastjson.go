@@ -53,6 +53,12 @@ func fastDecode(raw []byte, dst any) bool {
 		if ok {
 			*d = w
 		}
+	case *wireStepParams:
+		var w wireStepParams
+		ok = fastStepParams(&s, &w)
+		if ok {
+			*d = w
+		}
 	case *wireHiddenParams:
 		var w wireHiddenParams
 		ok = fastHiddenParams(&s, &w)
@@ -116,37 +122,95 @@ func fastGenerate(s *scanner, w *wireGenerateResult) bool {
 	return fastObject(s, []string{"completions"}, func(int) bool {
 		w.Completions = [][]wireCompletion{}
 		return fastArray(s, func() bool {
-			group := []wireCompletion{}
-			ok := fastArray(s, func() bool {
-				var c wireCompletion
-				ok := fastObject(s, completionKeys, func(k int) bool {
-					var ok bool
-					switch k {
-					case 0:
-						c.Text, ok = s.plainString()
-					case 1:
-						var n int64
-						n, ok = s.plainInt()
-						c.NumTokens = int(n)
-					case 2:
-						c.Finish, ok = s.plainString()
-					case 3:
-						c.Tokens, ok = fastBulk[uint32](s)
-					case 4:
-						c.LogProbs, ok = fastBulk[float32](s)
-					case 5:
-						c.Trace, ok = fastBulk[float64](s)
-					case 6:
-						c.Handle, ok = s.plainUint()
-					}
-					return ok
-				})
-				group = append(group, c)
-				return ok
-			})
+			group, ok := fastCompletions(s)
 			w.Completions = append(w.Completions, group)
 			return ok
 		})
+	})
+}
+
+func fastCompletions(s *scanner) ([]wireCompletion, bool) {
+	group := []wireCompletion{}
+	ok := fastArray(s, func() bool {
+		var c wireCompletion
+		ok := fastObject(s, completionKeys, func(k int) bool {
+			var ok bool
+			switch k {
+			case 0:
+				c.Text, ok = s.plainString()
+			case 1:
+				var n int64
+				n, ok = s.plainInt()
+				c.NumTokens = int(n)
+			case 2:
+				c.Finish, ok = s.plainString()
+			case 3:
+				c.Tokens, ok = fastBulk[uint32](s)
+			case 4:
+				c.LogProbs, ok = fastBulk[float32](s)
+			case 5:
+				c.Trace, ok = fastBulk[float64](s)
+			case 6:
+				c.Handle, ok = s.plainUint()
+			}
+			return ok
+		})
+		group = append(group, c)
+		return ok
+	})
+	return group, ok
+}
+
+// fastStepParams reads a step request: a step's every completion with its
+// text, and the rewards. The hyper-parameters, a small object, are left to
+// encoding/json.
+func fastStepParams(s *scanner, p *wireStepParams) bool {
+	return fastObject(s, []string{"checkpoint", "groups", "hyper"}, func(k int) bool {
+		var ok bool
+		switch k {
+		case 0:
+			p.Checkpoint, ok = s.plainString()
+		case 1:
+			p.Groups = []wireGroup{}
+			ok = fastArray(s, func() bool {
+				var g wireGroup
+				ok := fastObject(s, []string{"prompt", "completions", "rewards", "checkpoint"}, func(k int) bool {
+					var ok bool
+					switch k {
+					case 0:
+						ok = fastObject(s, []string{"id", "text"}, func(k int) bool {
+							var ok bool
+							if k == 0 {
+								g.Prompt.ID, ok = s.plainString()
+							} else {
+								g.Prompt.Text, ok = s.plainString()
+							}
+							return ok
+						})
+					case 1:
+						g.Completions, ok = fastCompletions(s)
+					case 2:
+						g.Rewards = []float64{}
+						ok = fastArray(s, func() bool {
+							x, ok := fastNumber[float64](s)
+							g.Rewards = append(g.Rewards, x)
+							return ok
+						})
+					case 3:
+						g.Checkpoint, ok = s.plainString()
+					}
+					return ok
+				})
+				p.Groups = append(p.Groups, g)
+				return ok
+			})
+		case 2:
+			var raw json.RawMessage
+			if raw, ok = s.raw(); ok {
+				ok = json.Unmarshal(raw, &p.Hyper) == nil
+			}
+		}
+		return ok
 	})
 }
 

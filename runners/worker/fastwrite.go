@@ -2,6 +2,7 @@ package worker
 
 import (
 	"encoding/json"
+	"math"
 	"slices"
 	"strconv"
 	"unicode/utf8"
@@ -71,6 +72,87 @@ func appendCompletion(dst []byte, e *encoder, c *Completion) ([]byte, bool) {
 		dst = strconv.AppendUint(dst, c.Handle, 10)
 	}
 	return append(dst, '}'), true
+}
+
+// appendStepParams writes wireStepParams's JSON: the same members in the
+// same order, the bulk arrays where e puts them. False where encoding/json
+// must speak instead: a non-finite reward or float in the JSON lane, whose
+// error it words.
+func appendStepParams(dst []byte, e *encoder, v StepParams) ([]byte, bool) {
+	hyper, err := json.Marshal(v.Hyper)
+	if err != nil {
+		return dst, false
+	}
+	text := 64 + len(hyper)
+	for _, g := range v.Groups {
+		text += len(g.Prompt.ID) + len(g.Prompt.Text) + len(g.Checkpoint) + 64 + 24*len(g.Rewards)
+		for i := range g.Completions {
+			text += len(g.Completions[i].Text) + len(g.Completions[i].Finish) + 96
+		}
+	}
+	dst = slices.Grow(dst, text)
+	dst = append(dst, `{"checkpoint":`...)
+	dst = appendString(dst, v.Checkpoint)
+	dst = append(dst, `,"groups":[`...)
+	for i := range v.Groups {
+		g := &v.Groups[i]
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `{"prompt":{"id":`...)
+		dst = appendString(dst, g.Prompt.ID)
+		dst = append(dst, `,"text":`...)
+		dst = appendString(dst, g.Prompt.Text)
+		dst = append(dst, `},"completions":[`...)
+		for j := range g.Completions {
+			if j > 0 {
+				dst = append(dst, ',')
+			}
+			var ok bool
+			if dst, ok = appendCompletion(dst, e, &Completion{Completion: g.Completions[j]}); !ok {
+				return dst, false
+			}
+		}
+		dst = append(dst, `],"rewards":[`...)
+		for j, r := range g.Rewards {
+			if math.IsNaN(r) || math.IsInf(r, 0) {
+				return dst, false
+			}
+			if j > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendFloat64(dst, r)
+		}
+		dst = append(dst, ']')
+		if g.Checkpoint != "" {
+			dst = append(dst, `,"checkpoint":`...)
+			dst = appendString(dst, g.Checkpoint)
+		}
+		dst = append(dst, '}')
+	}
+	dst = append(dst, ']')
+	dst = append(dst, `,"hyper":`...)
+	dst = append(dst, hyper...)
+	return append(dst, '}'), true
+}
+
+// appendFloat64 writes a finite float as encoding/json does: the shortest
+// decimal that reads back as the same float, in exponent form only below
+// 1e-6 or from 1e21 on.
+func appendFloat64(dst []byte, f float64) []byte {
+	format := byte('f')
+	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	dst = strconv.AppendFloat(dst, f, format, -1, 64)
+	if format == 'e' {
+		// clean up e-09 to e-9, as encoding/json does
+		if n := len(dst); n >= 4 && dst[n-4] == 'e' && dst[n-3] == '-' && dst[n-2] == '0' {
+			dst[n-2] = dst[n-1]
+			dst = dst[:n-1]
+		}
+	}
+	return dst
 }
 
 // size is about how long v's JSON is, and exactly how long its bulk

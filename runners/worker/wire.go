@@ -68,6 +68,11 @@ func encodeBody(e *encoder, v any) ([]byte, error) {
 		}
 		return json.Marshal(w)
 	case StepParams:
+		mark := len(e.att)
+		if out, ok := appendStepParams(nil, e, v); ok {
+			return out, nil
+		}
+		e.att = e.att[:mark]
 		w := wireStepParams{Checkpoint: v.Checkpoint, Groups: make([]wireGroup, len(v.Groups)), Hyper: v.Hyper}
 		for i, g := range v.Groups {
 			cs := make([]Completion, len(g.Completions))
@@ -145,7 +150,7 @@ func decodeBody(raw, att []byte, dst any) error {
 		return nil
 	case *StepParams:
 		var w wireStepParams
-		if err := strictUnmarshal(raw, &w); err != nil {
+		if err := fastOrStrict(raw, &w); err != nil {
 			return err
 		}
 		*d = StepParams{Checkpoint: w.Checkpoint, Hyper: w.Hyper}
