@@ -15,10 +15,11 @@ import (
 )
 
 // difficultyTeller is a runner that can say how hard each problem is on its
-// own scale: the sim, whose problems have a latent difficulty. A worker
-// cannot, and the problems table's difficulty is then null.
+// own scale: the sim, whose problems have a latent difficulty, in process
+// or served over the worker protocol. Nil difficulties, or a runner that is
+// not one, leave the problems table's difficulty null.
 type difficultyTeller interface {
-	Difficulties(prompts []runners.Prompt) ([]float64, error)
+	Difficulties(ctx context.Context, prompts []runners.Prompt) ([]float64, error)
 }
 
 // problemsRun is the run that writes the problems table: the experiment's
@@ -56,7 +57,7 @@ func problemRows(ctx context.Context, r runners.Runner, s *spec.Spec, sets *Prob
 		for i := range pool.set.Problems {
 			prompts[i] = source.Prompt(&pool.set.Problems[i])
 		}
-		difficulty, err := difficulties(r, prompts)
+		difficulty, err := difficulties(ctx, r, prompts)
 		if err != nil {
 			return nil, err
 		}
@@ -74,12 +75,15 @@ func problemRows(ctx context.Context, r runners.Runner, s *spec.Spec, sets *Prob
 
 // difficulties are the runner's latent difficulties of the prompts, NaN
 // (null) each when it cannot say.
-func difficulties(r runners.Runner, prompts []runners.Prompt) ([]float64, error) {
+func difficulties(ctx context.Context, r runners.Runner, prompts []runners.Prompt) ([]float64, error) {
 	t, ok := r.(difficultyTeller)
 	if !ok {
 		return nans(len(prompts)), nil
 	}
-	d, err := t.Difficulties(prompts)
+	d, err := t.Difficulties(ctx, prompts)
+	if err == nil && d == nil {
+		return nans(len(prompts)), nil
+	}
 	if err == nil && len(d) != len(prompts) {
 		err = fmt.Errorf("runner returned %d difficulties for %d prompts", len(d), len(prompts))
 	}

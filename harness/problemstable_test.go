@@ -64,6 +64,14 @@ func TestProblemsTable(t *testing.T) {
 	assert.True(t, listed, "the manifest lists %s", results.ProblemsFile)
 }
 
+// silentTeller is a worker runner whose worker does not serve difficulties:
+// it has the method and returns nil.
+type silentTeller struct{ runners.Runner }
+
+func (silentTeller) Difficulties(context.Context, []runners.Prompt) ([]float64, error) {
+	return nil, nil
+}
+
 // TestProblemRowsOfARunnerThatCannotSay: a runner with neither a difficulty
 // nor an oracle (a GPU worker) leaves both columns null.
 func TestProblemRowsOfARunnerThatCannotSay(t *testing.T) {
@@ -79,7 +87,7 @@ func TestProblemRowsOfARunnerThatCannotSay(t *testing.T) {
 		name  string
 		r     runners.Runner
 		knows bool
-	}{{"sim", r, true}, {"opaque", struct{ runners.Runner }{r}, false}} {
+	}{{"sim", r, true}, {"opaque", struct{ runners.Runner }{r}, false}, {"a worker that cannot say", silentTeller{r}, false}} {
 		rows, err := problemRows(context.Background(), c.r, s, sets)
 		require.NoError(t, err, c.name)
 		for _, row := range rows {

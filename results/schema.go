@@ -423,7 +423,7 @@ var problemsTable = &table[Problem]{
 		i32Col("answer_digits", func(r *Problem) *int32 { return &r.AnswerDigits }, unitCount, "digits written in the reference answer"),
 		f64Col("answer_magnitude", func(r *Problem) *float64 { return &r.AnswerMagnitude }, 0, "log10", "log10(1 + |value|) of the answer (a tuple: its largest component); 0 for other"),
 		boolCol("answer_negative", func(r *Problem) *bool { return &r.AnswerNegative }, unitNone, "the answer, or a component of it, is negative"),
-		f64Col("difficulty", func(r *Problem) *float64 { return &r.Difficulty }, nullable, "runner's", "the runner's latent difficulty of the problem, on the runner's own scale (the sim: d_i, a logit, higher is harder; runners/sim/README.md); null when the runner does not say (a worker)"),
+		f64Col("difficulty", func(r *Problem) *float64 { return &r.Difficulty }, nullable, "runner's", "the runner's latent difficulty of the problem, on the runner's own scale (the sim: d_i, a logit, higher is harder; runners/sim/README.md); null when the runner does not say (a worker that does not serve the protocol's difficulties method, such as the reference Python worker)"),
 		f64Col("base_success", func(r *Problem) *float64 { return &r.BaseSuccess }, nullable, "probability", "the runner's exact probability that one completion by the base checkpoint earns reward 1, with the pool's sampling and rule for truncated completions (train: train.sampling and train.reward.truncated; heldout: eval.sampling and eval.truncated); null when the runner does not know it (runners.Oracle: the sim does, a GPU worker does not)"),
 	},
 }

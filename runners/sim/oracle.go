@@ -90,7 +90,7 @@ func (r *Runner) SuccessProbability(_ context.Context, ckID string, prompt runne
 // "Problems"), level offset included: a logit, higher is harder, the same
 // at every checkpoint. The harness records it in the problems table; no
 // selector reads it.
-func (r *Runner) Difficulties(prompts []runners.Prompt) ([]float64, error) {
+func (r *Runner) Difficulties(_ context.Context, prompts []runners.Prompt) ([]float64, error) {
 	d := make([]float64, len(prompts))
 	for i, p := range prompts {
 		pr, err := r.problem(p)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 
 	"github.com/relix-lab/relix/runners"
 )
@@ -259,6 +260,18 @@ func checkHidden(p *HiddenParams, r *HiddenResult) error {
 func checkProbability(r *ProbabilityResult) error {
 	if !(r.Probability >= 0 && r.Probability <= 1) {
 		return fmt.Errorf("probability %g; want 0 ≤ p ≤ 1", r.Probability)
+	}
+	return nil
+}
+
+func checkDifficulties(p *DifficultiesParams, r *DifficultiesResult) error {
+	if len(r.Difficulties) != len(p.Prompts) {
+		return fmt.Errorf("difficulties: %d for %d prompts", len(r.Difficulties), len(p.Prompts))
+	}
+	for i, d := range r.Difficulties {
+		if math.IsNaN(d) || math.IsInf(d, 0) {
+			return fmt.Errorf("difficulties: prompt %d (%s): difficulty %g; want a finite number", i, p.Prompts[i].ID, d)
+		}
 	}
 	return nil
 }

@@ -25,6 +25,9 @@ const (
 	MethodProbability = "probability"
 	// MethodProbabilities is probability for many prompts in one request.
 	MethodProbabilities = "probabilities"
+	// MethodDifficulties is each prompt's latent difficulty on the
+	// worker's own scale (the sim's d_i), for the problems table.
+	MethodDifficulties = "difficulties"
 	// MethodBatch carries several independent requests in one message.
 	MethodBatch    = "batch"
 	MethodShutdown = "shutdown"
@@ -47,6 +50,9 @@ const (
 	// CapBatch: the worker answers batch requests; relix then sends
 	// hidden requests that wait on one another as one batch.
 	CapBatch = MethodBatch
+	// CapDifficulties: the worker can say how hard each problem is (the
+	// sim); without it the problems table's difficulty is null.
+	CapDifficulties = MethodDifficulties
 )
 
 // Features are optional ways of speaking, offered by relix at hello and
@@ -290,6 +296,17 @@ type ProbabilitiesParams struct {
 // ProbabilitiesResult holds one probability per prompt, in prompt order.
 type ProbabilitiesResult struct {
 	Probabilities []float64 `json:"probabilities"`
+}
+
+// DifficultiesParams asks for the latent difficulty of many prompts.
+type DifficultiesParams struct {
+	Prompts []runners.Prompt `json:"prompts"`
+}
+
+// DifficultiesResult holds one finite difficulty per prompt, in prompt
+// order.
+type DifficultiesResult struct {
+	Difficulties []float64 `json:"difficulties"`
 }
 
 // BatchParams are independent requests answered in one response: each

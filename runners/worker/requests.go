@@ -193,6 +193,30 @@ func (o oracleRunner) SuccessProbabilities(ctx context.Context, checkpoint strin
 	return res.Probabilities, nil
 }
 
+// difficultyTeller is a runner that can say how hard each problem is on
+// its own scale (the sim). Serve offers CapDifficulties for one.
+type difficultyTeller interface {
+	Difficulties(ctx context.Context, prompts []runners.Prompt) ([]float64, error)
+}
+
+// Difficulties asks the worker for the prompts' latent difficulties when it
+// serves them (CapDifficulties); nil, with no error, when it does not, so
+// that the problems table says null rather than a number relix made up.
+func (r *Runner) Difficulties(ctx context.Context, prompts []runners.Prompt) ([]float64, error) {
+	if !r.hello.Has(CapDifficulties) {
+		return nil, nil
+	}
+	params := DifficultiesParams{Prompts: nonNil(prompts)}
+	var res DifficultiesResult
+	if _, err := r.do(ctx, MethodDifficulties, params, r.cfg.Timeouts.Other.Std(), &res); err != nil {
+		return nil, err
+	}
+	if err := checkDifficulties(&params, &res); err != nil {
+		return nil, fmt.Errorf("worker: %w", err)
+	}
+	return res.Difficulties, nil
+}
+
 // Close shuts the worker down (a shutdown request, then a kill after
 // runner.timeouts.other) and removes relix's checkpoint copies.
 func (r *Runner) Close() error {

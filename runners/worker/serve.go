@@ -188,6 +188,9 @@ func (s *server) helloed(ctx context.Context, req request) (bool, error) {
 	if _, ok := r.(runners.Oracle); ok {
 		caps = append(caps, CapProbability, CapProbabilities)
 	}
+	if _, ok := r.(difficultyTeller); ok {
+		caps = append(caps, CapDifficulties)
+	}
 	res := HelloResult{
 		Protocol: Version, Worker: s.o.Worker, Model: s.o.Model, Serves: s.o.Serves, Base: s.base,
 		Capabilities: caps, Concurrency: max(s.o.Concurrency, 1),

@@ -96,6 +96,20 @@ func (s *server) call(ctx context.Context, req request) (any, *Error) {
 			}
 		}
 		return out, nil
+	case MethodDifficulties:
+		t, ok := r.(difficultyTeller)
+		if !ok {
+			break
+		}
+		var p DifficultiesParams
+		if err := decodeBody(req.Body, req.att, &p); err != nil {
+			return nil, bad(err)
+		}
+		d, err := t.Difficulties(ctx, p.Prompts)
+		if err != nil {
+			return nil, failure(err)
+		}
+		return DifficultiesResult{Difficulties: nonNil(d)}, nil
 	case MethodProbabilities:
 		o, ok := r.(runners.Oracle)
 		if !ok {

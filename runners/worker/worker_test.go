@@ -184,6 +184,14 @@ func TestSimOverWorkerEqualsSim(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, sp, wp)
 
+	// The problems table's difficulty is the sim's own, so that the table
+	// is byte-identical over the pipe.
+	wd, err := w.(difficultyTeller).Difficulties(ctx, prompts(t, 6))
+	require.NoError(t, err)
+	sd, err := s.Difficulties(ctx, prompts(t, 6))
+	require.NoError(t, err)
+	assert.Equal(t, sd, wd)
+
 	wdir, sdir := t.TempDir(), t.TempDir()
 	require.NoError(t, w.Save(ctx, wids[3], wdir))
 	require.NoError(t, s.Save(ctx, sids[3], sdir))
