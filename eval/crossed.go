@@ -247,3 +247,76 @@ func CrossedBootstraps(a, b [][][]float64, draws int, seed uint64) ([]Bootstrap,
 	}
 	return summarizeDraws(means, wins, draws, seed), nil
 }
+
+// NestedBootstraps is the two-level bootstrap of the mean difference a − b
+// for every metric m, laid out as CrossedBootstraps's: each draw takes S
+// seeds with replacement and then, independently for each seed drawn, n of
+// that seed's problems with replacement, and averages the S·n differences
+// drawn. It is the bootstrap of a nested design, in which each seed is
+// scored on problems of its own. Where every seed is scored on the same
+// problems, as relix's are, the problems' effect is shared by the seeds,
+// and drawing each seed's problems afresh counts it S times as
+// independent: its variance σ²_problem/n comes out as σ²_problem/(S·n),
+// and the interval too narrow when the problems dominate (eval/README.md
+// measures by how much); use CrossedBootstraps there. With one seed no
+// seed is drawn and the result is exactly PairedBootstraps(a[m][0],
+// b[m][0], draws, seed).
+func NestedBootstraps(a, b [][][]float64, draws int, seed uint64) ([]Bootstrap, error) {
+	switch {
+	case len(a) != len(b):
+		return nil, fmt.Errorf("nested bootstrap needs the same metrics in both arms: %d against %d", len(a), len(b))
+	case len(a) == 0:
+		return nil, nil
+	case draws < 1:
+		return nil, fmt.Errorf("nested bootstrap needs at least one draw, got %d", draws)
+	case len(a[0]) == 0 || len(a[0][0]) == 0:
+		return nil, fmt.Errorf("nested bootstrap needs at least one seed and one problem")
+	}
+	k, S, n := len(a), len(a[0]), len(a[0][0])
+	// d[(s*n+i)*k+m]: a drawn seed's problem's values, every metric, lie
+	// together.
+	d := make([]float64, S*n*k)
+	for m := range k {
+		if len(a[m]) != S || len(b[m]) != S {
+			return nil, fmt.Errorf("nested bootstrap needs the same seeds in every metric and arm")
+		}
+		for s := range S {
+			if len(a[m][s]) != n || len(b[m][s]) != n {
+				return nil, fmt.Errorf("nested bootstrap needs the same problems in every seed, metric and arm")
+			}
+			for i := range n {
+				d[(s*n+i)*k+m] = a[m][s][i] - b[m][s][i]
+			}
+		}
+	}
+	// The stream PairedBootstraps draws from, so that one seed reduces to
+	// it draw for draw.
+	src := rand.NewPCG(seed, 0x626f6f7473747270) // "bootstrp"
+	means := make([]float64, draws*k)
+	wins := make([]int, k)
+	sums := make([]float64, k)
+	cells := float64(S * n)
+	for j := range draws {
+		clear(sums)
+		for range S {
+			s := 0
+			if S > 1 {
+				s = intN(src, S)
+			}
+			rows := d[s*n*k : (s+1)*n*k]
+			for range n {
+				for m, v := range rows[intN(src, n)*k:][:k] {
+					sums[m] += v
+				}
+			}
+		}
+		for m, sum := range sums {
+			mean := sum / cells
+			means[m*draws+j] = mean
+			if mean > 0 {
+				wins[m]++
+			}
+		}
+	}
+	return summarizeDraws(means, wins, draws, seed), nil
+}

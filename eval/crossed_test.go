@@ -274,3 +274,155 @@ func TestCrossedBootstrapsErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestNestedBootstraps(t *testing.T) {
+	t.Parallel()
+	const draws = 40000
+	for _, tc := range []struct {
+		name string
+		d    [][]float64 // seeds × problems; arm b is d's negative half
+		// Hand-computed: the draw's mean takes a few values with known
+		// probabilities, and both 2.5% tails sit on its extreme values.
+		low, high, share float64
+		// CrossedBootstraps's share on the same data, where it differs.
+		crossedShare float64
+	}{
+		{
+			name: "constant", d: [][]float64{{0.5, 0.5}, {0.5, 0.5}},
+			low: 0.5, high: 0.5, share: 1, crossedShare: 1,
+		},
+		{
+			// Each problem alike within its seed: the mean is −1, 1 or 3
+			// as the two seeds drawn are both the first, one of each or
+			// both the second, with probabilities 1/4, 1/2, 1/4.
+			name: "seeds only", d: [][]float64{{-1, -1}, {3, 3}},
+			low: -1, high: 3, share: 0.75, crossedShare: 0.75,
+		},
+		{
+			// Every seed alike: the nested draw takes 2 problems in each
+			// of 2 seeds, 4 independent coin flips between −1 and 1, and
+			// its mean is above 0 when 3 or 4 are 1: 5/16. The crossed
+			// draw takes 2 problems for both seeds, above 0 only when both
+			// are the second: 1/4.
+			name: "problems only", d: [][]float64{{-1, 1}, {-1, 1}},
+			low: -1, high: 1, share: 5.0 / 16, crossedShare: 0.25,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b := make([][]float64, len(tc.d)), make([][]float64, len(tc.d))
+			for s, row := range tc.d {
+				a[s], b[s] = make([]float64, len(row)), make([]float64, len(row))
+				for i, v := range row {
+					a[s][i], b[s][i] = v/2, -v/2
+				}
+			}
+			got, err := NestedBootstraps([][][]float64{a}, [][][]float64{b}, draws, 3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// 40,000 draws pin a share to within about 0.0025 (one SE).
+			g := got[0]
+			if g.Low != tc.low || g.High != tc.high || math.Abs(g.ShareAWins-tc.share) > 0.01 || g.Draws != draws || g.Seed != 3 {
+				t.Errorf("%+v, want interval (%v, %v) and share %.4f", g, tc.low, tc.high, tc.share)
+			}
+			crossed, err := CrossedBootstraps([][][]float64{a}, [][][]float64{b}, draws, 3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if math.Abs(crossed[0].ShareAWins-tc.crossedShare) > 0.01 {
+				t.Errorf("crossed share %.4f, want %.4f", crossed[0].ShareAWins, tc.crossedShare)
+			}
+		})
+	}
+}
+
+func TestNestedBootstrapsDeterministic(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(3, 4))
+	a1, b1 := seedDominated(3, 40, rng)
+	a2, b2 := seedDominated(3, 40, rng)
+	a, b := [][][]float64{a1, a2}, [][][]float64{b1, b2}
+	first, err := NestedBootstraps(a, b, 2000, 99)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := NestedBootstraps(a, b, 2000, 99)
+	other, _ := NestedBootstraps(a, b, 2000, 100)
+	crossed, _ := CrossedBootstraps(a, b, 2000, 99)
+	for m := range first {
+		if first[m] != again[m] {
+			t.Errorf("metric %d: %+v then %+v with the same seed", m, first[m], again[m])
+		}
+		if first[m] == other[m] {
+			t.Errorf("metric %d: seeds 99 and 100 drew the same", m)
+		}
+		if first[m] == crossed[m] {
+			t.Errorf("metric %d: nested and crossed drew the same", m)
+		}
+	}
+	// Every metric is resampled by the same draws.
+	alone, _ := NestedBootstraps(a[1:], b[1:], 2000, 99)
+	if alone[0] != first[1] {
+		t.Errorf("metric 1 alone %+v, with metric 0 %+v", alone[0], first[1])
+	}
+	// And on every platform and release: the draws are pinned (the data
+	// are TestCrossedBootstrapsDeterministic's).
+	pa, pb := make([][]float64, 3), make([][]float64, 3)
+	for s := range pa {
+		pa[s], pb[s] = make([]float64, 7), make([]float64, 7)
+		for i := range pa[s] {
+			pa[s][i] = float64((s*7+i*3)%5) / 4
+			pb[s][i] = float64((i*i)%3) / 2
+		}
+	}
+	pinned, _ := NestedBootstraps([][][]float64{pa}, [][][]float64{pb}, 1000, 2024)
+	if got := fmt.Sprintf("%.17g %.17g %.17g", pinned[0].Low, pinned[0].High, pinned[0].ShareAWins); got != pinnedNested {
+		t.Errorf("pinned draws give %s, want %s", got, pinnedNested)
+	}
+}
+
+const pinnedNested = "-0.011904761904761904 0.39315476190476162 0.96499999999999997"
+
+func TestNestedBootstrapsOneSeedIsPairedBootstraps(t *testing.T) {
+	t.Parallel()
+	a := [][][]float64{{sleepDrug1}, {sleepDrug2}}
+	b := [][][]float64{{sleepDrug2}, {sleepDrug1}}
+	got, err := NestedBootstraps(a, b, 3000, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := PairedBootstraps([][]float64{sleepDrug1, sleepDrug2}, [][]float64{sleepDrug2, sleepDrug1}, 3000, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for m := range want {
+		if got[m] != want[m] {
+			t.Errorf("metric %d: %+v, want %+v", m, got[m], want[m])
+		}
+	}
+}
+
+func TestNestedBootstrapsErrors(t *testing.T) {
+	t.Parallel()
+	ok := [][][]float64{{{1, 2}, {3, 4}}}
+	for _, tc := range []struct {
+		name  string
+		a, b  [][][]float64
+		draws int
+	}{
+		{"metric counts differ", ok, nil, 10},
+		{"no draws", ok, ok, 0},
+		{"seed counts differ", ok, [][][]float64{{{1, 2}}}, 10},
+		{"problem counts differ", ok, [][][]float64{{{1, 2}, {3}}}, 10},
+		{"no problems", [][][]float64{{{}}}, [][][]float64{{{}}}, 10},
+		{"no seeds", [][][]float64{{}}, [][][]float64{{}}, 10},
+		{"metrics' seeds differ", [][][]float64{{{1, 2}, {3, 4}}, {{1, 2}}}, [][][]float64{{{1, 2}, {3, 4}}, {{1, 2}}}, 10},
+	} {
+		if _, err := NestedBootstraps(tc.a, tc.b, tc.draws, 1); err == nil {
+			t.Errorf("%s: no error", tc.name)
+		}
+	}
+	if out, err := NestedBootstraps(nil, nil, 10, 1); out != nil || err != nil {
+		t.Errorf("no metrics: %v, %v; want nothing", out, err)
+	}
+}
