@@ -31,6 +31,7 @@ class Group:
     """One process: rank 0 of 1."""
 
     rank, size, local_rank = 0, 1, 0
+    sharded = False  # the model is one FSDP shard per rank
 
     def device(self, requested):
         import torch
@@ -45,6 +46,22 @@ class Group:
 
     def share(self, lengths):
         return list(range(len(lengths)))
+
+    def idle(self, lengths, mine):
+        """The backward passes of zeros a rank adds to its own: one when it
+        has no sequence, so that it joins the ranks' sum of gradients."""
+        return 0 if mine else 1
+
+    def summed(self, grads):
+        """The gradients (name -> float32) summed over the ranks, as the
+        wrapped model left them: DDP already sums them (its comm hook)."""
+        return grads
+
+    def grad_norm(self, grads):
+        """The global L2 norm of the gradients (name -> float32 tensor)."""
+        import torch
+
+        return float(torch.norm(torch.stack([g.float().norm() for g in grads.values()])))
 
     def gather(self, obj):
         return [obj]
