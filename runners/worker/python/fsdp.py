@@ -174,15 +174,23 @@ class Sharding:
             sd = self.root.state_dict()
         if self.group.rank != 0:
             return None
-        return {n: t.to(self.dtypes[n]) for n, t in self.float32(sd).items()}
+        return {n: t.to(self.dtypes[n]) for n, t in self.full(sd).items()}
 
-    def float32(self, sd):
-        """sd after checking that the parameters came back as the float32
-        masters, not cast down by the mixed precision."""
-        bad = sorted({str(sd[n].dtype) for n in self.names if sd[n].dtype != self.torch.float32})
+    def full(self, sd):
+        """FSDP's full state dict under the unwrapped model's names (a tied
+        weight under each of its names, whether FSDP gives one or both),
+        after checking that the parameters came back as the float32 masters,
+        not cast down by the mixed precision."""
+        out = {}
+        for n in self.dtypes:
+            t = sd[n] if n in sd else sd.get(self.alias.get(n, n))
+            if t is None:
+                raise RuntimeError(f"FSDP's full state dict has no {n}")
+            out[n] = t
+        bad = sorted({str(out[n].dtype) for n in self.names if out[n].dtype != self.torch.float32})
         if bad:
             raise RuntimeError(f"FSDP's full state dict holds the parameters as {', '.join(bad)}, not float32")
-        return sd
+        return out
 
     def gather(self, ck, shard, opt):
         """Every rank, for a save: checkpoint ck's master weights and AdamW's
@@ -196,7 +204,7 @@ class Sharding:
             osd = self.api.FullyShardedDataParallel.optim_state_dict(self.root, opt.adamw)
         if self.group.rank != 0:
             return None
-        sd = self.float32(sd)
+        sd = self.full(sd)
         state = osd["state"]
         missing = [n for n in self.names if n not in state]
         steps = {int(state[n]["step"]) for n in self.names if n in state}
@@ -217,7 +225,11 @@ class Sharding:
             full.update({n: train.master[self.alias.get(n, n)] for n in full if self.alias.get(n, n) in train.master})
         self.active = None
         with self.configs(rank0_only=False):
-            self.root.load_state_dict(full)
+            # Not strict only for a tied weight's second name, which FSDP's
+            # state dict may leave out.
+            missing, unexpected = self.root.load_state_dict(full, strict=False)
+            if missing or set(unexpected) - set(self.alias):
+                raise RuntimeError(f"FSDP's load_state_dict: missing {list(missing)[:3]}, unexpected {list(unexpected)[:3]}")
             opt = None
             if train is not None:
                 opt = optim.Optimizer(optim.TrainState(0, self.shard()), device, params=self.named())

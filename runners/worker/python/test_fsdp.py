@@ -34,6 +34,7 @@ import torch.nn as nn  # noqa: E402
 
 import dist  # noqa: E402
 import fsdp  # noqa: E402
+import optim  # noqa: E402
 import tensors  # noqa: E402
 import worker  # noqa: E402
 from test_worker import HYPER, PROMPTS, SAMPLING, args, converse  # noqa: E402
@@ -218,15 +219,18 @@ def stand_in():
             return {clean(n): t.detach().to("cpu" if cfg.offload_to_cpu else t.device, copy=True)
                     for n, t in self._fsdp_wrapped_module.state_dict().items()}
 
-        def load_state_dict(self, sd):
+        def load_state_dict(self, sd, strict=True):
             self._full("load_state_dict")
             seen.calls.append(("load_state_dict",))
             mine = {clean(n): t for n, t in self._fsdp_wrapped_module.state_dict(keep_vars=True).items()}
-            if set(mine) != set(sd):
-                raise RuntimeError(f"keys differ: {sorted(set(mine) ^ set(sd))[:4]}")
+            missing, unexpected = sorted(set(mine) - set(sd)), sorted(set(sd) - set(mine))
+            if strict and (missing or unexpected):
+                raise RuntimeError(f"keys differ: {missing[:4]} {unexpected[:4]}")
             with torch.no_grad():
                 for n, t in sd.items():
-                    mine[n].copy_(t)
+                    if n in mine:
+                        mine[n].copy_(t)
+            return nn.modules.module._IncompatibleKeys(missing, unexpected)
 
         @staticmethod
         def optim_state_dict(model, optim):
@@ -403,6 +407,45 @@ class StandInTest(unittest.TestCase):
         self.assertEqual({t.dtype for t in named.values()}, {torch.float32})
         for n, t in weights.items():
             self.assertTrue(torch.equal(t, named[f"master.{n}"].to(torch.bfloat16)), f"{n}: the weights are the masters in the model's dtype")
+
+
+class Tied(nn.Module):
+    """An embedding and an output layer sharing one weight, as Qwen3-4B's do."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.emb = nn.Embedding(7, 4)
+        self.out = nn.Linear(4, 7, bias=False)
+        self.out.weight = self.emb.weight
+
+    def forward(self, ids):
+        return self.out(self.emb(ids))
+
+
+class TiedTest(unittest.TestCase):
+    """A tied weight is one parameter under two state-dict names: a load
+    gives it its float32 master, not the model-dtype copy under its second
+    name, and the full weights carry both names whether FSDP gives one."""
+
+    def test_a_tied_weight(self):
+        modules, _ = stand_in()
+        with mock.patch.dict(sys.modules, modules):
+            api = fsdp.load_api()
+        sh = fsdp.Sharding(Tied().to(torch.bfloat16), types.SimpleNamespace(rank=0, size=1), None, torch.device("cpu"), api, log=lambda *a: None)
+        self.assertEqual(sh.names, ["emb.weight"])
+        self.assertEqual(sh.alias, {"out.weight": "emb.weight"})
+        master = torch.randn(7, 4) * 1.001  # not representable in bfloat16
+        weights = {n: master.to(torch.bfloat16) for n in ("emb.weight", "out.weight")}
+        train = optim.TrainState(3, {"emb.weight": master}, {"emb.weight": torch.ones(7, 4)}, {"emb.weight": torch.ones(7, 4)})
+        shard, state = sh.restore("ck", weights, train, torch.device("cpu"))
+        self.assertTrue(torch.equal(sh.params[0], master), "the master, not the bfloat16 weight under the second name")
+        self.assertTrue(torch.equal(shard["emb.weight"], master))
+        self.assertEqual(state.step, 3)
+        full = sh.full({"emb.weight": master})  # FSDP giving the tied weight under one name
+        self.assertEqual(set(full), {"emb.weight", "out.weight"})
+        with self.assertRaisesRegex(RuntimeError, "not float32"):
+            sh.full({"emb.weight": master.to(torch.bfloat16)})
 
 
 class PassesTest(unittest.TestCase):
