@@ -7,7 +7,9 @@ other ranks take part in (hello, step, load) to them, and they answer
 nothing. A step's sequences are split between the ranks (share), each
 computes the gradient of its own sequences and DistributedDataParallel adds
 them up; every rank then takes the same AdamW step, so every rank holds the
-same weights. Generation and hidden states run on rank 0 alone.
+same weights. Generation and hidden states run on rank 0 alone. With
+--shard fsdp (Sharded, fsdp.py) each rank holds a shard of the weights and
+the training state instead, and saves gather them.
 
 Without torchrun (no WORLD_SIZE in the environment, or 1) the worker is one
 process and nothing here talks to another.
@@ -31,6 +33,7 @@ class Group:
     """One process: rank 0 of 1."""
 
     rank, size, local_rank = 0, 1, 0
+    sharded = False  # the model is one FSDP shard per rank (Sharded)
 
     def device(self, requested):
         import torch
@@ -45,6 +48,22 @@ class Group:
 
     def share(self, lengths):
         return list(range(len(lengths)))
+
+    def idle(self, lengths, mine):
+        """The backward passes of zeros a rank adds to its own: one when it
+        has no sequence, so that it joins the ranks' sum of gradients."""
+        return 0 if mine else 1
+
+    def summed(self, grads):
+        """The gradients (name -> float32) summed over the ranks, as the
+        wrapped model left them: DDP already sums them (its comm hook)."""
+        return grads
+
+    def grad_norm(self, grads):
+        """The global L2 norm of the gradients (name -> float32 tensor)."""
+        import torch
+
+        return float(torch.norm(torch.stack([g.float().norm() for g in grads.values()])))
 
     def gather(self, obj):
         return [obj]
@@ -127,6 +146,71 @@ class Ranks(Group):
         self.dist.destroy_process_group()
 
 
+class Sharded(Ranks):
+    """The ranks under FSDP (--shard fsdp; fsdp.py): each holds 1/N of the
+    parameters, gradients and AdamW's state. Every forward gathers each
+    layer's weights from every rank, so every rank runs the same number of
+    forward and backward passes (passes), a rank short of sequences running
+    short passes of zeros; each backward reduce-scatters at once (no
+    no_sync, which would hold unsharded gradients).
+
+    Without torchrun (no RANK in the environment) it is a group of one over
+    a store in memory: FSDP over a single process, nothing sharded."""
+
+    sharded = True
+
+    def __init__(self, env=os.environ):
+        if "RANK" in env and "WORLD_SIZE" in env:
+            super().__init__(env)
+            return
+        import torch.distributed as dist
+
+        self.dist = dist
+        self.rank, self.size, self.local_rank = 0, 1, 0
+        dist.init_process_group("gloo", store=dist.HashStore(), rank=0, world_size=1, timeout=IDLE)
+
+    def grads_group(self, cuda):
+        """The group the gradients and weights travel in (NCCL on GPUs),
+        made at hello on every rank once the device is known."""
+        self.grads = self.dist.new_group(backend="nccl" if cuda else "gloo")
+        return self.grads
+
+    def wrap(self, lm):
+        raise RuntimeError("under FSDP the worker wraps the model through fsdp.Sharding")
+
+    def no_sync(self, trainer):
+        return contextlib.nullcontext()
+
+    def passes(self, lengths, among=None):
+        """How many sequences every rank runs forward (and back) for a step's
+        sequences of these lengths, counting only the indices in among
+        (default all): the most any rank's share holds."""
+        return max(len([i for i in share(lengths, self.size, r) if among is None or i in among]) for r in range(self.size))
+
+    def idle(self, lengths, mine):
+        return self.passes(lengths) - len(mine)
+
+    def summed(self, grads):
+        """FSDP averages the ranks' gradients; each rank's loss is already
+        its part of the whole, so their sum is N times that average (exact
+        for N a power of two)."""
+        if self.size > 1:
+            for g in grads.values():
+                g.mul_(self.size)
+        return grads
+
+    def grad_norm(self, grads):
+        """Each rank holds a shard of every gradient: the norm of every
+        rank's per-parameter norms, gathered in rank order (with one rank,
+        one process's arithmetic)."""
+        import torch
+
+        mine = torch.stack([g.float().norm() for g in grads.values()])
+        every = [torch.empty_like(mine) for _ in range(self.size)]
+        self.dist.all_gather(every, mine, group=self.grads)
+        return float(torch.norm(torch.cat(every)))
+
+
 def _sum_hook(group, bucket):
     import torch.distributed
 
@@ -147,8 +231,11 @@ def share(lengths, size, rank):
     return [i for i in range(len(lengths)) if owner[i] == rank]
 
 
-def from_env(env=os.environ):
-    """The group this process belongs to."""
+def from_env(env=os.environ, shard="ddp"):
+    """The group this process belongs to; with shard "fsdp", Sharded even
+    in one process (FSDP needs a process group)."""
+    if shard == "fsdp":
+        return Sharded(env)
     if int(env.get("WORLD_SIZE", "1")) > 1:
         return Ranks(env)
     return Group()

@@ -66,6 +66,8 @@ def parse_args():
     ap.add_argument("--steps", type=int, default=0, help="GRPO steps (default 3; 2 with --tiny)")
     ap.add_argument("--gen-batch", type=int, default=32, help="the worker's rows per generation forward pass")
     ap.add_argument("--backend", default="auto", choices=["auto", "hf", "vllm"], help="auto: the HF loop, then vLLM when it imports")
+    ap.add_argument("--shard", default="ddp", choices=["ddp", "fsdp"],
+                    help="the worker's --shard: fsdp runs the step under FSDP in a world of one process (torch >= 2.1)")
     ap.add_argument("--budget", type=int, default=450, help="seconds before the check gives up (it is meant to take under 8 minutes)")
     a = ap.parse_args()
     a.dtype = a.dtype or ("float32" if a.device == "cpu" else "bfloat16")
@@ -218,7 +220,8 @@ def grpo_loop(s, a, base):
 def run(a, backend, model_dir, what):
     """One worker session through the loop; prints its report."""
     logdir = tempfile.mkdtemp(prefix="relix-gpu-check-log-")
-    cmd = [sys.executable, os.path.join(HERE, "worker.py"), "--trace", "--gen-batch", str(a.gen_batch), "--device", a.device, "--dtype", a.dtype]
+    cmd = [sys.executable, os.path.join(HERE, "worker.py"), "--trace", "--gen-batch", str(a.gen_batch), "--device", a.device, "--dtype", a.dtype,
+           "--shard", a.shard]
     cmd += ["--tiny"] if model_dir is None else ["--model", model_dir, "--backend", backend]
     s = Session(cmd, os.path.join(logdir, "worker.log"))
     try:
@@ -245,7 +248,7 @@ def report(a, backend, what, s, tokens):
     # After hello: the process's start and the model's build are the start line's.
     protocol = sum(rt - m for _, rt, m, _ in rows[1:])
     wall = s.wall - s.started
-    print(f"gpu-check: {what}; {a.dtype} on {device_name(a.device)}; generation: {backend}, --gen-batch {a.gen_batch}")
+    print(f"gpu-check: {what}; {a.dtype} on {device_name(a.device)}; generation: {backend}, --gen-batch {a.gen_batch}, --shard {a.shard}")
     print(f"  start        {rows[0][1]:.1f} s (hello: the worker builds the model)")
     print(f"  generate     {len(gens)} x ({a.prompts} prompts x {a.n}, {a.max_tokens} tokens at most): {sum(tokens)} tokens, "
           f"{sum(tokens) / sum(r[2] for r in gens):.0f} tokens/s in the method, {sum(tokens) / sum(r[1] for r in gens):.0f} round trip")

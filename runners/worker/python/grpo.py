@@ -78,7 +78,7 @@ def set_weights(samples, loss_agg):
         s.weight = len(s.completion) / tokens if loss_agg == "token-mean" else 1 / len(samples)
 
 
-def train_step(lm, samples, h, opt, group=None, trainer=None):
+def train_step(lm, samples, h, opt, group=None, trainer=None, params=None):
     """Runs h["epochs"] optimizer steps of the loss on samples (lp_old and
     lp_ref already set for this rank's share) with opt (an optim.Optimizer
     over lm's master weights), and copies the new weights into lm. Returns
@@ -89,12 +89,17 @@ def train_step(lm, samples, h, opt, group=None, trainer=None):
     (group.share); trainer, lm under DistributedDataParallel, adds the
     ranks' gradients. The metrics are summed per sequence in request order
     on every rank, as one process sums them, so they do not depend on the
-    split."""
+    split.
+
+    Under FSDP (group.sharded) lm and trainer are the wrapped model, params
+    names its shards, and opt updates them in place; every rank runs as many
+    backward passes as the rank with the most sequences (group.idle)."""
     group = group or dist.Group()
     trainer = trainer or lm
     set_weights(samples, h["loss_agg"])
-    mine = group.share([len(s.prompt) + len(s.completion) for s in samples])
-    params = dict(lm.named_parameters())
+    lengths = [len(s.prompt) + len(s.completion) for s in samples]
+    mine = group.share(lengths)
+    params = params if params is not None else dict(lm.named_parameters())
     m = {}
     clipped = units = 0
     for epoch in range(max(h["epochs"], 1)):
@@ -105,8 +110,8 @@ def train_step(lm, samples, h, opt, group=None, trainer=None):
             # alive; the ranks add their gradients up at the last one.
             with group.no_sync(trainer) if k < len(mine) - 1 else contextlib.nullcontext():
                 rows[i] = sequence_backward(trainer, samples[i], h)
-        if not mine:
-            idle_backward(trainer, samples[0])
+        for _ in range(group.idle(lengths, mine)):
+            idle_backward(trainer, samples[0], short=group.sharded)
         per_seq = [None] * len(samples)
         for part in group.gather(rows):
             for i, row in part.items():
@@ -118,8 +123,8 @@ def train_step(lm, samples, h, opt, group=None, trainer=None):
             units += n
             kl += k / len(samples)
             entropy += ent / len(samples)
-        grads = {n: (p.grad.float() if p.grad is not None else torch.zeros_like(opt.master[n])) for n, p in params.items()}
-        norm = float(torch.norm(torch.stack([g.float().norm() for g in grads.values()])))
+        grads = group.summed({n: (p.grad.float() if p.grad is not None else torch.zeros_like(opt.master[n])) for n, p in params.items()})
+        norm = group.grad_norm(grads)
         if h["grad_clip"] > 0:  # torch.nn.utils.clip_grad_norm_'s rule
             coef = h["grad_clip"] / (norm + 1e-6)
             if coef < 1:
@@ -130,7 +135,8 @@ def train_step(lm, samples, h, opt, group=None, trainer=None):
         opt.step(grads, h)
         with torch.no_grad():
             for n, p in params.items():
-                p.copy_(opt.master[n])
+                if opt.master[n] is not p:  # FSDP: AdamW updated the parameter itself
+                    p.copy_(opt.master[n])
     lm.zero_grad(set_to_none=True)
     m["clip_frac"] = clipped / units if units else 0.0
     return m
@@ -145,8 +151,12 @@ def sequence_backward(trainer, s, h):
     return float(l), c, k, float(ent.mean()), len(s.completion)
 
 
-def idle_backward(trainer, s):
+def idle_backward(trainer, s, short=False):
     """A rank with no sequence of its own (fewer sequences than ranks) still
-    joins the ranks' sum of gradients, with zeros."""
+    joins the ranks' sum of gradients, with zeros. Under FSDP (short) a
+    rank with fewer sequences than another joins each of that rank's extra
+    passes with the first token of a prompt and of a completion."""
+    if short:
+        s = Sample(s.prompt[:1], s.completion[:1], s.temperature, 0.0)
     lp = token_logprobs(trainer, s.prompt, s.completion, s.temperature)
     (lp.sum() * 0.0).backward()

@@ -76,6 +76,10 @@ class Block(nn.Module):
 class TinyLM(nn.Module):
     """A GPT-2-shaped causal transformer small enough for a CPU test."""
 
+    # Its decoder layer, named as Hugging Face models name theirs: FSDP
+    # wraps each one as a unit of its own (fsdp.layer_classes).
+    _no_split_modules = ["Block"]
+
     def __init__(self, c: TinyConfig):
         super().__init__()
         self.config = c

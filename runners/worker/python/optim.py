@@ -44,11 +44,20 @@ def fused(device):
 
 class Optimizer:
     """One step's optimizer: the master weights on the device and
-    torch.optim.AdamW over them, restored from a TrainState."""
+    torch.optim.AdamW over them, restored from a TrainState.
 
-    def __init__(self, state, device):
+    With params (name -> float32 parameter: FSDP's shards, which already
+    hold state's master weights) AdamW updates the parameters themselves
+    and no copy is made."""
+
+    def __init__(self, state, device, params=None):
         self.names = list(state.master)
-        self.master = {n: state.master[n].to(device, torch.float32, copy=True) for n in self.names}
+        if params is None:
+            self.master = {n: state.master[n].to(device, torch.float32, copy=True) for n in self.names}
+        else:
+            if list(params) != self.names or any(p.dtype != torch.float32 for p in params.values()):
+                raise RuntimeError("AdamW in place needs float32 parameters named as the training state is")
+            self.master = params
         self.adamw = torch.optim.AdamW(list(self.master.values()), lr=0.0, eps=EPS, **fused(device))
         if state.step > 0:
             sd = self.adamw.state_dict()
@@ -68,11 +77,24 @@ class Optimizer:
         for p in self.master.values():
             p.grad = None
 
-    def state(self):
-        """The state after the last step, copied to the CPU."""
+    def groups(self):
+        """AdamW's parameter groups without their parameters."""
+        return [{k: v for k, v in g.items() if k != "params"} for g in self.adamw.state_dict()["param_groups"]]
+
+    def state(self, step=None):
+        """The state after the last step, copied to the CPU. A parameter
+        with no elements on this rank (an FSDP shard can be empty) may have
+        no state after a load; it gets empty moments at step (default: the
+        others')."""
         sd = self.adamw.state_dict()
         by_name = {self.names[i]: s for i, s in sd["state"].items()}
         steps = {int(s["step"]) for s in by_name.values()}
+        if step is not None or len(steps) == 1:
+            at = step if step is not None else next(iter(steps))
+            for n, p in self.master.items():
+                if n not in by_name and p.numel() == 0:
+                    by_name[n] = {"step": torch.tensor(float(at)), **{k: torch.zeros_like(p) for k in MOMENTS}}
+                    steps.add(at)
         if len(steps) != 1 or len(by_name) != len(self.names):
             raise RuntimeError(f"AdamW holds state for {len(by_name)} of {len(self.names)} parameters at steps {sorted(steps)}")
         cpu = {k: {n: s[k].to("cpu", copy=True) for n, s in by_name.items()} for k in MOMENTS}

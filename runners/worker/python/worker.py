@@ -34,7 +34,10 @@ NAME = "relix-python/1"
 FORMAT = "relix-python-checkpoint/2"
 FORMATS = (FORMAT, "relix-python-checkpoint/1")
 # Requests every rank takes part in under torchrun; the others are rank 0's.
+# Under FSDP a save is every rank's too: the training state is gathered from
+# the shards.
 COLLECTIVE = ("hello", "step", "load")
+SHARDED_COLLECTIVE = COLLECTIVE + ("save",)
 # The optional features this worker takes up when relix offers them.
 FEATURES = ("binary", "handles")
 # With handles, the ids of this many completions generated with
@@ -76,20 +79,28 @@ class Checkpoint:
     state), or None for a policy never trained (the base). Only the newest
     trained checkpoint keeps its training state in memory (six times a
     bfloat16 model's weights); the others' is DROPPED, and relix reloads it
-    from the saved files if it ever trains from them."""
+    from the saved files if it ever trains from them.
 
-    def __init__(self, weights, train):
-        self.weights, self.train = weights, train
+    Under FSDP shard holds this rank's shards of the weights (float32; the
+    master weights of a trained checkpoint, train.master), train this rank's
+    shards of the training state, and weights the full weights on rank 0
+    alone (None on the others), for generation, hidden states and saves."""
+
+    def __init__(self, weights, train, shard=None):
+        self.weights, self.train, self.shard = weights, train, shard
         self.used = time.monotonic()
 
 
 class Worker:
-    def __init__(self, args, group=None):
+    def __init__(self, args, group=None, fsdp_api=None):
         self.args = args
         self.group = group or dist.Group()
+        self.fsdp_api = fsdp_api  # torch.distributed.fsdp's names (fsdp.load_api) under --shard fsdp
+        self.sharding = None  # the FSDP model (fsdp.Sharding) under --shard fsdp
         self.gen = None  # rank 0's generation backend
         self.max_message = 256 << 20
-        self.lm = None
+        self.base = None  # set at hello
+        self.lm = None  # the model generation and hidden states run on (rank 0's copy under FSDP)
         self.checkpoints = {}
         self.active = None  # the checkpoint whose weights the model holds
         self.binary = self.handles = False  # the features hello took up
@@ -113,14 +124,19 @@ class Worker:
         cfg = p.get("config", {})
         a = self.args
         m, dtype = a.model or cfg.get("model", ""), a.dtype or cfg.get("dtype", "")
-        device = self.group.device(a.device or cfg.get("device", ""))
+        device = self.device = self.group.device(a.device or cfg.get("device", ""))
         t0 = time.monotonic()
         self.lm, self.tok, self.identity = model.build(m, dtype, str(device), tiny=a.tiny)
-        self.trainer = self.group.wrap(self.lm)
+        base = "base-" + hashlib.sha256(f"{NAME}\x00{self.identity}".encode()).hexdigest()[:16]
+        if self.group.sharded:
+            base_ck = self.shard_model(device, base)
+        else:
+            self.trainer = self.group.wrap(self.lm)
+            base_ck = Checkpoint(self.snapshot(), None)
         if self.group.rank == 0:
             self.gen = generate.backend(a.backend, self.lm, self.tok, model_path=m, dtype=dtype, tiny=a.tiny, gen_batch=a.gen_batch)
-        self.base = "base-" + hashlib.sha256(f"{NAME}\x00{self.identity}".encode()).hexdigest()[:16]
-        self.checkpoints[self.base] = Checkpoint(self.snapshot(), None)
+        self.base = base
+        self.checkpoints[self.base] = base_ck
         self.active = self.base
         features = [f for f in FEATURES if f in (p.get("features") or []) and not getattr(self.args, "json_only", False)]
         self.binary, self.handles = "binary" in features, "handles" in features
@@ -132,6 +148,21 @@ class Worker:
         if features:
             res["features"] = features
         return res
+
+    def shard_model(self, device, base):
+        """Under FSDP: rank 0 keeps an unsharded copy of the model, in its
+        dtype, for generation and hidden states; every rank's model becomes
+        its FSDP shard. Returns the base checkpoint."""
+        import copy
+
+        import fsdp
+
+        weights = self.snapshot() if self.group.rank == 0 else None
+        replica = copy.deepcopy(self.lm) if self.group.rank == 0 else None
+        self.sharding = fsdp.Sharding(self.lm, self.group, self.group.grads_group(device.type == "cuda"), device, self.fsdp_api, log=log)
+        self.lm, self.trainer = replica, self.sharding.root
+        self.sharding.active = base
+        return Checkpoint(weights, None, self.sharding.shard())
 
     # --- checkpoints ---------------------------------------------------------
 
@@ -153,6 +184,16 @@ class Worker:
             if self.gen is not None:
                 self.gen.load_weights(c.weights)
             self.active = ck
+        return c
+
+    def activate_train(self, ck):
+        """Loads checkpoint ck's weights into the model the step trains: the
+        model itself, or under FSDP this rank's shards (rank 0's copy for
+        generation keeps what it holds)."""
+        if self.sharding is None:
+            return self.activate(ck)
+        c = self.checkpoint(ck)
+        self.sharding.activate(ck, c.shard)
         return c
 
     def add(self, ck, c):
@@ -228,11 +269,19 @@ class Worker:
         for ck in set(behaviour) | ({h["reference"]} if h["kl_beta"] > 0 and h.get("reference") else set()):
             self.checkpoint(ck)  # every one is there before any rank starts
         self.score_old(samples, behaviour, h)
-        self.activate(parent)
-        opt = optim.Optimizer(start.train or optim.TrainState.fresh(self.lm), next(self.lm.parameters()).device)
-        self.active = None  # training changes the live weights; until it succeeds they are no checkpoint's
+        self.activate_train(parent)
+        sh = self.sharding
+        if sh is None:
+            opt = optim.Optimizer(start.train or optim.TrainState.fresh(self.lm), next(self.lm.parameters()).device)
+            self.active = None  # training changes the live weights; until it succeeds they are no checkpoint's
+            lm, params = self.lm, None
+        else:
+            # The shards are the master weights: AdamW updates them in place.
+            opt = optim.Optimizer(start.train or optim.TrainState(0, start.shard), self.device, params=sh.named())
+            sh.active = None
+            lm, params = sh.root, sh.named()
         with torch.enable_grad():
-            metrics.update(grpo.train_step(self.lm, samples, h, opt, self.group, self.trainer))
+            metrics.update(grpo.train_step(lm, samples, h, opt, self.group, self.trainer, params=params))
         if not all(math.isfinite(metrics[k]) for k in ("loss", "grad_norm", "kl", "entropy")):
             raise RequestError("failed", f"the step's metrics are not finite: {metrics}")
         metrics["updated"] = True
@@ -244,6 +293,13 @@ class Worker:
         for c in self.checkpoints.values():
             if c.train is not None:
                 c.train = DROPPED
+        if sh is not None:
+            # Every rank: the full weights gathered to rank 0; each rank's
+            # training state stays its own shards.
+            weights, train = sh.full_weights(), opt.state()
+            self.add(ck, Checkpoint(weights, train, train.master))
+            sh.active = ck
+            return {"checkpoint": ck, "metrics": metrics}
         self.add(ck, Checkpoint(self.snapshot(), opt.state()))
         self.active = ck  # the model now holds the new weights
         if self.gen is not None:
@@ -255,7 +311,10 @@ class Worker:
         behaviour policy (the PPO ratio's denominator) and the reference."""
         import model
 
-        mine = self.group.share([len(s.prompt) + len(s.completion) for s in samples])
+        lengths = [len(s.prompt) + len(s.completion) for s in samples]
+        mine = self.group.share(lengths)
+        if self.sharding is not None:
+            return self.score_old_sharded(samples, behaviour, h, lengths, mine)
         by_behaviour = {}
         for i in mine:
             by_behaviour.setdefault(behaviour[i], []).append(samples[i])
@@ -268,6 +327,29 @@ class Worker:
             for i in mine:
                 s = samples[i]
                 s.lp_ref = model.token_logprobs(self.lm, s.prompt, s.completion, s.temperature)
+
+    def score_old_sharded(self, samples, behaviour, h, lengths, mine):
+        """score_old under FSDP: every forward is every rank's, so the ranks
+        go through the behaviour checkpoints in the same order (their first
+        use in the request) and each runs as many forward passes for one as
+        the rank with the most of its sequences, padding with one-token
+        passes whose result it drops."""
+        import model
+
+        root = self.sharding.root
+        passes = [(ck, "lp_old", {i for i, b in enumerate(behaviour) if b == ck}) for ck in dict.fromkeys(behaviour)]
+        if h["kl_beta"] > 0 and h.get("reference"):
+            passes.append((h["reference"], "lp_ref", set(range(len(samples)))))
+        for ck, field, among in passes:
+            self.activate_train(ck)
+            todo = [i for i in mine if i in among]
+            for k in range(self.group.passes(lengths, among)):
+                if k < len(todo):
+                    s = samples[todo[k]]
+                    setattr(s, field, model.token_logprobs(root, s.prompt, s.completion, s.temperature))
+                else:
+                    s = samples[0]
+                    model.token_logprobs(root, s.prompt[:1], s.completion[:1], s.temperature)
 
     def keep_ids(self, toks):
         """Keeps a completion's ids under a new handle (FEATURES)."""
@@ -316,18 +398,35 @@ class Worker:
         import tensors
 
         c, ck, d = self.checkpoint(p["checkpoint"]), p["checkpoint"], p["dir"]
-        os.makedirs(d, exist_ok=True)
-        tensors.save(os.path.join(d, "model.safetensors"), c.weights)
-        train = "full"
+        train, full = "full", c.train
         if c.train is None:
             train = "fresh"
         elif c.train == DROPPED:
             train = "weights-only"
-        else:
-            named, info = optimizer_file(c.train)
-            tensors.save(os.path.join(d, "optimizer.safetensors"), named, info)
-        meta = {"format": FORMAT, "id": ck, "model": self.identity, "train": train}
-        tensors.write_atomic(os.path.join(d, "checkpoint.json"), (json.dumps(meta, indent=2) + "\n").encode())
+        elif self.sharding is not None:
+            # Every rank: the shards' master weights and AdamW's state
+            # gathered in full to rank 0, which alone writes.
+            import optim
+
+            self.activate_train(ck)
+            full = self.sharding.gather(ck, c.shard, optim.Optimizer(c.train, self.device, params=self.sharding.named()))
+        if self.group.rank != 0:
+            return {}
+        try:
+            os.makedirs(d, exist_ok=True)
+            tensors.save(os.path.join(d, "model.safetensors"), c.weights)
+            if train == "full":
+                named, info = optimizer_file(full)
+                tensors.save(os.path.join(d, "optimizer.safetensors"), named, info)
+            meta = {"format": FORMAT, "id": ck, "model": self.identity, "train": train}
+            tensors.write_atomic(os.path.join(d, "checkpoint.json"), (json.dumps(meta, indent=2) + "\n").encode())
+        except OSError as e:
+            if self.sharding is None:
+                raise
+            # Under FSDP a save is every rank's: after the gather the others
+            # have finished it, so a write that fails is an answer, not a
+            # failure that would end the worker.
+            raise RequestError("failed", f"{type(e).__name__}: {e}")
         return {}
 
     def load(self, p):
@@ -349,12 +448,17 @@ class Worker:
             train = train_state(*tensors.load(os.path.join(d, "optimizer.safetensors")), meta["format"])
         if meta["id"] == self.active:
             self.active = None  # reload: the weights may be the saved ones, not the live ones
-        self.add(meta["id"], Checkpoint(weights, train))
+        if self.sharding is None:
+            self.add(meta["id"], Checkpoint(weights, train))
+            return {"checkpoint": meta["id"]}
+        # Every rank read the files; each keeps its shards.
+        shard, mine = self.sharding.restore(meta["id"], weights, train if meta["train"] == "full" else None, self.device)
+        self.add(meta["id"], Checkpoint(weights if self.group.rank == 0 else None, mine if meta["train"] == "full" else train, shard))
         return {"checkpoint": meta["id"]}
 
     def handle(self, req):
         method, p = req.get("method"), req.get("params") or {}
-        if method in COLLECTIVE and self.group.size > 1:
+        if method in (SHARDED_COLLECTIVE if self.group.sharded else COLLECTIVE) and self.group.size > 1:
             # The others run it too, seeing the checkpoints rank 0 holds.
             self.group.send({"method": method, "params": p, "held": sorted(self.checkpoints)})
             return self.run_collective(method, p)
@@ -363,7 +467,7 @@ class Worker:
     def run(self, method, p):
         if method == "hello":
             return self.hello(p)
-        if self.lm is None:
+        if self.base is None:
             raise RequestError("bad_request", f"{method} before hello: hello comes first")
         if method == "shutdown":
             return {}
@@ -517,15 +621,21 @@ def main():
     ap.add_argument("--keep", type=int, default=3, help="checkpoints held in memory besides the base (relix restores others)")
     ap.add_argument("--trace", action="store_true", help="log every request's method, time and answer size")
     ap.add_argument("--json-only", action="store_true", help="take up no optional feature: plain JSON, no handles (as before them)")
+    ap.add_argument("--shard", default="ddp", choices=["ddp", "fsdp"],
+                    help="how the step spreads over torchrun's ranks: ddp (every rank the whole model) or fsdp "
+                         "(each rank a shard of the weights and training state; needs torch >= 2.1)")
     args = ap.parse_args()
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    api = None
+    if args.shard == "fsdp":
+        api = start_fsdp()
     protocol = protocol_stdout()
-    group = dist.from_env()
+    group = dist.from_env(shard=args.shard)
     if group.rank != 0:
         global LOG_PREFIX
         LOG_PREFIX = f"rank {group.rank}: "
         protocol.close()  # rank 0 alone answers
-    w = Worker(args, group)
+    w = Worker(args, group, fsdp_api=api)
     if group.size > 1:
         role = "speaks the protocol" if group.rank == 0 else "follows rank 0"
         log(f"worker: rank {group.rank} of {group.size} (pid {os.getpid()}) {role}")
@@ -541,6 +651,28 @@ def main():
         raise
     group.close()
     sys.exit(status)
+
+
+def start_fsdp():
+    """--shard fsdp's gate, before anything is said on the protocol: on a
+    torch without the FSDP this worker is written against, one line on
+    stderr (relix quotes the worker's last log lines when it cannot start
+    it) and exit status 2, as for a bad flag. Returns the FSDP API."""
+    import fsdp
+
+    why, api = fsdp.check()
+    if why:
+        rank = os.environ.get("RANK", "0")
+        print(f"{'' if rank == '0' else f'rank {rank}: '}worker: {why}", file=sys.stderr, flush=True)
+        if os.environ.get("TORCHELASTIC_ERROR_FILE"):
+            from torch.distributed.elastic.multiprocessing.errors import ErrorHandler
+
+            try:
+                raise RuntimeError(why)
+            except RuntimeError as e:
+                ErrorHandler().record_exception(e)
+        sys.exit(2)
+    return api
 
 
 def protocol_stdout():
