@@ -24,58 +24,40 @@ func fastDecode(raw []byte, dst any) bool {
 	var ok bool
 	switch d := dst.(type) {
 	case *wireGenerateResult:
-		var w wireGenerateResult
-		ok = fastGenerate(&s, &w)
-		if ok {
-			*d = w
-		}
+		ok = readInto(&s, d, fastGenerate)
 	case *BatchResult:
-		var w BatchResult
-		ok = fastBatch(&s, &w)
-		if ok {
-			*d = w
-		}
+		ok = readInto(&s, d, fastBatch)
 	case *GenerateParams:
-		var w GenerateParams
-		ok = fastGenerateParams(&s, &w)
-		if ok {
-			*d = w
-		}
+		ok = readInto(&s, d, fastGenerateParams)
 	case *BatchParams:
-		var w BatchParams
-		ok = fastBatchParams(&s, &w)
-		if ok {
-			*d = w
-		}
+		ok = readInto(&s, d, fastBatchParams)
 	case *ProbabilitiesParams:
-		var w ProbabilitiesParams
-		ok = fastProbabilitiesParams(&s, &w)
-		if ok {
-			*d = w
-		}
+		ok = readInto(&s, d, fastProbabilitiesParams)
 	case *wireStepParams:
-		var w wireStepParams
-		ok = fastStepParams(&s, &w)
-		if ok {
-			*d = w
-		}
+		ok = readInto(&s, d, fastStepParams)
 	case *wireHiddenParams:
-		var w wireHiddenParams
-		ok = fastHiddenParams(&s, &w)
-		if ok {
-			*d = w
-		}
+		ok = readInto(&s, d, fastHiddenParams)
 	case *wireHiddenResult:
-		var w wireHiddenResult
-		ok = fastObject(&s, []string{"hidden"}, func(int) bool {
-			w.Hidden = &matrix{}
-			return fastMatrix(&s, w.Hidden)
+		ok = readInto(&s, d, func(s *scanner, w *wireHiddenResult) bool {
+			return fastObject(s, []string{"hidden"}, func(int) bool {
+				w.Hidden = &matrix{}
+				return fastMatrix(s, w.Hidden)
+			})
 		})
-		if ok {
-			*d = w
-		}
 	}
 	return ok && s.end()
+}
+
+// readInto reads a body with read into a value of its own and sets *d only
+// when read took all of it, so that a body the fast reader gives up on
+// reaches encoding/json's reader untouched.
+func readInto[T any](s *scanner, d *T, read func(*scanner, *T) bool) bool {
+	var w T
+	if !read(s, &w) {
+		return false
+	}
+	*d = w
+	return true
 }
 
 // fastObject reads an object whose known members are keys, calling member
