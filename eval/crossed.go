@@ -181,32 +181,9 @@ func PairedCrossed(a, b [][]float64, confidence float64) (CrossedDiff, error) {
 // made once for all of them. With one seed no seed is drawn and the result
 // is exactly PairedBootstraps(a[m][0], b[m][0], draws, seed).
 func CrossedBootstraps(a, b [][][]float64, draws int, seed uint64) ([]Bootstrap, error) {
-	switch {
-	case len(a) != len(b):
-		return nil, fmt.Errorf("crossed bootstrap needs the same metrics in both arms: %d against %d", len(a), len(b))
-	case len(a) == 0:
-		return nil, nil
-	case draws < 1:
-		return nil, fmt.Errorf("crossed bootstrap needs at least one draw, got %d", draws)
-	case len(a[0]) == 0 || len(a[0][0]) == 0:
-		return nil, fmt.Errorf("crossed bootstrap needs at least one seed and one problem")
-	}
-	k, S, n := len(a), len(a[0]), len(a[0][0])
-	// d[(i*S+s)*k+m]: a drawn problem's values, every seed and metric, lie
-	// together.
-	d := make([]float64, n*S*k)
-	for m := range k {
-		if len(a[m]) != S || len(b[m]) != S {
-			return nil, fmt.Errorf("crossed bootstrap needs the same seeds in every metric and arm")
-		}
-		for s := range S {
-			if len(a[m][s]) != n || len(b[m][s]) != n {
-				return nil, fmt.Errorf("crossed bootstrap needs the same problems in every seed, metric and arm")
-			}
-			for i := range n {
-				d[(i*S+s)*k+m] = a[m][s][i] - b[m][s][i]
-			}
-		}
+	k, S, n, d, err := bootstrapDifferences("crossed", a, b, draws, func(S, n, s, i int) int { return i*S + s })
+	if err != nil || k == 0 {
+		return nil, err
 	}
 	// The stream PairedBootstraps draws from, so that one seed reduces to
 	// it draw for draw.
@@ -262,32 +239,9 @@ func CrossedBootstraps(a, b [][][]float64, draws int, seed uint64) ([]Bootstrap,
 // seed is drawn and the result is exactly PairedBootstraps(a[m][0],
 // b[m][0], draws, seed).
 func NestedBootstraps(a, b [][][]float64, draws int, seed uint64) ([]Bootstrap, error) {
-	switch {
-	case len(a) != len(b):
-		return nil, fmt.Errorf("nested bootstrap needs the same metrics in both arms: %d against %d", len(a), len(b))
-	case len(a) == 0:
-		return nil, nil
-	case draws < 1:
-		return nil, fmt.Errorf("nested bootstrap needs at least one draw, got %d", draws)
-	case len(a[0]) == 0 || len(a[0][0]) == 0:
-		return nil, fmt.Errorf("nested bootstrap needs at least one seed and one problem")
-	}
-	k, S, n := len(a), len(a[0]), len(a[0][0])
-	// d[(s*n+i)*k+m]: a drawn seed's problem's values, every metric, lie
-	// together.
-	d := make([]float64, S*n*k)
-	for m := range k {
-		if len(a[m]) != S || len(b[m]) != S {
-			return nil, fmt.Errorf("nested bootstrap needs the same seeds in every metric and arm")
-		}
-		for s := range S {
-			if len(a[m][s]) != n || len(b[m][s]) != n {
-				return nil, fmt.Errorf("nested bootstrap needs the same problems in every seed, metric and arm")
-			}
-			for i := range n {
-				d[(s*n+i)*k+m] = a[m][s][i] - b[m][s][i]
-			}
-		}
+	k, S, n, d, err := bootstrapDifferences("nested", a, b, draws, func(S, n, s, i int) int { return s*n + i })
+	if err != nil || k == 0 {
+		return nil, err
 	}
 	// The stream PairedBootstraps draws from, so that one seed reduces to
 	// it draw for draw.
@@ -319,4 +273,37 @@ func NestedBootstraps(a, b [][][]float64, draws int, seed uint64) ([]Bootstrap, 
 		}
 	}
 	return summarizeDraws(means, wins, draws, seed), nil
+}
+
+// bootstrapDifferences checks the shapes of a seeds × problems bootstrap
+// (design names it in the errors) and lays out the differences A − B:
+// d[at(S, n, s, i)*k+m] for seed s, problem i and metric m, so that what
+// one draw picks lies together. No metrics gives k = 0 and no error.
+func bootstrapDifferences(design string, a, b [][][]float64, draws int, at func(S, n, s, i int) int) (k, S, n int, d []float64, err error) {
+	switch {
+	case len(a) != len(b):
+		return 0, 0, 0, nil, fmt.Errorf("%s bootstrap needs the same metrics in both arms: %d against %d", design, len(a), len(b))
+	case len(a) == 0:
+		return 0, 0, 0, nil, nil
+	case draws < 1:
+		return 0, 0, 0, nil, fmt.Errorf("%s bootstrap needs at least one draw, got %d", design, draws)
+	case len(a[0]) == 0 || len(a[0][0]) == 0:
+		return 0, 0, 0, nil, fmt.Errorf("%s bootstrap needs at least one seed and one problem", design)
+	}
+	k, S, n = len(a), len(a[0]), len(a[0][0])
+	d = make([]float64, S*n*k)
+	for m := range k {
+		if len(a[m]) != S || len(b[m]) != S {
+			return 0, 0, 0, nil, fmt.Errorf("%s bootstrap needs the same seeds in every metric and arm", design)
+		}
+		for s := range S {
+			if len(a[m][s]) != n || len(b[m][s]) != n {
+				return 0, 0, 0, nil, fmt.Errorf("%s bootstrap needs the same problems in every seed, metric and arm", design)
+			}
+			for i := range n {
+				d[at(S, n, s, i)*k+m] = a[m][s][i] - b[m][s][i]
+			}
+		}
+	}
+	return k, S, n, d, nil
 }

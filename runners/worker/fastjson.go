@@ -160,15 +160,7 @@ func fastStepParams(s *scanner, p *wireStepParams) bool {
 					var ok bool
 					switch k {
 					case 0:
-						ok = fastObject(s, []string{"id", "text"}, func(k int) bool {
-							var ok bool
-							if k == 0 {
-								g.Prompt.ID, ok = s.plainString()
-							} else {
-								g.Prompt.Text, ok = s.plainString()
-							}
-							return ok
-						})
+						ok = fastPrompt(s, &g.Prompt)
 					case 1:
 						g.Completions, ok = fastCompletions(s)
 					case 2:
@@ -287,19 +279,23 @@ func fastPrompts(s *scanner) ([]runners.Prompt, bool) {
 	prompts := []runners.Prompt{}
 	ok := fastArray(s, func() bool {
 		var pr runners.Prompt
-		ok := fastObject(s, []string{"id", "text"}, func(k int) bool {
-			var ok bool
-			if k == 0 {
-				pr.ID, ok = s.plainString()
-			} else {
-				pr.Text, ok = s.plainString()
-			}
-			return ok
-		})
+		ok := fastPrompt(s, &pr)
 		prompts = append(prompts, pr)
 		return ok
 	})
 	return prompts, ok
+}
+
+func fastPrompt(s *scanner, pr *runners.Prompt) bool {
+	return fastObject(s, []string{"id", "text"}, func(k int) bool {
+		var ok bool
+		if k == 0 {
+			pr.ID, ok = s.plainString()
+		} else {
+			pr.Text, ok = s.plainString()
+		}
+		return ok
+	})
 }
 
 func fastSampling(s *scanner, o *runners.Sampling) bool {
