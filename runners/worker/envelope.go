@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"math"
 	"strconv"
 )
 
@@ -176,6 +177,30 @@ func plainUint(b []byte) (uint64, bool) {
 			return 0, false
 		}
 		n = n*10 + uint64(c-'0')
+	}
+	return n, true
+}
+
+// plainUint64 is plainUint over the whole uint64 range: a sampling seed is
+// drawn from all of it, so most have 19 or 20 digits, and the fast readers
+// gave every generate request to encoding/json until they read them too.
+func plainUint64(b []byte) (uint64, bool) {
+	if len(b) <= 18 {
+		return plainUint(b)
+	}
+	if len(b) > 20 || b[0] == '0' {
+		return 0, false
+	}
+	var n uint64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		d := uint64(c - '0')
+		if n > (math.MaxUint64-d)/10 {
+			return 0, false // json's error: the value overflows uint64
+		}
+		n = n*10 + d
 	}
 	return n, true
 }

@@ -268,3 +268,34 @@ func TestFastBodySeeds(t *testing.T) {
 	}
 	assert.GreaterOrEqual(t, took, 4)
 }
+
+// TestFastReadersTakeWhatRelixWrites: every request body relix writes, with
+// seeds and handles anywhere in their range, is read by the fast reader,
+// not handed to encoding/json (a reader that gave up on 19- and 20-digit
+// seeds once sent every generate request the slow way, and only the
+// profile showed it).
+func TestFastReadersTakeWhatRelixWrites(t *testing.T) {
+	prompts := []runners.Prompt{{ID: "p-1", Text: `Compute $\frac{1}{2}$ "exactly".`}, {ID: "p-2", Text: "x\ny"}}
+	for _, seed := range []uint64{0, 7, 1e17, 1e18, 11968966681042631308, math.MaxUint64} {
+		s := runners.Sampling{Temperature: 0.9, TopP: 1, MaxTokens: 8192, Seed: seed, Tokens: seed%2 == 0}
+		for _, c := range []struct {
+			body any
+			dst  any
+		}{
+			{GenerateParams{Checkpoint: "sim-1", Prompts: prompts, N: 8, Sampling: s}, &GenerateParams{}},
+			{ProbabilitiesParams{Checkpoint: "sim-1", Prompts: prompts, Sampling: s, Truncated: "zero"}, &ProbabilitiesParams{}},
+			{HiddenParams{Checkpoint: "sim-1", Handle: seed | 1, Positions: []int{0, 5}}, &wireHiddenParams{}},
+		} {
+			for _, binary := range []bool{false, true} {
+				raw, err := encodeBody(&encoder{binary: binary}, c.body)
+				require.NoError(t, err)
+				assert.True(t, fastDecode(raw, c.dst), "the fast reader gave up on %s", raw)
+			}
+		}
+	}
+	for _, tooLarge := range []string{"18446744073709551616", "99999999999999999999", "184467440737095516150"} {
+		raw := []byte(`{"checkpoint":"c","prompts":[],"n":1,"sampling":{"seed":` + tooLarge + `}}`)
+		assert.False(t, fastDecode(raw, &GenerateParams{}), tooLarge)
+		assert.Error(t, strictUnmarshal(raw, &GenerateParams{}), tooLarge)
+	}
+}

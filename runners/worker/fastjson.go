@@ -133,7 +133,7 @@ func fastCompletions(s *scanner) ([]wireCompletion, bool) {
 			case 5:
 				c.Trace, ok = fastBulk[float64](s)
 			case 6:
-				c.Handle, ok = s.plainUint()
+				c.Handle, ok = s.plainUint64()
 			}
 			return ok
 		})
@@ -262,7 +262,7 @@ func fastHiddenParams(s *scanner, p *wireHiddenParams) bool {
 		case 1:
 			p.Tokens, ok = fastBulk[uint32](s)
 		case 2:
-			p.Handle, ok = s.plainUint()
+			p.Handle, ok = s.plainUint64()
 		case 3:
 			p.Positions = []int{}
 			ok = fastArray(s, func() bool {
@@ -311,7 +311,7 @@ func fastSampling(s *scanner, o *runners.Sampling) bool {
 			n, ok = s.plainInt()
 			o.MaxTokens = int(n)
 		case 3:
-			o.Seed, ok = s.plainUint()
+			o.Seed, ok = s.plainUint64()
 		case 4:
 			o.Tokens, ok = s.plainBool()
 		}
@@ -489,6 +489,15 @@ func (s *scanner) plainUint() (uint64, bool) {
 	}
 	n, ok := plainUint(s.b[start:s.i])
 	return n, ok
+}
+
+// plainUint64 reads a uint64 member (a seed, a handle) over its whole range.
+func (s *scanner) plainUint64() (uint64, bool) {
+	start := s.i
+	if !s.number() {
+		return 0, false
+	}
+	return plainUint64(s.b[start:s.i])
 }
 
 // fastNumber reads one element as encoding/json would: a uint32 must be a
