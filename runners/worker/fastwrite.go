@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/relix-lab/relix/runners"
 )
 
 // The bodies a worker writes most — generate results, alone or in a
@@ -135,6 +137,99 @@ func appendStepParams(dst []byte, e *encoder, v StepParams) ([]byte, bool) {
 	dst = append(dst, hyper...)
 	return append(dst, '}'), true
 }
+
+// appendGenerateParams writes GenerateParams's JSON, which relix sends
+// for every group a race or a round generates. False for a non-finite
+// sampling float, whose error encoding/json words.
+func appendGenerateParams(dst []byte, v *GenerateParams) ([]byte, bool) {
+	dst = slices.Grow(dst, promptsSize(v.Prompts)+160)
+	dst = append(dst, `{"checkpoint":`...)
+	dst = appendString(dst, v.Checkpoint)
+	dst = appendPrompts(append(dst, `,"prompts":`...), v.Prompts)
+	dst = append(dst, `,"n":`...)
+	dst = strconv.AppendInt(dst, int64(v.N), 10)
+	dst, ok := appendSampling(append(dst, `,"sampling":`...), &v.Sampling)
+	return append(dst, '}'), ok
+}
+
+// appendProbabilitiesParams writes ProbabilitiesParams's JSON; false as
+// appendGenerateParams.
+func appendProbabilitiesParams(dst []byte, v *ProbabilitiesParams) ([]byte, bool) {
+	dst = slices.Grow(dst, promptsSize(v.Prompts)+160)
+	dst = append(dst, `{"checkpoint":`...)
+	dst = appendString(dst, v.Checkpoint)
+	dst = appendPrompts(append(dst, `,"prompts":`...), v.Prompts)
+	dst, ok := appendSampling(append(dst, `,"sampling":`...), &v.Sampling)
+	dst = append(dst, `,"truncated":`...)
+	dst = appendString(dst, v.Truncated)
+	return append(dst, '}'), ok
+}
+
+// appendHiddenParams writes wireHiddenParams's JSON: a market's proofs
+// send dozens of hidden requests a step in their batches.
+func appendHiddenParams(dst []byte, e *encoder, v *HiddenParams) []byte {
+	dst = slices.Grow(dst, 64+len(v.Checkpoint)+8*len(v.Positions))
+	dst = append(dst, `{"checkpoint":`...)
+	dst = appendString(dst, v.Checkpoint)
+	tokens := putBulk(e, v.Tokens)
+	if v.Handle == 0 && tokens == nil {
+		tokens = &bulk[uint32]{v: []uint32{}} // an empty list travels as []
+	}
+	dst, _ = appendBulk(dst, "tokens", tokens) // ids always encode
+	if v.Handle != 0 {
+		dst = strconv.AppendUint(append(dst, `,"handle":`...), v.Handle, 10)
+	}
+	dst = append(dst, `,"positions":[`...)
+	for i, p := range v.Positions {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = strconv.AppendInt(dst, int64(p), 10)
+	}
+	return append(dst, "]}"...)
+}
+
+func promptsSize(ps []runners.Prompt) int {
+	n := 0
+	for _, p := range ps {
+		n += len(p.ID) + len(p.Text) + 24
+	}
+	return n
+}
+
+func appendPrompts(dst []byte, ps []runners.Prompt) []byte {
+	if ps == nil {
+		return append(dst, "null"...)
+	}
+	dst = append(dst, '[')
+	for i, p := range ps {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `{"id":`...)
+		dst = appendString(dst, p.ID)
+		dst = append(dst, `,"text":`...)
+		dst = appendString(dst, p.Text)
+		dst = append(dst, '}')
+	}
+	return append(dst, ']')
+}
+
+func appendSampling(dst []byte, s *runners.Sampling) ([]byte, bool) {
+	if !finite(s.Temperature) || !finite(s.TopP) {
+		return dst, false
+	}
+	dst = appendFloat64(append(dst, `{"temperature":`...), s.Temperature)
+	dst = appendFloat64(append(dst, `,"top_p":`...), s.TopP)
+	dst = strconv.AppendInt(append(dst, `,"max_tokens":`...), int64(s.MaxTokens), 10)
+	dst = strconv.AppendUint(append(dst, `,"seed":`...), s.Seed, 10)
+	if s.Tokens {
+		dst = append(dst, `,"tokens":true`...)
+	}
+	return append(dst, '}'), true
+}
+
+func finite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
 
 // appendFloat64 writes a finite float as encoding/json does: the shortest
 // decimal that reads back as the same float, in exponent form only below

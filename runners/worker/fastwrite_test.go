@@ -171,3 +171,96 @@ func FuzzStepWrite(f *testing.F) {
 		}
 	})
 }
+
+// TestParamsWritersMatchEncodingJSON: the generate and probabilities
+// request writers decode, as a worker reads them, to what encoding/json's
+// output decodes to, and decline only what encoding/json refuses.
+func TestParamsWritersMatchEncodingJSON(t *testing.T) {
+	t.Parallel()
+	prompts := []runners.Prompt{{ID: "p-1", Text: "What is $\\frac{1}{2}$ \"so\"?\n"}, {ID: "\xff", Text: "\u2028<&>"}, {}}
+	for _, prompts := range [][]runners.Prompt{prompts, {}, nil} {
+		for _, s := range []runners.Sampling{
+			{Temperature: 0.9, TopP: 1, MaxTokens: 8192, Seed: math.MaxUint64, Tokens: true},
+			{Temperature: 1e-7, TopP: 0.95, MaxTokens: 0, Seed: 0},
+			{Temperature: 1e21, TopP: 123456789.125, MaxTokens: -1, Seed: 7},
+		} {
+			checkParamsWriter(t, GenerateParams{Checkpoint: "sim-1", Prompts: prompts, N: 8, Sampling: s}, &GenerateParams{}, &GenerateParams{})
+			checkParamsWriter(t, ProbabilitiesParams{Checkpoint: "π", Prompts: prompts, Sampling: s, Truncated: "zero"}, &ProbabilitiesParams{}, &ProbabilitiesParams{})
+		}
+	}
+	for _, bad := range []float64{math.NaN(), math.Inf(-1)} {
+		_, ok := appendGenerateParams(nil, &GenerateParams{Sampling: runners.Sampling{Temperature: bad}})
+		assert.False(t, ok)
+		_, ok = appendProbabilitiesParams(nil, &ProbabilitiesParams{Sampling: runners.Sampling{TopP: bad}})
+		assert.False(t, ok)
+		_, err := encodeBody(&encoder{}, GenerateParams{Sampling: runners.Sampling{Temperature: bad}})
+		assert.Error(t, err, "encoding/json words the error")
+	}
+}
+
+func checkParamsWriter[T any](t *testing.T, v T, fast, slow *T) {
+	t.Helper()
+	raw, err := encodeBody(&encoder{}, v)
+	require.NoError(t, err)
+	require.True(t, json.Valid(raw), "%s", raw)
+	rawSlow, err := json.Marshal(v)
+	require.NoError(t, err)
+	require.NoError(t, decodeBody(raw, nil, fast))
+	require.NoError(t, strictUnmarshal(rawSlow, slow))
+	assert.Equal(t, slow, fast, "%s", raw)
+}
+
+// FuzzParamsWrite holds the generate request writer to encoding/json on
+// any prompt text, checkpoint and sampling.
+func FuzzParamsWrite(f *testing.F) {
+	f.Add("sim-1", "What is $x$?\n", 0.9, uint64(math.MaxUint64), 8192)
+	f.Add("\xff", "\u2028\x00", 1e-7, uint64(0), -1)
+	f.Fuzz(func(t *testing.T, checkpoint, text string, temperature float64, seed uint64, maxTokens int) {
+		v := GenerateParams{Checkpoint: checkpoint, Prompts: []runners.Prompt{{ID: text, Text: text}}, N: 2,
+			Sampling: runners.Sampling{Temperature: temperature, TopP: 1, MaxTokens: maxTokens, Seed: seed, Tokens: seed%2 == 1}}
+		raw, ok := appendGenerateParams(nil, &v)
+		rawSlow, err := json.Marshal(v)
+		if !ok {
+			require.Error(t, err, "the hand writer declines only what encoding/json refuses")
+			return
+		}
+		require.NoError(t, err)
+		var fast, slow GenerateParams
+		require.NoError(t, strictUnmarshal(raw, &fast), "%s", raw)
+		require.NoError(t, strictUnmarshal(rawSlow, &slow))
+		if !assert.ObjectsAreEqual(slow, fast) {
+			t.Fatalf("the writers differ:\nfast %s\nslow %s", raw, rawSlow)
+		}
+	})
+}
+
+// TestHiddenParamsWriterMatchesEncodingJSON: the hidden request writer
+// decodes, as a worker reads it, to what encoding/json's output of the
+// wire type decodes to, in both lanes.
+func TestHiddenParamsWriterMatchesEncodingJSON(t *testing.T) {
+	t.Parallel()
+	for _, v := range []HiddenParams{
+		{Checkpoint: "sim-1", Tokens: []uint32{0, 7, math.MaxUint32}, Positions: []int{0, 2}},
+		{Checkpoint: "sim-1", Handle: math.MaxUint64, Positions: []int{8191}},
+		{Checkpoint: "\xff\u2028", Tokens: []uint32{}, Positions: nil},
+		{},
+	} {
+		for _, binary := range []bool{false, true} {
+			ef := encoder{binary: binary}
+			raw, err := encodeBody(&ef, v)
+			require.NoError(t, err)
+			require.True(t, json.Valid(raw), "%s", raw)
+			es := encoder{binary: binary}
+			w := wireHiddenParams{Checkpoint: v.Checkpoint, Tokens: putBulk(&es, v.Tokens), Handle: v.Handle, Positions: nonNil(v.Positions)}
+			if v.Handle == 0 && w.Tokens == nil {
+				w.Tokens = &bulk[uint32]{v: []uint32{}}
+			}
+			rawSlow, err := json.Marshal(w)
+			require.NoError(t, err)
+			var fast, slow HiddenParams
+			require.NoError(t, decodeBody(raw, ef.att, &fast))
+			require.NoError(t, decodeBody(rawSlow, es.att, &slow))
+			assert.Equal(t, slow, fast, "%s", raw)
+		}
+	}
+}

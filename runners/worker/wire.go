@@ -82,12 +82,16 @@ func encodeBody(e *encoder, v any) ([]byte, error) {
 			w.Groups[i] = wireGroup{Prompt: g.Prompt, Completions: putCompletions(e, cs), Rewards: nonNil(g.Rewards), Checkpoint: g.Checkpoint}
 		}
 		return json.Marshal(w)
-	case HiddenParams:
-		w := wireHiddenParams{Checkpoint: v.Checkpoint, Tokens: putBulk(e, v.Tokens), Handle: v.Handle, Positions: nonNil(v.Positions)}
-		if v.Handle == 0 && w.Tokens == nil {
-			w.Tokens = &bulk[uint32]{v: []uint32{}} // an empty list travels as []
+	case GenerateParams:
+		if out, ok := appendGenerateParams(nil, &v); ok {
+			return out, nil
 		}
-		return json.Marshal(w)
+	case ProbabilitiesParams:
+		if out, ok := appendProbabilitiesParams(nil, &v); ok {
+			return out, nil
+		}
+	case HiddenParams:
+		return appendHiddenParams(nil, e, &v), nil
 	case HiddenResult:
 		return json.Marshal(wireHiddenResult{Hidden: putMatrix(e, v.Hidden)})
 	case batchOf:

@@ -394,9 +394,14 @@ func (r *Runner) remember(next string, params *StepParams) {
 	if _, ok := r.store.get(next); ok {
 		return
 	}
-	raw, err := json.Marshal(params)
-	if err != nil {
-		return
+	// Kept as JSON with its arrays inline (no attachment), by the hand
+	// writer where it can.
+	raw, ok := appendStepParams(nil, &encoder{}, *params)
+	if !ok {
+		var err error
+		if raw, err = json.Marshal(params); err != nil {
+			return
+		}
 	}
 	needs := []string{params.Checkpoint, params.Hyper.Reference}
 	for _, g := range params.Groups {
