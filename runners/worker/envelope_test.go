@@ -2,10 +2,12 @@ package worker
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"io"
 	"math"
+	"math/bits"
 	"reflect"
 	"strings"
 	"testing"
@@ -297,5 +299,43 @@ func TestFastReadersTakeWhatRelixWrites(t *testing.T) {
 		raw := []byte(`{"checkpoint":"c","prompts":[],"n":1,"sampling":{"seed":` + tooLarge + `}}`)
 		assert.False(t, fastDecode(raw, &GenerateParams{}), tooLarge)
 		assert.Error(t, strictUnmarshal(raw, &GenerateParams{}), tooLarge)
+	}
+}
+
+// TestSpecialBytesFindsTheFirst: the word-at-a-time test flags a word
+// exactly when one of its bytes is a quote, a backslash or a control
+// character, and its lowest flag is the first such byte, wherever it sits
+// and whatever surrounds it.
+func TestSpecialBytesFindsTheFirst(t *testing.T) {
+	isSpecial := func(c byte) bool { return c == '"' || c == '\\' || c < 0x20 }
+	fillers := []byte{'a', ' ', '!', '#', '[', ']', 0x7f, 0x80, 0xa0, 0xff, 0x21, 0x1f, '"', '\\', 0}
+	for c := 0; c < 256; c++ {
+		for pos := range 8 {
+			for _, below := range fillers {
+				for _, above := range fillers {
+					var w [8]byte
+					for i := range w {
+						w[i] = below
+						if i > pos {
+							w[i] = above
+						}
+					}
+					w[pos] = byte(c)
+					first := -1
+					for i, b := range w {
+						if isSpecial(b) {
+							first = i
+							break
+						}
+					}
+					m := specialBytes(binary.LittleEndian.Uint64(w[:]))
+					if first < 0 {
+						require.Zero(t, m, "%q", w)
+					} else {
+						require.Equal(t, first, bits.TrailingZeros64(m)/8, "%q", w)
+					}
+				}
+			}
+		}
 	}
 }

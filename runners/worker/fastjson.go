@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/relix-lab/relix/runners"
@@ -420,37 +421,39 @@ func (s *scanner) plainString() (string, bool) {
 		}
 		return string(raw), true
 	}
-	out := make([]byte, 0, len(raw))
+	// One allocation: the builder's buffer becomes the string.
+	var out strings.Builder
+	out.Grow(len(raw))
 	for i := 0; i < len(raw); i++ {
 		// Copy the run up to the next escape at once.
 		j := bytes.IndexByte(raw[i:], '\\')
 		if j < 0 {
-			out = append(out, raw[i:]...)
+			out.Write(raw[i:])
 			break
 		}
-		out = append(out, raw[i:i+j]...)
+		out.Write(raw[i : i+j])
 		i += j + 1
 		switch raw[i] {
 		case '"', '\\', '/':
-			out = append(out, raw[i])
+			out.WriteByte(raw[i])
 		case 'b':
-			out = append(out, '\b')
+			out.WriteByte('\b')
 		case 'f':
-			out = append(out, '\f')
+			out.WriteByte('\f')
 		case 'n':
-			out = append(out, '\n')
+			out.WriteByte('\n')
 		case 'r':
-			out = append(out, '\r')
+			out.WriteByte('\r')
 		case 't':
-			out = append(out, '\t')
+			out.WriteByte('\t')
 		default:
 			return "", false // \u: encoding/json's rules for surrogates
 		}
 	}
-	if !utf8.Valid(out) {
+	if !utf8.ValidString(out.String()) {
 		return "", false
 	}
-	return string(out), true
+	return out.String(), true
 }
 
 // raw reads any value as its bytes, a slice of the body.

@@ -3,7 +3,10 @@ package worker
 import (
 	"encoding/json"
 	"math"
+	"strings"
 	"testing"
+
+	"github.com/relix-lab/relix/runners"
 )
 
 // BenchmarkHiddenCodec is what each way of carrying bulk arrays costs one
@@ -134,4 +137,40 @@ func base64RoundTrip(b *testing.B, tokens []uint32, positions []int, hidden [][]
 		b.Fatal("hidden lost")
 	}
 	return sent + len(line)
+}
+
+// BenchmarkGenerateResultCodec is relix's side of a race's batch answer:
+// a generate result of 8 groups of 8 sim-sized completions (multi-line
+// texts of about 700 bytes), its envelope parsed and its body decoded, as
+// proc.read and decodeResult do.
+func BenchmarkGenerateResultCodec(b *testing.B) {
+	text := strings.Repeat("Let me work through this step by step, with $x^2 + 3x = 10$.\n", 11) + "So the final answer is $\\boxed{2}$."
+	res := GenerateResult{Completions: make([][]Completion, 8)}
+	for i := range res.Completions {
+		res.Completions[i] = make([]Completion, 8)
+		for j := range res.Completions[i] {
+			res.Completions[i][j].Completion = runners.Completion{Text: text, NumTokens: 700 + j, Finish: runners.FinishStop, Trace: []float64{0.5, 1.5, -2}}
+		}
+	}
+	e := encoder{binary: true}
+	body, err := encodeBody(&e, res)
+	if err != nil {
+		b.Fatal(err)
+	}
+	line, err := appendResponse(nil, 7, body, nil, len(e.att))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(line) + len(e.att)))
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		env, err := parseEnvelope(line, false)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var got GenerateResult
+		if err := decodeBody(env.Body, e.att, &got); err != nil || len(got.Completions) != 8 {
+			b.Fatal(err)
+		}
+	}
 }

@@ -1,6 +1,10 @@
 package worker
 
-import "bytes"
+import (
+	"bytes"
+	"encoding/binary"
+	"math/bits"
+)
 
 // scanner validates JSON (RFC 8259, as encoding/json reads it) without
 // building anything.
@@ -133,10 +137,7 @@ func (s *scanner) str() bool {
 		return false
 	}
 	for s.i < len(s.b) {
-		// Skip the plain run first: texts are long and mostly plain.
-		for s.i < len(s.b) && plainByte[s.b[s.i]] {
-			s.i++
-		}
+		s.skipPlain()
 		if s.i >= len(s.b) {
 			break
 		}
@@ -183,6 +184,34 @@ var plainByte = func() (t [256]bool) {
 	}
 	return t
 }()
+
+// skipPlain moves past the plain run at s.i: texts are long and mostly
+// plain, so it goes eight bytes at a time, and in the word that holds the
+// run's end the lowest flagged byte is where it ends.
+func (s *scanner) skipPlain() {
+	for s.i+8 <= len(s.b) {
+		if m := specialBytes(binary.LittleEndian.Uint64(s.b[s.i:])); m != 0 {
+			s.i += bits.TrailingZeros64(m) / 8
+			return
+		}
+		s.i += 8
+	}
+	for s.i < len(s.b) && plainByte[s.b[s.i]] {
+		s.i++
+	}
+}
+
+// specialBytes flags, in each byte's top bit, the bytes of w (little-endian)
+// that are a quote, a backslash or a control character: the classic test for
+// a zero byte, (x−0x01…01) &^ x & 0x80…80, applied to w with each of the
+// first two xored away, and its variant for a byte below 0x20. A borrow can
+// flag a byte above a flagged one, never below: the lowest flag is exact.
+func specialBytes(w uint64) uint64 {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	quote := w ^ (ones * '"')
+	slash := w ^ (ones * '\\')
+	return ((quote-ones)&^quote | (slash-ones)&^slash | (w-ones*0x20)&^w) & highs
+}
 
 func isHex(c byte) bool {
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
