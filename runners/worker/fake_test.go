@@ -126,6 +126,15 @@ func (f *faulty) Hidden(ctx context.Context, ck string, tokens []uint32, positio
 	return f.Runner.Hidden(ctx, ck, tokens, positions)
 }
 
+// HiddenMany is the sim's, with forget-hidden's fault: a batch of hidden
+// requests reaches it rather than Hidden.
+func (f *faulty) HiddenMany(ctx context.Context, ck string, tokens [][]uint32, positions [][]int) ([][][]float32, error) {
+	if f.mode == "forget-hidden" && ck != f.Base() && once() {
+		return nil, fmt.Errorf("fake: %w: %s was let go", runners.ErrUnknownCheckpoint, ck)
+	}
+	return f.Runner.HiddenMany(ctx, ck, tokens, positions)
+}
+
 func (f *faulty) Step(ctx context.Context, ck string, groups []runners.Group, h runners.Hyper) (string, runners.StepMetrics, error) {
 	at, _ := strconv.Atoi(os.Getenv("RELIX_FAKE_AT"))
 	n := int(f.steps.Add(1))

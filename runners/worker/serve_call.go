@@ -86,16 +86,7 @@ func (s *server) call(ctx context.Context, req request) (any, *Error) {
 		if err := decodeBody(req.Body, req.att, &p); err != nil {
 			return nil, bad(err)
 		}
-		out := make(batchReplies, len(p.Requests))
-		for i, item := range p.Requests {
-			switch item.Method {
-			case MethodHello, MethodProblems, MethodShutdown, MethodBatch:
-				out[i].err = &Error{CodeBadRequest, fmt.Sprintf("a batch may not hold a %s request", item.Method)}
-			default:
-				out[i].result, out[i].err = s.call(ctx, request{envelope: envelope{ID: req.ID, Method: item.Method, Body: item.Params}, att: req.att})
-			}
-		}
-		return out, nil
+		return s.batch(ctx, req, &p), nil
 	case MethodDifficulties:
 		t, ok := r.(difficultyTeller)
 		if !ok {
