@@ -141,6 +141,9 @@ func TestResultChecks(t *testing.T) {
 		{checkProbability(&ProbabilityResult{Probability: 1.5}), "probability 1.5"},
 		{checkProbabilities(&ProbabilitiesParams{Prompts: []runners.Prompt{{ID: "a"}}}, &ProbabilitiesResult{}), "0 for 1 prompts"},
 		{checkProbabilities(&ProbabilitiesParams{Prompts: []runners.Prompt{{ID: "a"}}}, &ProbabilitiesResult{Probabilities: []float64{-0.5}}), "prompt 0 (a): probability -0.5"},
+		{checkDifficulties(&DifficultiesParams{Prompts: []runners.Prompt{{ID: "a"}, {ID: "b"}}}, &DifficultiesResult{Difficulties: []float64{1}}), "1 for 2 prompts"},
+		{checkDifficulties(&DifficultiesParams{Prompts: []runners.Prompt{{ID: "a"}, {ID: "b"}}}, &DifficultiesResult{Difficulties: []float64{-2.5, math.NaN()}}), "prompt 1 (b): difficulty NaN; want a finite number"},
+		{checkDifficulties(&DifficultiesParams{Prompts: []runners.Prompt{{ID: "a"}}}, &DifficultiesResult{Difficulties: []float64{math.Inf(-1)}}), "prompt 0 (a): difficulty -Inf"},
 		{checkHello(&HelloResult{Protocol: 2}), "protocol version 2; relix speaks 1"},
 		{checkHello(&HelloResult{Protocol: 1, Base: "b", Capabilities: []string{"generate"}}), "must at least generate and step"},
 		{checkHello(&HelloResult{Protocol: 1, Base: "b", Capabilities: []string{"generate", "step"}, Needs: []string{"gpu"}}), `needs "gpu"`},
@@ -151,6 +154,7 @@ func TestResultChecks(t *testing.T) {
 		}
 	}
 	assert.NoError(t, checkGenerate(gp, &GenerateResult{Completions: [][]Completion{{ok, ok}}}))
+	assert.NoError(t, checkDifficulties(&DifficultiesParams{Prompts: []runners.Prompt{{ID: "a"}}}, &DifficultiesResult{Difficulties: []float64{-3.25}}))
 }
 
 func TestLineReader(t *testing.T) {
