@@ -17,9 +17,13 @@ import (
 // completions at most.
 const relixHeldIDs = 4 << 20
 
-// workerHeldIDs bounds the ids a worker served by Serve keeps (64 MiB):
-// more than relix keeps, so relix's handles are seldom stale.
-const workerHeldIDs = 16 << 20
+// workerHeldIDs bounds the ids a worker served by Serve keeps (24 MiB):
+// half as many again as relix keeps, so relix's handles are seldom stale.
+// Both let the oldest go first, in the order the completions were
+// generated, so any margin would do; more costs a fresh worker process
+// a page fault for every 4 KiB its heap grows (64 MiB was half of a
+// market seed's worker's faults, and a tenth of its CPU).
+const workerHeldIDs = 6 << 20
 
 // handleCache is relix's side: a copy of each completion's ids with the
 // process and handle that name them. A hidden request sends the handle
