@@ -181,7 +181,7 @@ func (l *Lock) Release() error {
 	if l == nil || l.f == nil {
 		return nil
 	}
-	err := l.f.Close()
+	err := closeLockFile(l.f)
 	l.f = nil
 	return err
 }

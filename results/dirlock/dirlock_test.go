@@ -154,3 +154,46 @@ func TestAcquireIfLockedMakesNoFile(t *testing.T) {
 	require.NotNil(t, l)
 	require.NoError(t, l.Release())
 }
+
+// Between fork and exec a child holds a copy of every descriptor, the lock
+// file's too, and with it the flock. A lock released while another
+// goroutine starts a program must still be free the moment Release
+// returns.
+func TestReleaseIsNotKeptByAStartingChild(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no flock")
+	}
+	truePath, err := exec.LookPath("true")
+	if err != nil {
+		t.Skip("no true(1) to start")
+	}
+	dir := t.TempDir()
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	for range 2 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				_ = exec.Command(truePath).Run()
+			}
+		}()
+	}
+	defer func() {
+		close(stop)
+		<-done
+		<-done
+	}()
+	for i := range 300 {
+		a, err := Acquire(dir, Exclusive, "relix report")
+		require.NoError(t, err, "round %d", i)
+		require.NoError(t, a.Release())
+		b, err := Acquire(dir, Shared, "relix report --check")
+		require.NoError(t, err, "round %d: a released lock is free", i)
+		require.NoError(t, b.Release())
+	}
+}

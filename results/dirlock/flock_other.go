@@ -20,3 +20,5 @@ func openLockFile(path string, create bool) (*os.File, error) {
 }
 
 func lockFile(*os.File, Mode) error { return nil }
+
+func closeLockFile(f *os.File) error { return f.Close() }

@@ -32,3 +32,19 @@ func lockFile(f *os.File, mode Mode) error {
 		}
 	}
 }
+
+// closeLockFile lets the lock go before it closes f. A child gets a copy of
+// every descriptor at fork and keeps it until its exec closes it; a flock
+// belongs to the open file, which that copy shares, so closing f alone
+// would leave the lock held for as long as some other goroutine's child
+// takes to reach exec. Unlocking through f takes it from the open file
+// itself, copies and all.
+func closeLockFile(f *os.File) error {
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		if !errors.Is(err, syscall.EINTR) {
+			break
+		}
+	}
+	return f.Close()
+}
