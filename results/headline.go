@@ -59,8 +59,8 @@ type lead struct {
 }
 
 // pageLead picks the headline of a run: the paired differences in the
-// headline metric when the run compared arms, else the sweep's waste
-// table, else the first table it has.
+// headline metric when the run compared arms, else the sweep's efficiency
+// multipliers, else the first table it has.
 func (r *Run) pageLead(tables []Table) lead {
 	head := readSpecHead(r.Manifest)
 	l := lead{Question: head.Description}
@@ -90,10 +90,10 @@ func (r *Run) pageLead(tables []Table) lead {
 		l.Detail = except(KindReference)
 		return l
 	}
-	if sweep, ok := byKind(KindSweep); ok {
-		l.Headline = sweep
+	if _, ok := byKind(KindSweep); ok {
+		l.Headline = r.sweepHeadlineTable()
 		l.Answer = r.sweepAnswer()
-		l.Detail = except(KindSweep)
+		l.Detail = tables
 		return l
 	}
 	if len(tables) > 0 {
@@ -158,6 +158,54 @@ func headlineTable(paired Table, s Summary, compare [][2]string) Table {
 		}
 	}
 	slices.SortStableFunc(t.Rows, func(a, b []string) int { return rank(a[0]) - rank(b[0]) })
+	return t
+}
+
+// sweepHeadlineTable is the sweep cut to what its answer quotes: at each
+// in-zone target, the filter's waste and each market's efficiency
+// multiplier over it, in-flight work counted in full. The waste of every
+// selector with its interval stays in the sweep table below; one number a
+// cell keeps a grid of fifteen targets and ten selectors on one screen.
+func (r *Run) sweepHeadlineTable() Table {
+	t := Table{Kind: headlineKind, Title: "Efficiency multiplier over the filter vs in-zone fraction",
+		Note: "Useful rollouts per rollout generated, each market's over the reactive filter's (mean over seeds), " +
+			"counting the groups still being generated when a window seals in full; the filter's own waste " +
+			"beside. Intervals, and the waste of every selector, are in the tables below."}
+	// Filters (their waste) first, then markets (their multiplier), each
+	// in the sweep's own order.
+	type column struct {
+		points map[float64]SweepPoint
+		cell   func(SweepPoint) string
+	}
+	var filters, markets []column
+	var filterNames, marketNames []string
+	for _, sel := range r.selectors {
+		c := column{points: map[float64]SweepPoint{}}
+		isFilter := false
+		for _, p := range r.sweepPoints(sel) {
+			c.points[p.Target] = p
+			isFilter = p.Kind == "filter"
+		}
+		if isFilter {
+			c.cell = func(p SweepPoint) string { return Percent(p.Waste) }
+			filters, filterNames = append(filters, c), append(filterNames, sel+" waste")
+		} else {
+			c.cell = func(p SweepPoint) string { return times(p.Multiplier) }
+			markets, marketNames = append(markets, c), append(marketNames, sel)
+		}
+	}
+	t.Header = append(append([]string{"in-zone target"}, filterNames...), marketNames...)
+	for _, target := range r.sweepTargets() {
+		row := []string{Percent(target)}
+		for _, c := range append(filters, markets...) {
+			if p, ok := c.points[target]; ok {
+				row = append(row, c.cell(p))
+			} else {
+				row = append(row, dash)
+			}
+		}
+		t.Rows = append(t.Rows, row)
+	}
 	return t
 }
 

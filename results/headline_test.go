@@ -113,7 +113,10 @@ func TestLeadOfASweep(t *testing.T) {
 	r, err := Load(sweepData)
 	require.NoError(t, err)
 	l := r.pageLead(r.Tables())
-	assert.Equal(t, KindSweep, l.Headline.Kind)
+	assert.Equal(t, headlineKind, l.Headline.Kind)
+	assert.Equal(t, "in-zone target", l.Headline.Header[0])
+	assert.Len(t, l.Headline.Rows, len(r.sweepTargets()), "one row per target")
+	assert.Equal(t, r.Tables(), l.Detail, "every sweep table stays in the detail")
 	assert.Equal(t, "How much does a market waste against the filter as the zone narrows?", l.Question)
 	require.NotNil(t, l.Answer)
 
@@ -146,7 +149,8 @@ func TestCellHTML(t *testing.T) {
 	for in, want := range map[string]string{
 		"0.470 ± 0.021":     `0.470<span class="pm"> ±` + "\u00a0" + `0.021</span>`,
 		"98.9% ± 0.3 ×0.85": `98.9%<span class="pm"> ±` + "\u00a0" + `0.3` + "\u00a0" + `×0.85</span>`,
-		"[+0.042, +0.238]":  `[+0.042, +0.238]`,
+		"[+0.042, +0.238]":  `[+0.042,<span class="br"> +0.238]</span>`,
+		"[-1.2 pp, +3 pp]":  `[-1.2 pp,<span class="br"> +3` + "\u00a0" + `pp]</span>`,
 		"A > B":             `A &gt; B`,
 		"<b> ± </b>":        `&lt;b&gt;<span class="pm"> ±` + "\u00a0" + `&lt;/b&gt;</span>`,
 		"market − uniform":  `market − uniform`,

@@ -41,6 +41,7 @@ th, td { border: 1px solid #d0d0d0; padding: 0.15rem 0.32rem; text-align: right;
 th { background: #f4f4f4; vertical-align: bottom; font-weight: bold; }
 td { white-space: nowrap; }
 td .pm { white-space: normal; color: #444; }
+td .br { white-space: normal; }
 th.l, td.l { text-align: left; }
 tr.answer td { background: #eef5fb; font-weight: bold; }
 .wide { overflow-x: auto; max-width: 100%; }
@@ -172,11 +173,15 @@ func indexHTML(r *Run, tables []Table, figs []Figure, formats []string) ([]byte,
 }
 
 // cellHTML lets a "value ± error" cell wrap between the value and its
-// error and nowhere else, so that a narrow screen stacks the error under
-// the value rather than scrolling the table sideways or parting a number
-// from its unit; every other cell stays on one line. The space that may
-// break is inside the span, whose white-space allows it.
+// error, and a "[low, high]" interval after its comma, and nowhere else, so
+// that a narrow screen stacks the two halves rather than scrolling the
+// table sideways or parting a number from its unit; every other cell stays
+// on one line. The space that may break is inside the span, whose
+// white-space allows it.
 func cellHTML(c string) template.HTML {
+	if lo, hi, ok := strings.Cut(c, ", "); ok && strings.HasPrefix(lo, "[") && strings.HasSuffix(hi, "]") {
+		return template.HTML(template.HTMLEscapeString(lo) + `,<span class="br"> ` + template.HTMLEscapeString(strings.ReplaceAll(hi, " ", "\u00a0")) + `</span>`)
+	}
 	value, pm, ok := strings.Cut(c, " ± ")
 	if !ok {
 		return template.HTML(template.HTMLEscapeString(c))
