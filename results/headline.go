@@ -173,35 +173,37 @@ func (r *Run) sweepHeadlineTable() Table {
 			"beside. Intervals, and the waste of every selector, are in the tables below."}
 	// Filters (their waste) first, then markets (their multiplier), each
 	// in the sweep's own order.
-	type column struct {
-		points map[float64]SweepPoint
-		cell   func(SweepPoint) string
+	grid := r.sweepGrid()
+	isFilter := func(sel string) bool {
+		for _, p := range grid[sel] {
+			return p.Kind == "filter"
+		}
+		return false
 	}
-	var filters, markets []column
-	var filterNames, marketNames []string
+	var filters, markets []string
 	for _, sel := range r.selectors {
-		c := column{points: map[float64]SweepPoint{}}
-		isFilter := false
-		for _, p := range r.sweepPoints(sel) {
-			c.points[p.Target] = p
-			isFilter = p.Kind == "filter"
-		}
-		if isFilter {
-			c.cell = func(p SweepPoint) string { return Percent(p.Waste) }
-			filters, filterNames = append(filters, c), append(filterNames, sel+" waste")
+		if isFilter(sel) {
+			filters = append(filters, sel)
 		} else {
-			c.cell = func(p SweepPoint) string { return times(p.Multiplier) }
-			markets, marketNames = append(markets, c), append(marketNames, sel)
+			markets = append(markets, sel)
 		}
 	}
-	t.Header = append(append([]string{"in-zone target"}, filterNames...), marketNames...)
+	t.Header = []string{"in-zone target"}
+	for _, sel := range filters {
+		t.Header = append(t.Header, sel+" waste")
+	}
+	t.Header = append(t.Header, markets...)
 	for _, target := range r.sweepTargets() {
 		row := []string{Percent(target)}
-		for _, c := range append(filters, markets...) {
-			if p, ok := c.points[target]; ok {
-				row = append(row, c.cell(p))
-			} else {
+		for i, sel := range append(filters, markets...) {
+			p, ok := grid[sel][target]
+			switch {
+			case !ok:
 				row = append(row, dash)
+			case i < len(filters):
+				row = append(row, Percent(p.Waste))
+			default:
+				row = append(row, times(p.Multiplier))
 			}
 		}
 		t.Rows = append(t.Rows, row)

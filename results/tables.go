@@ -336,20 +336,25 @@ func sweepCarried(p SweepPoint) (float64, float64, float64, float64, float64, fl
 	return p.WasteCarried, p.WasteCarriedCILow, p.WasteCarriedCIHigh, p.MultiplierCarried, p.MultiplierCarriedLow, p.MultiplierCarriedHigh
 }
 
+// sweepGrid is each selector's sweep points by in-zone target.
+func (r *Run) sweepGrid() map[string]map[float64]SweepPoint {
+	grid := map[string]map[float64]SweepPoint{}
+	for _, sel := range r.selectors {
+		grid[sel] = map[float64]SweepPoint{}
+		for _, p := range r.sweepPoints(sel) {
+			grid[sel][p.Target] = p
+		}
+	}
+	return grid
+}
+
 // sweepWide is a sweep table with one column per selector.
 func (r *Run) sweepWide(t Table, values sweepValues) Table {
 	if len(r.Sweep) == 0 {
 		return t
 	}
-	t.Header = []string{"in-zone target", "achieved"}
-	pts := map[string]map[float64]SweepPoint{}
-	for _, sel := range r.selectors {
-		t.Header = append(t.Header, sel)
-		pts[sel] = map[float64]SweepPoint{}
-		for _, p := range r.sweepPoints(sel) {
-			pts[sel][p.Target] = p
-		}
-	}
+	t.Header = append([]string{"in-zone target", "achieved"}, r.selectors...)
+	pts := r.sweepGrid()
 	for _, target := range r.sweepTargets() {
 		row := []string{Percent(target), dash}
 		for _, sel := range r.selectors {
