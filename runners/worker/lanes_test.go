@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/relix-lab/relix/experiment/dataset"
 	"github.com/relix-lab/relix/runners"
 )
 
@@ -173,4 +174,50 @@ func BenchmarkGenerateResultCodec(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// problemsParams is a main job's problem sets as relix sends them to every
+// worker it starts: 4,000 training and 500 held-out generated problems.
+func problemsParams(tb testing.TB) ProblemsParams {
+	var p ProblemsParams
+	for _, g := range []struct {
+		size  int
+		seed  uint64
+		split dataset.Split
+	}{{4000, 11, dataset.Train}, {500, 12, dataset.HeldOut}} {
+		set, err := dataset.Generate(dataset.GeneratorConfig{Size: g.size, Seed: g.seed}, g.split)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		p.Problems = append(p.Problems, set.Problems...)
+	}
+	return p
+}
+
+// BenchmarkProblemsCodec is the problems request of every worker start:
+// relix writes it, the worker reads it.
+func BenchmarkProblemsCodec(b *testing.B) {
+	p := problemsParams(b)
+	body, err := encodeBody(&encoder{binary: true}, p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(body)))
+	b.Run("write", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			if _, err := encodeBody(&encoder{binary: true}, p); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("read", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			var got ProblemsParams
+			if err := decodeBody(body, nil, &got); err != nil || len(got.Problems) != len(p.Problems) {
+				b.Fatal(err)
+			}
+		}
+	})
 }
