@@ -184,6 +184,8 @@ func TestNonFiniteBodies(t *testing.T) {
 }
 
 var bodySeeds = []string{
+	`{"problems":[{"id":"p-1","statement":"What is $\\frac{1}{2}$ of 8?","answer":"4","topic":"fractions","features":{"chars":22,"words":6,"numbers":3,"max_digits":1,"total_digits":3,"operators":1,"unknowns":0,"operations":1,"steps":1,"answer_kind":"integer","answer_digits":1,"answer_magnitude":0.69897,"answer_negative":false},"level":2}]}`,
+	`{"problems":[{"id":"p-2","features":{"answer_kind":"nonsense"}},{"features":{"chars":1.5}},{"level":-3,"features":{"answer_kind":3}}]}`,
 	`{"completions":[[{"text":"Let me \"think\".\nSo $\\boxed{42}$ é","num_tokens":12,"finish":"stop","trace":{"bin":[0,2]},"tokens":[1,2,4294967295],"logprobs":[-0.5,-1e-7,0],"handle":3}],[]]}`,
 	`{"completions":[[{"text":"x","num_tokens":-3,"finish":"length","logprobs":[1e40],"extra":{"a":[1,{"b":null}]}}]]}`,
 	`{"completions":[[{"Text":"x"}]]}`,
@@ -228,7 +230,7 @@ func fastPairs() [][2]any {
 		{&wireGenerateResult{}, &wireGenerateResult{}}, {&wireHiddenResult{}, &wireHiddenResult{}}, {&BatchResult{}, &BatchResult{}},
 		{&GenerateParams{}, &GenerateParams{}}, {&BatchParams{}, &BatchParams{}},
 		{&ProbabilitiesParams{}, &ProbabilitiesParams{}}, {&wireHiddenParams{}, &wireHiddenParams{}},
-		{&wireStepParams{}, &wireStepParams{}},
+		{&wireStepParams{}, &wireStepParams{}}, {&ProblemsParams{}, &ProblemsParams{}},
 	}
 }
 
@@ -278,6 +280,7 @@ func TestFastBodySeeds(t *testing.T) {
 // profile showed it).
 func TestFastReadersTakeWhatRelixWrites(t *testing.T) {
 	prompts := []runners.Prompt{{ID: "p-1", Text: `Compute $\frac{1}{2}$ "exactly".`}, {ID: "p-2", Text: "x\ny"}}
+	problems := problemsParams(t)
 	for _, seed := range []uint64{0, 7, 1e17, 1e18, 11968966681042631308, math.MaxUint64} {
 		s := runners.Sampling{Temperature: 0.9, TopP: 1, MaxTokens: 8192, Seed: seed, Tokens: seed%2 == 0}
 		for _, c := range []struct {
@@ -287,6 +290,7 @@ func TestFastReadersTakeWhatRelixWrites(t *testing.T) {
 			{GenerateParams{Checkpoint: "sim-1", Prompts: prompts, N: 8, Sampling: s}, &GenerateParams{}},
 			{ProbabilitiesParams{Checkpoint: "sim-1", Prompts: prompts, Sampling: s, Truncated: "zero"}, &ProbabilitiesParams{}},
 			{HiddenParams{Checkpoint: "sim-1", Handle: seed | 1, Positions: []int{0, 5}}, &wireHiddenParams{}},
+			{problems, &ProblemsParams{}},
 		} {
 			for _, binary := range []bool{false, true} {
 				raw, err := encodeBody(&encoder{binary: binary}, c.body)
@@ -338,4 +342,15 @@ func TestSpecialBytesFindsTheFirst(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestFastProblemsReaderMatchesEncodingJSON: a main job's problem sets, as
+// relix writes them, read by the fast reader and by encoding/json alike.
+func TestFastProblemsReaderMatchesEncodingJSON(t *testing.T) {
+	raw, err := encodeBody(&encoder{binary: true}, problemsParams(t))
+	require.NoError(t, err)
+	var fast, slow ProblemsParams
+	require.True(t, fastDecode(raw, &fast))
+	require.NoError(t, strictUnmarshal(raw, &slow))
+	assert.Equal(t, slow, fast)
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/relix-lab/relix/experiment/dataset"
 	"github.com/relix-lab/relix/runners"
 )
 
@@ -36,6 +37,8 @@ func fastDecode(raw []byte, dst any) bool {
 		ok = readInto(&s, d, fastProbabilitiesParams)
 	case *wireStepParams:
 		ok = readInto(&s, d, fastStepParams)
+	case *ProblemsParams:
+		ok = readInto(&s, d, fastProblemsParams)
 	case *wireHiddenParams:
 		ok = readInto(&s, d, fastHiddenParams)
 	case *wireHiddenResult:
@@ -522,4 +525,76 @@ func fastNumber[T elem](s *scanner) (T, bool) {
 	}
 	f, err := strconv.ParseFloat(string(lit), 64)
 	return T(f), err == nil
+}
+
+var (
+	problemKeys = []string{"id", "statement", "answer", "topic", "features", "level"}
+	featureKeys = []string{"chars", "words", "numbers", "max_digits", "total_digits", "operators",
+		"unknowns", "operations", "steps", "answer_kind", "answer_digits", "answer_magnitude", "answer_negative"}
+)
+
+// fastProblemsParams reads the problems request every worker start reads:
+// a main job's 4,500 problems, each with its features.
+func fastProblemsParams(s *scanner, p *ProblemsParams) bool {
+	return fastObject(s, []string{"problems"}, func(int) bool {
+		p.Problems = []dataset.Problem{}
+		return fastArray(s, func() bool {
+			var pr dataset.Problem
+			ok := fastObject(s, problemKeys, func(k int) bool {
+				var ok bool
+				switch k {
+				case 0:
+					pr.ID, ok = s.plainString()
+				case 1:
+					pr.Statement, ok = s.plainString()
+				case 2:
+					pr.Answer, ok = s.plainString()
+				case 3:
+					pr.Topic, ok = s.plainString()
+				case 4:
+					ok = fastFeatures(s, &pr.Features)
+				case 5:
+					ok = fastIntInto(s, &pr.Level)
+				}
+				return ok
+			})
+			p.Problems = append(p.Problems, pr)
+			return ok
+		})
+	})
+}
+
+func fastFeatures(s *scanner, f *dataset.Features) bool {
+	ints := [...]*int{&f.Chars, &f.Words, &f.Numbers, &f.MaxDigits, &f.TotalDigits, &f.Operators,
+		&f.Unknowns, &f.Operations, &f.Steps}
+	return fastObject(s, featureKeys, func(k int) bool {
+		var ok bool
+		switch {
+		case k < len(ints):
+			ok = fastIntInto(s, ints[k])
+		case k == 9:
+			// A kind is its name (AnswerKind's UnmarshalText); anything
+			// else is left to encoding/json.
+			var name string
+			if !s.peek('"') {
+				return false
+			}
+			if name, ok = s.plainString(); ok {
+				ok = f.AnswerKind.UnmarshalText([]byte(name)) == nil
+			}
+		case k == 10:
+			ok = fastIntInto(s, &f.AnswerDigits)
+		case k == 11:
+			f.AnswerMagnitude, ok = fastNumber[float64](s)
+		case k == 12:
+			f.AnswerNegative, ok = s.plainBool()
+		}
+		return ok
+	})
+}
+
+func fastIntInto(s *scanner, dst *int) bool {
+	n, ok := s.plainInt()
+	*dst = int(n)
+	return ok
 }

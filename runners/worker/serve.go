@@ -216,7 +216,7 @@ func (s *server) helloed(ctx context.Context, req request) (bool, error) {
 
 func (s *server) loadProblems(ctx context.Context, req request) error {
 	var p ProblemsParams
-	if err := strictUnmarshal(req.Body, &p); err != nil {
+	if err := fastOrStrict(req.Body, &p); err != nil {
 		return s.reply(req.ID, nil, &Error{CodeBadRequest, "problems params: " + err.Error()})
 	}
 	set, err := dataset.NewSet("problems", p.Problems)

@@ -189,7 +189,7 @@ func decodeBody(raw, att []byte, dst any) error {
 	case *batchAnswer:
 		d.att = att // the items are decoded by whoever asked for them
 		return fastOrStrict(raw, &d.BatchResult)
-	case *GenerateParams, *BatchParams, *ProbabilitiesParams:
+	case *GenerateParams, *BatchParams, *ProbabilitiesParams, *ProblemsParams:
 		return fastOrStrict(raw, dst)
 	case *HiddenResult:
 		var w wireHiddenResult
