@@ -280,7 +280,6 @@ func TestFastBodySeeds(t *testing.T) {
 // profile showed it).
 func TestFastReadersTakeWhatRelixWrites(t *testing.T) {
 	prompts := []runners.Prompt{{ID: "p-1", Text: `Compute $\frac{1}{2}$ "exactly".`}, {ID: "p-2", Text: "x\ny"}}
-	problems := problemsParams(t)
 	for _, seed := range []uint64{0, 7, 1e17, 1e18, 11968966681042631308, math.MaxUint64} {
 		s := runners.Sampling{Temperature: 0.9, TopP: 1, MaxTokens: 8192, Seed: seed, Tokens: seed%2 == 0}
 		for _, c := range []struct {
@@ -290,7 +289,6 @@ func TestFastReadersTakeWhatRelixWrites(t *testing.T) {
 			{GenerateParams{Checkpoint: "sim-1", Prompts: prompts, N: 8, Sampling: s}, &GenerateParams{}},
 			{ProbabilitiesParams{Checkpoint: "sim-1", Prompts: prompts, Sampling: s, Truncated: "zero"}, &ProbabilitiesParams{}},
 			{HiddenParams{Checkpoint: "sim-1", Handle: seed | 1, Positions: []int{0, 5}}, &wireHiddenParams{}},
-			{problems, &ProblemsParams{}},
 		} {
 			for _, binary := range []bool{false, true} {
 				raw, err := encodeBody(&encoder{binary: binary}, c.body)
@@ -345,7 +343,8 @@ func TestSpecialBytesFindsTheFirst(t *testing.T) {
 }
 
 // TestFastProblemsReaderMatchesEncodingJSON: a main job's problem sets, as
-// relix writes them, read by the fast reader and by encoding/json alike.
+// relix writes them, are taken by the fast reader (not handed to
+// encoding/json) and read as encoding/json reads them.
 func TestFastProblemsReaderMatchesEncodingJSON(t *testing.T) {
 	raw, err := encodeBody(&encoder{binary: true}, problemsParams(t))
 	require.NoError(t, err)

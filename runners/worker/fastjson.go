@@ -576,9 +576,6 @@ func fastFeatures(s *scanner, f *dataset.Features) bool {
 			// A kind is its name (AnswerKind's UnmarshalText); anything
 			// else is left to encoding/json.
 			var name string
-			if !s.peek('"') {
-				return false
-			}
 			if name, ok = s.plainString(); ok {
 				ok = f.AnswerKind.UnmarshalText([]byte(name)) == nil
 			}
