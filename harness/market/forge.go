@@ -58,12 +58,12 @@ func (w *window) forge(a *attempt) *submission {
 		splice[j] = a.rng.IntN(max(1, c.NumTokens/4))
 	}
 	sub.completions = comps
-	sub.materialize = func(ctx context.Context, hidden proof.HiddenFunc) ([][]uint32, []proof.Opener, error) {
-		generated, err := w.replay(ctx, a)
+	sub.materialize = func(ctx context.Context, hidden proof.SequenceHiddenFunc, _ bool) ([]proof.Sequence, []proof.Opener, error) {
+		generated, err := w.replay(ctx, a) // the ids, which it edits
 		if err != nil {
 			return nil, nil, err
 		}
-		openers := w.provers(a, generated, hidden) // bound to what it really generated
+		openers := w.provers(a, tokenSequences(generated), hidden) // bound to what it really generated
 		submitted := make([][]uint32, len(generated))
 		for j, t := range generated {
 			p, edited := splice[j]
@@ -73,7 +73,7 @@ func (w *window) forge(a *attempt) *submission {
 			}
 			submitted[j] = spliceTokens(t, p)
 		}
-		return submitted, openers, nil
+		return tokenSequences(submitted), openers, nil
 	}
 	return sub
 }
@@ -168,12 +168,12 @@ func (w *window) pad(a *attempt) *submission {
 		return sub
 	}
 	sub.completions, sub.rewards, sub.padded = comps, rewards, true
-	sub.materialize = func(ctx context.Context, hidden proof.HiddenFunc) ([][]uint32, []proof.Opener, error) {
-		generated, err := w.replay(ctx, a)
+	sub.materialize = func(ctx context.Context, hidden proof.SequenceHiddenFunc, _ bool) ([]proof.Sequence, []proof.Opener, error) {
+		generated, err := w.replay(ctx, a) // the ids, which it pads
 		if err != nil {
 			return nil, nil, err
 		}
-		honest := w.provers(a, generated, hidden)
+		honest := w.provers(a, tokenSequences(generated), hidden)
 		submitted := make([][]uint32, len(generated))
 		openers := make([]proof.Opener, len(generated))
 		for j, t := range generated {
@@ -187,7 +187,7 @@ func (w *window) pad(a *attempt) *submission {
 				openers[j] = clampedOpener{honest[j], n - 1}
 			}
 		}
-		return submitted, openers, nil
+		return tokenSequences(submitted), openers, nil
 	}
 	return sub
 }

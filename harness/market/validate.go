@@ -2,11 +2,13 @@ package market
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/relix-lab/relix/eval"
 	"github.com/relix-lab/relix/harness/market/proof"
@@ -26,8 +28,9 @@ type submission struct {
 	// materialize returns the submitted token ids of every completion and
 	// the miner's commitments to them, which compute hidden states with
 	// hidden. It is called only when the proof is checked: the token ids are
-	// asked of the runner then (see replay).
-	materialize func(ctx context.Context, hidden proof.HiddenFunc) ([][]uint32, []proof.Opener, error)
+	// asked of the runner then (see replay), and with held, where the
+	// runner can keep them, they may stay with it (replaySequences).
+	materialize func(ctx context.Context, hidden proof.SequenceHiddenFunc, held bool) ([]proof.Sequence, []proof.Opener, error)
 }
 
 // rewardTolerance is how far a claimed reward may be from the harness's.
@@ -93,16 +96,61 @@ func (w *window) check(s *submission, skip string, prove func() (bool, error)) (
 // same computation and are computed apart. How the checks are spread over
 // goroutines depends on the runner (below).
 func (w *window) proofs(ctx context.Context, s *submission) (bool, error) {
-	memo := proof.NewMemo(w.m.cfg.Runner.Hidden)
-	tokens, openers, err := s.materialize(ctx, memo.Hidden)
-	if err != nil {
-		return false, err
+	_, held := w.m.cfg.Runner.(holder)
+	ok, gone, err := w.proofsOf(ctx, s, held)
+	if gone {
+		// The runner let held ids go before every state was computed: the
+		// verdict is not known, so it is found again from the ids.
+		ok, _, err = w.proofsOf(ctx, s, false)
 	}
-	if len(tokens) != len(s.completions) || len(openers) != len(s.completions) {
+	return ok, err
+}
+
+// proofsOf is proofs, with the replayed ids held by the runner where held
+// and it can keep them. gone reports that it let some go, which leaves ok
+// and err meaningless.
+func (w *window) proofsOf(ctx context.Context, s *submission, held bool) (ok bool, gone bool, err error) {
+	memo := proof.NewSequenceMemo(w.hiddenOf)
+	var lost atomic.Bool
+	hidden := func(ctx context.Context, checkpoint string, seq proof.Sequence, positions []int) ([][]float32, error) {
+		states, err := memo.HiddenSequence(ctx, checkpoint, seq, positions)
+		if errors.Is(err, runners.ErrTokensGone) {
+			lost.Store(true) // a prover's failure to open would read as a failed proof
+		}
+		return states, err
+	}
+	seqs, openers, err := s.materialize(ctx, hidden, held)
+	if err != nil {
+		return false, false, err
+	}
+	ok, err = w.checkProofs(ctx, s, seqs, openers, memo, hidden)
+	return ok, lost.Load(), err
+}
+
+// hiddenOf is the runner's hidden states of a sequence, held or not.
+func (w *window) hiddenOf(ctx context.Context, checkpoint string, s proof.Sequence, positions []int) ([][]float32, error) {
+	if s.Held() {
+		return w.m.cfg.Runner.(holder).HiddenHeld(ctx, checkpoint, s.Ref.(runners.HeldTokens), positions)
+	}
+	return w.m.cfg.Runner.Hidden(ctx, checkpoint, s.Tokens, positions)
+}
+
+// holder is a runner that can keep the ids of the completions a proof
+// replays (runners/worker, with a worker that takes up digests): only
+// their count and digest come back, and hidden states are asked of them by
+// the runner's reference.
+type holder interface {
+	GenerateHeld(ctx context.Context, checkpoint string, prompts []runners.Prompt, n int, s runners.Sampling) ([][]runners.Completion, [][]runners.HeldTokens, error)
+	HiddenHeld(ctx context.Context, checkpoint string, t runners.HeldTokens, positions []int) ([][]float32, error)
+}
+
+// checkProofs checks the proofs of a submission's materialized sequences.
+func (w *window) checkProofs(ctx context.Context, s *submission, seqs []proof.Sequence, openers []proof.Opener, memo *proof.Memo, hidden proof.SequenceHiddenFunc) (bool, error) {
+	if len(seqs) != len(s.completions) || len(openers) != len(s.completions) {
 		return false, nil
 	}
 	for j, c := range s.completions {
-		if len(tokens[j]) != c.NumTokens {
+		if seqs[j].Len() != c.NumTokens {
 			return false, nil
 		}
 	}
@@ -112,18 +160,29 @@ func (w *window) proofs(ctx context.Context, s *submission) (bool, error) {
 	// each drawing its challenges, fetching the part's states in one call
 	// and checking them. Any other runner gets one goroutine a completion:
 	// their requests reach it together, which a worker sends as one batch.
-	ok := make([]bool, len(tokens))
-	errs := make([]error, len(tokens))
+	// A held sequence's states come from the runner that holds it, never
+	// from hiddenMany (the sim, which holds none).
+	tokens := make([][]uint32, 0, len(seqs))
+	for _, s := range seqs {
+		if !s.Held() {
+			tokens = append(tokens, s.Tokens)
+		}
+	}
+	ok := make([]bool, len(seqs))
+	errs := make([]error, len(seqs))
 	many, _ := w.m.cfg.Runner.(hiddenMany)
-	parts := len(tokens)
+	if len(tokens) < len(seqs) {
+		many = nil
+	}
+	parts := len(seqs)
 	if many != nil {
-		parts = min(runtime.GOMAXPROCS(0), len(tokens))
+		parts = min(runtime.GOMAXPROCS(0), len(seqs))
 	}
 	parallel(parts, func(part int) {
-		lo, hi := part*len(tokens)/parts, (part+1)*len(tokens)/parts
+		lo, hi := part*len(seqs)/parts, (part+1)*len(seqs)/parts
 		challenges := make([]proof.Challenge, hi-lo)
 		for j := range challenges {
-			challenges[j] = proof.NewChallenge(tokens[lo+j], w.randomness)
+			challenges[j] = proof.NewSequenceChallenge(seqs[lo+j], w.randomness)
 		}
 		if many != nil {
 			if err := w.prefetch(ctx, many, memo, tokens[lo:hi], challenges); err != nil {
@@ -132,14 +191,14 @@ func (w *window) proofs(ctx context.Context, s *submission) (bool, error) {
 			}
 		}
 		for j, c := range challenges {
-			res, err := proof.Check(ctx, memo.Hidden, w.published, c, openers[lo+j], w.m.mk.ProofBase)
+			res, err := proof.CheckSequence(ctx, hidden, w.published, c, openers[lo+j], w.m.mk.ProofBase)
 			ok[lo+j], errs[lo+j] = res.OK, err
 		}
 	})
 	if rel, ok := w.m.cfg.Runner.(tokenReleaser); ok {
 		rel.ReleaseTokens(tokens) // nothing holds them now: the memo and the provers are done
 	}
-	for j := range tokens {
+	for j := range seqs {
 		if errs[j] != nil {
 			return false, fmt.Errorf("verifying a proof: %w", errs[j])
 		}
@@ -201,37 +260,79 @@ func parallel(n int, f func(int)) {
 // keeps the sim from writing out ids nobody reads. A runner that returns
 // anything else breaks its contract, and the window fails loudly.
 func (w *window) replay(ctx context.Context, a *attempt) ([][]uint32, error) {
-	cfg := &w.m.cfg
-	s := a.sample
-	s.Tokens = true
-	prompt := source.Prompt(&cfg.Pool.Problems[a.prompt])
-	comps, err := cfg.Runner.Generate(ctx, a.ckpt, []runners.Prompt{prompt}, len(a.comps), s)
+	seqs, err := w.replaySequences(ctx, a, false)
 	if err != nil {
 		return nil, err
 	}
-	if err := source.CheckShape(comps, []runners.Prompt{prompt}, len(a.comps)); err != nil {
-		return nil, err
-	}
-	tokens := make([][]uint32, len(a.comps))
-	for j, c := range comps[0] {
-		o := a.comps[j]
-		if c.Text != o.Text || c.NumTokens != o.NumTokens || c.Finish != o.Finish || len(c.Tokens) != c.NumTokens {
-			return nil, fmt.Errorf("%w: completion %d of %s (%s) differs when generated again with the same seed and token ids requested",
-				errReplay, j, prompt.ID, a)
-		}
-		tokens[j] = c.Tokens
+	tokens := make([][]uint32, len(seqs))
+	for j, s := range seqs {
+		tokens[j] = s.Tokens
 	}
 	return tokens, nil
+}
+
+// replaySequences is replay, with the ids left with a runner that can
+// keep them (holder) where held: the sequences are then held, and the ids
+// never cross to the harness.
+func (w *window) replaySequences(ctx context.Context, a *attempt, held bool) ([]proof.Sequence, error) {
+	cfg := &w.m.cfg
+	s := a.sample
+	s.Tokens = true
+	prompts := []runners.Prompt{source.Prompt(&cfg.Pool.Problems[a.prompt])}
+	var comps [][]runners.Completion
+	var kept [][]runners.HeldTokens
+	var err error
+	if h, ok := cfg.Runner.(holder); ok && held {
+		comps, kept, err = h.GenerateHeld(ctx, a.ckpt, prompts, len(a.comps), s)
+	} else {
+		comps, err = cfg.Runner.Generate(ctx, a.ckpt, prompts, len(a.comps), s)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := source.CheckShape(comps, prompts, len(a.comps)); err != nil {
+		return nil, err
+	}
+	if kept != nil && (len(kept) != 1 || len(kept[0]) != len(a.comps)) {
+		return nil, fmt.Errorf("%w: the runner held the ids of %d groups for 1", errReplay, len(kept))
+	}
+	seqs := make([]proof.Sequence, len(a.comps))
+	for j, c := range comps[0] {
+		o := a.comps[j]
+		same := c.Text == o.Text && c.NumTokens == o.NumTokens && c.Finish == o.Finish
+		if kept != nil && kept[0][j].Ref != nil {
+			k := kept[0][j]
+			same = same && k.Len == c.NumTokens && c.Tokens == nil
+			seqs[j] = proof.HeldSequence(k.Len, k.SHA256, k)
+		} else {
+			same = same && len(c.Tokens) == c.NumTokens
+			seqs[j] = proof.TokenSequence(c.Tokens)
+		}
+		if !same {
+			return nil, fmt.Errorf("%w: completion %d of %s (%s) differs when generated again with the same seed and token ids requested",
+				errReplay, j, prompts[0].ID, a)
+		}
+	}
+	return seqs, nil
+}
+
+// tokenSequences are the sequences of ids.
+func tokenSequences(ids [][]uint32) []proof.Sequence {
+	out := make([]proof.Sequence, len(ids))
+	for j, t := range ids {
+		out[j] = proof.TokenSequence(t)
+	}
+	return out
 }
 
 // provers binds a commitment to each generated completion: the checkpoint
 // that really generated it and its tokens as generated. The tokens are not
 // copied: nothing in the market writes to a completion's ids once replayed
 // (the forger edits a copy, spliceTokens), so the binding holds.
-func (w *window) provers(a *attempt, tokens [][]uint32, hidden proof.HiddenFunc) []proof.Opener {
-	out := make([]proof.Opener, len(tokens))
-	for j, t := range tokens {
-		out[j] = proof.BindProver(hidden, a.ckpt, t, w.randomness)
+func (w *window) provers(a *attempt, seqs []proof.Sequence, hidden proof.SequenceHiddenFunc) []proof.Opener {
+	out := make([]proof.Opener, len(seqs))
+	for j, s := range seqs {
+		out[j] = proof.BindSequenceProver(hidden, a.ckpt, s, w.randomness)
 	}
 	return out
 }
@@ -243,12 +344,12 @@ func (w *window) honestSubmission(a *attempt) *submission {
 	return &submission{
 		window: w.step, checkpoint: w.published, prompt: w.m.cfg.Pool.Problems[a.prompt].ID,
 		completions: a.comps, rewards: a.rewards,
-		materialize: func(ctx context.Context, hidden proof.HiddenFunc) ([][]uint32, []proof.Opener, error) {
-			tokens, err := w.replay(ctx, a)
+		materialize: func(ctx context.Context, hidden proof.SequenceHiddenFunc, held bool) ([]proof.Sequence, []proof.Opener, error) {
+			seqs, err := w.replaySequences(ctx, a, held)
 			if err != nil {
 				return nil, nil, err
 			}
-			return tokens, w.provers(a, tokens, hidden), nil
+			return seqs, w.provers(a, seqs, hidden), nil
 		},
 	}
 }

@@ -3,11 +3,13 @@ package worker
 import (
 	"bufio"
 	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"strings"
 
 	"github.com/relix-lab/relix/runners"
 )
@@ -203,12 +205,51 @@ func checkGenerate(p *GenerateParams, r *GenerateResult) error {
 			return fmt.Errorf("generate: prompt %d (%s): %d completions; asked for %d", i, p.Prompts[i].ID, len(cs), p.N)
 		}
 		for j := range cs {
-			if err := checkCompletion(&cs[j].Completion, p.Sampling); err != nil {
+			s := p.Sampling
+			err := checkDigest(&cs[j], p)
+			if cs[j].Digest != "" {
+				s.Tokens = false // a digest stands for the ids
+			}
+			if err == nil {
+				err = checkCompletion(&cs[j].Completion, s)
+			}
+			if err != nil {
 				return fmt.Errorf("generate: prompt %d (%s) completion %d: %w", i, p.Prompts[i].ID, j, err)
 			}
 		}
 	}
 	return nil
+}
+
+// checkDigest checks a completion's digest, if it has one: asked for, with
+// the handle it goes with, in place of the ids, 64 lower-case hex digits.
+func checkDigest(c *Completion, p *GenerateParams) error {
+	switch {
+	case c.Digest == "":
+		return nil
+	case !p.Digests || !p.Sampling.Tokens:
+		return errors.New("a digest, but none was asked for")
+	case c.Handle == 0:
+		return errors.New("a digest without the handle that names its ids")
+	case len(c.Tokens) > 0:
+		return errors.New("both token ids and a digest (want one)")
+	}
+	if _, err := parseDigest(c.Digest); err != nil {
+		return err
+	}
+	return nil
+}
+
+// parseDigest reads a digest's 64 lower-case hex digits.
+func parseDigest(s string) ([32]byte, error) {
+	var sum [32]byte
+	if len(s) != 2*len(sum) || strings.ToLower(s) != s {
+		return sum, fmt.Errorf("digest %.80q; want 64 lower-case hex digits", s)
+	}
+	if _, err := hex.Decode(sum[:], []byte(s)); err != nil {
+		return sum, fmt.Errorf("digest %.80q; want 64 lower-case hex digits", s)
+	}
+	return sum, nil
 }
 
 func checkCompletion(c *runners.Completion, s runners.Sampling) error {

@@ -214,6 +214,10 @@ var bodySeeds = []string{
 	`{"checkpoint":"sim-0123456789abcdef","prompts":[{"id":"h-1","text":"Compute $2+2$."}],"sampling":{"temperature":0.9,"top_p":1,"max_tokens":8192,"seed":7},"truncated":"wrong"}`,
 	`{"checkpoint":"c","prompts":null,"truncated":null}`,
 	`{"checkpoint":"sim-1","handle":42,"positions":[0,17,8191]}`,
+	`{"completions":[[{"text":"x","num_tokens":2,"finish":"stop","handle":9,"digest":"2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881"}]]}`,
+	`{"completions":[[{"digest":3},{"digest":null,"handle":1}]]}`,
+	`{"checkpoint":"sim-1","prompts":[],"n":8,"sampling":{"tokens":true},"digests":true}`,
+	`{"checkpoint":"c","prompts":[],"n":1,"digests":"yes"}`,
 	`{"checkpoint":"sim-1","tokens":{"bin":[0,3]},"positions":[]}`,
 	`{"checkpoint":"sim-1","tokens":[1,2,4294967295],"positions":[-1,2.5]}`,
 	`{"handle":18446744073709551615,"positions":[1e3]}`,
@@ -287,6 +291,7 @@ func TestFastReadersTakeWhatRelixWrites(t *testing.T) {
 			dst  any
 		}{
 			{GenerateParams{Checkpoint: "sim-1", Prompts: prompts, N: 8, Sampling: s}, &GenerateParams{}},
+			{GenerateParams{Checkpoint: "sim-1", Prompts: prompts, N: 8, Sampling: s, Digests: seed%2 == 0}, &GenerateParams{}},
 			{ProbabilitiesParams{Checkpoint: "sim-1", Prompts: prompts, Sampling: s, Truncated: "zero"}, &ProbabilitiesParams{}},
 			{HiddenParams{Checkpoint: "sim-1", Handle: seed | 1, Positions: []int{0, 5}}, &wireHiddenParams{}},
 		} {

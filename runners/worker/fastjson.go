@@ -102,7 +102,7 @@ func fastArray(s *scanner, item func() bool) bool {
 
 func (s *scanner) peek(c byte) bool { return s.i < len(s.b) && s.b[s.i] == c }
 
-var completionKeys = []string{"text", "num_tokens", "finish", "tokens", "logprobs", "trace", "handle"}
+var completionKeys = []string{"text", "num_tokens", "finish", "tokens", "logprobs", "trace", "handle", "digest"}
 
 func fastGenerate(s *scanner, w *wireGenerateResult) bool {
 	return fastObject(s, []string{"completions"}, func(int) bool {
@@ -138,6 +138,8 @@ func fastCompletions(s *scanner) ([]wireCompletion, bool) {
 				c.Trace, ok = fastBulk[float64](s)
 			case 6:
 				c.Handle, ok = s.plainUint64()
+			case 7:
+				c.Digest, ok = s.plainString()
 			}
 			return ok
 		})
@@ -218,7 +220,7 @@ func fastBatch(s *scanner, w *BatchResult) bool {
 // fastGenerateParams reads a generate request, the one a sim worker reads
 // most (a market's lookahead sends dozens a step).
 func fastGenerateParams(s *scanner, p *GenerateParams) bool {
-	return fastObject(s, []string{"checkpoint", "prompts", "n", "sampling"}, func(k int) bool {
+	return fastObject(s, []string{"checkpoint", "prompts", "n", "sampling", "digests"}, func(k int) bool {
 		var ok bool
 		switch k {
 		case 0:
@@ -231,6 +233,8 @@ func fastGenerateParams(s *scanner, p *GenerateParams) bool {
 			p.N = int(n)
 		case 3:
 			ok = fastSampling(s, &p.Sampling)
+		case 4:
+			p.Digests, ok = s.plainBool()
 		}
 		return ok
 	})

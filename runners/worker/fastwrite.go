@@ -73,6 +73,10 @@ func appendCompletion(dst []byte, e *encoder, c *Completion) ([]byte, bool) {
 		dst = append(dst, `,"handle":`...)
 		dst = strconv.AppendUint(dst, c.Handle, 10)
 	}
+	if c.Digest != "" {
+		dst = append(dst, `,"digest":`...)
+		dst = appendString(dst, c.Digest)
+	}
 	return append(dst, '}'), true
 }
 
@@ -149,6 +153,9 @@ func appendGenerateParams(dst []byte, v *GenerateParams) ([]byte, bool) {
 	dst = append(dst, `,"n":`...)
 	dst = strconv.AppendInt(dst, int64(v.N), 10)
 	dst, ok := appendSampling(append(dst, `,"sampling":`...), &v.Sampling)
+	if v.Digests {
+		dst = append(dst, `,"digests":true`...)
+	}
 	return append(dst, '}'), ok
 }
 
@@ -257,7 +264,7 @@ func (v GenerateResult) size() (text, bulk int) {
 	for _, cs := range v.Completions {
 		for i := range cs {
 			c := &cs[i].Completion
-			text += len(c.Text) + len(c.Finish) + 96
+			text += len(c.Text) + len(c.Finish) + len(cs[i].Digest) + 96
 			bulk += 4*len(c.Tokens) + 4*len(c.LogProbs) + 8*len(c.Trace)
 		}
 	}

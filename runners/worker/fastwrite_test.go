@@ -87,7 +87,10 @@ func FuzzFastWrite(f *testing.F) {
 		f.Add(s, uint32(3), false)
 	}
 	f.Fuzz(func(t *testing.T, text string, token uint32, binary bool) {
-		v := GenerateResult{Completions: [][]Completion{{{Completion: runners.Completion{Text: text, NumTokens: 1, Finish: text, Tokens: []uint32{token}}}}}}
+		v := GenerateResult{Completions: [][]Completion{{
+			{Completion: runners.Completion{Text: text, NumTokens: 1, Finish: text, Tokens: []uint32{token}}},
+			{Completion: runners.Completion{Text: text, NumTokens: 1}, Handle: uint64(token), Digest: text},
+		}}}
 		fast, slow := writeBoth(t, v, binary)
 		if !assert.ObjectsAreEqual(slow, fast) {
 			t.Fatalf("the writers differ on %q:\nfast %#v\nslow %#v", text, fast, slow)
@@ -217,7 +220,7 @@ func FuzzParamsWrite(f *testing.F) {
 	f.Add("\xff", "\u2028\x00", 1e-7, uint64(0), -1)
 	f.Fuzz(func(t *testing.T, checkpoint, text string, temperature float64, seed uint64, maxTokens int) {
 		v := GenerateParams{Checkpoint: checkpoint, Prompts: []runners.Prompt{{ID: text, Text: text}}, N: 2,
-			Sampling: runners.Sampling{Temperature: temperature, TopP: 1, MaxTokens: maxTokens, Seed: seed, Tokens: seed%2 == 1}}
+			Sampling: runners.Sampling{Temperature: temperature, TopP: 1, MaxTokens: maxTokens, Seed: seed, Tokens: seed%2 == 1}, Digests: seed%3 == 1}
 		raw, ok := appendGenerateParams(nil, &v)
 		rawSlow, err := json.Marshal(v)
 		if !ok {

@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"sync"
 	"time"
+
+	"github.com/relix-lab/relix/runners"
 )
 
 // A proof asks for hidden states in bursts: a group's completions are
@@ -38,6 +40,9 @@ func (r *Runner) hiddenOne(ctx context.Context, q hiddenRequest) ([][]float32, e
 	req, params := &q, q.params
 	var res HiddenResult
 	_, err := r.do(ctx, MethodHidden, req, r.cfg.Timeouts.Other.Std(), &res, params.Checkpoint)
+	if heldGone(req, err) {
+		return nil, runners.ErrTokensGone
+	}
 	if we := (*Error)(nil); errors.As(err, &we) && we.Code == CodeUnknownHandle && req.sent != nil {
 		r.handles.drop(req.sent, req.handle)
 		req.noHandle = true
@@ -61,10 +66,22 @@ type hiddenRequest struct {
 	noHandle bool
 	sent     *proc // the process a handle was sent to, and the handle
 	handle   uint64
+	// held names ids that relix has no copy of (HiddenHeld); stale, that
+	// the request went to a process other than the one holding them.
+	held  *heldRef
+	stale bool
 }
 
 func (q *hiddenRequest) on(p *proc) any {
 	q.sent = nil
+	if q.held != nil {
+		// Another process's handle may name other ids there: what goes is
+		// a request of no positions, whose answer is ignored.
+		if q.stale = p != q.held.proc; q.stale {
+			return HiddenParams{Checkpoint: q.params.Checkpoint, Positions: []int{}}
+		}
+		return HiddenParams{Checkpoint: q.params.Checkpoint, Handle: q.held.handle, Positions: q.params.Positions}
+	}
 	if !p.handles || q.noHandle {
 		return q.params
 	}
@@ -162,6 +179,8 @@ func (r *Runner) hiddenBatch(ctx context.Context, calls []*hiddenCall) {
 		}
 		item, sent := res.Responses[i], &req.items[i]
 		switch {
+		case sent.held != nil && (sent.stale || item.Error != nil && item.Error.Code == CodeUnknownHandle):
+			c.err = runners.ErrTokensGone
 		case item.Error != nil && (item.Error.Code == CodeUnknownHandle || item.Error.Code == CodeUnknownCheckpoint):
 			if item.Error.Code == CodeUnknownHandle && sent.sent != nil {
 				r.handles.drop(sent.sent, sent.handle)

@@ -42,9 +42,9 @@ type proc struct {
 
 	restoreMu sync.Mutex // one restoration at a time
 	hello     HelloResult
-	// binary and handles are the features hello negotiated: set before the
-	// process serves any request, read-only after.
-	binary, handles bool
+	// binary, handles and digests are the features hello negotiated: set
+	// before the process serves any request, read-only after.
+	binary, handles, digests bool
 }
 
 // answer is a response as read: its envelope and its attachment.

@@ -65,11 +65,15 @@ const (
 	// FeatureHandles: the worker names each completion it generated with
 	// token ids by a handle, and hidden may name those ids by it.
 	FeatureHandles = "handles"
+	// FeatureDigests: with handles, a generate request may ask for
+	// digests, and each completion then carries its handle and the SHA-256
+	// of its ids instead of the ids, which stay with the worker.
+	FeatureDigests = "digests"
 )
 
 // Features lists the features this relix offers and this package's Serve
 // speaks.
-var Features = []string{FeatureBinary, FeatureHandles}
+var Features = []string{FeatureBinary, FeatureHandles, FeatureDigests}
 
 // NeedProblems in a hello result asks relix for the problem sets (a
 // "problems" request) before any other request.
@@ -213,6 +217,9 @@ type GenerateParams struct {
 	Prompts    []runners.Prompt `json:"prompts"`
 	N          int              `json:"n"`
 	Sampling   runners.Sampling `json:"sampling"`
+	// Digests asks, with Sampling.Tokens and FeatureDigests, for each
+	// completion's handle and digest in place of its ids.
+	Digests bool `json:"digests,omitempty"`
 }
 
 // GenerateResult holds N completions per prompt, in prompt order.
@@ -225,6 +232,10 @@ type GenerateResult struct {
 type Completion struct {
 	runners.Completion
 	Handle uint64 `json:"handle,omitempty"`
+	// Digest is the SHA-256 of the ids Handle names (4 little-endian
+	// bytes an id) as 64 lower-case hex digits, in answer to
+	// GenerateParams.Digests; the ids are then left out.
+	Digest string `json:"digest,omitempty"`
 }
 
 // StepParams asks for one GRPO optimizer step.

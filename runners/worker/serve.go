@@ -92,10 +92,10 @@ type server struct {
 	o   ServeOptions
 	out io.Writer
 	max int
-	// binary and handles are the features hello took up.
-	binary, handles bool
-	ids             *idStore
-	tally           tally
+	// binary, handles and digests are the features hello took up.
+	binary, handles, digests bool
+	ids                      *idStore
+	tally                    tally
 
 	wmu sync.Mutex // serializes lines on out
 	sem chan struct{}
@@ -204,7 +204,11 @@ func (s *server) helloed(ctx context.Context, req request) (bool, error) {
 			res.Features = append(res.Features, f)
 		}
 	}
-	s.binary, s.handles = res.Speaks(FeatureBinary), res.Speaks(FeatureHandles)
+	if !res.Speaks(FeatureHandles) {
+		// A digest names ids by a handle: without handles, nothing to name.
+		res.Features = slices.DeleteFunc(res.Features, func(f string) bool { return f == FeatureDigests })
+	}
+	s.binary, s.handles, s.digests = res.Speaks(FeatureBinary), res.Speaks(FeatureHandles), res.Speaks(FeatureDigests)
 	if s.handles {
 		s.ids = newIDStore(cmp.Or(s.o.heldIDs, workerHeldIDs))
 	}

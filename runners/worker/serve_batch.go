@@ -115,7 +115,7 @@ func (s *server) batch(ctx context.Context, req request, p *BatchParams) batchRe
 		case it.err != nil:
 			out[i].err = it.err
 		case it.method == MethodGenerate:
-			out[i].result = s.generated(it.comps, it.gen.Sampling.Tokens)
+			out[i].result = s.generated(it.comps, &it.gen)
 		default:
 			out[i].result = HiddenResult{Hidden: it.states}
 		}

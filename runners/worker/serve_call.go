@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -23,7 +24,7 @@ func (s *server) call(ctx context.Context, req request) (any, *Error) {
 		if err != nil {
 			return nil, failure(err)
 		}
-		return s.generated(cs, p.Sampling.Tokens), nil
+		return s.generated(cs, &p), nil
 	case MethodStep:
 		var p StepParams
 		if err := decodeBody(req.Body, req.att, &p); err != nil {
@@ -125,16 +126,24 @@ type batchReplies []struct {
 	err    *Error
 }
 
-// generated is a generate result; with handles, each completion that came
-// with its ids is kept under a new handle.
-func (s *server) generated(cs [][]runners.Completion, tokens bool) GenerateResult {
+// generated is the result of generate request p; with handles, each
+// completion that came with its ids is kept under a new handle, and with
+// digests asked for, it goes with its handle and digest in place of its
+// ids.
+func (s *server) generated(cs [][]runners.Completion, p *GenerateParams) GenerateResult {
+	tokens, digests := s.handles && p.Sampling.Tokens, s.digests && p.Digests && p.Sampling.Tokens
 	res := GenerateResult{Completions: make([][]Completion, len(cs))}
 	for i, group := range cs {
 		res.Completions[i] = make([]Completion, len(group))
 		for j, c := range group {
-			res.Completions[i][j].Completion = c
-			if s.handles && tokens {
-				res.Completions[i][j].Handle = s.ids.put(c.Tokens)
+			out := &res.Completions[i][j]
+			out.Completion = c
+			if !tokens {
+				continue
+			}
+			if out.Handle = s.ids.put(c.Tokens); out.Handle != 0 && digests {
+				sum := runners.TokensDigest(c.Tokens)
+				out.Digest, out.Tokens = hex.EncodeToString(sum[:]), nil
 			}
 		}
 	}

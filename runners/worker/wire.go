@@ -20,6 +20,7 @@ type wireCompletion struct {
 	LogProbs  *bulk[float32] `json:"logprobs,omitempty"`
 	Trace     *bulk[float64] `json:"trace,omitempty"`
 	Handle    uint64         `json:"handle,omitempty"`
+	Digest    string         `json:"digest,omitempty"`
 }
 
 type wireGenerateResult struct {
@@ -122,7 +123,7 @@ func putCompletions(e *encoder, cs []Completion) []wireCompletion {
 	out := make([]wireCompletion, len(cs))
 	for j, c := range cs {
 		out[j] = wireCompletion{
-			Text: c.Text, NumTokens: c.NumTokens, Finish: c.Finish, Handle: c.Handle,
+			Text: c.Text, NumTokens: c.NumTokens, Finish: c.Finish, Handle: c.Handle, Digest: c.Digest,
 			Tokens: putBulk(e, c.Tokens), LogProbs: putBulk(e, c.LogProbs), Trace: putBulk(e, c.Trace),
 		}
 	}
@@ -222,7 +223,7 @@ func getCompletions(ws []wireCompletion, att []byte) ([]Completion, error) {
 	out := make([]Completion, len(ws))
 	for j, w := range ws {
 		c := &out[j]
-		c.Text, c.NumTokens, c.Finish, c.Handle = w.Text, w.NumTokens, w.Finish, w.Handle
+		c.Text, c.NumTokens, c.Finish, c.Handle, c.Digest = w.Text, w.NumTokens, w.Finish, w.Handle, w.Digest
 		var err error
 		if c.Tokens, err = w.Tokens.get(att); err != nil {
 			return nil, fmt.Errorf("completion %d tokens: %w", j, err)

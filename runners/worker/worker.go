@@ -180,6 +180,7 @@ func (r *Runner) greet(ctx context.Context, p *proc) error {
 	}
 	p.hello = res
 	p.binary, p.handles = res.Speaks(FeatureBinary), res.Speaks(FeatureHandles)
+	p.digests = p.handles && res.Speaks(FeatureDigests)
 	p.hold(res.Base)
 	if slices.Contains(res.Needs, NeedProblems) {
 		if err := p.call(ctx, MethodProblems, ProblemsParams{Problems: r.problems}, timeout, &Empty{}); err != nil {

@@ -23,49 +23,63 @@ import (
 // memo is in use (Verify and Prover do neither). It is safe for concurrent
 // use; errors are not kept.
 type Memo struct {
-	h     HiddenFunc
+	h     SequenceHiddenFunc
 	mu    sync.Mutex
 	calls []memoCall
 }
 
 // NewMemo is a memo of h.
-func NewMemo(h HiddenFunc) *Memo { return &Memo{h: h} }
+func NewMemo(h HiddenFunc) *Memo { return NewSequenceMemo(h.OfSequences()) }
+
+// NewSequenceMemo is a memo of h, which takes sequences held or not. Held
+// sequences are the same request when their count and digest are (the
+// same ids, so the same states), whatever reference names them.
+func NewSequenceMemo(h SequenceHiddenFunc) *Memo { return &Memo{h: h} }
 
 // Keep records states as h's answer to (checkpoint, tokens, positions),
 // computed by the caller some other way (several requests at once).
 func (m *Memo) Keep(checkpoint string, tokens []uint32, positions []int, states [][]float32) {
+	m.keep(checkpoint, TokenSequence(tokens), positions, states)
+}
+
+func (m *Memo) keep(checkpoint string, s Sequence, positions []int, states [][]float32) {
 	m.mu.Lock()
-	m.calls = append(m.calls, memoCall{checkpoint, tokens, positions, states})
+	m.calls = append(m.calls, memoCall{checkpoint, s, positions, states})
 	m.mu.Unlock()
 }
 
 type memoCall struct {
 	checkpoint string
-	tokens     []uint32
+	seq        Sequence
 	positions  []int
 	states     [][]float32
 }
 
 // Hidden is the memo as a HiddenFunc.
 func (m *Memo) Hidden(ctx context.Context, checkpoint string, tokens []uint32, positions []int) ([][]float32, error) {
-	if s, ok := m.lookup(checkpoint, tokens, positions); ok {
+	return m.HiddenSequence(ctx, checkpoint, TokenSequence(tokens), positions)
+}
+
+// HiddenSequence is the memo as a SequenceHiddenFunc.
+func (m *Memo) HiddenSequence(ctx context.Context, checkpoint string, seq Sequence, positions []int) ([][]float32, error) {
+	if s, ok := m.lookup(checkpoint, seq, positions); ok {
 		return s, nil
 	}
-	states, err := m.h(ctx, checkpoint, tokens, positions)
+	states, err := m.h(ctx, checkpoint, seq, positions)
 	if err != nil {
 		return nil, err
 	}
-	m.Keep(checkpoint, tokens, positions, states)
+	m.keep(checkpoint, seq, positions, states)
 	return states, nil
 }
 
-func (m *Memo) lookup(checkpoint string, tokens []uint32, positions []int) ([][]float32, bool) {
+func (m *Memo) lookup(checkpoint string, seq Sequence, positions []int) ([][]float32, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for i := range m.calls {
 		c := &m.calls[i]
 		// Cheapest first: the positions differ between completions.
-		if c.checkpoint == checkpoint && slices.Equal(c.positions, positions) && sameTokens(c.tokens, tokens) {
+		if c.checkpoint == checkpoint && slices.Equal(c.positions, positions) && same(c.seq, seq) {
 			return c.states, true
 		}
 	}

@@ -227,7 +227,13 @@ func Distance(a, b uint32) int64 {
 // randomness. The miner cannot choose them: they depend on every token and
 // on randomness it did not pick.
 func ChallengePositions(tokens []uint32, r Randomness, k int) []int {
-	n := len(tokens)
+	return challengePositions(TokenSequence(tokens), r, k)
+}
+
+// challengePositions is ChallengePositions of a sequence, held or not;
+// the digest is not needed (nor computed) when every position is checked.
+func challengePositions(s Sequence, r Randomness, k int) []int {
+	n := s.Len()
 	if k >= n {
 		pos := make([]int, n)
 		for i := range pos {
@@ -235,7 +241,7 @@ func ChallengePositions(tokens []uint32, r Randomness, k int) []int {
 		}
 		return pos
 	}
-	rng := rand.New(rand.NewChaCha8(challengeSeed(tokens, r)))
+	rng := rand.New(rand.NewChaCha8(challengeSeed(s.Digest(), r)))
 	// Floyd's algorithm: k distinct draws from [0, n) with k random numbers.
 	// The draws so far are the set (k is small: a scan beats a map).
 	pos := make([]int, 0, k)
@@ -250,21 +256,11 @@ func ChallengePositions(tokens []uint32, r Randomness, k int) []int {
 	return pos
 }
 
-// challengeSeed is the PRF labelled "open" of SHA-256(tokens, 4
-// little-endian bytes each) and the randomness.
-func challengeSeed(tokens []uint32, r Randomness) [32]byte {
-	h := sha256.New()
-	var buf [4096]byte // written in chunks: one Write per token costs more than the hashing
-	for len(tokens) > 0 {
-		chunk := tokens[:min(len(tokens), len(buf)/4)]
-		for i, t := range chunk {
-			binary.LittleEndian.PutUint32(buf[4*i:], t)
-		}
-		h.Write(buf[:4*len(chunk)])
-		tokens = tokens[len(chunk):]
-	}
+// challengeSeed is the PRF labelled "open" of the tokens' digest and the
+// randomness.
+func challengeSeed(digest [32]byte, r Randomness) [32]byte {
 	var seed [32]byte
-	prf("open", seed[:], h.Sum(nil), r[:])
+	prf("open", seed[:], digest[:], r[:])
 	return seed
 }
 
@@ -283,9 +279,9 @@ type Opener interface {
 // it is asked to open. See the package comment for why this is equivalent
 // to committing every position up front.
 type Prover struct {
-	hidden     HiddenFunc
+	hidden     SequenceHiddenFunc
 	checkpoint string
-	tokens     []uint32
+	seq        Sequence
 	coeffs     Coefficients
 }
 
@@ -302,12 +298,18 @@ func NewProver(h HiddenFunc, checkpoint string, tokens []uint32, r Randomness) *
 // caller's promise: whoever edits tokens after committing must edit a copy
 // (the market's forger does).
 func BindProver(h HiddenFunc, checkpoint string, tokens []uint32, r Randomness) *Prover {
-	return &Prover{hidden: h, checkpoint: checkpoint, tokens: tokens, coeffs: NewCoefficients(r)}
+	return BindSequenceProver(h.OfSequences(), checkpoint, TokenSequence(tokens), r)
+}
+
+// BindSequenceProver is BindProver of a sequence, held or not (a held
+// sequence's ids are the holder's, which never change them).
+func BindSequenceProver(h SequenceHiddenFunc, checkpoint string, s Sequence, r Randomness) *Prover {
+	return &Prover{hidden: h, checkpoint: checkpoint, seq: s, coeffs: NewCoefficients(r)}
 }
 
 // Open returns the commitments at positions.
 func (p *Prover) Open(ctx context.Context, positions []int) ([]Commitment, error) {
-	hs, err := p.hidden(ctx, p.checkpoint, p.tokens, positions)
+	hs, err := p.hidden(ctx, p.checkpoint, p.seq, positions)
 	if err != nil {
 		return nil, err
 	}
@@ -343,16 +345,21 @@ var ErrNoTokens = errors.New("no tokens")
 // check fetch all their hidden states at once before checking each
 // (runners that walk several sequences together answer faster).
 type Challenge struct {
-	tokens    []uint32
+	seq       Sequence
 	positions []int
 	r         Randomness
 }
 
 // NewChallenge draws the positions checked in tokens under r.
 func NewChallenge(tokens []uint32, r Randomness) Challenge {
-	c := Challenge{tokens: tokens, r: r}
-	if len(tokens) > 0 {
-		c.positions = ChallengePositions(tokens, r, Challenges)
+	return NewSequenceChallenge(TokenSequence(tokens), r)
+}
+
+// NewSequenceChallenge draws the positions checked in s under r.
+func NewSequenceChallenge(s Sequence, r Randomness) Challenge {
+	c := Challenge{seq: s, r: r}
+	if s.Len() > 0 {
+		c.positions = challengePositions(s, r, Challenges)
 	}
 	return c
 }
@@ -374,11 +381,17 @@ func Verify(ctx context.Context, h HiddenFunc, checkpoint string, tokens []uint3
 
 // Check is Verify of a challenge drawn beforehand.
 func Check(ctx context.Context, h HiddenFunc, checkpoint string, c Challenge, o Opener, base float64) (Result, error) {
-	if len(c.tokens) == 0 {
+	return CheckSequence(ctx, h.OfSequences(), checkpoint, c, o, base)
+}
+
+// CheckSequence is Check with the hidden states of the challenge's
+// sequence, held or not, computed by h.
+func CheckSequence(ctx context.Context, h SequenceHiddenFunc, checkpoint string, c Challenge, o Opener, base float64) (Result, error) {
+	if c.seq.Len() == 0 {
 		return Result{Reason: ErrNoTokens.Error()}, nil
 	}
 	positions := c.positions
-	hs, err := h(ctx, checkpoint, c.tokens, positions)
+	hs, err := h(ctx, checkpoint, c.seq, positions)
 	if err != nil {
 		return Result{}, err
 	}
