@@ -25,6 +25,11 @@
 // copy of the tokens as generated; editing the submitted tokens afterwards
 // does not change what it opens, exactly as an eager commitment would not
 // change.
+//
+// Only the tokens' count and SHA-256 enter a verification, so a runner that
+// keeps the ids it generated can hand over a held Sequence instead of the
+// ids (sequence.go): positions, verdicts and the memo's sharing are those of
+// the ids it names.
 package proof
 
 import (
