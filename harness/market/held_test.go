@@ -8,7 +8,6 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/relix-lab/relix/harness/market/proof"
 	"github.com/relix-lab/relix/harness/source/sourcetest"
 	"github.com/relix-lab/relix/runners"
 )
@@ -44,7 +43,7 @@ func (h *heldFake) GenerateHeld(ctx context.Context, ck string, prompts []runner
 		for j := range cs {
 			ref := len(h.ids) + 1
 			h.ids[ref] = cs[j].Tokens
-			held[i][j] = runners.HeldTokens{Len: len(cs[j].Tokens), SHA256: proof.TokensDigest(cs[j].Tokens), Ref: ref}
+			held[i][j] = runners.HeldTokens{Len: len(cs[j].Tokens), SHA256: runners.TokensDigest(cs[j].Tokens), Ref: ref}
 			cs[j].Tokens = nil
 			h.generated.Add(1)
 		}

@@ -131,14 +131,15 @@ type batchReplies []struct {
 // digests asked for, it goes with its handle and digest in place of its
 // ids.
 func (s *server) generated(cs [][]runners.Completion, p *GenerateParams) GenerateResult {
-	tokens, digests := s.handles && p.Sampling.Tokens, s.digests && p.Digests && p.Sampling.Tokens
+	keep := s.handles && p.Sampling.Tokens
+	digests := keep && s.digests && p.Digests
 	res := GenerateResult{Completions: make([][]Completion, len(cs))}
 	for i, group := range cs {
 		res.Completions[i] = make([]Completion, len(group))
 		for j, c := range group {
 			out := &res.Completions[i][j]
 			out.Completion = c
-			if !tokens {
+			if !keep {
 				continue
 			}
 			if out.Handle = s.ids.put(c.Tokens); out.Handle != 0 && digests {

@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/relix-lab/relix/runners"
 )
 
 // commitReference is Commit as first written: magnitudes in float64, kept
@@ -96,7 +98,7 @@ func TestChallengePositionsMatchReference(t *testing.T) {
 		k := 1 + r.IntN(min(n-1, 40))
 		tok := tokens(r, n)
 		w := randomness(trial)
-		seed := challengeSeed(TokensDigest(tok), w)
+		seed := challengeSeed(runners.TokensDigest(tok), w)
 		if got, want := ChallengePositions(tok, w, k), challengeReference(seed, n, k); !slices.Equal(got, want) {
 			t.Fatalf("trial %d (n %d, k %d): %v, want %v", trial, n, k, got, want)
 		}

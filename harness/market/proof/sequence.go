@@ -49,12 +49,8 @@ func (s Sequence) Digest() [32]byte {
 	if s.held {
 		return s.digest
 	}
-	return TokensDigest(s.Tokens)
+	return runners.TokensDigest(s.Tokens) // what a runner holding ids computes too
 }
-
-// TokensDigest is the SHA-256 of ids, 4 little-endian bytes each (a
-// runner holding ids computes the same: runners.HeldTokens).
-func TokensDigest(ids []uint32) [32]byte { return runners.TokensDigest(ids) }
 
 // same reports whether a and b are the same ids, as far as can be told
 // cheaply: held sequences by count and digest, id sequences by value (at

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"sync/atomic"
 	"testing"
+
+	"github.com/relix-lab/relix/runners"
 )
 
 // holder keeps ids and answers hidden states of held sequences naming
@@ -21,7 +23,7 @@ type holder struct {
 
 func (k *holder) hold(ref int, ids []uint32) Sequence {
 	k.ids[ref] = ids
-	return HeldSequence(len(ids), TokensDigest(ids), ref)
+	return HeldSequence(len(ids), runners.TokensDigest(ids), ref)
 }
 
 func (k *holder) hidden(ctx context.Context, ck string, s Sequence, pos []int) ([][]float32, error) {
@@ -40,7 +42,7 @@ func TestTokensDigestIsSHA256OfLittleEndianIDs(t *testing.T) {
 		for _, id := range ids {
 			raw = binary.LittleEndian.AppendUint32(raw, id)
 		}
-		if got, want := TokensDigest(ids), sha256.Sum256(raw); got != want {
+		if got, want := runners.TokensDigest(ids), sha256.Sum256(raw); got != want {
 			t.Fatalf("%d ids: digest %x, want %x", n, got, want)
 		}
 	}
