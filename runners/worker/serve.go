@@ -60,7 +60,6 @@ func Serve(ctx context.Context, in io.Reader, out io.Writer, o ServeOptions) err
 		if err != nil {
 			return fmt.Errorf("reading requests: %w", err)
 		}
-		line = bytes.Clone(line) // the params are decoded concurrently with the next read
 		env, err := parseEnvelope(line, true)
 		if err == nil {
 			err = checkRequest(&env)
@@ -140,6 +139,10 @@ func (s *server) handle(ctx context.Context, req request) (done bool, err error)
 	case <-ctx.Done():
 		return false, ctx.Err()
 	}
+	// The body is a slice of the reader's buffer, which the next line
+	// overwrites while this request is answered; one answered on the
+	// reading goroutine is done with it by then.
+	req.Body = bytes.Clone(req.Body)
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()

@@ -19,7 +19,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/relix-lab/relix/experiment/dataset"
 	"github.com/relix-lab/relix/experiment/spec"
 	"github.com/relix-lab/relix/runners"
 )
@@ -39,7 +38,7 @@ type Runner struct {
 	env      []string
 	relix    string // the caller's version, told at hello
 	max      int
-	problems []dataset.Problem
+	problems *problemsBody
 	log      *logTail
 	store    *store
 	hello    HelloResult // of the first process; later ones must agree on Base
@@ -93,15 +92,7 @@ func New(ctx context.Context, cfg spec.Runner, opts runners.Options) (runners.Ru
 	if cfg.MaxMessage > 0 {
 		r.max = cfg.MaxMessage << 20
 	}
-	seen := map[string]bool{}
-	for _, set := range opts.Problems {
-		for _, p := range set.Problems {
-			if !seen[p.ID] { // the first set naming a problem wins, as in the sim
-				seen[p.ID] = true
-				r.problems = append(r.problems, p)
-			}
-		}
-	}
+	r.problems = problemsOf(opts.Problems)
 	p, err := r.start(ctx)
 	if err != nil {
 		r.store.remove()
@@ -160,6 +151,10 @@ func (r *Runner) greet(ctx context.Context, p *proc) error {
 		sim := SimPolicy(r.cfg.Sim)
 		h.Config.Sim = &sim
 	}
+	// The problem sets are encoded while the worker starts up, once an
+	// experiment (problemsOf): a worker that needs them would wait for it
+	// after hello, and one that does not costs a single encoding.
+	go func() { _, _ = r.problems.get() }()
 	var res HelloResult
 	if err := p.call(ctx, MethodHello, h, timeout, &res); err != nil {
 		var we *Error
@@ -183,7 +178,11 @@ func (r *Runner) greet(ctx context.Context, p *proc) error {
 	p.digests = p.handles && res.Speaks(FeatureDigests)
 	p.hold(res.Base)
 	if slices.Contains(res.Needs, NeedProblems) {
-		if err := p.call(ctx, MethodProblems, ProblemsParams{Problems: r.problems}, timeout, &Empty{}); err != nil {
+		body, err := r.problems.get()
+		if err != nil {
+			return fmt.Errorf("the problem sets do not encode as JSON: %w", err)
+		}
+		if err := p.call(ctx, MethodProblems, body, timeout, &Empty{}); err != nil {
 			return fmt.Errorf("sending the problem sets: %w", err)
 		}
 	}
