@@ -344,7 +344,11 @@ func (r *Runner) ensure(ctx context.Context, p *proc, id string, depth int) erro
 		return fmt.Errorf("restoring %s: more than %d steps to replay", id, maxLineage)
 	}
 	timeout := r.cfg.Timeouts.Other.Std()
-	if dir, ok := r.store.get(id); ok {
+	dir, ok, err := r.store.get(id)
+	if err != nil {
+		return err
+	}
+	if ok {
 		var res LoadResult
 		if err := r.send(ctx, p, MethodLoad, LoadParams{Dir: dir}, timeout, &res); err != nil {
 			return restoring(id, err)
@@ -391,7 +395,7 @@ func (r *Runner) remember(next string, params *StepParams) {
 	if next == params.Checkpoint || next == r.hello.Base {
 		return
 	}
-	if _, ok := r.store.get(next); ok {
+	if r.store.has(next) {
 		return
 	}
 	// Kept as JSON with its arrays inline (no attachment), by the hand
