@@ -225,6 +225,9 @@ var bodySeeds = []string{
 	`{"checkpoint":"c","groups":[],"hyper":{"step":"x"}}`,
 	`{"groups":[{"prompt":null,"rewards":[1.5e400]}],"hyper":{}}`,
 	`{"groups":[{"completions":[],"rewards":[],"extra":{"a":[1]}}],"hyper":{"Step":2}}`,
+	`{"completions":[[{"text":"a\nb \u00e9\"q\""},{"text":"a\nb \u00e9\"q\""}],[{"text":"\u0041"},{"text":"A"},{"text":"\u0041"}]]}`,
+	`{"completions":[[{"text":"\q"},{"text":"\q"}]]}`,
+	"{\"completions\":[[{\"text\":\"\\ud800x\"},{\"text\":\"\\ud800x\",\"num_tokens\":3}],[{\"text\":\"\xff\xfe\"},{\"text\":\"\xff\xfe\"}]]}",
 }
 
 // fastPairs are the bodies the fast reader reads, each twice: for it and

@@ -2,6 +2,7 @@ package worker
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -143,13 +144,16 @@ func base64RoundTrip(b *testing.B, tokens []uint32, positions []int, hidden [][]
 // BenchmarkGenerateResultCodec is relix's side of a race's batch answer:
 // a generate result of 8 groups of 8 sim-sized completions (multi-line
 // texts of about 700 bytes), its envelope parsed and its body decoded, as
-// proc.read and decodeResult do.
+// proc.read and decodeResult do. Each group's completions say one of three
+// things, as the sim's do (about three texts in five repeat one earlier in
+// the same message), so that a reader keeping the texts it has seen is
+// measured on the repeats it would really meet.
 func BenchmarkGenerateResultCodec(b *testing.B) {
-	text := strings.Repeat("Let me work through this step by step, with $x^2 + 3x = 10$.\n", 11) + "So the final answer is $\\boxed{2}$."
 	res := GenerateResult{Completions: make([][]Completion, 8)}
 	for i := range res.Completions {
 		res.Completions[i] = make([]Completion, 8)
 		for j := range res.Completions[i] {
+			text := strings.Repeat(fmt.Sprintf("Let me work through problem %d step by step, with $x^2 + 3x = 10$.\n", i), 11) + fmt.Sprintf("So the final answer is $\\boxed{%d}$.", j%3)
 			res.Completions[i][j].Completion = runners.Completion{Text: text, NumTokens: 700 + j, Finish: runners.FinishStop, Trace: []float64{0.5, 1.5, -2}}
 		}
 	}
