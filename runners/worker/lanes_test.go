@@ -146,8 +146,8 @@ func base64RoundTrip(b *testing.B, tokens []uint32, positions []int, hidden [][]
 // texts of about 700 bytes), its envelope parsed and its body decoded, as
 // proc.read and decodeResult do. Each group's completions say one of three
 // things, as the sim's do (about three texts in five repeat one earlier in
-// the same message), so that a reader keeping the texts it has seen is
-// measured on the repeats it would really meet.
+// the same message): a decoder that saves work on repeats is then measured
+// on the repeats it would really meet (BENCHMARKS.md, "Fourteenth round").
 func BenchmarkGenerateResultCodec(b *testing.B) {
 	res := GenerateResult{Completions: make([][]Completion, 8)}
 	for i := range res.Completions {
